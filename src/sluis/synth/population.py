@@ -66,6 +66,19 @@ L = {code: i for i, code in enumerate(LIPRO_CODES)}
 K_NONE, K_BIRTH, K_IMMIGRATION, K_RETURN = 0, 1, 2, 3
 
 
+#: age distributions of the 2000 population's adults by household type: weight per decade
+#: from 20-29 to 90-99 (tuned to Statbel's 2000 age pyramid)
+SINGLE_AGES = np.array([30, 18, 10, 8, 12, 17, 10, 1.5], dtype=float)
+COUPLE_AGES = np.array([18, 10, 5, 18, 30, 22, 4, 0], dtype=float)
+COLLECTIVE_AGES = np.array([3, 2, 2, 3, 5, 20, 50, 15], dtype=float)
+
+
+def adult_ages(rng: np.random.Generator, decade_weights: np.ndarray, n: int) -> np.ndarray:
+    """Ages from 20 to 99.9 with the given weight per decade, uniform within a decade."""
+    decade = rng.choice(len(decade_weights), size=n, p=decade_weights / decade_weights.sum())
+    return 20 + 10 * decade + 10 * rng.random(n) * 0.999
+
+
 def take(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``arr[idx]`` with NONE where ``idx`` is NONE."""
     return np.where(idx >= 0, arr[np.maximum(idx, 0)], NONE)
@@ -203,21 +216,21 @@ class Chunk:
         kind, kids, size = kind[keep], kids[keep], size[keep]
         n_hh = len(kind)
         u = rng.random(n_hh)
+        # families: the eldest child's age first, the parents' ages follow from it
+        eldest = np.where(
+            rng.random(n_hh) < 0.85, 18 * rng.random(n_hh) ** 0.8, 18 + 7 * rng.random(n_hh)
+        )
         if immigrant:
+            eldest = np.minimum(eldest, 17.5)
             ref_age = np.where(rng.random(n_hh) < 0.8, rng.normal(30, 6.5, n_hh), 18 + 57 * u)
             ref_age = np.clip(ref_age, 18, 80)
         else:
             ref_age = np.select(
-                [kind == 0, kind == 1, kind == 2, kind == 3],
+                [kind == 0, kind == 1, (kind == 2) | (kind == 3)],
                 [
-                    np.where(
-                        u < 0.3,
-                        20 + 15 * u / 0.3,
-                        np.where(u < 0.6, 35 + 30 * (u - 0.3) / 0.3, 65 + 30 * (u - 0.6) / 0.4),
-                    ),
-                    np.where(u < 0.35, 22 + 18 * u / 0.35, 45 + 43 * (u - 0.35) / 0.65),
-                    24 + 34 * u,
-                    24 + 36 * u,
+                    adult_ages(rng, SINGLE_AGES, n_hh),
+                    adult_ages(rng, COUPLE_AGES, n_hh),
+                    eldest + np.clip(rng.normal(27.5, 5.0, n_hh), 19, 44),
                 ],
                 35 + 30 * u,
             )
@@ -228,6 +241,9 @@ class Chunk:
             [rng.random(n_hh) < np.where(ref_age > 65, 0.7, 0.45), rng.random(n_hh) < 0.83],
             rng.random(n_hh) < 0.15,
         )
+        family = (kind == 2) | (kind == 3)
+        if not immigrant:
+            ref_age = np.where(family & ~ref_female, ref_age + 2.5, ref_age)
         hh = H.add(n_hh)
         # member slots: ref, then the second adult (partner or parent), then children
         has_second = (kind == 1) | (kind == 2) | (kind == 4)
@@ -279,8 +295,10 @@ class Chunk:
         father = np.where(mum_is_ref, partner_of_ref, mum_ref)
         mother_age = years(t - P.cols["birth"][np.maximum(mother, 0)])
         mother_age = np.where(mother >= 0, mother_age, years(t - P.cols["birth"][mum_ref]))
-        span = np.clip(mother_age - 19, 0.2, 26 if not immigrant else 17)
-        kid_age = rng.random(len(kid)) * span
+        order_in_family = np.arange(n_kids.sum()) - np.repeat(np.cumsum(n_kids) - n_kids, n_kids)
+        first_age = np.repeat(eldest[with_kids], n_kids)
+        kid_age = first_age - order_in_family * rng.uniform(1.5, 4.0, len(kid))
+        kid_age = np.clip(kid_age, 0.05, np.maximum(mother_age - 18, 0.05))
         P.cols["birth"][kid] = birth_of(kid_age)
         P.cols["sex"][kid] = np.where(rng.random(len(kid)) < 0.513, 1, 2)
         P.cols["mother"][kid] = mother
@@ -348,9 +366,7 @@ class Chunk:
             )
             self.stock_origins(people, hh, region, t)
             coll = P.add(n_coll)
-            age = np.where(
-                rng.random(n_coll) < 0.8, rng.uniform(75, 99.5, n_coll), rng.uniform(18, 75, n_coll)
-            )
+            age = adult_ages(rng, COLLECTIVE_AGES, n_coll)
             P.cols["birth"][coll] = (t - age * 365.2425).astype(np.int32)
             P.cols["sex"][coll] = np.where(rng.random(n_coll) < 0.68, 2, 1)
             munis = self.by_region.draw(np.full(n_coll, region, dtype=np.int16), rng.random(n_coll))
