@@ -48,12 +48,12 @@ def insz_valid_sql(column: str) -> str:
     ``column`` is a SQL expression of type VARCHAR (e.g. a quoted column name). The predicate
     is NULL for a NULL value and never raises on malformed input.
     """
-    n = f"TRY_CAST(substr({column}, 1, 9) AS BIGINT)"
-    cc = f"TRY_CAST(substr({column}, 10, 2) AS INTEGER)"
+    x = f"TRY_CAST({column} AS BIGINT)"  # all 11 digits; n = x // 100, CC = x % 100
+    m = CHECK_MODULUS
     return (
         f"(CASE WHEN regexp_full_match({column}, '[0-9]{{11}}') THEN "
-        f"({cc} = {CHECK_MODULUS} - {n} % {CHECK_MODULUS} "
-        f"OR {cc} = {CHECK_MODULUS} - ({PREFIX_2000} + {n}) % {CHECK_MODULUS}) "
+        f"({x} % 100 = {m} - ({x} // 100) % {m} "
+        f"OR {x} % 100 = {m} - ({PREFIX_2000} + {x} // 100) % {m}) "
         f"WHEN {column} IS NULL THEN NULL ELSE false END)"
     )
 

@@ -98,7 +98,8 @@ def pick(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
 
 def hazard(rng: np.random.Generator, annual: np.ndarray) -> np.ndarray:
     """Bernoulli draws for a quarter of an annual hazard rate."""
-    return rng.random(len(annual)) < 1.0 - np.exp(-np.asarray(annual) / 4.0)
+    annual = np.asarray(annual, dtype=np.float32)
+    return rng.random(len(annual), dtype=np.float32) < -np.expm1(annual / -4.0)
 
 
 class Carry:
@@ -145,6 +146,8 @@ class Chunk:
         self.P = Table(PERSON_FIELDS, int(n0 * 1.8) + 64)
         self.H = Table(HOUSEHOLD_FIELDS, int(n0 * 0.9) + 700)
         self.logs = Logs()
+        self.dirty: list[np.ndarray] = []  # households whose register state may have changed
+        self.exits: list[tuple[np.ndarray, np.ndarray]] = []  # (household, date) of leavers
         self.carry = Carry()
         self.cohab_count = 0
         geo = self.geo
@@ -496,6 +499,10 @@ class Chunk:
     ) -> None:
         """Persons stop being resident (death, emigration): close their periods."""
         P = self.P
+        before = P.cols["p_hh"][persons]
+        self.dirty.append(before[before >= 0])
+        # the household goes on without them from the next day (their last day is ``date``)
+        self.exits.append((before[before >= 0], date[before >= 0] + 1))
         self.logs.residence.add(
             person=persons, date=date, muni=NONE, start=NONE, end=end, country=country
         )
@@ -592,11 +599,7 @@ class Chunk:
         self.fix_references()
         self.immigrate(t1, when, year)
         self.frontier_workers(t0, when, year)
-        self.fix_references()
         self.record(t0)
-
-    def household_of(self, persons: np.ndarray) -> np.ndarray:
-        return self.P.cols["hh"][persons]
 
     def emigrate(self, t0: int, when, year: int) -> None:
         rng, P, H = self.rng, self.P, self.H
@@ -683,7 +686,8 @@ class Chunk:
         coll = H.coll[hh]
         partner = P.partner[res]
         # into a collective household (same municipality)
-        go = hazard(rng, bh.enter_collective(age)) & ~coll & (partner < 0)
+        go = ~coll & (partner < 0) & (age >= 18)
+        go[go] = hazard(rng, bh.enter_collective(age[go]))
         movers = res[go]
         P.cols["hh"][movers] = self.coll_hh[H.muni[hh[go]]]
         self.touch(movers, when(len(movers)))
@@ -692,10 +696,11 @@ class Chunk:
         is_child = (
             ((P.mother[res] == ref) | (P.father[res] == ref)) & (ref >= 0) & ~coll & (partner < 0)
         )
-        rate = np.zeros(len(res))
+        leave = is_child & ~go & (age >= bh.LEAVE_HOME[0][0])
+        rate = np.zeros(int(leave.sum()))
         for start, value in bh.LEAVE_HOME:
-            rate[age >= start] = value
-        leave = is_child & ~go & hazard(rng, rate)
+            rate[age[leave] >= start] = value
+        leave[leave] = hazard(rng, rate)
         leavers = res[leave]
         new = H.add(len(leavers))
         H.cols["ref"][new] = leavers
@@ -1034,6 +1039,7 @@ class Chunk:
         first = np.ones(len(order), dtype=bool)
         first[1:] = mhh[order][1:] != mhh[order][:-1]
         H.cols["ref"][mhh[order][first]] = members[order][first]
+        self.dirty.append(mhh[order][first])
         empty = broken.copy()
         empty[mhh] = False
         H.cols["ref"][np.flatnonzero(empty)] = NONE
@@ -1042,7 +1048,17 @@ class Chunk:
     def record(self, t0: int) -> None:
         """Derive relation and LIPRO from the structure; log what changed this quarter."""
         P, H = self.P, self.H
+        # only households where something happened can have changed
         res = np.flatnonzero(P.status == RESIDENT).astype(np.int32)
+        touched = res[self.evd[res] != NODATE]
+        dirty = np.zeros(H.n, dtype=bool)
+        dirty[P.hh[touched]] = True
+        before = P.p_hh[touched]
+        dirty[before[before >= 0]] = True
+        for part in self.dirty:
+            dirty[part] = True
+        self.dirty = []
+        res = res[dirty[P.hh[res]]]
         hh = P.hh[res]
         ref = H.ref[hh]
         coll = H.coll[hh]
@@ -1118,6 +1134,9 @@ class Chunk:
         prev_hh = P.p_hh[res]
         prev_ok = own & (prev_hh >= 0)
         np.maximum.at(hh_date, prev_hh[prev_ok], evd[prev_ok])
+        for left_hh, left_date in self.exits:
+            np.maximum.at(hh_date, left_hh, left_date)
+        self.exits = []
         date = np.where(
             own,
             evd,

@@ -39,7 +39,7 @@ from sluis.synth.state import day
 from sluis.synth.tables import build_tables
 from sluis.synth.targets import targets
 
-PEOPLE_PER_CHUNK = 250_000
+PEOPLE_PER_CHUNK = 100_000
 MIN_SCALE, MAX_SCALE = 0.0001, 2.0
 DAY_MIN, DAY_MAX = day(DATE_MIN), day(DATE_MAX)
 N_DAYS = DAY_MAX - DAY_MIN + 1
@@ -63,9 +63,10 @@ class SynthSummary:
     seconds: float = 0.0
 
 
-def chunk_count(scale: float) -> int:
+def chunk_count(scale: float, people_per_chunk: int = PEOPLE_PER_CHUNK) -> int:
+    """How many chunks a scale is cut into: a function of the scale only (S2)."""
     people = targets().population[:, 0].sum() * scale
-    return max(1, int(np.ceil(people / PEOPLE_PER_CHUNK)))
+    return max(1, int(np.ceil(people / people_per_chunk)))
 
 
 def _counter_key(register_bis: np.ndarray, birth: np.ndarray, sex: np.ndarray) -> np.ndarray:
@@ -147,8 +148,11 @@ def _check_arguments(out: Path, scale: float, force: bool) -> None:
             f"{out} is not empty", rule="output-not-empty", hint="use --force to replace it"
         )
     parent = out.resolve().parent
-    if not parent.exists():
-        raise UsageError(f"the parent directory {parent} does not exist", rule="bad-output")
+    if not parent.is_dir():
+        raise UsageError(
+            f"the parent directory {parent} does not exist or is not a directory",
+            rule="bad-output",
+        )
     if not os.access(parent, os.W_OK):
         raise UsageError(f"cannot write in {parent}", rule="output-not-writable")
 
@@ -161,15 +165,17 @@ def generate(
     force: bool = False,
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    people_per_chunk: int = PEOPLE_PER_CHUNK,
 ) -> SynthSummary:
     """Generate the synthetic Belgium at ``scale`` with ``seed`` into ``out``.
 
-    ``progress(phase, done, total)`` is called as chunks finish.
+    ``progress(phase, done, total)`` is called as chunks finish. The output depends on
+    ``seed``, ``scale`` and ``people_per_chunk`` only, never on ``workers``.
     """
     out = Path(out)
     _check_arguments(out, scale, force)
     started = time.perf_counter()
-    n_chunks = chunk_count(scale)
+    n_chunks = chunk_count(scale, people_per_chunk)
     workers = max(1, min(workers or os.cpu_count() or 1, n_chunks))
     parent = out.resolve().parent
     tmp = parent / f".{out.name}.tmp-{os.getpid()}"

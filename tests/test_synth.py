@@ -1,0 +1,203 @@
+"""The synthetic Belgium (S1-S4): calibration, determinism, contract, bad arguments.
+
+One Belgium at scale 0.01 (about 100,000 people in 2000) is generated once for the module;
+the checks read it with plain SQL, as a user would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sluis.domain.codelists import codelists, municipalities
+from sluis.domain.insz import century_of, is_valid_insz, sex_of
+from sluis.errors import UsageError
+from sluis.sources.check import check_sources
+from sluis.synth import generate
+from sluis.synth.calibration import calibration
+
+SCALE, SEED = 0.01, 1
+
+
+@pytest.fixture(scope="module")
+def belgium(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "belgium"
+    generate(out, scale=SCALE, seed=SEED, workers=2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def con(belgium: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for table in ("person", "residence", "household", "nationality"):
+        con.execute(
+            f"create view {table} as select * from read_parquet('{belgium}/{table}/*.parquet')"
+        )
+    return con
+
+
+def checks_named(belgium: Path, prefix: str):
+    found = [c for c in calibration(belgium, SCALE) if c.name.startswith(prefix)]
+    assert found, prefix
+    return found
+
+
+def test_s3_population_per_region_within_2_percent(belgium: Path) -> None:
+    for check in checks_named(belgium, "population"):
+        assert check.ok, f"{check.name} {check.period}: {check.deviation:+.2%}"
+
+
+def test_s3_25_074_target_population_within_5_percent(belgium: Path) -> None:
+    (target,) = checks_named(belgium, "25/074 target")
+    assert target.ok, f"{target.observed} vs {target.expected}: {target.deviation:+.2%}"
+
+
+def test_s3_25_074_naturalised_within_5_percent(belgium: Path) -> None:
+    (naturalised,) = checks_named(belgium, "25/074 naturalised")
+    assert naturalised.ok, f"{naturalised.observed} vs {naturalised.expected}"
+
+
+def test_s3_nationality_acquisitions_follow_the_series(belgium: Path) -> None:
+    checks = {int(c.period): c for c in checks_named(belgium, "nationality acquisitions")}
+    for check in checks.values():
+        assert check.ok, f"{check.period}: {check.deviation:+.2%}"
+    # the 2013 reform: 2012 high, 2014 the trough, partial recovery by 2016
+    assert checks[2014].observed < 0.6 * checks[2012].observed
+    assert checks[2014].observed < checks[2015].observed < checks[2016].observed
+
+
+def test_s3_insz_valid_unique_and_consistent(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute("select insz, register, sex, year(birth_date) from person").fetchall()
+    assert len({r[0] for r in rows}) == len(rows), "every person has an own INSZ"
+    for insz, register, sex, year in rows:
+        assert is_valid_insz(insz)
+        assert century_of(insz) == (2000 if year >= 2000 else 1900)
+        assert str(sex_of(insz)) == sex
+        month = int(insz[2:4])
+        assert (40 < month <= 52) if register == "KSZ" else (1 <= month <= 12)
+    registers = {r[1] for r in rows}
+    assert registers == {"RR", "KSZ"}, "BIS numbers for people outside the National Register"
+    assert {century_of(r[0]) for r in rows} == {1900, 2000}
+
+
+def test_s3_municipality_codes_follow_the_vintage_of_the_date(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    old = {m.nis for m in municipalities() if m.valid_to.year == 2018}
+    new = {m.nis for m in municipalities() if m.valid_from.year == 2019}
+    rows = con.execute(
+        "select nis_code, valid_from >= date '2019-01-01', start_reason from residence"
+    ).fetchall()
+    for nis, recent, _ in rows:
+        assert nis in (new if recent else old), nis
+    # periods across 1 January 2019 in a merged or recoded municipality are split
+    assert any(start == "C" for *_, start in rows)
+
+
+def test_s1_households_have_one_reference_person(con: duckdb.DuckDBPyConnection) -> None:
+    day = "date '2012-01-01'"
+    bad = con.execute(
+        f"""
+        with h as (select * from household where valid_from <= {day}
+                   and (valid_to is null or valid_to >= {day}) and relation <> '20')
+        select household_id from h group by household_id
+        having count(*) filter (where relation = '01') <> 1
+            or count(distinct reference_insz) <> 1
+            or max(case when relation = '01' then insz end) <> max(reference_insz)
+        """
+    ).fetchall()
+    assert bad == []
+    lipro = {r[0] for r in con.execute("select distinct lipro from household").fetchall()}
+    assert lipro <= codelists()["lipro"].codes
+    assert {"SING", "MAR+", "CMAR", "UNM0", "H1PA", "C1PA", "COLL"} <= lipro
+
+
+def test_g2_generated_registers_meet_the_contract(belgium: Path, tmp_path: Path) -> None:
+    report = check_sources(belgium, quarantine=tmp_path / "quarantine")
+    assert report.ok, [str(f) for f in report.findings[:5]]
+    assert report.rows_read > 0
+
+
+def hashes(directory: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_s2_same_seed_and_scale_give_the_same_bytes(tmp_path: Path) -> None:
+    # three chunks; one process and two processes must write the same files
+    a = generate(tmp_path / "a", scale=0.002, seed=5, workers=1, people_per_chunk=8000)
+    b = generate(tmp_path / "b", scale=0.002, seed=5, workers=2, people_per_chunk=8000)
+    assert a.chunks == 3
+    assert hashes(tmp_path / "a") == hashes(tmp_path / "b")
+    c = generate(tmp_path / "c", scale=0.002, seed=6, workers=2, people_per_chunk=8000)
+    assert c.chunks == 3
+    assert hashes(tmp_path / "a") != hashes(tmp_path / "c")
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, 50.0, float("nan")])
+def test_s1_absurd_scale_is_refused(tmp_path: Path, scale: float) -> None:
+    with pytest.raises(UsageError, match="--scale"):
+        generate(tmp_path / "out", scale=scale, seed=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_x2_non_empty_output_needs_force(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not empty"):
+        generate(out, scale=0.001, seed=1)
+    assert (out / "keep.txt").read_text() == "mine"
+    generate(out, scale=0.001, seed=1, force=True)
+    assert not (out / "keep.txt").exists()
+    assert (out / "person").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no temporary left behind"
+
+
+def test_x2_failed_run_leaves_nothing_half_written(tmp_path: Path, monkeypatch) -> None:
+    import sluis.synth.run as run
+
+    def broken(args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run, "_finish", broken)
+    with pytest.raises(OSError):
+        generate(tmp_path / "out", scale=0.001, seed=1, workers=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def sluis(*args: str) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("sluis")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("scale", ["0", "-0.5", "1e9"])
+def test_x2_cli_bad_scale_is_one_line_without_traceback(tmp_path: Path, scale: str) -> None:
+    result = sluis("synth", "--scale", scale, "--out", str(tmp_path / "x"))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "--scale" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_x2_cli_output_under_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    result = sluis("synth", "--out", str(tmp_path / "file" / "x"))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "does not exist" in result.stderr or "not a directory" in result.stderr
+
+
+def test_x4_cli_synth_prints_a_summary(tmp_path: Path) -> None:
+    result = sluis("synth", "--scale", "0.001", "--seed", "3", "--out", str(tmp_path / "b"))
+    assert result.returncode == 0, result.stderr
+    assert "persons" in result.stdout and "household" in result.stdout
+    assert (tmp_path / "b" / "_synth.json").exists()
