@@ -102,7 +102,7 @@ def calibration(directory: Path, scale: float) -> list[Check]:
     """Every calibration figure of S3 for the registers in ``directory``."""
     con = _connect(Path(directory))
     checks: list[Check] = []
-    facts = read_csv("macro_facts.csv")
+    facts = sorted(read_csv("macro_facts.csv"), key=lambda r: (r["period"], r["geography"]))
     for row in facts:
         if row["indicator"] != "population":
             continue

@@ -32,12 +32,14 @@ from sluis.synth.state import (
     END_EMIGRATION,
     END_MOVE,
     END_STRUCK_OFF,
+    HOUSEHOLD_FIELDS,
     LEGAL,
     MARRIED,
     NEVER,
     NODATE,
     NONE,
     NONRESIDENT,
+    PERSON_FIELDS,
     RESIDENT,
     START_BIRTH,
     START_IMMIGRATION,
@@ -45,8 +47,6 @@ from sluis.synth.state import (
     START_RETURN,
     WED,
     WIDOWED,
-    HOUSEHOLD_FIELDS,
-    PERSON_FIELDS,
     Logs,
     Table,
     quarter_start,
@@ -836,7 +836,7 @@ class Chunk:
         self.touch(m, date)
 
     def births(self, t0: int, when, year: int) -> None:
-        rng, P, H = self.rng, self.P, self.H
+        rng, P = self.rng, self.P
         res = np.flatnonzero((P.status == RESIDENT) & ~self.busy[: P.n])
         women = res[(P.sex[res] == 2)]
         age = years(t0 - P.birth[women])

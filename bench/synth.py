@@ -1,0 +1,106 @@
+"""Benchmark of ``sluis synth`` (S4): wall time and peak RSS of the whole process tree.
+
+Runs the real command as a user would, at scale 0.01 and 0.1 (median of 3) and 1.0 (one
+run), then prints the calibration table of the full-scale run (S3). Goal for the
+demography part: at most 10 minutes and 6 GiB at scale 1.0 on a 2-core, 24 GiB machine.
+
+    .venv/bin/python bench/synth.py [--scales 0.01,0.1,1.0] [--out /tmp/sluis-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sluis.synth.calibration import calibration
+
+
+def tree_rss(root: int) -> int:
+    """Resident memory (bytes) of ``root`` and all its descendants."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def run_once(scale: float, out: Path) -> tuple[float, int]:
+    exe = Path(sys.executable).with_name("sluis")
+    cmd = [str(exe), "synth", "--scale", str(scale), "--seed", "1", "--out", str(out), "--force"]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+
+    def sample() -> None:
+        nonlocal peak
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = proc.wait()
+    seconds = time.perf_counter() - started
+    sampler.join()
+    if code != 0:
+        raise SystemExit(f"sluis synth --scale {scale} failed with exit code {code}")
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="0.01,0.1,1.0")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/sluis-bench"))
+    args = parser.parse_args()
+    scales = [float(s) for s in args.scales.split(",")]
+    print(f"sluis synth on {os.cpu_count()} cores")
+    print(
+        f"{'scale':>6} {'runs':>4} {'wall s (median)':>16} {'min':>8} {'max':>8} {'peak RSS GiB':>13}"
+    )
+    last = None
+    for scale in scales:
+        runs = 1 if scale >= 1.0 else 3
+        out = args.out / f"scale-{scale:g}"
+        results = [run_once(scale, out) for _ in range(runs)]
+        times = [r[0] for r in results]
+        peak = max(r[1] for r in results) / 2**30
+        print(
+            f"{scale:>6g} {runs:>4} {statistics.median(times):>16.1f} "
+            f"{min(times):>8.1f} {max(times):>8.1f} {peak:>13.2f}",
+            flush=True,
+        )
+        last = (scale, out)
+    if last:
+        scale, out = last
+        print(f"\ncalibration at scale {scale:g} (S3)")
+        print(f"{'figure':<34} {'period':<11} {'expected':>11} {'observed':>11} {'dev':>7}  ok")
+        for c in calibration(out, scale):
+            print(
+                f"{c.name:<34} {c.period:<11} {c.expected:>11,.0f} {c.observed:>11,.0f} "
+                f"{c.deviation:>+7.1%}  {'yes' if c.ok else 'NO'}"
+            )
+        shutil.rmtree(args.out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Terminal views of ``sluis synth``: a progress bar per phase and the closing summary (X4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sluis.synth import SynthSummary
+from sluis.synth.calibration import Check
+
+PHASES = {"simulate": "simulating 2000Q1-2024Q4", "write": "writing registers"}
+
+
+@contextmanager
+def synth_progress(console: Console) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback for :func:`sluis.synth.generate`, drawn on ``console``."""
+    with Progress(
+        TextColumn("{task.description:<26}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done)
+
+        yield update
+
+
+def render_synth_summary(console: Console, summary: SynthSummary) -> None:
+    """Persons, households, rows per table, files, size and time, as a table."""
+    table = Table(title=f"Synthetic Belgium written to {summary.out}", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in summary.rows.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    console.print(
+        f"scale {summary.scale:g}, seed {summary.seed}, {summary.chunks} chunks: "
+        f"{summary.persons:,} persons, {summary.households:,} households, "
+        f"{summary.files} files, {summary.bytes / 2**20:,.1f} MiB in {summary.seconds:,.1f} s"
+    )
+
+
+def render_calibration(console: Console, checks: list[Check], scale: float) -> None:
+    """The S3 calibration figures against their published values."""
+    table = Table(title=f"Calibration at scale {scale:g} (S3)", title_justify="left")
+    for name in ("figure", "period"):
+        table.add_column(name)
+    for name in ("expected", "observed", "deviation", "tolerance"):
+        table.add_column(name, justify="right")
+    table.add_column("ok")
+    for c in checks:
+        table.add_row(
+            c.name,
+            c.period,
+            f"{c.expected:,.0f}",
+            f"{c.observed:,.0f}",
+            f"{c.deviation:+.1%}",
+            f"±{c.tolerance:.0%}",
+            "[green]yes[/]" if c.ok else "[red]NO[/]",
+        )
+    console.print(table)
