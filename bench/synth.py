@@ -75,7 +75,8 @@ def main() -> None:
     scales = [float(s) for s in args.scales.split(",")]
     print(f"sluis synth on {os.cpu_count()} cores")
     print(
-        f"{'scale':>6} {'runs':>4} {'wall s (median)':>16} {'min':>8} {'max':>8} {'peak RSS GiB':>13}"
+        f"{'scale':>6} {'runs':>4} {'wall s (median)':>16} {'min':>8} {'max':>8} "
+        f"{'peak RSS GiB':>13}"
     )
     last = None
     for scale in scales:
