@@ -193,7 +193,7 @@ def test_x2_cli_output_under_a_file_is_refused(tmp_path: Path) -> None:
     result = sluis("synth", "--out", str(tmp_path / "file" / "x"))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert "does not exist" in result.stderr or "not a directory" in result.stderr
+    assert "not a directory" in result.stderr
 
 
 def test_x4_cli_synth_prints_a_summary(tmp_path: Path) -> None:

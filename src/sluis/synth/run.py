@@ -147,14 +147,13 @@ def _check_arguments(out: Path, scale: float, force: bool) -> None:
         raise UsageError(
             f"{out} is not empty", rule="output-not-empty", hint="use --force to replace it"
         )
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise UsageError(
-            f"the parent directory {parent} does not exist or is not a directory",
-            rule="bad-output",
-        )
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write in {parent}", rule="output-not-writable")
+    existing = out.resolve().parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{existing} is not a directory", rule="bad-output")
+    if not os.access(existing, os.W_OK):
+        raise UsageError(f"cannot write in {existing}", rule="output-not-writable")
 
 
 def generate(
@@ -178,6 +177,7 @@ def generate(
     n_chunks = chunk_count(scale, people_per_chunk)
     workers = max(1, min(workers or os.cpu_count() or 1, n_chunks))
     parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
