@@ -73,6 +73,15 @@ PERSON = Table(
         Column("death_date", "date", "Date of death, when it occurred in Belgium.", True),
         Column("country_of_birth", "code", "Country of birth (Belgian code).", codelist="country"),
         Column(
+            "birth_nis_code",
+            "code",
+            "Municipality of birth (NIS code in the vintage of the birth date), when born "
+            "in Belgium.",
+            nullable=True,
+            codelist="municipality",
+            vintage_date="birth_date",
+        ),
+        Column(
             "first_nationality",
             "code",
             "First nationality registered for the person (Belgian country code).",

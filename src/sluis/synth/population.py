@@ -267,7 +267,9 @@ class Chunk:
             ref_female[has_second], ref_age[has_second] + gap, ref_age[has_second] - gap
         )
         sec_age = np.where(k2 == 4, ref_age[has_second] + rng.uniform(22, 35, len(second)), sec_age)
-        sec_age = np.clip(sec_age, 18, 99.5)  # everyone born from 1900 on
+        # spread rather than clip, so that no birth day gets a heap of people (INSZ counters)
+        sec_age = np.where(sec_age < 18, 18 + 4 * rng.random(len(sec_age)), sec_age)
+        sec_age = np.where(sec_age > 99.5, 90 + 9.5 * rng.random(len(sec_age)), sec_age)
         P.cols["birth"][second] = birth_of(sec_age)
         P.cols["sex"][second] = np.where(
             k2 == 4,
@@ -301,7 +303,9 @@ class Chunk:
         order_in_family = np.arange(n_kids.sum()) - np.repeat(np.cumsum(n_kids) - n_kids, n_kids)
         first_age = np.repeat(eldest[with_kids], n_kids)
         kid_age = first_age - order_in_family * rng.uniform(1.5, 4.0, len(kid))
-        kid_age = np.clip(kid_age, 0.05, np.maximum(mother_age - 18, 0.05))
+        # a younger sibling who would not be born yet gets an age below the eldest's
+        kid_age = np.where(kid_age < 0, rng.random(len(kid)) * first_age, kid_age)
+        kid_age = np.clip(kid_age, 0.0, np.maximum(mother_age - 18, 0.0))
         P.cols["birth"][kid] = birth_of(kid_age)
         P.cols["sex"][kid] = np.where(rng.random(len(kid)) < 0.513, 1, 2)
         P.cols["mother"][kid] = mother
@@ -401,6 +405,12 @@ class Chunk:
         start = np.maximum((t - back[hh]).astype(np.int32), P.cols["first_reg"][everyone])
         start = np.minimum(start, t - 1)
         self.enter(everyone, start, first=True)
+        # born in Belgium: most in the municipality they live in, the others elsewhere
+        native = everyone[P.cols["cob"][everyone] == self.belgium]
+        here = self.H.cols["muni"][P.cols["hh"][native]]
+        region = self.geo.region[here].astype(np.int16)
+        elsewhere = self.by_region.draw(region, rng.random(len(native)))
+        P.cols["birth_muni"][native] = np.where(rng.random(len(native)) < 0.7, here, elsewhere)
 
     def stock_origins(self, people: np.ndarray, hh: np.ndarray, region: int, t: int) -> None:
         """Nationality, country of birth and registration of the 2000 population."""
@@ -862,6 +872,7 @@ class Chunk:
         P.cols["sex"][baby] = np.where(rng.random(n) < 0.513, 1, 2)
         P.cols["birth"][baby] = d
         P.cols["hh"][baby] = P.hh[mothers]
+        P.cols["birth_muni"][baby] = self.H.cols["muni"][P.hh[mothers]]
         belgian_parent = (P.nat[mothers] == self.belgium) | (
             take(P.cols["nat"], father) == self.belgium
         )

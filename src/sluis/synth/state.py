@@ -58,6 +58,7 @@ PERSON_FIELDS: dict[str, tuple[type, int]] = {
     "nat": (np.int16, 0),  # current nationality (country index)
     "first_nat": (np.int16, 0),
     "cob": (np.int16, 0),  # country of birth
+    "birth_muni": (np.int16, NONE),  # municipality of birth, for people born in Belgium
     "civil": (np.int8, NEVER),
     "first_reg": (np.int32, NODATE),
     "arrival": (np.int32, NODATE),  # start of the current stay in Belgium

@@ -8,6 +8,8 @@ them for INSZ numbers once every chunk's birth dates are known.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
 
@@ -15,7 +17,7 @@ from sluis.synth.population import LIPRO_CODES, REL_CODES, Chunk
 from sluis.synth.state import END_CODES, NODATE, NONE, NONRESIDENT, START_CODES, day
 from sluis.synth.world import countries, geography
 
-RECODE_DAY = day(__import__("datetime").date(2019, 1, 1))
+RECODE_DAY = day(dt.date(2019, 1, 1))
 ACQUISITION = np.array(["", "01", "02", "03", "04"])
 
 
@@ -66,6 +68,7 @@ def build_tables(sim: Chunk, chunk: int) -> dict[str, pa.Table]:
     geo = geography()
     tables: dict[str, pa.Table] = {}
     n = P.n
+    born = np.maximum(P.birth_muni, 0)
     tables["person"] = pa.table(
         {
             "insz": pa.array(np.arange(n, dtype=np.int64)),
@@ -74,6 +77,11 @@ def build_tables(sim: Chunk, chunk: int) -> dict[str, pa.Table]:
             "birth_date": _date(P.birth),
             "death_date": _date(P.death),
             "country_of_birth": _code(cty, P.cob),
+            "birth_nis_code": pa.array(
+                np.where(P.birth >= RECODE_DAY, geo.nis_2019[born], geo.nis[born]),
+                type=pa.string(),
+                mask=P.birth_muni == NONE,
+            ),
             "first_nationality": _code(cty, P.first_nat),
             "father_insz": _ref(P.father),
             "mother_insz": _ref(P.mother),

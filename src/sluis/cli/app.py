@@ -1,0 +1,156 @@
+"""One Typer app, ``sluis <verb>``. It parses, calls a stage, renders with Rich, and turns a
+:class:`~sluis.errors.SluisError` into one readable line and a non-zero exit (X2, X4)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from sluis.errors import SluisError
+
+app = typer.Typer(
+    name="sluis",
+    help="Provision pseudonymised social-security research data as an authorisation allows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sources_app = typer.Typer(
+    help="The source contract: check a directory of register extracts, write its documentation.",
+    no_args_is_help=True,
+)
+app.add_typer(sources_app, name="sources")
+
+console = Console(stderr=True)
+out = Console()
+
+DEFAULT_DEMO_DIR = Path("out/demo")
+DEFAULT_CONTRACT_DOC = Path("docs/source-contract.md")
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the registers to.")],
+    scale: Annotated[
+        float, typer.Option(help="Share of Belgium: 1.0 = the whole country (about 11.8 M).")
+    ] = 0.001,
+    seed: Annotated[
+        int, typer.Option(help="Seed: the same seed and scale give the same bytes.")
+    ] = 1,
+    force: Annotated[bool, typer.Option(help="Replace a non-empty output directory.")] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes to use (default: all cores).")
+    ] = None,
+) -> None:
+    """Generate the synthetic Belgium 2000Q1-2024Q4 in the source contract (S1-S4).
+
+    Example: sluis synth --scale 0.01 --seed 7 --out data/synth
+    """
+    from sluis.cli.synth_view import render_synth_summary, synth_progress
+    from sluis.synth import generate
+
+    with synth_progress(console) as progress:
+        summary = generate(
+            out_dir, scale=scale, seed=seed, force=force, workers=workers, progress=progress
+        )
+    render_synth_summary(out, summary)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where the demo writes.")
+    ] = DEFAULT_DEMO_DIR,
+    scale: Annotated[float, typer.Option(help="Share of Belgium to generate.")] = 0.01,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic Belgium.")] = 1,
+) -> None:
+    """The main job on the embedded default: generate the synthetic Belgium, check it
+    against the source contract and show its calibration.
+
+    Later stages extend this to run both authorisations end to end. The demo owns its output
+    directory and replaces it on every run.
+
+    Example: sluis demo --scale 0.01
+    """
+    from sluis.cli.render import render_check_report
+    from sluis.cli.synth_view import render_calibration, render_synth_summary, synth_progress
+    from sluis.sources.check import check_sources
+    from sluis.synth import generate
+    from sluis.synth.calibration import calibration
+
+    sources = out_dir / "sources"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with synth_progress(console) as progress:
+        summary = generate(sources, scale=scale, seed=seed, force=True, progress=progress)
+    render_synth_summary(out, summary)
+    report = check_sources(sources, quarantine=out_dir / "quarantine")
+    render_check_report(out, report)
+    render_calibration(out, calibration(sources, scale), scale)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@sources_app.command("check")
+def sources_check(
+    directory: Annotated[
+        Path, typer.Argument(help="Directory with one Parquet file or folder per table.")
+    ],
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write bad rows, one Parquet file per table "
+            "(default: DIR.quarantine next to DIR; never inside DIR)."
+        ),
+    ] = None,
+) -> None:
+    """Validate register extracts against the source contract (G2, X2).
+
+    Bad rows are copied to the quarantine directory and counted; the sources are not changed.
+
+    Exit codes: 0 clean, 1 the sources break the contract, 2 a usage error.
+
+    Example: sluis sources check data/synth --quarantine data/synth.quarantine
+    """
+    from sluis.cli.render import render_check_report
+    from sluis.sources.check import check_sources
+
+    report = check_sources(directory, quarantine)
+    render_check_report(out, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@sources_app.command("doc")
+def sources_doc(
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Markdown file to write.")
+    ] = DEFAULT_CONTRACT_DOC,
+) -> None:
+    """Write the source contract documentation, rendered from the contract declaration (G2).
+
+    Example: sluis sources doc --out docs/source-contract.md
+    """
+    from sluis.cli.render import render_written
+    from sluis.sources.docs import write_contract_doc
+
+    write_contract_doc(out_file)
+    render_written(out, out_file, "the source contract")
+
+
+def main() -> None:
+    """Entry point: run the app, print user errors as one line without a traceback."""
+    try:
+        app()
+    except SluisError as err:
+        # one line, whatever the terminal width; the message is text, never Rich markup
+        console.print(Text.assemble(("error", "bold red"), f": {err}"), soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
