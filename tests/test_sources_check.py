@@ -142,6 +142,14 @@ def test_s3_bad_check_digit_in_a_parent_reference_is_found(sources: Path, edit: 
     assert (finding.column, finding.row, finding.value) == ("father_insz", 1, "85073003329")
 
 
+def test_s3_sex_must_match_the_insz_counter(sources: Path, edit: Edit) -> None:
+    path = edit("person", set_value("sex", 0, "2"))  # a man's number (odd counter)
+    report = check_sources(sources)
+    finding = _only(report, "insz-sex")
+    assert (finding.file, finding.column, finding.row, finding.value) == (str(path), "sex", 1, "2")
+    assert [r["insz"] for r in _quarantine(report, "person")] == [PEOPLE[0]]
+
+
 def test_x2_unknown_code_is_quarantined(sources: Path, edit: Edit) -> None:
     path = edit("household", set_value("lipro", 2, "XXXX"))
     report = check_sources(sources)

@@ -45,6 +45,7 @@ RULES: dict[str, str] = {
     "date-range": f"A date lies outside {DATE_MIN.isoformat()}..{DATE_MAX.isoformat()}.",
     "period-order": "The end of a period precedes its start.",
     "duplicate-key": "Several rows share the table key (all of them are quarantined).",
+    "insz-sex": "The sex does not match the parity of the INSZ day counter (odd men, even women).",
 }
 
 #: rules about a table or a file as a whole (no row number)
@@ -392,6 +393,8 @@ def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
                     f"'{end} precedes {start} (' || CAST({s} AS VARCHAR) || ')'",
                 )
             )
+    if table.insz_sex and all(c in usable for c in table.insz_sex):
+        checks.append(_insz_sex_check(*table.insz_sex))
     if table.key and all(k in usable for k in table.key):
         keys = ", ".join(table.key)
         checks.append(
@@ -404,6 +407,20 @@ def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
             )
         )
     return checks
+
+
+def _insz_sex_check(insz: str, sex: str) -> _Check:
+    """Sex against the counter parity, where the INSZ tells it: national register numbers
+    (month 0-12) and BIS numbers assigned with a known sex (month + 40)."""
+    i, x = _ident(insz), _ident(sex)
+    month = f"TRY_CAST(substr({i}, 3, 2) AS INTEGER)"
+    counter = f"TRY_CAST(substr({i}, 7, 3) AS INTEGER)"
+    fails = (
+        f"coalesce({insz_valid_sql(i)} AND ({month} < 20 OR {month} >= 40) AND {x} IN ('1', '2') "
+        f"AND ({counter} % 2 = 1) <> ({x} = '1'), false)"
+    )
+    message = "'sex ' || " + _str(x) + " || ' does not match the INSZ counter ' || " + _str(i)
+    return _Check("insz-sex", sex, fails, _str(x), message)
 
 
 def _value_rules(col: Column, usable: dict[str, str]) -> Iterable[tuple[str, str, str]]:

@@ -47,6 +47,9 @@ class Table:
     columns: tuple[Column, ...]
     #: pairs (start, end) of date columns where end, when present, may not precede start
     periods: tuple[tuple[str, str], ...] = field(default=())
+    #: (insz column, sex column): the INSZ day counter is odd for men and even for women
+    #: (national register numbers and BIS numbers assigned with a known sex)
+    insz_sex: tuple[str, str] | None = None
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -97,6 +100,7 @@ PERSON = Table(
         ),
     ),
     periods=(("birth_date", "death_date"), ("birth_date", "first_registration_date")),
+    insz_sex=("insz", "sex"),
 )
 
 NATIONALITY = Table(

@@ -258,7 +258,10 @@ class Chunk:
         member_hh = np.repeat(hh, size)
         P.cols["hh"][people] = member_hh
         P.cols["sex"][ref] = np.where(ref_female, 2, 1)
-        birth_of = lambda age: (t - age * 365.2425 - rng.random(len(age)) * 30).astype(np.int32)  # noqa: E731
+
+        def birth_of(age: np.ndarray) -> np.ndarray:
+            return (t - age * 365.2425 - rng.random(len(age)) * 30).astype(np.int32)
+
         P.cols["birth"][ref] = birth_of(ref_age)
         second = ref[has_second] + 1
         k2 = kind[has_second]
@@ -414,7 +417,7 @@ class Chunk:
 
     def stock_origins(self, people: np.ndarray, hh: np.ndarray, region: int, t: int) -> None:
         """Nationality, country of birth and registration of the 2000 population."""
-        rng, P, H = self.rng, self.P, self.H
+        rng, P = self.rng, self.P
         n_hh = len(hh)
         u = rng.random(n_hh)
         foreign = u < bh.FOREIGN_SHARE_2000[region]
@@ -482,7 +485,6 @@ class Chunk:
             date=arrival[keep],
             asylum=np.full(int(keep.sum()), NODATE),
         )
-        del H
 
     # -- entering and leaving ------------------------------------------------------------
     def enter(self, persons: np.ndarray, date: np.ndarray, *, first: bool = False) -> None:
@@ -556,7 +558,8 @@ class Chunk:
             P.cols["cohab"][x] = NONE
 
     # -- the quarter ----------------------------------------------------------------------
-    def run(self, progress=None) -> None:
+    def run(self) -> None:
+        """Simulate 2000Q1-2024Q4."""
         self.evd = np.full(self.P.cols["birth"].shape[0], NODATE, dtype=np.int32)
         self.kind = np.zeros(self.P.cols["birth"].shape[0], dtype=np.int8)
         self.busy = np.zeros(self.P.cols["birth"].shape[0], dtype=bool)
@@ -564,8 +567,6 @@ class Chunk:
         self.record(quarter_start(0))
         for q in range(QUARTERS):
             self.quarter(q)
-            if progress is not None:
-                progress()
 
     def grow_scratch(self) -> None:
         n = self.P.cols["birth"].shape[0]
