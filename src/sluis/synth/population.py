@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from sluis.synth import behaviour as bh
+from sluis.synth.register_state import Structure, relation_and_lipro, take
 from sluis.synth.state import (
     ABROAD,
     DEAD,
@@ -56,12 +57,6 @@ from sluis.synth.targets import targets
 from sluis.synth.world import countries, geography
 
 QUARTERS = 100
-REL_CODES = ("01", "02", "03", "04", "05", "06", "09", "12", "13", "20", "21")
-R = {code: i for i, code in enumerate(REL_CODES)}
-LIPRO_CODES = (
-    "SING", "MAR0", "MAR+", "CMAR", "UNM0", "UNM+", "CUNM", "H1PA", "C1PA", "NFRP", "OTHR", "COLL"
-)  # fmt: skip
-L = {code: i for i, code in enumerate(LIPRO_CODES)}
 # per-quarter kinds of event, for the residence reasons
 K_NONE, K_BIRTH, K_IMMIGRATION, K_RETURN = 0, 1, 2, 3
 
@@ -77,11 +72,6 @@ def adult_ages(rng: np.random.Generator, decade_weights: np.ndarray, n: int) -> 
     """Ages from 20 to 99.9 with the given weight per decade, uniform within a decade."""
     decade = rng.choice(len(decade_weights), size=n, p=decade_weights / decade_weights.sum())
     return 20 + 10 * decade + 10 * rng.random(n) * 0.999
-
-
-def take(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``arr[idx]`` with NONE where ``idx`` is NONE."""
-    return np.where(idx >= 0, arr[np.maximum(idx, 0)], NONE)
 
 
 def pick(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
@@ -1074,68 +1064,9 @@ class Chunk:
         hh = P.hh[res]
         ref = H.ref[hh]
         coll = H.coll[hh]
-        partner = P.partner[res]
-        mother, father = P.mother[res], P.father[res]
-        ref_partner = take(P.cols["partner"], ref)
-        is_ref = res == ref
-        is_partner = (ref >= 0) & (partner == ref)
-        is_child = (ref >= 0) & ((mother == ref) | (father == ref))
-        is_step = (
-            ~is_child & (ref_partner >= 0) & ((mother == ref_partner) | (father == ref_partner))
-        )
-        grand = (ref >= 0) & (
-            (take(P.cols["mother"], mother) == ref)
-            | (take(P.cols["father"], mother) == ref)
-            | (take(P.cols["mother"], father) == ref)
-            | (take(P.cols["father"], father) == ref)
-        )
-        parent = (ref >= 0) & (
-            (take(P.cols["mother"], ref) == res) | (take(P.cols["father"], ref) == res)
-        )
-        inlaw = (partner >= 0) & (
-            (take(P.cols["mother"], partner) == ref) | (take(P.cols["father"], partner) == ref)
-        )
-        ref_mother, ref_father = take(P.cols["mother"], ref), take(P.cols["father"], ref)
-        sibling = (ref >= 0) & (
-            ((mother >= 0) & (mother == ref_mother)) | ((father >= 0) & (father == ref_father))
-        )
-        union = P.union[res]
-        rel = np.full(len(res), R["12"], dtype=np.int8)
-        rel[sibling] = R["09"]
-        rel[inlaw] = R["04"]
-        rel[parent] = R["06"]
-        rel[grand] = R["05"]
-        rel[is_step] = R["13"]
-        rel[is_child] = R["03"]
-        rel[is_partner] = np.select(
-            [union[is_partner] == MARRIED, union[is_partner] == LEGAL], [R["02"], R["21"]], R["12"]
-        )
-        rel[is_ref] = R["01"]
-        rel[coll] = R["20"]
-        # LIPRO
+        links = Structure(P.partner, P.union, P.mother, P.father)
+        rel, lipro = relation_and_lipro(res, hh, ref, coll, links, H.n)
         n_hh = H.n
-        size = np.bincount(hh, minlength=n_hh)
-        kid = is_child | is_step
-        kids = np.bincount(hh[kid], minlength=n_hh)
-        couple_type = np.zeros(n_hh, dtype=np.int8)
-        couple_type[hh[is_partner]] = union[is_partner]
-        ct = couple_type[hh]
-        nk = kids[hh]
-        lipro = np.full(len(res), L["OTHR"], dtype=np.int8)
-        lipro[rel == R["12"]] = L["NFRP"]
-        lipro[is_ref & (ct == 0) & (nk > 0)] = L["H1PA"]
-        lipro[kid & (ct == 0)] = L["C1PA"]
-        lipro[kid & (ct == MARRIED)] = L["CMAR"]
-        lipro[kid & (ct > MARRIED)] = L["CUNM"]
-        in_couple = (is_ref | is_partner) & (ct > 0)
-        lipro[in_couple & (ct == MARRIED)] = np.where(
-            nk[in_couple & (ct == MARRIED)] > 0, L["MAR+"], L["MAR0"]
-        )
-        lipro[in_couple & (ct > MARRIED)] = np.where(
-            nk[in_couple & (ct > MARRIED)] > 0, L["UNM+"], L["UNM0"]
-        )
-        lipro[size[hh] == 1] = L["SING"]
-        lipro[coll] = L["COLL"]
         ref_out = np.where(coll, NONE, ref)
         muni = H.muni[hh]
         # dates: the person's own event, else the household's latest event, else quarter start

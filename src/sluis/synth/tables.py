@@ -13,7 +13,8 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from sluis.synth.population import LIPRO_CODES, REL_CODES, Chunk
+from sluis.synth.population import Chunk
+from sluis.synth.register_state import LIPRO_CODES, REL_CODES
 from sluis.synth.state import END_CODES, NODATE, NONE, NONRESIDENT, START_CODES, day
 from sluis.synth.world import countries, geography
 
