@@ -48,7 +48,7 @@ def run_once(scale: float, out: Path) -> tuple[float, int]:
     exe = Path(sys.executable).with_name("sluis")
     cmd = [str(exe), "synth", "--scale", str(scale), "--seed", "1", "--out", str(out), "--force"]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0
 
     def sample() -> None:
@@ -59,11 +59,12 @@ def run_once(scale: float, out: Path) -> tuple[float, int]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    code = proc.wait()
+    _, errors = proc.communicate()
     seconds = time.perf_counter() - started
     sampler.join()
-    if code != 0:
-        raise SystemExit(f"sluis synth --scale {scale} failed with exit code {code}")
+    if proc.returncode != 0:
+        last = errors.strip().splitlines()[-1:] or ["(no message)"]
+        raise SystemExit(f"sluis synth --scale {scale} failed ({proc.returncode}): {last[0]}")
     return seconds, peak
 
 

@@ -69,8 +69,66 @@ def chunk_count(scale: float, people_per_chunk: int = PEOPLE_PER_CHUNK) -> int:
     return max(1, int(np.ceil(people / people_per_chunk)))
 
 
+#: day counters per birth day and sex: 001-997 odd for men, 002-998 even for women
+SLOTS = 499
+#: the year of each day, and of each counter key (register, day, sex)
+_DAY_YEAR = np.arange(DAY_MIN, DAY_MAX + 1).astype("datetime64[D]").astype("datetime64[Y]")
+_DAY_YEAR = _DAY_YEAR.astype(np.int64) - (DATE_MIN.year - 1970)
+N_YEARS = int(_DAY_YEAR.max()) + 1
+KEY_YEAR = ((np.arange(2)[:, None, None] * N_YEARS + _DAY_YEAR[None, :, None]) * 2
+            + np.arange(2)[None, None, :]).reshape(-1)  # fmt: skip
+
+
 def _counter_key(register_bis: np.ndarray, birth: np.ndarray, sex: np.ndarray) -> np.ndarray:
     return (register_bis.astype(np.int64) * N_DAYS + (birth - DAY_MIN)) * 2 + (sex - 1)
+
+
+def overflow_offsets(counts: np.ndarray) -> np.ndarray:
+    """Where each chunk starts in each (register, year, sex) pool of overflow numbers.
+
+    ``counts`` holds, per chunk (rows), the people per counter key. People beyond the 499th
+    of a day and sex (in chunk order) overflow; see :func:`day_counters`.
+    """
+    offsets = np.cumsum(counts, axis=0) - counts
+    over = np.maximum(0, offsets + counts - np.maximum(offsets, SLOTS))
+    per_year = np.stack([np.bincount(KEY_YEAR, weights=o, minlength=4 * N_YEARS) for o in over])
+    per_year = per_year.astype(np.int64)
+    return np.cumsum(per_year, axis=0) - per_year
+
+
+def day_counters(
+    key: np.ndarray, offsets: np.ndarray, year_offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counter slot (0-498) and overflow day code of one chunk's people.
+
+    The n-th person of a birth day and sex gets slot n. When a day's counters run out, the
+    register writes month and day as 00 and, when those run out too, increments the day
+    digits (REFERENCE.md §2): the overflow day code is 0, 1, ... for those people, -1 for
+    everyone else. People are numbered in order of key, then of their chunk-local number.
+    """
+    order = np.lexsort((np.arange(len(key)), key))
+    sorted_key = key[order]
+    rank = np.empty(len(key), dtype=np.int64)
+    rank[order] = np.arange(len(key)) - np.searchsorted(sorted_key, sorted_key, side="left")
+    slot = offsets[key] + rank
+    overflow = np.full(len(key), -1, dtype=np.int64)
+    idx = np.flatnonzero(slot >= SLOTS)
+    if len(idx):
+        ykey = KEY_YEAR[key[idx]]
+        o = np.lexsort((rank[idx], key[idx], ykey))
+        sorted_y = ykey[o]
+        position = np.empty(len(idx), dtype=np.int64)
+        position[o] = np.arange(len(idx)) - np.searchsorted(sorted_y, sorted_y, side="left")
+        number = year_offsets[ykey] + position
+        slot[idx] = number % SLOTS
+        overflow[idx] = number // SLOTS
+        if overflow.max() > 31:
+            raise UsageError(
+                "more people born in one year than INSZ numbers for that year",
+                rule="insz-counter-exhausted",
+                hint="use a smaller --scale",
+            )
+    return slot, overflow
 
 
 def _simulate(args: tuple[int, int, float, int, str]) -> tuple[np.ndarray, int]:
@@ -92,32 +150,23 @@ def _simulate(args: tuple[int, int, float, int, str]) -> tuple[np.ndarray, int]:
     return counts, households
 
 
-def _finish(args: tuple[int, np.ndarray, str]) -> dict[str, int]:
+def _finish(args: tuple[int, np.ndarray, np.ndarray, str]) -> dict[str, int]:
     """Phase 2 for one chunk: give people their INSZ, write the Parquet parts."""
-    chunk, offsets, tmp = args
+    chunk, offsets, year_offsets, tmp = args
     folder = Path(tmp) / f".chunk-{chunk:05d}"
     person = feather.read_table(folder / "person.arrow")
     birth = person["birth_date"].cast(pa.int32()).to_numpy()
     sex = pc.cast(person["sex"], pa.int8()).to_numpy()
     bis = pc.equal(person["register"], "KSZ").to_numpy(zero_copy_only=False)
     key = _counter_key(bis, birth, sex)
-    order = np.lexsort((np.arange(len(key)), key))
-    sorted_key = key[order]
-    first = np.searchsorted(sorted_key, sorted_key, side="left")
-    rank = np.empty(len(key), dtype=np.int64)
-    rank[order] = np.arange(len(key)) - first
-    slot = offsets[key] + rank
+    slot, overflow = day_counters(key, offsets, year_offsets)
     counter = 2 * slot + np.where(sex == 1, 1, 2)
-    if counter.max(initial=0) > 998:
-        raise UsageError(
-            "more people born on one day than INSZ day counters (499 per sex)",
-            rule="insz-counter-exhausted",
-            hint="use a smaller --scale",
-        )
     dates = birth.astype("datetime64[D]")
     year = dates.astype("datetime64[Y]").astype(np.int64) + 1970
     month = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
     dom = (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
+    month = np.where(overflow >= 0, 0, month)
+    dom = np.where(overflow >= 0, overflow, dom)
     insz = make_insz_array(year, month, dom, counter, bis)
     insz_arr = pa.array(insz, type=pa.string())
     rows = {}
@@ -186,7 +235,8 @@ def generate(
         results = list(_map(_simulate, jobs, workers, "simulate", progress))
         counts = np.stack([r[0] for r in results])
         offsets = np.cumsum(counts, axis=0) - counts
-        finish_jobs = [(c, offsets[c], str(tmp)) for c in range(n_chunks)]
+        year_offsets = overflow_offsets(counts)
+        finish_jobs = [(c, offsets[c], year_offsets[c], str(tmp)) for c in range(n_chunks)]
         parts = list(_map(_finish, finish_jobs, workers, "write", progress))
         rows = {name: sum(p[name] for p in parts) for name in PERSON_COLUMNS}
         summary = SynthSummary(
