@@ -86,6 +86,29 @@ def test_s3_insz_valid_unique_and_consistent(con: duckdb.DuckDBPyConnection) -> 
     assert {century_of(r[0]) for r in rows} == {1900, 2000}
 
 
+def test_s1_everyone_has_a_nationality_history_from_birth(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    missing = con.execute(
+        """
+        select count(*) from person p where not exists (
+            select 1 from nationality n where n.insz = p.insz
+            and n.valid_from = p.birth_date and n.nationality = p.first_nationality)
+        """
+    ).fetchone()[0]
+    assert missing == 0
+    # the current nationality ends where the next one starts
+    gaps = con.execute(
+        """
+        select count(*) from (
+            select valid_to, lead(valid_from) over (partition by insz order by valid_from) nxt
+            from nationality)
+        where nxt is not null and valid_to <> nxt - 1
+        """
+    ).fetchone()[0]
+    assert gaps == 0
+
+
 def test_s3_municipality_codes_follow_the_vintage_of_the_date(
     con: duckdb.DuckDBPyConnection,
 ) -> None:

@@ -180,6 +180,22 @@ class Chunk:
         w[self.belgium] = 0
         return w / w.sum()
 
+    def set_origin(
+        self,
+        people: np.ndarray,
+        nationality: np.ndarray,
+        country_of_birth: np.ndarray | int,
+        first_nationality: np.ndarray | None = None,
+    ) -> None:
+        """Nationality and country of birth of people entering the registers; their first
+        nationality is registered from birth."""
+        P = self.P
+        first = nationality if first_nationality is None else first_nationality
+        P.cols["nat"][people] = nationality
+        P.cols["first_nat"][people] = first
+        P.cols["cob"][people] = country_of_birth
+        self.logs.nationality.add(person=people, date=P.cols["birth"][people], nat=first, mode=1)
+
     def eu_member(self, country: np.ndarray, year: int) -> np.ndarray:
         return (self.cty.eu_from[country] <= year) | (country == self.belgium)
 
@@ -371,9 +387,7 @@ class Chunk:
             P.cols["sex"][coll] = np.where(rng.random(n_coll) < 0.68, 2, 1)
             munis = self.by_region.draw(np.full(n_coll, region, dtype=np.int16), rng.random(n_coll))
             P.cols["hh"][coll] = self.coll_hh[munis]
-            P.cols["nat"][coll] = self.belgium
-            P.cols["first_nat"][coll] = self.belgium
-            P.cols["cob"][coll] = self.belgium
+            self.set_origin(coll, np.full(n_coll, self.belgium, dtype=np.int16), self.belgium)
             P.cols["first_reg"][coll] = P.cols["birth"][coll]
             P.cols["arrival"][coll] = P.cols["birth"][coll]
             civil = np.where(rng.random(n_coll) < 0.7, WIDOWED, NEVER).astype(np.int8)
@@ -449,19 +463,15 @@ class Chunk:
         bg_people = background[pos]
         nat = np.where(f_people, o, self.belgium).astype(np.int16)
         first_nat = np.where(f_people | (bg_people & ~is_child), o, self.belgium).astype(np.int16)
-        P.cols["nat"][people] = nat
-        P.cols["first_nat"][people] = first_nat
-        P.cols["cob"][people] = cob
+        self.set_origin(people, nat, cob, first_nat)
         P.cols["first_reg"][people] = arrival
         P.cols["arrival"][people] = arrival
         P.cols["stock"][people] = f_people
-        log = self.logs.nationality
-        log.add(person=people, date=birth, nat=first_nat, mode=1)
         switched = people[first_nat != nat]
         when = t - rng.random(len(switched)) * 15 * 365.2425
         when = np.maximum(when, P.cols["arrival"][switched] + 3 * 365).astype(np.int32)
         when = np.minimum(when, t - 1)
-        log.add(
+        self.logs.nationality.add(
             person=switched, date=when, nat=self.belgium, mode=rng.choice([2, 3], len(switched))
         )
         # residence reason of foreigners already here
@@ -869,12 +879,9 @@ class Chunk:
         )
         belgian_parent |= P.cob[mothers] == self.belgium  # born here of a parent born here
         nat = np.where(belgian_parent, self.belgium, P.nat[mothers]).astype(np.int16)
-        P.cols["nat"][baby] = nat
-        P.cols["first_nat"][baby] = nat
-        P.cols["cob"][baby] = self.belgium
+        self.set_origin(baby, nat, self.belgium)
         P.cols["first_reg"][baby] = d
         P.cols["arrival"][baby] = d
-        self.logs.nationality.add(person=baby, date=d, nat=nat, mode=1)
         self.logs.civil.add(person=baby, date=d, civil=NEVER, spouse=NONE)
         self.enter(baby, d)
         self.kind[baby] = K_BIRTH
@@ -971,12 +978,9 @@ class Chunk:
             nat = np.where(belgian, self.belgium, origin).astype(np.int16)[P.hh[people] - hh[0]]
             cob = origin[P.hh[people] - hh[0]]
             P.cols["birth"][people] = np.minimum(P.cols["birth"][people], pd - 1)
-            P.cols["nat"][people] = nat
-            P.cols["first_nat"][people] = nat
-            P.cols["cob"][people] = cob
+            self.set_origin(people, nat, cob)
             P.cols["first_reg"][people] = pd
             P.cols["arrival"][people] = pd
-            self.logs.nationality.add(person=people, date=P.cols["birth"][people], nat=nat, mode=1)
             self.set_civil_status(people, int(pd.min()))
             foreign = nat != self.belgium
             eu = self.eu_member(nat, year)
@@ -1013,12 +1017,9 @@ class Chunk:
         P.cols["birth"][people] = (d - age * 365.2425).astype(np.int32)
         P.cols["sex"][people] = np.where(rng.random(n) < 0.62, 1, 2)
         origin = self.draw_country(self.country_weights(bh.FRONTIER_ORIGINS), n)
-        P.cols["nat"][people] = origin
-        P.cols["first_nat"][people] = origin
-        P.cols["cob"][people] = origin
+        self.set_origin(people, origin, origin)
         P.cols["status"][people] = NONRESIDENT
         P.cols["bis"][people] = True
-        self.logs.nationality.add(person=people, date=P.cols["birth"][people], nat=origin, mode=1)
 
     def fix_references(self) -> None:
         """Give every household whose reference person left a new one (the oldest member);
