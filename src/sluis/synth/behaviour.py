@@ -27,7 +27,7 @@ FERTILITY_IN_UNION, FERTILITY_NON_EU = 4.0, 1.5
 FERTILITY_BY_CHILDREN = np.array([1.0, 1.1, 0.55, 0.25, 0.12])  # by children at home
 
 # -- emigration (per household, from the reference person) ------------------------------
-EMIGRATION_BELGIAN = 0.0013
+EMIGRATION_BELGIAN = 0.0021
 EMIGRATION_FOREIGN_STOCK = 0.008
 EMIGRATION_RECENT = {"EU": 0.45, "non-EU": 0.22}  # extra hazard, decaying with the stay
 EMIGRATION_DECAY_YEARS = 2.5
@@ -38,11 +38,18 @@ RETURN_BELGIAN, RETURN_FOREIGN = 0.15, 0.03  # returns from abroad, adults only
 
 # -- household dynamics ------------------------------------------------------------------
 def union_formation(age: np.ndarray) -> np.ndarray:
-    return 0.24 * np.exp(-0.5 * ((age - 28.0) / 6.0) ** 2) + 0.025 * (age < 70)
+    return 0.35 * np.exp(-0.5 * ((age - 28.0) / 6.0) ** 2) + 0.04 * (age < 70)
 
 
 SEPARATION = {1: 0.022, 2: 0.04, 3: 0.06}  # by union type: married, legal, de facto
 MARRY_COHABITANTS = 0.045
+
+
+def separation_by_age(age: np.ndarray) -> np.ndarray:
+    """Couples split less as they grow older (long unions are more stable)."""
+    return np.clip(np.exp(-(age - 35.0) / 12.0), 0.1, 1.0)
+
+
 LEAVE_HOME = ((18, 0.03), (22, 0.1), (26, 0.15), (31, 0.08), (41, 0.03))  # (from age, rate)
 HOUSEHOLD_MOVE = 0.035
 MOVE_SAME_ARRONDISSEMENT, MOVE_SAME_REGION = 0.5, 0.3  # rest: anywhere
@@ -61,7 +68,7 @@ def union_mix(year: int) -> tuple[float, float, float]:
 
 # -- naturalisation: propensity of an eligible foreign resident --------------------------
 NATURALISE_ORIGIN = {"non-EU": 1.0, "EU13": 0.25, "EU14": 0.08}
-NATURALISE_STOCK = 3.0  # long-resident foreigners who had not naturalised by 2000
+NATURALISE_STOCK = 2.5  # long-resident foreigners who had not naturalised by 2000
 NATURALISE_MINOR, NATURALISE_OLD, NATURALISE_REFUGEE = 1.0, 0.4, 1.5
 
 

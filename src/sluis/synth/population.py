@@ -212,7 +212,7 @@ class Chunk:
         if n_persons <= 0:
             return np.empty(0, np.int32), np.empty(0, np.int32)
         if immigrant:
-            probs = np.array([0.62, 0.13, 0.15, 0.10, 0.0])
+            probs = np.array([0.45, 0.18, 0.25, 0.12, 0.0])
         else:
             probs = np.array([0.31, 0.26, 0.30, 0.09, 0.04])
         n_hh = int(n_persons / 1.8) + 8
@@ -734,7 +734,8 @@ class Chunk:
                 [union == MARRIED, union == LEGAL],
                 [bh.SEPARATION[1], bh.SEPARATION[2]],
                 bh.SEPARATION[3],
-            ),
+            )
+            * bh.separation_by_age(age[lead]),
         )
         marry = ~split & (union != MARRIED) & hazard(rng, np.full(len(a), bh.MARRY_COHABITANTS))
         self.separate(a[split], b[split], when(int(split.sum())))
