@@ -19,6 +19,7 @@ from sluis.synth.state import END_CODES, NODATE, NONE, NONRESIDENT, START_CODES,
 from sluis.synth.world import countries, geography
 
 RECODE_DAY = day(dt.date(2019, 1, 1))
+WINDOW_END = day(dt.date(2024, 12, 31))
 ACQUISITION = np.array(["", "01", "02", "03", "04"])
 
 
@@ -147,6 +148,10 @@ def build_tables(sim: Chunk, chunk: int) -> dict[str, pa.Table]:
     )
 
     log = sim.logs.household.arrays()
+    # a household carries on without a member from the day after they leave; a change on
+    # 1 January 2025 falls after the extract
+    inside = log["date"] <= WINDOW_END
+    log = {name: values[inside] for name, values in log.items()}
     exit_ = log["hh"] == NONE
     order, valid_to = _periods(log["person"], log["date"], exit_)
     keep = ~exit_[order]
