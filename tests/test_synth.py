@@ -20,6 +20,8 @@ from sluis.errors import UsageError
 from sluis.sources.check import check_sources
 from sluis.synth import generate
 from sluis.synth.calibration import calibration
+from sluis.synth.run import PEOPLE_PER_CHUNK, chunk_count
+from sluis.synth.targets import targets
 
 SCALE, SEED = 0.01, 1
 
@@ -164,6 +166,17 @@ def test_s2_same_seed_and_scale_give_the_same_bytes(tmp_path: Path) -> None:
     c = generate(tmp_path / "c", scale=0.002, seed=6, workers=2, people_per_chunk=8000)
     assert c.chunks == 3
     assert hashes(tmp_path / "a") != hashes(tmp_path / "c")
+
+
+def test_s4_belgium_is_cut_into_bounded_chunks() -> None:
+    # all of Belgium: about 10.24 million people of 2000 in chunks of at most 100,000, so
+    # a process holds one small chunk at a time whatever the scale
+    assert chunk_count(1.0) == 103
+    assert chunk_count(0.01) == 2
+    assert chunk_count(0.0001) == 1
+    for scale in (0.0001, 0.01, 0.37, 1.0, 2.0):
+        people = targets().population[:, 0].sum() * scale
+        assert people / chunk_count(scale) <= PEOPLE_PER_CHUNK
 
 
 @pytest.mark.parametrize("scale", [0.0, -1.0, 50.0, float("nan")])
