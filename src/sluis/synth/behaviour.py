@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 # -- mortality: Gompertz, m(x) = exp(A + B x), women lower, plus infant mortality ----------
-MORTALITY_A, MORTALITY_B, MORTALITY_WOMEN, INFANT = -10.0, 0.094, 0.62, 0.0035
+MORTALITY_A, MORTALITY_B, MORTALITY_WOMEN, INFANT = -9.85, 0.089, 0.62, 0.0035
 
 
 def mortality(age: np.ndarray, sex: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ FERTILITY_IN_UNION, FERTILITY_NON_EU = 4.0, 1.5
 FERTILITY_BY_CHILDREN = np.array([1.0, 1.1, 0.55, 0.25, 0.12])  # by children at home
 
 # -- emigration (per household, from the reference person) ------------------------------
-EMIGRATION_BELGIAN = 0.0021
+EMIGRATION_BELGIAN = 0.0033
 EMIGRATION_FOREIGN_STOCK = 0.008
 EMIGRATION_RECENT = {"EU": 0.45, "non-EU": 0.22}  # extra hazard, decaying with the stay
 EMIGRATION_DECAY_YEARS = 2.5

@@ -20,6 +20,8 @@ turns the logs into the contract's history tables.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from sluis.synth import behaviour as bh
@@ -50,6 +52,7 @@ from sluis.synth.state import (
     WIDOWED,
     Logs,
     Table,
+    day,
     quarter_start,
     years,
 )
@@ -57,6 +60,8 @@ from sluis.synth.targets import targets
 from sluis.synth.world import countries, geography
 
 QUARTERS = 100
+#: nobody is born before 1900: an INSZ cannot tell 1899 from 1999 (same check rule)
+FIRST_BIRTH = day(dt.date(1900, 1, 1))
 # per-quarter kinds of event, for the residence reasons
 K_NONE, K_BIRTH, K_IMMIGRATION, K_RETURN = 0, 1, 2, 3
 
@@ -214,7 +219,7 @@ class Chunk:
         if immigrant:
             probs = np.array([0.45, 0.18, 0.25, 0.12, 0.0])
         else:
-            probs = np.array([0.31, 0.26, 0.30, 0.09, 0.04])
+            probs = np.array([0.32, 0.29, 0.27, 0.08, 0.04])
         n_hh = int(n_persons / 1.8) + 8
         kind = rng.choice(5, size=n_hh, p=probs)
         kids = np.where(
@@ -266,7 +271,8 @@ class Chunk:
         P.cols["sex"][ref] = np.where(ref_female, 2, 1)
 
         def birth_of(age: np.ndarray) -> np.ndarray:
-            return (t - age * 365.2425 - rng.random(len(age)) * 30).astype(np.int32)
+            birth = (t - age * 365.2425 - rng.random(len(age)) * 30).astype(np.int32)
+            return np.maximum(birth, FIRST_BIRTH)
 
         P.cols["birth"][ref] = birth_of(ref_age)
         second = ref[has_second] + 1
@@ -383,7 +389,7 @@ class Chunk:
             self.stock_origins(people, hh, region, t)
             coll = P.add(n_coll)
             age = adult_ages(rng, COLLECTIVE_AGES, n_coll)
-            P.cols["birth"][coll] = (t - age * 365.2425).astype(np.int32)
+            P.cols["birth"][coll] = np.maximum((t - age * 365.2425).astype(np.int32), FIRST_BIRTH)
             P.cols["sex"][coll] = np.where(rng.random(n_coll) < 0.68, 2, 1)
             munis = self.by_region.draw(np.full(n_coll, region, dtype=np.int16), rng.random(n_coll))
             P.cols["hh"][coll] = self.coll_hh[munis]

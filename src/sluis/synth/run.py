@@ -34,7 +34,7 @@ from sluis import __version__
 from sluis.domain.insz import make_insz_array
 from sluis.errors import UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN
-from sluis.synth.population import Chunk
+from sluis.synth.population import FIRST_BIRTH, Chunk
 from sluis.synth.state import day
 from sluis.synth.tables import build_tables
 from sluis.synth.targets import targets
@@ -143,8 +143,8 @@ def _simulate(args: tuple[int, int, float, int, str]) -> tuple[np.ndarray, int]:
     for name, table in tables.items():
         feather.write_feather(table, folder / f"{name}.arrow", compression="uncompressed")
     key = _counter_key(sim.P.bis, sim.P.birth, sim.P.sex)
-    if key.min() < 0 or key.max() >= 4 * N_DAYS:
-        raise RuntimeError("a birth date falls outside the contract's date range")
+    if sim.P.birth.min() < FIRST_BIRTH or key.max() >= 4 * N_DAYS:
+        raise RuntimeError("a birth date falls before 1900 or after the window")
     counts = np.bincount(key, minlength=4 * N_DAYS).astype(np.int32)
     households = int(np.unique(tables["household"]["household_id"].to_numpy()).size)
     return counts, households
