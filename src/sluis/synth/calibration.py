@@ -13,6 +13,9 @@ from pathlib import Path
 import duckdb
 
 from sluis.domain.codelists import REGIONS, read_csv
+from sluis.errors import SourceError
+from sluis.sources.check import table_files
+from sluis.sources.contract import table
 
 REGION_OF_NAME = {name: code for code, name in REGIONS.items()}
 TARGET_25_074 = 638_000
@@ -41,9 +44,11 @@ class Check:
 def _connect(directory: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     for name in ("person", "residence", "nationality"):
-        path = directory / name
-        pattern = f"{path}/*.parquet" if path.is_dir() else f"{path}.parquet"
-        con.execute(f"create view {name} as select * from read_parquet('{pattern}')")
+        files, problem = table_files(directory, table(name))
+        if problem is not None:
+            raise SourceError(problem.message, rule=problem.rule, file=problem.file)
+        paths = ", ".join(f"'{f}'" for f in files)
+        con.execute(f"create view {name} as select * from read_parquet([{paths}])")
     munis = {(r["nis_code"], r["region_nis"]) for r in read_csv("municipalities.csv")}
     con.execute("create table muni(nis varchar, region varchar)")
     con.executemany("insert into muni values (?, ?)", sorted(munis))

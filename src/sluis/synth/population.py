@@ -642,12 +642,9 @@ class Chunk:
         go = cand[hazard(rng, rate)]
         if len(go) == 0:
             return
-        chosen = np.zeros(H.n, dtype=bool)
-        chosen[go] = True
-        members = res[chosen[P.hh[res]] & ~self.busy[res]]
-        hh_date = np.zeros(H.n, dtype=np.int32)
-        hh_date[go] = when(len(go))
-        d = hh_date[P.hh[members]]
+        members, d = self.members_of(go, when(len(go)), res)
+        keep = ~self.busy[members]
+        members, d = members[keep], d[keep]
         ref_nat = P.nat[H.ref[P.hh[members]]]
         struck = (ref_nat != self.belgium) & (
             rng.random(len(members)) < bh.STRUCK_OFF_SHARE_FOREIGN
@@ -767,6 +764,15 @@ class Chunk:
         m_anchor = (H.ref[P.hh[m]] == m) & (size[P.hh[m]] > 1)
         ok &= ~(w_anchor & m_anchor)
         self.unite(w[ok], m[ok], w_anchor[ok], m_anchor[ok], when(int(ok.sum())), year)
+
+    def members_of(
+        self, households: np.ndarray, dates: np.ndarray, residents: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The residents living in ``households``, each with the date of their household."""
+        hh_date = np.full(self.H.n, NODATE, dtype=np.int32)
+        hh_date[households] = dates
+        members = residents[hh_date[self.P.hh[residents]] != NODATE]
+        return members, hh_date[self.P.hh[members]]
 
     def touch(self, persons: np.ndarray, date: np.ndarray) -> None:
         self.evd[persons] = date
@@ -921,12 +927,7 @@ class Chunk:
         moved = dest != origin
         go, dest = go[moved], dest[moved]
         H.cols["muni"][go] = dest
-        hh_date = np.zeros(H.n, dtype=np.int32)
-        hh_date[go] = when(len(go))
-        chosen = np.zeros(H.n, dtype=bool)
-        chosen[go] = True
-        members = res[chosen[P.hh[res]]]
-        self.touch(members, hh_date[P.hh[members]])
+        self.touch(*self.members_of(go, when(len(go)), res))
 
     def naturalise(self, t0: int, when, year: int) -> None:
         rng, P = self.rng, self.P
