@@ -29,6 +29,7 @@ _ARROW = {
     "string": pa.string(),
     "date": pa.date32(),
     "int": pa.int64(),
+    "float": pa.float64(),
 }
 
 
@@ -41,6 +42,8 @@ def _value(table: Table, col: Column, i: int) -> object:
         # the row's own person, then other people for father, mother, spouse, ...
         others = [c.name for c in table.columns if c.type == "insz"]
         return PEOPLE[(i + others.index(col.name)) % N_ROWS]
+    if col.name == table.quarter_end:
+        return dt.date(2015 + i, 12, 31)  # the last day of a quarter (G6)
     if col.type == "date":
         # ends of periods after their starts; all inside DATE_MIN..DATE_MAX
         return dt.date(2010, 1 + i, 1) if col.name in ends else dt.date(1980 + i, 3, 1)
@@ -51,6 +54,8 @@ def _value(table: Table, col: Column, i: int) -> object:
         return codes[i % len(codes)]
     if col.type == "int":
         return i
+    if col.type == "float":
+        return i * 1.5
     return f"{col.name}-{i}"
 
 

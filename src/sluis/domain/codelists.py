@@ -77,6 +77,23 @@ def codelists() -> dict[str, CodeList]:
         "status": {"verified", "provisional"},
         "source": "country_classes.csv (Belgian 3-digit codes) + provisional 998/999",
     }
+    sep = read_csv("sep_nomenclature.csv")
+    grouped["sep"] = {
+        "labels": {r["code"]: r["label_en"] for r in sep},
+        "status": {"verified" if r["status"] == "verified" else "provisional" for r in sep},
+        "source": "sep_nomenclature.csv (KSZ post-2003 tree; reconstructed codes provisional)",
+    }
+    nace = read_csv("nace_bel_2008_divisions.csv")
+    grouped["nace_division"] = {
+        "labels": {r["division"]: r["label_en"] for r in nace},
+        "status": {"verified"},
+        "source": "nace_bel_2008_divisions.csv (NACE-BEL 2008 divisions)",
+    }
+    grouped["nace_section"] = {
+        "labels": {r["section"]: f"Section {r['section']}" for r in nace},
+        "status": {"verified"},
+        "source": "nace_bel_2008_divisions.csv (NACE-BEL 2008 sections)",
+    }
     lists = {}
     for name, entry in grouped.items():
         statuses = entry["status"]

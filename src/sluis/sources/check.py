@@ -46,6 +46,7 @@ RULES: dict[str, str] = {
     "period-order": "The end of a period precedes its start.",
     "duplicate-key": "Several rows share the table key (all of them are quarantined).",
     "insz-sex": "The sex does not match the parity of the INSZ day counter (odd men, even women).",
+    "quarter-end": "A reference date is not the last day of a quarter (G6).",
 }
 
 #: rules about a table or a file as a whole (no row number)
@@ -78,7 +79,14 @@ _ALLOWED_TYPES: dict[str, frozenset[str]] = {
         }
     ),
 }
-_EXPECTED_NAME = {"insz": "VARCHAR", "code": "VARCHAR", "string": "VARCHAR", "date": "DATE"}
+_ALLOWED_TYPES["float"] = frozenset({"FLOAT", "DOUBLE"}) | _ALLOWED_TYPES["int"]
+_EXPECTED_NAME = {
+    "insz": "VARCHAR",
+    "code": "VARCHAR",
+    "string": "VARCHAR",
+    "date": "DATE",
+    "float": "DOUBLE",
+}
 
 # names of the helper columns added while checking (prefixed so they never meet real columns)
 _FILE = "__sluis_file"
@@ -393,6 +401,17 @@ def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
                     f"'{end} precedes {start} (' || CAST({s} AS VARCHAR) || ')'",
                 )
             )
+    if table.quarter_end and usable.get(table.quarter_end) == "DATE":
+        q = _ident(table.quarter_end)
+        checks.append(
+            _Check(
+                "quarter-end",
+                table.quarter_end,
+                f"coalesce({q} <> last_day({q}) OR month({q}) % 3 <> 0, false)",
+                _str(q),
+                "'not the last day of a quarter'",
+            )
+        )
     if table.insz_sex and all(c in usable for c in table.insz_sex):
         checks.append(_insz_sex_check(*table.insz_sex))
     if table.key and all(k in usable for k in table.key):

@@ -1,4 +1,4 @@
-"""The source contract (G2), part 1: National Register / DEMOBEL.
+"""The source contract (G2): part 1, National Register / DEMOBEL, here; part 2 per register.
 
 Declared once, here, in the manner of ehrQL's tables: every table, column, type, key and
 code list that a real extract must have. ``sluis sources check`` validates against it, the
@@ -11,52 +11,13 @@ All person keys are INSZ numbers (national register or BIS number).
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
-from typing import Literal
+from sluis.sources.contract_education import EDUCATION_TABLES
+from sluis.sources.contract_ksz import KSZ_TABLES
+from sluis.sources.contract_statbel import STATBEL_TABLES
+from sluis.sources.contract_vdab import VDAB_TABLES
+from sluis.sources.schema import DATE_MAX, DATE_MIN, Column, Table
 
-ColumnType = Literal["insz", "string", "code", "date", "int"]
-
-#: the earliest and latest dates a source may hold (birth dates of the oldest residents in
-#: 2000 through the end of the synthetic window 2024Q4)
-DATE_MIN = dt.date(1890, 1, 1)
-DATE_MAX = dt.date(2024, 12, 31)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: its name, type, whether it may be empty, its code list and meaning."""
-
-    name: str
-    type: ColumnType
-    description: str
-    nullable: bool = False
-    codelist: str | None = None
-    #: for a municipality code: the date column whose date picks the NIS vintage
-    vintage_date: str | None = None
-
-
-@dataclass(frozen=True)
-class Table:
-    """One source table: a register extract, one Parquet file or folder of Parquet parts."""
-
-    name: str
-    register: str
-    description: str
-    key: tuple[str, ...]
-    columns: tuple[Column, ...]
-    #: pairs (start, end) of date columns where end, when present, may not precede start
-    periods: tuple[tuple[str, str], ...] = field(default=())
-    #: (insz column, sex column): the INSZ day counter is odd for men and even for women
-    #: (national register numbers and BIS numbers assigned with a known sex)
-    insz_sex: tuple[str, str] | None = None
-
-    def column(self, name: str) -> Column:
-        for col in self.columns:
-            if col.name == name:
-                return col
-        raise KeyError(name)
-
+__all__ = ["CONTRACT", "DATE_MAX", "DATE_MIN", "Column", "Table", "table"]
 
 NR = "National Register / KSZ register (DEMOBEL)"
 
@@ -257,6 +218,10 @@ CONTRACT: tuple[Table, ...] = (
     CIVIL_STATUS,
     COHABITATION,
     RESIDENCE_REASON,
+    *KSZ_TABLES,
+    *EDUCATION_TABLES,
+    *VDAB_TABLES,
+    *STATBEL_TABLES,
 )
 
 
