@@ -12,7 +12,11 @@ from rich.table import Table
 from sluis.synth import SynthSummary
 from sluis.synth.calibration import Check
 
-PHASES = {"simulate": "simulating 2000Q1-2024Q4", "write": "writing registers"}
+PHASES = {
+    "simulate": "demography 2000Q1-2024Q4",
+    "registers": "labour market, education, income",
+    "income": "poverty line, ADI",
+}
 
 
 @contextmanager

@@ -141,6 +141,8 @@ class Chunk:
         self.P = Table(PERSON_FIELDS, int(n0 * 1.8) + 64)
         self.H = Table(HOUSEHOLD_FIELDS, int(n0 * 0.9) + 700)
         self.logs = Logs()
+        #: per quarter: (residents, municipality, household, nationality) at quarter end
+        self.snapshots: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.dirty: list[np.ndarray] = []  # households whose register state may have changed
         self.exits: list[tuple[np.ndarray, np.ndarray]] = []  # (household, date) of leavers
         self.carry = Carry()
@@ -617,6 +619,15 @@ class Chunk:
         self.immigrate(t1, when, year)
         self.frontier_workers(t0, when, year)
         self.record(t0)
+        self.snapshot()
+
+    def snapshot(self) -> None:
+        """Who lives where, in which household and with which nationality at quarter end:
+        the frame of the quarterly registers of part 2 (:mod:`sluis.synth.panel`)."""
+        P = self.P
+        res = np.flatnonzero(P.status == RESIDENT).astype(np.int32)
+        hh = P.hh[res]
+        self.snapshots.append((res, self.H.muni[hh], hh, P.nat[res]))
 
     def emigrate(self, t0: int, when, year: int) -> None:
         rng, P, H = self.rng, self.P, self.H

@@ -34,6 +34,10 @@ from sluis import __version__
 from sluis.domain.insz import make_insz_array
 from sluis.errors import UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN
+from sluis.synth.adi import add_poverty, poverty_thresholds
+from sluis.synth.municipal import context_table, empty_counts
+from sluis.synth.panel import Panel, build_panel
+from sluis.synth.part2 import registers
 from sluis.synth.population import FIRST_BIRTH, Chunk
 from sluis.synth.state import day
 from sluis.synth.tables import build_tables
@@ -45,6 +49,9 @@ DAY_MIN, DAY_MAX = day(DATE_MIN), day(DATE_MAX)
 N_DAYS = DAY_MAX - DAY_MIN + 1
 #: columns holding persons, per table: swapped for INSZ numbers in phase 2
 PERSON_COLUMNS = {t.name: [c.name for c in t.columns if c.type == "insz"] for t in CONTRACT}
+#: the National Register tables of part 1, written from the demography's logs
+PART1_TABLES = ("person", "nationality", "residence", "household", "civil_status",
+                "legal_cohabitation", "residence_reason")  # fmt: skip
 
 
 @dataclass
@@ -131,10 +138,17 @@ def day_counters(
     return slot, overflow
 
 
+def _rng(seed: int, chunk: int, stream: int = 0) -> np.random.Generator:
+    """The random stream of one chunk: 0 for the demography, 1 for the registers of part 2."""
+    key = (chunk,) if stream == 0 else (chunk, stream)
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
 def _simulate(args: tuple[int, int, float, int, str]) -> tuple[np.ndarray, int]:
-    """Phase 1 for one chunk: simulate, and keep the tables as Feather files."""
+    """Phase 1 for one chunk: simulate the demography; keep its tables as Feather files and
+    its quarterly frame (:mod:`sluis.synth.panel`) for phase 2."""
     seed, chunk, scale, n_chunks, tmp = args
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,))))
+    rng = _rng(seed, chunk)
     sim = Chunk(rng, scale / n_chunks)
     sim.run()
     tables = build_tables(sim, chunk)
@@ -142,6 +156,8 @@ def _simulate(args: tuple[int, int, float, int, str]) -> tuple[np.ndarray, int]:
     folder.mkdir()
     for name, table in tables.items():
         feather.write_feather(table, folder / f"{name}.arrow", compression="uncompressed")
+    panel = build_panel(sim, rng)
+    np.savez(folder / "panel.npz", **{k: np.asarray(v) for k, v in vars(panel).items()})
     key = _counter_key(sim.P.bis, sim.P.birth, sim.P.sex)
     if sim.P.birth.min() < FIRST_BIRTH or key.max() >= 4 * N_DAYS:
         raise RuntimeError("a birth date falls before 1900 or after the window")
@@ -150,9 +166,12 @@ def _simulate(args: tuple[int, int, float, int, str]) -> tuple[np.ndarray, int]:
     return counts, households
 
 
-def _finish(args: tuple[int, np.ndarray, np.ndarray, str]) -> dict[str, int]:
-    """Phase 2 for one chunk: give people their INSZ, write the Parquet parts."""
-    chunk, offsets, year_offsets, tmp = args
+def _finish(
+    args: tuple[int, int, np.ndarray, np.ndarray, str],
+) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """Phase 2 for one chunk: give people their INSZ, simulate the registers of part 2 and
+    write the Parquet parts (ADI waits in the chunk folder for its poverty flag)."""
+    seed, chunk, offsets, year_offsets, tmp = args
     folder = Path(tmp) / f".chunk-{chunk:05d}"
     person = feather.read_table(folder / "person.arrow")
     birth = person["birth_date"].cast(pa.int32()).to_numpy()
@@ -169,19 +188,48 @@ def _finish(args: tuple[int, np.ndarray, np.ndarray, str]) -> dict[str, int]:
     dom = np.where(overflow >= 0, overflow, dom)
     insz = make_insz_array(year, month, dom, counter, bis)
     insz_arr = pa.array(insz, type=pa.string())
+    with np.load(folder / "panel.npz") as saved:
+        panel = Panel(**{k: saved[k] for k in saved.files})
+    part2 = registers(panel, _rng(seed, chunk, 1), chunk)
     rows = {}
-    for name, columns in PERSON_COLUMNS.items():
-        table = person if name == "person" else feather.read_table(folder / f"{name}.arrow")
-        for col in columns:
-            local = table[col]
-            mapped = pc.take(insz_arr, local)
-            table = table.set_column(table.schema.get_field_index(col), col, mapped)
+    for name in PERSON_COLUMNS:
+        if name in PART1_TABLES:
+            table = person if name == "person" else feather.read_table(folder / f"{name}.arrow")
+        elif name in part2.tables:
+            table = part2.tables.pop(name)
+        else:
+            continue
+        table = _with_insz(table, name, insz_arr)
         target = Path(tmp) / name
         target.mkdir(exist_ok=True)
         pq.write_table(table, target / f"part-{chunk:05d}.parquet", compression="zstd")
         rows[name] = table.num_rows
+    for path in folder.iterdir():
+        path.unlink()
+    adi = _with_insz(part2.adi, "adi", insz_arr)
+    feather.write_feather(adi, folder / "adi.arrow", compression="zstd")
+    rows["adi"] = adi.num_rows
+    return rows, part2.income_histogram, part2.context_counts
+
+
+def _with_insz(table: pa.Table, name: str, insz: pa.Array) -> pa.Table:
+    """``table`` with its chunk-local person numbers replaced by INSZ numbers."""
+    for col in PERSON_COLUMNS[name]:
+        mapped = pc.take(insz, table[col])
+        table = table.set_column(table.schema.get_field_index(col), col, mapped)
+    return table
+
+
+def _poverty(args: tuple[int, np.ndarray, str]) -> int:
+    """Phase 3 for one chunk: add the at-risk-of-poverty flag to ADI and write it."""
+    chunk, thresholds, tmp = args
+    folder = Path(tmp) / f".chunk-{chunk:05d}"
+    table = add_poverty(feather.read_table(folder / "adi.arrow"), thresholds)
+    target = Path(tmp) / "adi"
+    target.mkdir(exist_ok=True)
+    pq.write_table(table, target / f"part-{chunk:05d}.parquet", compression="zstd")
     shutil.rmtree(folder)
-    return rows
+    return table.num_rows
 
 
 def _check_arguments(out: Path, scale: float, force: bool) -> None:
@@ -236,9 +284,21 @@ def generate(
         counts = np.stack([r[0] for r in results])
         offsets = np.cumsum(counts, axis=0) - counts
         year_offsets = overflow_offsets(counts)
-        finish_jobs = [(c, offsets[c], year_offsets[c], str(tmp)) for c in range(n_chunks)]
-        parts = list(_map(_finish, finish_jobs, workers, "write", progress))
-        rows = {name: sum(p[name] for p in parts) for name in PERSON_COLUMNS}
+        finish_jobs = [(seed, c, offsets[c], year_offsets[c], str(tmp)) for c in range(n_chunks)]
+        histogram = 0
+        counts = empty_counts()
+        parts = []
+        for part, hist, context in _map(_finish, finish_jobs, workers, "registers", progress):
+            parts.append(part)
+            histogram = histogram + hist
+            counts += context
+        thresholds = poverty_thresholds(histogram)
+        poverty_jobs = [(c, thresholds, str(tmp)) for c in range(n_chunks)]
+        list(_map(_poverty, poverty_jobs, workers, "income", progress))
+        context = context_table(counts, scale)
+        pq.write_table(context, tmp / "municipal_context.parquet", compression="zstd")
+        rows = {name: sum(p.get(name, 0) for p in parts) for name in PERSON_COLUMNS}
+        rows["municipal_context"] = context.num_rows
         summary = SynthSummary(
             out=out,
             scale=scale,
