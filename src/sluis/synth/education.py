@@ -303,9 +303,9 @@ def _diplomas(
     n = panel.n
     quarter_of = np.array([4 * (y - 2000) + 3 for y in range(2000, LAST_YEAR + 1)])
     cty = countries()
-    study_abroad = panel.immigrant & (panel.first_reg != NODATE)
+    registered_immigrant = panel.immigrant & (panel.first_reg != NODATE)
     reg_age = (panel.first_reg.astype(np.int64) - panel.birth) / DAYS_PER_YEAR
-    trained_abroad = study_abroad & (reg_age > 0)
+    trained_abroad = registered_immigrant & (reg_age > study_end)
 
     rows: list[tuple[np.ndarray, ...]] = []
 
