@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from sluis.synth.calibration import calibration
+from sluis.synth.calibration_labour import labour_checks
 
 
 def tree_rss(root: int) -> int:
@@ -96,10 +97,10 @@ def main() -> None:
         scale, out = last
         print(f"\ncalibration at scale {scale:g} (S3)")
         print(f"{'figure':<34} {'period':<11} {'expected':>11} {'observed':>11} {'dev':>7}  ok")
-        for c in calibration(out, scale):
+        for c in calibration(out, scale) + labour_checks(out, scale):
             print(
-                f"{c.name:<34} {c.period:<11} {c.expected:>11,.0f} {c.observed:>11,.0f} "
-                f"{c.deviation:>+7.1%}  {'yes' if c.ok else 'NO'}"
+                f"{c.name:<48} {c.period:<11} {c.value_text(c.expected):>11} "
+                f"{c.value_text(c.observed):>11} {c.deviation_text:>8}  {'yes' if c.ok else 'NO'}"
             )
         shutil.rmtree(args.out, ignore_errors=True)
 

@@ -82,6 +82,7 @@ def demo(
     from sluis.sources.check import check_sources
     from sluis.synth import generate
     from sluis.synth.calibration import calibration
+    from sluis.synth.calibration_labour import labour_checks
 
     sources = out_dir / "sources"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,8 @@ def demo(
     render_synth_summary(out, summary)
     report = check_sources(sources, quarantine=out_dir / "quarantine")
     render_check_report(out, report)
-    render_calibration(out, calibration(sources, scale), scale)
+    checks = calibration(sources, scale) + labour_checks(sources, scale)
+    render_calibration(out, checks, scale)
     if not report.ok:
         raise typer.Exit(1)
 

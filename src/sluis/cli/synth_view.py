@@ -61,6 +61,12 @@ SHORT = {
     "Walloon Region": "Wallonia",
     "Brussels-Capital Region": "Brussels",
     "nationality acquisitions": "acquisitions",
+    "integration income recipients": "leefloon",
+    "employment rate": "employment",
+    "unemployment rate": "unemployment",
+    "full-time gross monthly wage": "full-time wage",
+    "of the employed": "",
+    " origin": "",
 }
 
 
@@ -78,9 +84,9 @@ def render_calibration(console: Console, checks: list[Check], scale: float) -> N
         table.add_row(
             name,
             c.period,
-            f"{c.expected:,.0f}",
-            f"{c.observed:,.0f}",
-            f"{c.deviation:+.1%}",
-            f"[green]±{c.tolerance:.0%}[/]" if c.ok else f"[red]NO (±{c.tolerance:.0%})[/]",
+            c.value_text(c.expected),
+            c.value_text(c.observed),
+            c.deviation_text,
+            f"[green]{c.tolerance_text}[/]" if c.ok else f"[red]NO ({c.tolerance_text})[/]",
         )
     console.print(table)

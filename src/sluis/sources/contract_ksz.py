@@ -290,10 +290,15 @@ UNEMPLOYMENT = Table(
             serves=("A11",),
         ),
         Column(
-            "sanction_start", "date", "First day of the month a sanction started.", True,
+            "sanction_start",
+            "date",
+            "First day of the month a sanction started.",
+            True,
             serves=("A11",),
         ),
-        Column("sanction_weeks", "int", "Duration of the sanction in weeks.", True, serves=("A11",)),
+        Column(
+            "sanction_weeks", "int", "Duration of the sanction in weeks.", True, serves=("A11",)
+        ),
         Column(
             "sanction_reason",
             "code",
@@ -318,7 +323,10 @@ UNEMPLOYMENT = Table(
             serves=("A11", "B8"),
         ),
         Column(
-            "activation_end", "date", "Last day of the activation, if ended.", True,
+            "activation_end",
+            "date",
+            "Last day of the activation, if ended.",
+            True,
             serves=("A11",),
         ),
         Column(

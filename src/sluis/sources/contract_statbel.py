@@ -66,7 +66,11 @@ CENSUS = Table(
         flag("occupation_imputed", "The occupation was imputed.", ("B5",), True),
         Column("jobs", "int", "Number of jobs.", serves=("B5",)),
         Column(
-            "sector", "code", "Economic sector (NACE section).", True, "nace_section",
+            "sector",
+            "code",
+            "Economic sector (NACE section).",
+            True,
+            "nace_section",
             serves=("B5",),
         ),
         flag("same_province", "Works in the province of residence.", ("B5",), True),
@@ -87,7 +91,11 @@ CENSUS = Table(
             serves=("B5",),
         ),
         Column(
-            "ownership", "code", "Type of home ownership.", True, "census_ownership",
+            "ownership",
+            "code",
+            "Type of home ownership.",
+            True,
+            "census_ownership",
             serves=("B5",),
         ),
         Column(
@@ -139,20 +147,35 @@ ADI = Table(
         Column("income_year", "int", "Income year.", serves=("B7",)),
         Column("household_id", "string", "Household on 31 December (as in the household table)."),
         *(amount(name, text, ("B7",), nullable=False) for name, text in _ADI_AMOUNTS),
-        amount("disposable_income", "Administrative disposable income of the person.", ("B7",),
-               nullable=False),
-        amount("household_disposable_income", "Disposable income of the household.", ("B7",),
-               nullable=False),
+        amount(
+            "disposable_income",
+            "Administrative disposable income of the person.",
+            ("B7",),
+            nullable=False,
+        ),
+        amount(
+            "household_disposable_income",
+            "Disposable income of the household.",
+            ("B7",),
+            nullable=False,
+        ),
         amount(
             "equivalised_income",
             "Household disposable income per equivalent adult (modified OECD scale).",
             ("B7",),
             nullable=False,
         ),
-        flag("international_organisation", "A household member works for an international "
-             "organisation (income not taxed in Belgium).", ("B7",)),
-        flag("poverty_risk", "Equivalised income below 60% of the national median of the year.",
-             ("B7",)),
+        flag(
+            "international_organisation",
+            "A household member works for an international "
+            "organisation (income not taxed in Belgium).",
+            ("B7",),
+        ),
+        flag(
+            "poverty_risk",
+            "Equivalised income below 60% of the national median of the year.",
+            ("B7",),
+        ),
     ),
 )
 
@@ -179,7 +202,10 @@ MUNICIPAL_CONTEXT = Table(
         Column("region", "code", "Region.", codelist="region", serves=("A7",)),
         Column("population", "int", "Residents on the last day of the quarter.", serves=("A7",)),
         Column(
-            "size_class", "code", "Municipality size class.", codelist="municipality_size",
+            "size_class",
+            "code",
+            "Municipality size class.",
+            codelist="municipality_size",
             serves=("A7",),
         ),
         Column(
@@ -190,8 +216,11 @@ MUNICIPAL_CONTEXT = Table(
             serves=("A7",),
         ),
         Column(
-            "unemployment_rate", "float", "Job seekers per 100 in the labour force 15-64.",
-            True, serves=("A7",),
+            "unemployment_rate",
+            "float",
+            "Job seekers per 100 in the labour force 15-64.",
+            True,
+            serves=("A7",),
         ),
     ),
 )

@@ -36,11 +36,15 @@ JOBSEEKER = Table(
         Column("insz", "insz", "Person."),
         Column("quarter_end", "date", "Last day of the quarter.", serves=("B9",)),
         _date("registration_start", "First day of the current registration."),
-        flag("earlier_registration", "Registered before in the three years before this "
-             "registration.", ("B9",)),
+        flag(
+            "earlier_registration",
+            "Registered before in the three years before this registration.",
+            ("B9",),
+        ),
         _int("earlier_months", "Length of that earlier registration in months."),
-        _code("earlier_trajectory", "Trajectory type of the earlier registration.",
-              "vdab_trajectory"),
+        _code(
+            "earlier_trajectory", "Trajectory type of the earlier registration.", "vdab_trajectory"
+        ),
         _code("aspired_contract", "Aspired contract type.", "vdab_contract"),
         _code("aspired_hours", "Aspired working hours.", "vdab_hours"),
         _int("unemployment_months", "Unemployment duration in months.", False),
@@ -48,8 +52,11 @@ JOBSEEKER = Table(
         _code("work_limitation", "Work limitation.", "vdab_work_limitation"),
         _code("dutch", "Knowledge of Dutch.", "vdab_dutch", False),
         _code("benefit_status", "Benefit status.", "vdab_benefit_status", False),
-        flag("control_referral", "Referred to the control service or RVA for insufficient "
-             "search behaviour.", ("B9",)),
+        flag(
+            "control_referral",
+            "Referred to the control service or RVA for insufficient search behaviour.",
+            ("B9",),
+        ),
         _date("action_start", "Start of the current activation action."),
         _date("action_end", "End of the activation action, if ended."),
         flag("action_early_stop", "The action stopped early.", ("B9",), True),

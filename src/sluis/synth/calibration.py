@@ -24,21 +24,39 @@ NATURALISED_25_074 = 201_000
 
 @dataclass(frozen=True)
 class Check:
-    """One calibration figure: what was measured against what it should be."""
+    """One calibration figure: what was measured against what it should be.
+
+    A relative check (counts, amounts) compares the ratio, with ``tolerance`` a fraction; an
+    ``absolute`` check (rates in %) compares the difference in points.
+    """
 
     name: str
     period: str
     expected: float
     observed: float
     tolerance: float
+    absolute: bool = False
 
     @property
     def deviation(self) -> float:
+        if self.absolute:
+            return self.observed - self.expected
         return self.observed / self.expected - 1.0 if self.expected else float("inf")
 
     @property
     def ok(self) -> bool:
         return abs(self.deviation) <= self.tolerance
+
+    def value_text(self, value: float) -> str:
+        return f"{value:.1f}" if self.absolute else f"{value:,.0f}"
+
+    @property
+    def deviation_text(self) -> str:
+        return f"{self.deviation:+.1f} pt" if self.absolute else f"{self.deviation:+.1%}"
+
+    @property
+    def tolerance_text(self) -> str:
+        return f"±{self.tolerance:g} pt" if self.absolute else f"±{self.tolerance:.0%}"
 
 
 def _connect(directory: Path) -> duckdb.DuckDBPyConnection:

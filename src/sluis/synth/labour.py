@@ -255,19 +255,23 @@ class Labour:
         self_job = np.where(self_main | also_self, np.where(helper, HELPER, SELF_EMPLOYED), 0)
         self_job = self_job.astype(np.int8)
 
-        # part time: among employees, the part-time share of all employed by sex is a margin
-        part_time = np.zeros(m, dtype=bool)
+        # partial career breaks and time credit (more often women 25-45 and people over 50)
         is_employee = employee_jobs > 0
-        for sx, share in ((1, T.part_time_men), (2, T.part_time_women)):
-            cand = is_employee & (sex == sx) & ~self_main
-            want = share * np.count_nonzero(employed & (sex == sx))
-            part_time |= cand & (self.pt[res] < kth(self.pt[res][cand], want))
-        pct = np.where(part_time, self.pct[res], 100).astype(np.int16)
         cb_draw = self.career_break[res]
         cb_rate = np.where((sex == 2) & (age >= 25) & (age < 45), 0.08, 0.03)
         cb_rate = np.where(age >= 50, 0.10, cb_rate)
-        career_break = is_employee & (cb_draw < cb_rate)
-        pct = np.where(career_break & (pct == 100), np.where(cb_draw < cb_rate / 2, 50, 80), pct)
+        career_break = is_employee & ~self_main & (cb_draw < cb_rate)
+        # part time: the share of all employed working less than full time, by sex, is a
+        # margin; people on a partial career break count towards it
+        part_time = np.zeros(m, dtype=bool)
+        for sx, share in ((1, T.part_time_men), (2, T.part_time_women)):
+            cand = is_employee & (sex == sx) & ~self_main & ~career_break
+            want = share * np.count_nonzero(employed & (sex == sx))
+            want -= np.count_nonzero(career_break & (sex == sx))
+            part_time |= cand & (self.pt[res] < kth(self.pt[res][cand], want))
+        pct = np.where(part_time, self.pct[res], 100).astype(np.int16)
+        pct = np.where(career_break, np.where(cb_draw < cb_rate / 2, 50, 80), pct).astype(np.int16)
+        part_time |= career_break
 
         # inactive positions of the working-age population
         inactive = active_age & ~employed & ~seeker & ~leefloon
