@@ -94,7 +94,7 @@ def kth(values: np.ndarray, k: float) -> float:
     if k >= len(values):
         return np.inf
     part = np.partition(values, k - 1)
-    return float(part[k - 1]) + 1e-9
+    return float(np.nextafter(float(part[k - 1]), np.inf))
 
 
 @dataclass
