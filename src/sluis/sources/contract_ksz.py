@@ -46,7 +46,9 @@ POSITION = Table(
             codelist="sep_vintage",
             serves=("A9",),
         ),
-        Column("jobs_total", "int", "Number of jobs on the last day (Jobs_tot).", serves=("A9",)),
+        Column(
+            "jobs_total", "int", "Number of jobs on the last day (Jobs_tot).", serves=("A9", "B5")
+        ),
         Column(
             "jobs_employee", "int", "Number of jobs as employee (Jobs_lnd).", serves=("A9", "B5")
         ),
@@ -94,10 +96,9 @@ POSITION = Table(
         Column(
             "rva_family_category",
             "code",
-            "RVA family category of a benefit recipient.",
+            "RVA family category of a benefit recipient (from 2015).",
             True,
             "rva_gezinscategorie",
-            serves=("A11",),
         ),
         Column(
             "ocmw_support",
@@ -129,7 +130,9 @@ JOB = Table(
     quarter_end="quarter_end",
     columns=(
         _PERSON,
-        _QUARTER,
+        Column(
+            "quarter_end", "date", "Reference day: the last day of the quarter.", serves=("A10",)
+        ),
         Column("job", "int", "Job number within the person and quarter (1, 2, ...)."),
         Column(
             "statute",
