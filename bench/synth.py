@@ -1,8 +1,9 @@
 """Benchmark of ``sluis synth`` (S4): wall time and peak RSS of the whole process tree.
 
 Runs the real command as a user would, at scale 0.01 and 0.1 (median of 3) and 1.0 (one
-run), then prints the calibration table of the full-scale run (S3). Goal for the
-demography part: at most 10 minutes and 6 GiB at scale 1.0 on a 2-core, 24 GiB machine.
+run), then prints rows and bytes per table and the calibration table (demography and labour
+market, S3) of the largest run. Goal for the whole generator (issue 4): at most 20 minutes
+and 8 GiB at scale 1.0 on a 2-core, 24 GiB machine.
 
     .venv/bin/python bench/synth.py [--scales 0.01,0.1,1.0] [--out /tmp/sluis-bench]
 """
@@ -10,6 +11,7 @@ demography part: at most 10 minutes and 6 GiB at scale 1.0 on a 2-core, 24 GiB m
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -95,6 +97,14 @@ def main() -> None:
         last = (scale, out)
     if last:
         scale, out = last
+        print(f"\nrows and bytes per table at scale {scale:g}")
+        print(f"{'table':<26} {'rows':>15} {'MiB':>10} {'bytes/row':>10}")
+        meta = json.loads((out / "_synth.json").read_text())
+        for name, rows in meta["rows"].items():
+            path = out / name if (out / name).is_dir() else out / f"{name}.parquet"
+            files = [path] if path.is_file() else list(path.glob("*.parquet"))
+            size = sum(f.stat().st_size for f in files)
+            print(f"{name:<26} {rows:>15,} {size / 2**20:>10,.1f} {size / max(rows, 1):>10.2f}")
         print(f"\ncalibration at scale {scale:g} (S3)")
         print(f"{'figure':<34} {'period':<11} {'expected':>11} {'observed':>11} {'dev':>7}  ok")
         for c in calibration(out, scale) + labour_checks(out, scale):

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from sluis.synth import labour as lb
 from sluis.synth.census import household_draws
-from sluis.synth.rows import RowBuffer, flags, ints
+from sluis.synth.rows import RowBuffer, flags, household_ids, ints
 
 #: social-security contributions of employees: taxable wages are 86.93% of gross wages
 EMPLOYEE_CONTRIBUTIONS = 0.1307
@@ -142,12 +142,12 @@ class AdiRows:
         bins = np.clip(c["equivalised"] // BIN, 0, N_BINS - 1)
         histogram = np.zeros((25, N_BINS), dtype=np.int64)
         np.add.at(histogram, (years, bins), 1)
-        hh_id = np.char.add(f"{self.chunk:04d}", np.char.zfill(c["hh"].astype(str), 8))
+        hh_id = household_ids(self.chunk, c["hh"])
         table = pa.table(
             {
                 "insz": pa.array(c["person"].astype(np.int64)),
                 "income_year": ints(c["year"]),
-                "household_id": pa.array(hh_id),
+                "household_id": hh_id,
                 **{name: pa.array(c[name]) for name in AMOUNTS},
                 "disposable_income": pa.array(c["disposable"]),
                 "household_disposable_income": pa.array(c["household"]),

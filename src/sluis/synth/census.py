@@ -78,10 +78,10 @@ def _census(year: int, Q: lb.Quarter, L: lb.Labour) -> dict[str, np.ndarray]:
     situation = np.select(
         [
             work,
-            np.isin(sep, lb.JOBSEEKERS) | (sep == lb.EXEMPTED),
+            lb.is_sep(sep, lb.JOBSEEKERS) | (sep == lb.EXEMPTED),
             (sep == lb.CHILD) & (age >= 15),
-            np.isin(sep, (lb.PENSIONER, lb.EARLY_RETIRED)),
-            np.isin(sep, (lb.INCAPACITY, lb.ACCIDENT, lb.DISABILITY)),
+            lb.is_sep(sep, (lb.PENSIONER, lb.EARLY_RETIRED)),
+            lb.is_sep(sep, (lb.INCAPACITY, lb.ACCIDENT, lb.DISABILITY)),
             age < 15,
         ],
         [0, 1, 2, 3, 4, 6],
@@ -131,7 +131,7 @@ def _census(year: int, Q: lb.Quarter, L: lb.Labour) -> dict[str, np.ndarray]:
         "arrival": arrival.astype(np.int16),
         "education": education.astype(np.int8),
         "situation": situation.astype(np.int8),
-        "ocmw": np.isin(sep, (lb.LEEFLOON, lb.SOCIAL_AID)),
+        "ocmw": lb.is_sep(sep, (lb.LEEFLOON, lb.SOCIAL_AID)),
         "agency": employee & J.agency[res],
         "vouchers": employee & J.vouchers[res],
         "status": status.astype(np.int8),

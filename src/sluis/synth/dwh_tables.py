@@ -67,7 +67,7 @@ class DwhRows:
         immigrant = L.p.immigrant[res]
         combo = L.combo[res]
         t = L.t_inactive[res]
-        seek = np.isin(sep, lb.JOBSEEKERS)
+        seek = lb.is_sep(sep, lb.JOBSEEKERS)
         prefix = np.select(
             [sep == lb.CAREER_BREAK, Q.career_break & (Q.age >= 50) & (Q.pct <= 50),
              Q.career_break & (Q.age >= 50), Q.career_break & (Q.pct <= 50), Q.career_break],
@@ -76,13 +76,13 @@ class DwhRows:
         )  # fmt: skip
         pwa = seek & (L.unemployed_q[res] >= 8) & (combo < 0.05)
         status = np.select(
-            [pwa, np.isin(sep, (211, 212)), sep == 213, sep == lb.EXEMPTED,
+            [pwa, lb.is_sep(sep, (211, 212)), sep == 213, sep == lb.EXEMPTED,
              sep == lb.EARLY_RETIRED, sep == lb.CAREER_BREAK, Q.career_break & work,
              Q.activa, Q.temporary],
             [7, 0, 1, 2, 3, 4, 5, 6, 8],
             -1,
         )  # fmt: skip
-        benefit = seek | np.isin(sep, (lb.EXEMPTED, lb.EARLY_RETIRED))
+        benefit = seek | lb.is_sep(sep, (lb.EXEMPTED, lb.EARLY_RETIRED))
         size = Q.household_size
         family = np.select([size == 1, (size >= 3) & (Q.age < 55)], [1, 0], 3)
         family = np.where(benefit & (QUARTER_END[q] >= FAMILY_FROM), family, -1)
@@ -107,22 +107,25 @@ class DwhRows:
             rva_status=status.astype(np.int8),
             rva_family_category=family.astype(np.int8),
             ocmw_support=ocmw.astype(np.int8),
-            **{k: v.astype(np.int32) for k, v in Q.benefits.items()},
+            **Q.benefits,
         )
 
     # -- dwh_job --------------------------------------------------------------------------
     def _jobs(self, Q: lb.Quarter) -> None:
-        J, res, q = self.L.jobs, Q.res, Q.q
-        year = 2000 + q // 4
-        # employee jobs: one row per job (1 or 2)
+        year = 2000 + Q.q // 4
+        # employee jobs: one row per job (1 or 2), one part per job number
         emp = np.flatnonzero(Q.employee_jobs > 0)
-        second = emp[Q.employee_jobs[emp] > 1]
-        rows = np.concatenate([emp, second])
-        number = np.concatenate([np.ones(len(emp), np.int8), np.full(len(second), 2, np.int8)])
+        self._employee_jobs(Q, emp, 1, year)
+        self._employee_jobs(Q, emp[Q.employee_jobs[emp] > 1], 2, year)
+        self._own_activity(Q)
+
+    def _employee_jobs(self, Q: lb.Quarter, rows: np.ndarray, number: int, year: int) -> None:
+        """Rows of the ``number``-th employee job of the residents at positions ``rows``."""
+        J, res, q = self.L.jobs, Q.res, Q.q
         person = res[rows]
         pct_total = Q.pct[rows]
         first_share = np.where(Q.employee_jobs[rows] > 1, np.round(pct_total * 0.6), pct_total)
-        pct = np.where(number == 1, first_share, pct_total - first_share).astype(np.int16)
+        pct = (first_share if number == 1 else pct_total - first_share).astype(np.int16)
         pct = np.maximum(pct, 10)
         wage = np.round(Q.monthly_fte[rows] * 3 * pct / 100).astype(np.int32)
         civil = self.L.civil[person] & J.public[person]
@@ -148,7 +151,7 @@ class DwhRows:
         self.job.add(
             person=person,
             q=np.full(len(rows), q, dtype=np.int8),
-            job=number,
+            job=np.full(len(rows), number, dtype=np.int8),
             statute=np.where(civil, 1, 0).astype(np.int8),
             employee_code=code.astype(np.int8),
             employee_class=np.where(year <= 2016, emp_class, -1).astype(np.int8),
@@ -169,7 +172,10 @@ class DwhRows:
             self_income=np.zeros(len(rows), dtype=np.int32),
             workplace=self.nis_index(J.workplace[person], q),
         )
-        # self-employed activity or help: one row, numbered after the employee jobs
+
+    def _own_activity(self, Q: lb.Quarter) -> None:
+        """The self-employed activity or help: one row, numbered after the employee jobs."""
+        J, res, q = self.L.jobs, Q.res, Q.q
         own = np.flatnonzero(Q.self_job > 0)
         person = res[own]
         k = len(own)
@@ -207,8 +213,8 @@ class DwhRows:
     def _unemployment(self, Q: lb.Quarter) -> None:
         L, sep, q = self.L, Q.sep, Q.q
         rng = L.rng
-        seek = np.isin(sep, lb.JOBSEEKERS)
-        aid = np.isin(sep, (lb.LEEFLOON, lb.SOCIAL_AID))
+        seek = lb.is_sep(sep, lb.JOBSEEKERS)
+        aid = lb.is_sep(sep, (lb.LEEFLOON, lb.SOCIAL_AID))
         pwa = seek & (L.unemployed_q[Q.res] >= 8) & (L.combo[Q.res] < 0.05)
         keep = seek | aid | (sep == lb.EXEMPTED) | Q.registered | Q.activa | Q.art60 | pwa
         i = np.flatnonzero(keep)
@@ -219,15 +225,17 @@ class DwhRows:
         combo, t = L.combo[res], L.t_inactive[res]
         german = self.german[np.maximum(p.muni[res, q], 0)]
         service = np.where(reg, np.where(german, 3, Q.region[i].astype(np.int8)), -1)
-        unemployed = np.isin(s, lb.JOBSEEKERS) | (s == lb.EXEMPTED)
+        unemployed = lb.is_sep(s, lb.JOBSEEKERS) | (s == lb.EXEMPTED)
         exemption = np.select(
-            [s == lb.EXEMPTED, np.isin(s, (331, 332)) & ~reg & (combo < 0.2),
-             np.isin(s, (331, 332)) & ~reg, np.isin(s, lb.JOBSEEKERS) & (t < 0.04)],
+            [s == lb.EXEMPTED, lb.is_sep(s, (331, 332)) & ~reg & (combo < 0.2),
+             lb.is_sep(s, (331, 332)) & ~reg, lb.is_sep(s, lb.JOBSEEKERS) & (t < 0.04)],
             [3, 1, 2, 0],
             -1,
         )  # fmt: skip
         jtype = np.select(
-            [np.isin(s, (211, 212)), s == 213, np.isin(s, (331, 332)) & reg, reg], [0, 1, 2, 3], -1
+            [lb.is_sep(s, (211, 212)), s == 213, lb.is_sep(s, (331, 332)) & reg, reg],
+            [0, 1, 2, 3],
+            -1,
         )
         edu = p.edu[res]
         level = np.select(
@@ -237,7 +245,7 @@ class DwhRows:
             1,
         )  # fmt: skip
         field = np.where(edu >= 1, (res % 7), 0)
-        sanction = np.isin(s, lb.JOBSEEKERS) & (rng.random(k) < 0.02)
+        sanction = lb.is_sep(s, lb.JOBSEEKERS) & (rng.random(k) < 0.02)
         month = rng.integers(0, 3, k)
         start_month = np.datetime64("2000-01") + np.timedelta64(1, "M") * (3 * q + month)
         sanction_start = np.where(
@@ -259,7 +267,7 @@ class DwhRows:
             person=res,
             q=np.full(k, q, dtype=np.int8),
             service=service.astype(np.int8),
-            jobseeker_aid=np.isin(s, (331, 332)) & reg,
+            jobseeker_aid=lb.is_sep(s, (331, 332)) & reg,
             exemption=exemption.astype(np.int8),
             benefit_month=np.where(unemployed, np.round(Q.benefit_month[i]), 0).astype(np.int32),
             months_unemployed=np.where(unemployed, 3 * L.unemployed_q[res] - month % 3, -1).astype(

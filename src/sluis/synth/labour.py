@@ -20,6 +20,7 @@ trajectories still have realistic persistence.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -69,6 +70,19 @@ BENEFIT_COLUMNS = (
 )
 PART_TIME_PCT = np.array([50, 60, 75, 80, 40, 90], dtype=np.int16)
 PART_TIME_WEIGHTS = np.array([0.4, 0.12, 0.2, 0.2, 0.04, 0.04])
+
+
+@cache
+def _sep_table(codes: tuple[int, ...]) -> np.ndarray:
+    table = np.zeros(1000, dtype=bool)
+    table[list(codes)] = True
+    return table
+
+
+def is_sep(sep: np.ndarray, codes: tuple[int, ...]) -> np.ndarray:
+    """``is_sep(sep, codes)`` for SEP codes, as one lookup (this runs a few thousand times
+    per chunk)."""
+    return _sep_table(tuple(codes))[sep]
 
 
 def working(sep: np.ndarray) -> np.ndarray:
@@ -303,16 +317,16 @@ class Labour:
         self.jobs.renew(res[new], p.skill[res[new]], age[new], p.muni[res[new], q], region[new])
         self.job_start[res[starts]] = q
         prev = self.prev_sep[res]
-        long_seeker = np.isin(prev, JOBSEEKERS) & (self.unemployed_q[res] >= 4)
+        long_seeker = is_sep(prev, JOBSEEKERS) & (self.unemployed_q[res] >= 4)
         activa = starts & long_seeker & (rng.random(m) < 0.3)
         self.activa_until[res[activa]] = q + 8
-        art60 = starts & np.isin(prev, (LEEFLOON, SOCIAL_AID)) & (rng.random(m) < 0.35)
+        art60 = starts & is_sep(prev, (LEEFLOON, SOCIAL_AID)) & (rng.random(m) < 0.35)
         self.art60_until[res[art60]] = q + 6
         self.ever_worked[res[employed]] = True
-        unemployed = np.isin(sep, JOBSEEKERS) | (sep == EXEMPTED)
+        unemployed = is_sep(sep, JOBSEEKERS) | (sep == EXEMPTED)
         self.unemployed_q[res] = np.where(unemployed, self.unemployed_q[res] + 1, 0)
-        registered = np.isin(sep, JOBSEEKERS)
-        registered |= np.isin(sep, (LEEFLOON, SOCIAL_AID)) & self.ll_registered[res]
+        registered = is_sep(sep, JOBSEEKERS)
+        registered |= is_sep(sep, (LEEFLOON, SOCIAL_AID)) & self.ll_registered[res]
         registered |= (sep == OTHER) & self.free_registered[res] & (age < 60)
         was_reg = self.registered_q[res] > 0
         ended = was_reg & ~registered
@@ -396,9 +410,10 @@ class Labour:
         score = score + np.where(sex == 1, 0.08, 0.0) + np.array([0.0, 0.0, 0.4])[Q.region]
         full = employee & (Q.pct == 100) & (Q.employee_jobs == 1)
         ranked = np.sort(score[full])
-        rank = np.searchsorted(ranked, score, side="left") / max(1, len(ranked))
-        monthly_fte = wage_at(np.clip(rank + 0.5 / max(1, len(ranked)), 0, 1), y)
-        Q.monthly_fte = np.where(employee, monthly_fte, 0.0)
+        rank = np.searchsorted(ranked, score[employee], side="left") / max(1, len(ranked))
+        monthly_fte = np.zeros(m)
+        monthly_fte[employee] = wage_at(np.clip(rank + 0.5 / max(1, len(ranked)), 0, 1), y)
+        Q.monthly_fte = monthly_fte
         Q.wage = np.where(employee, np.round(3 * monthly_fte * Q.pct / 100), 0).astype(np.int64)
         self.last_wage[res[employee]] = monthly_fte[employee]
         # self-employed income: lognormal around 2,600 a month (APPROX)
@@ -409,7 +424,7 @@ class Labour:
 
         B = {k: v * ix for k, v in BENEFIT_2012.items()}
         last = self.last_wage[res]
-        seek = np.isin(sep, JOBSEEKERS)
+        seek = is_sep(sep, JOBSEEKERS)
         rva_month = np.where(
             sep == JOBSEEKER_AFTER_STUDIES,
             B["integration_allowance"],
@@ -443,7 +458,7 @@ class Labour:
                 Q.age >= self.retire[res], np.round(3 * pension_month), 0.0
             ),
             "benefit_ocmw": np.where(
-                np.isin(sep, (LEEFLOON, SOCIAL_AID)), np.round(3 * leefloon_month), 0.0
+                is_sep(sep, (LEEFLOON, SOCIAL_AID)), np.round(3 * leefloon_month), 0.0
             ),
             "benefit_family": np.where(
                 sep == CHILD,
@@ -452,7 +467,7 @@ class Labour:
             ),
             "benefit_disability": np.where(sep == DISABILITY, 3 * B["disability"], 0.0),
         }
-        Q.benefits = {k: v.astype(np.int64) for k, v in Q.benefits.items()}
+        Q.benefits = {k: v.astype(np.int32) for k, v in Q.benefits.items()}
 
 
 def _working_code(

@@ -36,7 +36,7 @@ def count(counts: np.ndarray, Q: lb.Quarter, panel: Panel) -> None:
     n = counts.shape[1]
     belgian = countries().index("BE")
     foreign = panel.nat[Q.res, Q.q] != belgian
-    seeker = np.isin(Q.sep, lb.JOBSEEKERS)
+    seeker = lb.is_sep(Q.sep, lb.JOBSEEKERS)
     working_age = (Q.age >= 15) & (Q.age < 65)
     labour_force = working_age & (seeker | lb.working(Q.sep))
     for i, weight in enumerate((None, foreign, seeker & working_age, labour_force)):

@@ -12,12 +12,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sluis.synth.state import NODATE
 
 
 class RowBuffer:
-    """Columns appended in parts of equal length; concatenated and sorted once."""
+    """Columns appended in parts, returned in person order.
+
+    Each part (a quarter, say) holds every person at most once, in any order. Rows come out
+    sorted by person and, within a person, in the order their parts were added: a counting
+    sort, so each column is scattered once into place instead of concatenated and gathered.
+    """
 
     def __init__(self) -> None:
         self.parts: dict[str, list[np.ndarray]] = {}
@@ -30,14 +36,27 @@ class RowBuffer:
             self.parts.setdefault(name, []).append(values)
 
     def columns(self, by: str = "person") -> dict[str, np.ndarray]:
-        """All columns, stably sorted by ``by`` (so rows of a person keep their time order)."""
+        """All columns, sorted by ``by``, then by the order of the parts."""
         if not self.parts:
             return {}
-        key = np.concatenate(self.parts[by])
-        order = np.argsort(key, kind="stable")
+        keys = self.parts[by]
+        size = max(int(k.max()) + 1 if len(k) else 0 for k in keys)
+        counts = np.zeros(size, dtype=np.int64)
+        for k in keys:
+            counts += np.bincount(k, minlength=size)
+        seen = np.cumsum(counts) - counts
+        places = []
+        for k in keys:
+            places.append(seen[k])
+            seen[k] += 1
+        total = int(counts.sum())
         out = {}
         for name in list(self.parts):
-            out[name] = np.concatenate(self.parts.pop(name))[order]
+            parts = self.parts.pop(name)
+            column = np.empty(total, dtype=parts[0].dtype)
+            for values, place in zip(parts, places, strict=True):
+                column[place] = values
+            out[name] = column
         return out
 
 
@@ -45,13 +64,13 @@ def codes(labels: Sequence[str], index: np.ndarray) -> pa.Array:
     """A string column from indices into ``labels`` (-1 = empty), dictionary-encoded."""
     index = np.asarray(index)
     itype = pa.int8() if len(labels) < 127 else pa.int16()
-    indices = pa.array(index.astype(itype.to_pandas_dtype()), mask=index < 0)
+    indices = pa.array(index.astype(itype.to_pandas_dtype(), copy=False), mask=index < 0)
     return pa.DictionaryArray.from_arrays(indices, pa.array(list(labels), pa.string()))
 
 
 def flags(values: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
     """A 0/1 flag column ("0", "1"); empty where ``present`` is False."""
-    index = np.asarray(values).astype(np.int8)
+    index = np.asarray(values).astype(np.int8, copy=False)
     if present is not None:
         index = np.where(present, index, -1)
     return codes(("0", "1"), index)
@@ -80,3 +99,11 @@ def lookup(labels: Sequence[str], size: int = 1000) -> np.ndarray:
         if label.isdigit() and int(label) < size:
             table[int(label)] = i
     return table
+
+
+def household_ids(chunk: int, hh: np.ndarray) -> pa.Array:
+    """Household identifiers as the household table writes them: the chunk in 4 digits and
+    the chunk-local household number in 8 (computed in Arrow: NumPy's string functions are
+    slow on millions of rows)."""
+    number = pa.array(np.asarray(hh, dtype=np.int64) + chunk * 100_000_000)
+    return pc.utf8_lpad(pc.cast(number, pa.string()), 12, "0")

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from sluis.synth.population import Chunk
 from sluis.synth.register_state import LIPRO_CODES, REL_CODES
+from sluis.synth.rows import household_ids
 from sluis.synth.state import END_CODES, NODATE, NONE, NONRESIDENT, START_CODES, day
 from sluis.synth.world import countries, geography
 
@@ -156,13 +157,13 @@ def build_tables(sim: Chunk, chunk: int) -> dict[str, pa.Table]:
     order, valid_to = _periods(log["person"], log["date"], exit_)
     keep = ~exit_[order]
     o = order[keep]
-    hh_id = np.char.add(f"{chunk:04d}", np.char.zfill(log["hh"][o].astype(str), 8))
+    hh_id = household_ids(chunk, log["hh"][o])
     tables["household"] = pa.table(
         {
             "insz": _ref(log["person"][o]),
             "valid_from": _date(log["date"][o]),
             "valid_to": _date(valid_to[keep]),
-            "household_id": pa.array(hh_id),
+            "household_id": hh_id,
             "reference_insz": _ref(log["ref"][o]),
             "relation": _code(np.array(REL_CODES), log["rel"][o]),
             "lipro": _code(np.array(LIPRO_CODES), log["lipro"][o]),

@@ -69,7 +69,7 @@ class VdabRows:
             [d[4] < 0.05, long, (edu >= 1) & (L.registered_q[person] < 4)], [3, 2, 0], 1
         )
         benefit = np.select(
-            [np.isin(s, (211, 212)), s == 213, np.isin(s, (331, 332, lb.OTHER))], [0, 1, 2], 3
+            [lb.is_sep(s, (211, 212)), s == 213, lb.is_sep(s, (331, 332, lb.OTHER))], [0, 1, 2], 3
         )
         action = (L.registered_q[person] >= 2) & (d[5] < 0.4)
         action_start = np.where(action, reg_start + 30, NODATE)
@@ -80,7 +80,7 @@ class VdabRows:
         action_end = np.where(ended, action_start + length, NODATE)
         early = ended & (d[4] > 0.8)
         cooperation = np.select(
-            [np.isin(s, (331, 332)), L.p.immigrant[person] & (d[0] < 0.3), d[1] > 0.95],
+            [lb.is_sep(s, (331, 332)), L.p.immigrant[person] & (d[0] < 0.3), d[1] > 0.95],
             [0, 2, 1],
             -1,
         )
@@ -102,7 +102,7 @@ class VdabRows:
             work_limitation=np.select([d[0] < 0.1, d[0] > 0.95], [0, 1], -1).astype(np.int8),
             dutch=self.dutch[person],
             benefit_status=benefit.astype(np.int8),
-            control=np.isin(s, lb.JOBSEEKERS) & (L.rng.random(k) < 0.03),
+            control=lb.is_sep(s, lb.JOBSEEKERS) & (L.rng.random(k) < 0.03),
             action_start=action_start.astype(np.int32),
             action_end=action_end.astype(np.int32),
             early=np.where(action, early, -1).astype(np.int8),
