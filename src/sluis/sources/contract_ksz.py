@@ -12,6 +12,18 @@ from sluis.sources.schema import Column, Table, amount, flag
 
 DWH = "KSZ data warehouse labour market and social protection (DWH AM&SB)"
 
+#: benefits of the quarter by paying institution (A10), in euros
+BENEFITS = (
+    ("benefit_rva", "Unemployment-related benefits paid by RVA/ONEM."),
+    ("benefit_riziv", "Sickness and invalidity benefits (RIZIV/INAMI)."),
+    ("benefit_fedris", "Work-accident and occupational-disease benefits."),
+    ("benefit_pension", "Pensions (pension cadastre)."),
+    ("benefit_ocmw", "Integration income or equivalent aid (POD MI)."),
+    ("benefit_family", "Family allowance for the entitled child."),
+    ("benefit_disability", "Disability allowances (FOD SZ)."),
+)
+BENEFIT_COLUMNS = tuple(name for name, _ in BENEFITS)
+
 _PERSON = Column("insz", "insz", "Person.")
 _QUARTER = Column(
     "quarter_end", "date", "Reference day: the last day of the quarter.", serves=("A15", "B8")
@@ -108,13 +120,7 @@ POSITION = Table(
             "ocmw_support",
             serves=("B8", "A12"),
         ),
-        amount("benefit_rva", "Unemployment-related benefits paid by RVA/ONEM.", ("A10",)),
-        amount("benefit_riziv", "Sickness and invalidity benefits (RIZIV/INAMI).", ("A10",)),
-        amount("benefit_fedris", "Work-accident and occupational-disease benefits.", ("A10",)),
-        amount("benefit_pension", "Pensions (pension cadastre).", ("A10",)),
-        amount("benefit_ocmw", "Integration income or equivalent aid (POD MI).", ("A10",)),
-        amount("benefit_family", "Family allowance for the entitled child.", ("A10",)),
-        amount("benefit_disability", "Disability allowances (FOD SZ).", ("A10",)),
+        *(amount(name, text, ("A10",)) for name, text in BENEFITS),
     ),
 )
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sluis.sources.contract_ksz import BENEFIT_COLUMNS
+
 
 @dataclass(frozen=True)
 class Derivation:
@@ -615,17 +617,7 @@ A10 = (
     Derivation(
         "benefits per paying social-security institution (classes)",
         "A10",
-        _cols(
-            "dwh_position",
-            "quarter_end",
-            "benefit_rva",
-            "benefit_riziv",
-            "benefit_fedris",
-            "benefit_pension",
-            "benefit_ocmw",
-            "benefit_family",
-            "benefit_disability",
-        ),
+        _cols("dwh_position", "quarter_end", *BENEFIT_COLUMNS),
         f"one variable per paying institution: each benefit_* amount of the dwh_position "
         f"{_OF_QUARTER}, {_AMOUNT}",
     ),

@@ -59,15 +59,6 @@ BENEFIT_2012 = {
     "family_allowance": 150.0,
     "temporary_unemployment": 650.0,
 }
-BENEFIT_COLUMNS = (
-    "benefit_rva",
-    "benefit_riziv",
-    "benefit_fedris",
-    "benefit_pension",
-    "benefit_ocmw",
-    "benefit_family",
-    "benefit_disability",
-)
 PART_TIME_PCT = np.array([50, 60, 75, 80, 40, 90], dtype=np.int16)
 PART_TIME_WEIGHTS = np.array([0.4, 0.12, 0.2, 0.2, 0.04, 0.04])
 
