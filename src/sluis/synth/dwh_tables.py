@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from sluis.domain.codelists import codelists
+from sluis.sources.contract_ksz import BENEFIT_COLUMNS
 from sluis.synth import labour as lb
 from sluis.synth.jobs import SECTIONS
 from sluis.synth.panel import GERMAN_SPEAKING, QUARTER_END
@@ -318,7 +319,7 @@ class DwhRows:
         cols["rva_status"] = codes(RVA_STATUS, c["rva_status"])
         cols["rva_family_category"] = codes(FAMILY, c["rva_family_category"])
         cols["ocmw_support"] = codes(OCMW_SUPPORT, c["ocmw_support"])
-        for name in lb.BENEFIT_COLUMNS:
+        for name in BENEFIT_COLUMNS:
             cols[name] = amounts(c[name])
         out["dwh_position"] = pa.table(cols)
 
