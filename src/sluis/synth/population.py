@@ -676,7 +676,8 @@ class Chunk:
 
     def returns(self, t0: int, when, year: int) -> None:
         rng, P, H = self.rng, self.P, self.H
-        away = np.flatnonzero((P.status == ABROAD) & (years(t0 - P.birth) >= 18))
+        # not those who left this very quarter: one event per person per quarter
+        away = np.flatnonzero((P.status == ABROAD) & (years(t0 - P.birth) >= 18) & (P.left < t0))
         if len(away) == 0:
             return
         belgian = P.nat[away] == self.belgium
