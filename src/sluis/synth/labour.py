@@ -26,7 +26,7 @@ import numpy as np
 
 from sluis.synth.jobs import JobTraits
 from sluis.synth.labour_targets import UNEMPLOYMENT_RISK, labour_targets, wage_at
-from sluis.synth.panel import HIGH, LOW, ORIGINS, QUARTER_END, QUARTERS, Panel
+from sluis.synth.panel import ORIGINS, QUARTER_END, QUARTERS, Panel
 from sluis.synth.world import countries
 
 # positions (SEP codes as integers)
@@ -470,6 +470,3 @@ def _working_code(
     both = (employee_jobs > 0) & (self_job > 0)
     combined = np.where(self_main, np.where(self_job == HELPER, 143, 142), 141)
     return np.where(both, combined, np.where(self_job > 0, own, single))
-
-
-__all__ = ["HIGH", "LOW", "Labour", "Quarter", "kth"]
