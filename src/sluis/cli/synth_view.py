@@ -65,7 +65,7 @@ SHORT = {
     "employment rate": "employment",
     "unemployment rate": "unemployment",
     "full-time gross monthly wage": "full-time wage",
-    "of the employed": "",
+    " of the employed": "",
     " origin": "",
 }
 
