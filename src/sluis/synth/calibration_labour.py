@@ -16,15 +16,10 @@ from sluis.domain.codelists import read_csv
 from sluis.errors import SourceError
 from sluis.sources.check import table_files
 from sluis.sources.contract import table
-from sluis.synth.calibration import Check
+from sluis.synth.calibration import REGION_OF_NAME, Check
 from sluis.synth.labour_targets import labour_targets
-from sluis.synth.panel import ORIGINS
+from sluis.synth.panel import ORIGIN_OF_CLASS, ORIGINS
 
-REGION_NAMES = {
-    "Flemish Region": "02000",
-    "Walloon Region": "03000",
-    "Brussels-Capital Region": "04000",
-}
 _ORIGIN_FACT = {
     "employment_rate_20_64_origin_belgian": "belgian",
     "employment_rate_20_64_origin_eu14": "eu14",
@@ -33,10 +28,6 @@ _ORIGIN_FACT = {
     "employment_rate_20_64_origin_north_africa": "north_africa",
     "employment_rate_20_64_origin_subsaharan_africa": "subsaharan",
 }
-_CLASS_ORIGIN = {
-    "01": 0, "02": 1, "03": 1, "04": 1, "05": 2, "06": 2, "07": 2, "08": 3, "09": 3,
-    "10": 4, "11": 4, "12": 5, "13": 5, "14": 6, "15": 6, "99": 6,
-}  # fmt: skip
 
 
 def connect_labour(directory: Path) -> duckdb.DuckDBPyConnection:
@@ -53,7 +44,7 @@ def connect_labour(directory: Path) -> duckdb.DuckDBPyConnection:
     con.executemany("insert into muni values (?, ?)", sorted(munis))
     con.execute("create table country(code varchar, origin integer)")
     countries = [
-        (r["nis_country_code"], _CLASS_ORIGIN[r["class15"]])
+        (r["nis_country_code"], ORIGIN_OF_CLASS[r["class15"]])
         for r in read_csv("country_classes.csv")
     ]
     con.executemany("insert into country values (?, ?)", countries)
@@ -142,7 +133,7 @@ def _unemployment(con: duckdb.DuckDBPyConnection, facts: list[dict]) -> list[Che
     for r in facts:
         if r["indicator"] not in ("unemployment_rate_ilo", "unemployment_rate_15_64_q"):
             continue
-        if r["geography"] not in REGION_NAMES:
+        if r["geography"] not in REGION_OF_NAME:
             continue
         day = "2024-03-31" if r["period"] == "2024" else f"{r['period']}-12-31"
         _positions(con, day)
@@ -153,7 +144,7 @@ def _unemployment(con: duckdb.DuckDBPyConnection, facts: list[dict]) -> list[Che
                        where sep like '1%' or sep in ('211', '212', '213')), 0)
             from pos where age between 15 and 64 and region = ?
             """,
-            [REGION_NAMES[r["geography"]]],
+            [REGION_OF_NAME[r["geography"]]],
         ).fetchone()[0]
         checks.append(
             Check(
@@ -191,7 +182,7 @@ def _integration_income(
         if r["geography"] == "BE":
             observed = sum(n for (y, _), n in per.items() if y == year)
         else:
-            observed = per.get((year, REGION_NAMES[r["geography"]]), 0)
+            observed = per.get((year, REGION_OF_NAME[r["geography"]]), 0)
         checks.append(
             Check(
                 f"integration income recipients, {r['geography']}",

@@ -24,7 +24,7 @@ YEARS = QUARTERS // 4
 QUARTER_END = np.array([quarter_start(q + 1) - 1 for q in range(QUARTERS)], dtype=np.int32)
 #: origin groups of Statbel's origin statistics, by class15 of the first nationality
 ORIGINS = ("belgian", "eu14", "eu13", "candidate", "north_africa", "subsaharan", "other")
-_ORIGIN_OF_CLASS = {
+ORIGIN_OF_CLASS = {
     "01": 0, "02": 1, "03": 1, "04": 1, "05": 2, "06": 2, "07": 2, "08": 3, "09": 3,
     "10": 4, "11": 4, "12": 5, "13": 5, "14": 6, "15": 6, "99": 6,
 }  # fmt: skip
@@ -86,7 +86,7 @@ def build_panel(sim: Chunk, rng: np.random.Generator) -> Panel:
         hh[res, q] = h
         nat[res, q] = nt
     cty = countries()
-    origin_of = np.array([_ORIGIN_OF_CLASS[c] for c in cty.class15], dtype=np.int8)
+    origin_of = np.array([ORIGIN_OF_CLASS[c] for c in cty.class15], dtype=np.int8)
     own = origin_of[P.first_nat]
     father = np.where(P.father >= 0, origin_of[P.first_nat[np.maximum(P.father, 0)]], 0)
     mother = np.where(P.mother >= 0, origin_of[P.first_nat[np.maximum(P.mother, 0)]], 0)
