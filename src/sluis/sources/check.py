@@ -19,7 +19,6 @@ stored in the file, so they are the same on every run.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from sluis.atomic import atomic_path
 from sluis.domain.codelists import VINTAGE_2019, codelists, municipalities
 from sluis.domain.insz import insz_valid_sql
 from sluis.errors import SourceError, UsageError
@@ -581,18 +581,8 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[_Check], qfil
         f"list_sort(list_distinct([{failures}])) AS _failures "
         f"FROM bad ORDER BY {_FILE}, {_ROW}"
     )
-    qfile.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{qfile.name}.", suffix=".tmp", dir=qfile.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(qfile, mode=0o600) as tmp:  # rows keyed by national number
         con.execute(f"COPY ({query}) TO {_lit(str(tmp))} (FORMAT parquet)")
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, qfile)
-        _fsync_dir(qfile.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _source_sql(files: list[Path]) -> str:
@@ -613,14 +603,6 @@ def _remove_if_empty(path: Path) -> None:
     """Leave no empty quarantine directory behind."""
     if path.is_dir() and not any(path.iterdir()):
         path.rmdir()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _lit(text: str) -> str:

@@ -9,11 +9,10 @@ committed file differs from :func:`render_contract_doc`, so it cannot go stale.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
+from sluis.atomic import write_text
 from sluis.domain.codelists import REGIONS, VINTAGE_2019, CodeList, codelists, read_csv
 from sluis.domain.codelists import municipalities as all_municipalities
 from sluis.sources.check import RULES, TABLE_RULES
@@ -69,19 +68,7 @@ def render_contract_doc() -> str:
 
 def write_contract_doc(path: Path) -> Path:
     """Write the document atomically (temporary name in the same directory, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(render_contract_doc())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the document is public
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return write_text(path, render_contract_doc())
 
 
 def _cell(text: object) -> str:
