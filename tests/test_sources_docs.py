@@ -1,5 +1,5 @@
 """G2: the source contract documentation is generated from the declaration and never stale;
-the derivation of every variable of the two authorisations (A6-A13 of 25/074, B5-B9 of 26/050)
+the derivation of every variable of the two authorisations (A6-A13 of 25/074, B3-B9 of 26/050)
 names only columns that exist, covers every requirement and uses every column that the
 contract tags as serving one of them."""
 
@@ -54,8 +54,8 @@ def test_g2_doc_summarises_the_long_lists() -> None:
     assert "| `354` |" not in doc  # Morocco: countries are counted per class, not listed
 
 
-#: the requirements whose variables derivations.py maps (REQUIREMENTS.md A6-A13, B5-B9)
-REQUIREMENTS = ("A6", "A7", "A8", "A9", "A10", "A11", "A12", "A13", "B5", "B6", "B7", "B8", "B9")
+#: the requirements whose variables derivations.py maps (REQUIREMENTS.md A6-A13, B3-B9)
+REQUIREMENTS = ("A6", "A7", "A8", "A9", "A10", "A11", "A12", "A13", "B3", "B4", "B5", "B6", "B7", "B8", "B9")
 #: the requirements whose ``serves`` tags on part-2 columns must each feed a derivation
 PART2 = ("A7", "A8", "A9", "A10", "A11", "B5", "B7", "B8", "B9")
 

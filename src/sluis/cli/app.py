@@ -25,6 +25,11 @@ sources_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sources_app, name="sources")
+spec_app = typer.Typer(
+    help="Authorisations as code: check a spec file, show what it delivers to whom (G1).",
+    no_args_is_help=True,
+)
+app.add_typer(spec_app, name="spec")
 
 console = Console(stderr=True)
 out = Console()
@@ -142,6 +147,65 @@ def sources_doc(
 
     write_contract_doc(out_file)
     render_written(out, out_file, "the source contract")
+
+
+@spec_app.command("check")
+def spec_check(
+    files: Annotated[list[Path], typer.Argument(help="Spec files (YAML) to check.")],
+) -> None:
+    """Load and validate specs: structure, the source contract, the decision's limits and
+    the project's floors (G1). Every problem is printed as file:line:column: rule: message.
+
+    Exit codes: 0 every spec is valid, 1 a spec has problems.
+
+    Example: sluis spec check specs/25-074.yaml specs/26-050.yaml
+    """
+    from sluis.cli.spec_view import render_problems
+    from sluis.spec.load import SpecError, check_document, read_document
+
+    failed = 0
+    for path in files:
+        try:
+            _, problems = check_document(read_document(path))
+        except SpecError as err:
+            problems = err.problems
+        render_problems(out, problems)
+        if problems:
+            failed += 1
+            console.print(f"{path}: {len(problems)} problem(s)", style="red", highlight=False)
+        else:
+            console.print(f"{path}: ok", style="green", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@spec_app.command("show")
+def spec_show(
+    file: Annotated[Path, typer.Argument(help="Spec file (YAML).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the summary as an HTML page.")
+    ] = None,
+) -> None:
+    """Summarise what a spec delivers to whom, to compare with the decision (G1).
+
+    Example: sluis spec show specs/25-074.yaml --html out/spec-25-074.html
+    """
+    from sluis.cli.render import render_written
+    from sluis.cli.spec_view import render_problems, render_summary, write_summary_html
+    from sluis.spec.load import SpecError, read_document
+    from sluis.spec.load import load_spec as load
+    from sluis.spec.summary import summarise
+
+    try:
+        spec = load(file)
+    except SpecError as err:
+        render_problems(out, err.problems)
+        raise typer.Exit(1) from None
+    summary = summarise(spec, read_document(file).sha256)
+    render_summary(out, summary)
+    if html is not None:
+        write_summary_html(html, summary)
+        render_written(out, html, "the spec summary")
 
 
 def main() -> None:

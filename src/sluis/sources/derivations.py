@@ -1,5 +1,5 @@
 """How every variable of the two authorisations comes from the source contract (G2): A6-A13
-of 25/074 and B5-B9 of 26/050.
+of 25/074 and B3-B9 of 26/050.
 
 Declared as data, like the contract itself: each row names a variable as the requirement
 words it, the requirement, the contract columns (``table.column``) it is derived from and the
@@ -817,6 +817,40 @@ def _census(
     return Derivation(variable, "B5", (*_cols("census", "census_year", *names), *fallback), text)
 
 
+_RESIDENCE_PERIOD = ("residence.nis_code", "residence.valid_from", "residence.valid_to")
+
+B3 = (
+    Derivation(
+        "moved out of the Flemish Region (to another region, abroad or unknown)",
+        "B3",
+        (*_RESIDENCE_PERIOD, "residence.end_reason", "residence.destination_country"),
+        "a residence period in the Flemish Region (region of nis_code) ending in 2016-2024 "
+        "and followed by a period in another region, by emigration (end_reason) or by no "
+        "further period (unknown destination)",
+    ),
+    Derivation(
+        "year of the move",
+        "B3",
+        ("residence.valid_to",),
+        "year of valid_to of the last Flemish residence period",
+    ),
+)
+
+B4 = (
+    Derivation(
+        "person sequence number",
+        "B4",
+        ("person.insz",),
+        "replaced by the project's meaningless sequence number at pseudonymisation (G3)",
+    ),
+    Derivation(
+        "household sequence number",
+        "B4",
+        ("household.household_id",),
+        "household_id replaced by a meaningless sequence number from its own key domain (G3)",
+    ),
+)
+
 B5 = (
     _census(
         "household size",
@@ -1181,7 +1215,7 @@ B9 = (
     ),
 )
 
-#: every variable of 25/074 (A6-A13) and 26/050 (B5-B9), in the order of REQUIREMENTS.md
+#: every variable of 25/074 (A6-A13) and 26/050 (B3-B9), in the order of REQUIREMENTS.md
 DERIVATIONS: tuple[Derivation, ...] = (
     *A6,
     *A7,
@@ -1191,6 +1225,8 @@ DERIVATIONS: tuple[Derivation, ...] = (
     *A11,
     *A12,
     *A13,
+    *B3,
+    *B4,
     *B5,
     *B6,
     *B7,

@@ -3,7 +3,7 @@
 The document is generated, never written by hand: tables and columns come from
 :mod:`sluis.sources.contract`, the checks from :data:`sluis.sources.check.RULES`, the code
 lists from :mod:`sluis.domain.codelists` and the derivation of every variable of the two
-authorisations (A6-A13, B5-B9) from :mod:`sluis.sources.derivations`. A test fails when the
+authorisations (A6-A13, B3-B9) from :mod:`sluis.sources.derivations`. A test fails when the
 committed file differs from :func:`render_contract_doc`, so it cannot go stale.
 """
 
@@ -322,7 +322,7 @@ def _derivations() -> list[str]:
         "## Derivation of the variables",
         "",
         "Every variable of the two authorisations, with its columns: A6-A13 of 25/074 and "
-        "B5-B9 of 26/050, each as the requirement words it, with the contract columns it "
+        "B3-B9 of 26/050, each as the requirement words it, with the contract columns it "
         "comes from and the rule (source: `src/sluis/sources/derivations.py`). A rule that "
         "says *computed* or *at coarsening* describes a value that a later stage (selection, "
         "G4 coarsening) sets from the named columns; it is not stored in a source.",

@@ -34,6 +34,8 @@ class Column:
     #: for a municipality code: the date column whose date picks the NIS vintage
     vintage_date: str | None = None
     serves: tuple[str, ...] = ()
+    #: "EUR" for an amount in euros: the spec language requires amount classes on it (G4)
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,4 +69,4 @@ def flag(name: str, description: str, serves: tuple[str, ...], nullable: bool = 
 
 def amount(name: str, description: str, serves: tuple[str, ...], nullable: bool = True) -> Column:
     """An amount in whole euros."""
-    return Column(name, "int", description, nullable, serves=serves)
+    return Column(name, "int", description, nullable, serves=serves, unit="EUR")

@@ -1,0 +1,211 @@
+"""Read a spec file with positions and validate it (G1, X2).
+
+ruamel.yaml keeps the line and column of every key and value, so every problem, whether
+the YAML is broken, the structure is wrong (pydantic) or a rule is broken
+(:mod:`sluis.spec.rules`), is reported as ``file:line:column: rule-id: message``. All
+problems are collected and reported at once; a problem is never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from sluis.errors import SluisError
+from sluis.spec.model import Spec
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a spec, where it is and which rule it breaks."""
+
+    line: int
+    column: int
+    rule: str
+    message: str
+    file: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.rule}: {self.message}"
+
+
+class SpecError(SluisError):
+    """A spec that cannot be used; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        first = problems[0]
+        super().__init__(
+            first.message, rule=first.rule, file=first.file, line=first.line, column=None
+        )
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed spec file: the raw tree with positions, its bytes' digest and its path."""
+
+    path: Path
+    tree: Any
+    sha256: str
+
+    def position(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of the value at ``path`` (or of its key), falling back to
+        the nearest enclosing node that exists in the file."""
+        node, found, last = self.tree, (), (1, 1)
+        for part in path:
+            if isinstance(node, CommentedMap) and part in node:
+                is_last = len(found) == len(path) - 1
+                line, col = node.lc.key(part) if key and is_last else node.lc.value(part)
+                last, node, found = (line + 1, col + 1), node[part], (*found, part)
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                line, col = node.lc.item(part)
+                last, node, found = (line + 1, col + 1), node[part], (*found, part)
+            else:
+                break
+        return last
+
+    def problem(self, path: Path_, rule: str, message: str, *, key: bool = False) -> Problem:
+        line, col = self.position(path, key=key)
+        return Problem(line, col, rule, message, str(self.path))
+
+
+def read_document(path: Path) -> Document:
+    """Parse YAML keeping positions; a syntax error becomes a :class:`SpecError`."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise SpecError(
+            [Problem(1, 1, "unreadable", err.strerror or str(err), str(path))]
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise SpecError(
+            [Problem(line, 1, "yaml-syntax", "the file is not UTF-8 text", str(path))]
+        ) from None
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        rule = "duplicate-key" if "duplicate key" in str(err) else "yaml-syntax"
+        message = " ".join(str(err.problem or err).split())
+        raise SpecError([Problem(line, col, rule, message, str(path))]) from None
+    except YAMLError as err:
+        message = " ".join(str(err).split())
+        raise SpecError([Problem(1, 1, "yaml-syntax", message, str(path))]) from None
+    if not isinstance(tree, CommentedMap):
+        raise SpecError(
+            [Problem(1, 1, "not-a-mapping", "a spec is a YAML mapping of sections", str(path))]
+        )
+    return Document(path, tree, hashlib.sha256(data).hexdigest())
+
+
+def check_document(doc: Document) -> tuple[Spec | None, list[Problem]]:
+    """The validated spec (when its structure is right) and every problem found."""
+    from sluis.spec.rules import check_partial, check_spec
+
+    try:
+        spec = Spec.model_validate(_plain(doc.tree))
+    except ValidationError as err:
+        problems = [_from_pydantic(doc, e) for e in err.errors()]
+        problems += check_partial(doc)
+        return None, _sorted(problems)
+    return spec, _sorted(check_spec(spec, doc))
+
+
+def load_spec(path: Path) -> Spec:
+    """The spec at ``path``; raises :class:`SpecError` listing every problem."""
+    spec, problems = check_document(read_document(path))
+    if problems:
+        raise SpecError(problems)
+    assert spec is not None
+    return spec
+
+
+def spec_digest(path: Path) -> str:
+    """SHA-256 of the spec file's bytes: packages and audit records cite it."""
+    return read_document(path).sha256
+
+
+_RULE_OF_TYPE = {
+    "extra_forbidden": "unknown-key",
+    "missing": "missing-key",
+    "union_tag_invalid": "unknown-kind",
+    "union_tag_not_found": "missing-key",
+    "literal_error": "bad-value",
+    "string_pattern_mismatch": "bad-value",
+}
+
+
+def _from_pydantic(doc: Document, error: Any) -> Problem:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    rule = _RULE_OF_TYPE.get(kind, "bad-type" if kind.endswith("_type") else "bad-value")
+    name = ".".join(str(p) for p in loc) or "spec"
+    if kind == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}" + _where(loc[:-1])
+        return doc.problem(loc, rule, message, key=True)
+    if kind in ("missing", "union_tag_not_found"):
+        missing = "kind" if kind == "union_tag_not_found" else loc[-1]
+        return doc.problem(
+            loc[:-1] if kind == "missing" else loc,
+            rule,
+            f"missing key {missing!r}" + _where(loc[:-1] if kind == "missing" else loc),
+        )
+    given = error.get("input")
+    shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return doc.problem(loc, rule, f"{name}: {error['msg']} (got {shown})")
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return f" in {'.'.join(str(p) for p in loc)}" if loc else " at the top level"
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip containers as plain dicts and lists for pydantic."""
+    if isinstance(node, dict):
+        return {_key(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _key(key: Any) -> Any:
+    return key if isinstance(key, str | int) else str(key)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(set(problems))
+
+
+def iter_variables(tree: Any) -> Iterator[tuple[Path_, Any]]:
+    """(path, raw mapping) of every variable in a raw spec tree, however broken the rest."""
+    datasets = tree.get("datasets") if isinstance(tree, dict) else None
+    if not isinstance(datasets, dict):
+        return
+    for name, dataset in datasets.items():
+        variables = dataset.get("variables") if isinstance(dataset, dict) else None
+        if isinstance(variables, list):
+            for i, raw in enumerate(variables):
+                if isinstance(raw, dict):
+                    yield ("datasets", name, "variables", i), raw

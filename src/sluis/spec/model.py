@@ -1,0 +1,368 @@
+"""The spec model: one authorisation as data (G1).
+
+Every field a flow needs to run, check and document one decision. Pydantic v2 with
+``extra="forbid"``: an unknown key is an error, not a silently ignored typo. Structure and
+types live here; the rules that compare a spec with its decision, the source contract and
+the project's floors live in :mod:`sluis.spec.rules`, so that one place says what a spec may
+*contain* and another what it may *ask for*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+QUARTER = r"^(19|20)\d\dQ[1-4]$"
+#: delivered names: Stata's limit is 32 characters, lowercase keeps every target happy
+NAME = r"^[a-z][a-z0-9_]{0,31}$"
+#: "A6: birth date (y+q)": a requirement ID and one of its variables (sluis.sources.derivations)
+COVERS = r"^(A|B|G)\d{1,2}: .+$"
+
+Quarter = Annotated[str, Field(pattern=QUARTER)]
+Name = Annotated[str, Field(pattern=NAME)]
+#: a paragraph (randnummer) of the decision, optionally a footnote: "6", "2 note 3"
+Paragraph = Annotated[
+    str,
+    BeforeValidator(lambda v: str(v) if isinstance(v, int) else v),
+    Field(pattern=r"^\d{1,3}( note \d{1,2})?$"),
+]
+
+
+class Strict(BaseModel):
+    """Every spec object: unknown keys refused, immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Decision(Strict):
+    """The decision of the Information Security Committee the spec implements."""
+
+    id: Annotated[str, Field(pattern=r"^\d\d/\d{3}$")]
+    title: str
+    date: dt.date
+    amended: list[dt.date] = []
+    in_force: dt.date
+
+
+class Party(Strict):
+    """An organisation taking part in the flow; providers list the tables they hold."""
+
+    name: str
+    roles: list[Literal["provider", "pseudonymiser", "recipient", "supervisor"]]
+    tables: list[str] = []
+
+
+class Researcher(Strict):
+    """A named researcher of the recipient; the package is encrypted to these keys (G11)."""
+
+    name: str
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    #: an age X25519 recipient (``age1...``) or an OpenSSH ed25519 public key
+    public_key: str | None = None
+
+
+class Recipient(Strict):
+    party: str
+    researchers: list[Researcher] = []
+
+
+class Range(Strict):
+    """A closed interval of ages or years."""
+
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.max < self.min:
+            raise ValueError(f"max {self.max} is below min {self.min}")
+        return self
+
+
+class DateRange(Strict):
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Population(Strict):
+    """Who is selected on a reference date (A1, B2)."""
+
+    description: str
+    paragraph: Paragraph | None = None
+    reference_date: dt.date
+    subset_of: str | None = None
+    region: str | None = None
+    age: Range | None = None
+    age_at_arrival: Range | None = None
+    first_registration: DateRange | None = None
+    naturalised: DateRange | None = None
+    not_in: list[Literal["working", "retired", "studying"]] = []
+    #: the size the decision states at full scale, for the run summary
+    expected: int | None = None
+
+
+class Sample(Strict):
+    """A seeded random part of a population (A2): a keyed hash decides, not an engine."""
+
+    population: str
+    fraction: Annotated[float, Field(gt=0, le=1)]
+    seed: int
+    exclude: list[str] = []
+    paragraph: Paragraph | None = None
+
+
+class Window(Strict):
+    """The quarters observed (A3, A15, B8): start, end and per-population look-back."""
+
+    start: Quarter
+    end: Quarter
+    lookback: dict[str, Quarter] = {}
+    paragraph: Paragraph | None = None
+
+
+class Phase(Strict):
+    """A phase of the research: a delivery of at most ``persons`` sampled persons, or an
+    enclave where the full data are analysed on site (A4, A5)."""
+
+    mode: Literal["delivery", "enclave"]
+    persons: Annotated[int, Field(gt=0)] | None = None
+    paragraph: Paragraph | None = None
+
+
+class Family(Strict):
+    """Which household members are followed with a sampled person (G7)."""
+
+    members: list[Literal["partner", "children", "cohabiting"]]
+    while_in_household: bool = True
+    leavers_indicator: bool = True
+    paragraph: Paragraph | None = None
+
+
+# -- coarsening rules (G4) ------------------------------------------------------------------
+
+
+class Keep(Strict):
+    """The value as the source has it: only for values that are already coarse (codes,
+    flags, counts, years)."""
+
+    kind: Literal["keep"]
+
+
+class Pseudonym(Strict):
+    """A meaningless sequence number in place of a national number or household id (G3)."""
+
+    kind: Literal["pseudonym"]
+    domain: Literal["person", "household"] = "person"
+
+
+class DateRule(Strict):
+    """A date cut to year and quarter, year and month, or year."""
+
+    kind: Literal["date"]
+    precision: Literal["day", "year_month", "year_quarter", "year"]
+
+
+class CountryRule(Strict):
+    """Countries in a named class scheme: ``class15`` (about fifteen classes), ``eu4``
+    (Belgian, EU, non-EU, other), ``birth5`` (Flemish, Walloon, Brussels region, other EU,
+    non-EU) or ``country_code`` (every country: finer than any decision allows)."""
+
+    kind: Literal["country"]
+    classes: Literal["class15", "eu4", "birth5", "country_code"]
+
+
+class AmountRule(Strict):
+    """Amounts in euro classes: equal ``width`` from 0 up to ``top`` (then one open class),
+    or explicit lower bounds ``breaks``; negative amounts get their own open class."""
+
+    kind: Literal["amount"]
+    width: Annotated[int, Field(gt=0)] | None = None
+    top: Annotated[int, Field(gt=0)] | None = None
+    breaks: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AmountRule:
+        if (self.width is None) == (self.breaks is None):
+            raise ValueError("give either width (with top) or breaks")
+        if self.width is not None and self.top is None:
+            raise ValueError("an amount width needs a top (the start of the open class)")
+        if self.breaks is not None and sorted(set(self.breaks)) != self.breaks:
+            raise ValueError("breaks must increase")
+        return self
+
+
+class AgeRule(Strict):
+    """Ages in completed years on the reference date, in classes."""
+
+    kind: Literal["age"]
+    breaks: list[int]
+
+    @field_validator("breaks")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if len(value) < 2 or sorted(set(value)) != value:
+            raise ValueError("at least two increasing breaks")
+        return value
+
+
+class NaceRule(Strict):
+    """Economic activity cut to ``digits`` digits of NACE-BEL (1 = section)."""
+
+    kind: Literal["nace"]
+    digits: Annotated[int, Field(ge=1, le=5)]
+
+
+class PlaceRule(Strict):
+    """A place of residence or work at an administrative level."""
+
+    kind: Literal["place"]
+    level: Literal["region", "province", "arrondissement", "municipality"]
+
+
+class NumericClasses(Strict):
+    """A number (percentage, rate, months) in classes with increasing lower bounds."""
+
+    kind: Literal["classes"]
+    breaks: list[float]
+
+    @field_validator("breaks")
+    @classmethod
+    def _increasing(cls, value: list[float]) -> list[float]:
+        if len(value) < 2 or sorted(set(value)) != value:
+            raise ValueError("at least two increasing breaks")
+        return value
+
+
+class TopCode(Strict):
+    """A count with every value at or above ``max`` shown as ``max``."""
+
+    kind: Literal["top"]
+    max: Annotated[int, Field(gt=0)]
+
+
+Coarsen = Annotated[
+    Keep
+    | Pseudonym
+    | DateRule
+    | CountryRule
+    | AmountRule
+    | AgeRule
+    | NaceRule
+    | PlaceRule
+    | NumericClasses
+    | TopCode,
+    Field(discriminator="kind"),
+]
+
+
+class Variable(Strict):
+    """One delivered column: where it comes from, how it is coarsened, why it is allowed."""
+
+    name: Name
+    label: Annotated[str, Field(min_length=1, max_length=80)]
+    covers: list[Annotated[str, Field(pattern=COVERS)]] = Field(min_length=1)
+    source: list[str] = Field(min_length=1)
+    coarsen: Coarsen
+    #: the stage that computes the value from ``source`` (selection, extract, link); the
+    #: source-type checks then apply to the computed value's rule only
+    computed: Literal["selection", "extract", "link"] | None = None
+    paragraph: Paragraph | None = None
+    note: str | None = None
+
+
+class Dataset(Strict):
+    """One delivered table: its unit of observation, whom its rows describe, its columns."""
+
+    description: str
+    unit: Literal[
+        "person", "person_quarter", "job_quarter", "person_year", "household_year", "move"
+    ]
+    who: Literal["sampled", "partner", "child", "member", "population"]
+    paragraph: Paragraph | None = None
+    variables: list[Variable] = Field(min_length=1)
+
+
+class KeySet(Strict):
+    """Quasi-identifiers analysed together (G5)."""
+
+    name: Name
+    dataset: str
+    keys: list[str] = Field(min_length=1)
+
+
+class Longitudinal(Strict):
+    """Trajectory risk: persons sharing the same states over ``m`` consecutive quarters."""
+
+    dataset: str
+    states: list[str] = Field(min_length=1)
+    m: Annotated[int, Field(ge=1)]
+    k: int
+
+
+class Sensitive(Strict):
+    variable: str
+    dataset: str
+    l: int  # noqa: E741 (the measure's name in the literature)
+
+
+class Scra(Strict):
+    """Thresholds the delivery must meet before it leaves (G5)."""
+
+    k: int
+    key_sets: list[KeySet] = Field(min_length=1)
+    max_global_risk: Annotated[float, Field(gt=0, le=1)] | None = None
+    household: str | None = None
+    longitudinal: list[Longitudinal] = []
+    sensitive: list[Sensitive] = []
+    missing_is_category: bool = True
+
+
+class Enclave(Strict):
+    """Output checks on results leaving the enclave (A5, B11)."""
+
+    min_frequency: int
+    dominance_n: Annotated[int, Field(ge=1)] = 2
+    dominance_share: Annotated[float, Field(gt=0, le=1)] = 0.85
+
+
+class Delivery(Strict):
+    mode: Literal["sftp"] = "sftp"
+    formats: list[Literal["parquet", "stata", "csv"]] = Field(min_length=1)
+
+
+class Retention(Strict):
+    deadline: dt.date | None = None
+    paragraph: Paragraph | None = None
+
+
+class Spec(Strict):
+    """One authorisation as code."""
+
+    sluis: Literal[1]
+    decision: Decision
+    purpose: str
+    legal_basis: str
+    parties: dict[str, Party]
+    recipient: Recipient
+    populations: dict[str, Population]
+    samples: dict[str, Sample] = {}
+    window: Window
+    phases: dict[int, Phase]
+    family: Family | None = None
+    datasets: dict[str, Dataset]
+    scra: Scra
+    enclave: Enclave | None = None
+    delivery: Delivery
+    retention: Retention
+
+    def variable_names(self, dataset: str) -> list[str]:
+        """The columns a dataset may carry, in spec order."""
+        return [v.name for v in self.datasets[dataset].variables]
