@@ -1,0 +1,146 @@
+"""Key variables as integer codes, and frequency counts fk and Fk per key cell (G5).
+
+Every measure of the small-cell risk analysis starts here: each key column becomes a dense
+integer code (values sorted, a missing value is a category of its own, coded after the
+values), and the combination of key codes identifies a record's *key cell*. ``fk`` is the
+number of sample records in the record's cell and ``Fk`` the sum of their weights, as in
+sdcMicro's ``freqCalc`` / ``measure_risk`` (with the difference that a missing value is its
+own category instead of a wildcard; see docs/scra.md).
+
+All work is vectorised numpy over whole columns; nothing loops over records in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: Largest radix product combined without re-densifying (keeps int64 products safe).
+_RADIX_LIMIT = 1 << 62
+
+
+@dataclass(frozen=True)
+class KeyCodes:
+    """Key variables of a table as dense integer codes.
+
+    ``codes[j]`` holds the codes of key ``names[j]`` (int32, 0..cardinality-1);
+    ``labels[j][c]`` is the original value of code ``c`` (``None`` for missing).
+    """
+
+    names: tuple[str, ...]
+    codes: tuple[np.ndarray, ...]
+    labels: tuple[tuple[object, ...], ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.codes[0]) if self.codes else 0
+
+    @property
+    def cardinalities(self) -> tuple[int, ...]:
+        return tuple(len(lab) for lab in self.labels)
+
+    def matrix(self) -> np.ndarray:
+        """Records × keys, int32, C order (one record's codes contiguous)."""
+        if not self.codes:
+            return np.zeros((0, 0), dtype=np.int32)
+        return np.ascontiguousarray(np.stack(self.codes, axis=1), dtype=np.int32)
+
+    def label(self, key: int, code: int) -> object:
+        return self.labels[key][code]
+
+
+def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, tuple[object, ...]]:
+    """Dense codes of one column: sorted distinct values 0..L-1, missing coded L (last)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    values = pc.drop_null(pc.unique(column))
+    values = values.take(pc.sort_indices(values))
+    codes = pc.index_in(column, value_set=values)
+    n_values = len(values)
+    labels: list[object] = values.to_pylist()
+    if column.null_count:
+        codes = pc.fill_null(codes, n_values)
+        labels.append(None)
+    array = codes.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return array, tuple(labels)
+
+
+def encode_keys(table: pa.Table, keys: Sequence[str]) -> KeyCodes:
+    """Encode the key columns ``keys`` of ``table`` (see :class:`KeyCodes`)."""
+    codes = []
+    labels = []
+    for name in keys:
+        array, lab = encode_column(table.column(name))
+        codes.append(array)
+        labels.append(lab)
+    return KeyCodes(tuple(keys), tuple(codes), tuple(labels))
+
+
+def cell_ids(
+    codes: Sequence[np.ndarray], cardinalities: Sequence[int], n: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Dense id (0..cells-1, ordered by the key codes) of each record's key cell.
+
+    Codes are combined in mixed radix; when the product of cardinalities would overflow,
+    the partial combination is re-densified first. With no keys every record is in cell 0.
+    """
+    if not codes:
+        size = 0 if n is None else n
+        return np.zeros(size, dtype=np.int64), 1 if size else 0
+    key = np.asarray(codes[0], dtype=np.int64)
+    radix = max(int(cardinalities[0]), 1)
+    for column, card in zip(codes[1:], cardinalities[1:], strict=True):
+        card = max(int(card), 1)
+        if radix * card >= _RADIX_LIMIT:
+            key, radix = _densify(key, radix)
+        key = key * card + column
+        radix *= card
+    return _densify(key, radix)
+
+
+def _densify(key: np.ndarray, radix: int) -> tuple[np.ndarray, int]:
+    """Map keys to 0..distinct-1 in key order."""
+    if len(key) == 0:
+        return key.astype(np.int64), 0
+    if radix <= max(4 * len(key), 1 << 20):
+        present = np.bincount(key, minlength=radix) > 0
+        remap = np.cumsum(present, dtype=np.int64) - 1
+        return remap[key], int(remap[-1] + 1)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    return inverse.astype(np.int64, copy=False), len(uniq)
+
+
+@dataclass(frozen=True)
+class Frequencies:
+    """Per record: its cell, ``fk`` (records in the cell) and ``Fk`` (weights in the cell)."""
+
+    cell: np.ndarray
+    n_cells: int
+    fk: np.ndarray
+    Fk: np.ndarray
+
+    def records_below(self, k: int) -> int:
+        """Number of RECORDS (not cells) whose cell has fewer than ``k`` records."""
+        return int(np.count_nonzero(self.fk < k))
+
+    def cell_sizes(self) -> np.ndarray:
+        """Records per cell (length ``n_cells``)."""
+        return np.bincount(self.cell, minlength=self.n_cells)
+
+
+def frequencies(keys: KeyCodes, weights: np.ndarray | None = None) -> Frequencies:
+    """fk and Fk for every record (sdcMicro ``freqCalc``; missing = own category)."""
+    cell, n_cells = cell_ids(keys.codes, keys.cardinalities, keys.n)
+    counts = np.bincount(cell, minlength=n_cells)
+    fk = counts[cell]
+    if weights is None:
+        Fk = fk.astype(np.float64)
+    else:
+        Fk = np.bincount(cell, weights=weights, minlength=n_cells)[cell]
+    return Frequencies(cell, n_cells, fk, Fk)

@@ -1,0 +1,54 @@
+"""Individual and global re-identification risk (G5), as sdcMicro's
+``indivRisk(method = "approx", survey = TRUE)`` (Franconi and Polettini's approximation of
+the Benedetti-Franconi risk; Templ, *Statistical Disclosure Control for Microdata*, 2017).
+
+With ``pk = fk / Fk`` for the record's key cell:
+
+- ``fk = 1``: ``pk / (1 - pk) * ln(1 / pk)``
+- ``fk = 2``: ``pk / (1 - pk) - (pk / (1 - pk))**2 * ln(1 / pk)``
+- ``fk > 2``: ``pk / (fk - (1 - pk))``
+- ``fk == Fk`` (the sample is the population in that cell): ``1 / fk``
+
+The global risk is the mean of the individual risks over records and the expected number
+of re-identifications (``global_risk_ER`` in sdcMicro) their sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def individual_risk(fk: np.ndarray, Fk: np.ndarray) -> np.ndarray:
+    """Per-record risk from ``fk`` and ``Fk`` (any shape; vectorised)."""
+    fk = np.asarray(fk, dtype=np.float64)
+    Fk = np.asarray(Fk, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pk = fk / Fk
+        odds = pk / (1.0 - pk)
+        log_inv = np.log(1.0 / pk)
+        risk = np.where(
+            fk == 1,
+            odds * log_inv,
+            np.where(fk == 2, odds - odds * odds * log_inv, pk / (fk - (1.0 - pk))),
+        )
+        risk = np.where(fk == Fk, 1.0 / fk, risk)
+    return risk
+
+
+@dataclass(frozen=True)
+class GlobalRisk:
+    """``global_risk`` (mean individual risk) and ``global_risk_ER`` (expected
+    re-identifications, their sum) as in sdcMicro's ``measure_risk``."""
+
+    global_risk: float
+    expected_reidentifications: float
+    max_risk: float
+
+
+def global_risk(risk: np.ndarray) -> GlobalRisk:
+    if len(risk) == 0:
+        return GlobalRisk(0.0, 0.0, 0.0)
+    total = float(np.sum(risk))
+    return GlobalRisk(total / len(risk), total, float(np.max(risk)))
