@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from sluis.errors import SluisError
@@ -64,7 +65,8 @@ class Document:
     def position(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """1-based (line, column) of the value at ``path`` (or of its key), falling back to
         the nearest enclosing node that exists in the file."""
-        node, found, last = self.tree, (), (1, 1)
+        node, found = self.tree, ()
+        last = (self.tree.lc.line + 1, self.tree.lc.col + 1)
         for part in path:
             if isinstance(node, CommentedMap) and part in node:
                 is_last = len(found) == len(path) - 1
@@ -99,6 +101,7 @@ def read_document(path: Path) -> Document:
             [Problem(line, 1, "yaml-syntax", "the file is not UTF-8 text", str(path))]
         ) from None
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = False
     try:
         tree = yaml.load(text)
@@ -108,14 +111,23 @@ def read_document(path: Path) -> Document:
         rule = "duplicate-key" if "duplicate key" in str(err) else "yaml-syntax"
         message = " ".join(str(err.problem or err).split())
         raise SpecError([Problem(line, col, rule, message, str(path))]) from None
-    except YAMLError as err:
-        message = " ".join(str(err).split())
+    except (YAMLError, ValueError, TypeError, OverflowError, RecursionError) as err:
+        # errors without a mark (none seen with timestamps kept as text; kept as a net)
+        message = " ".join(str(err).split()) or type(err).__name__
         raise SpecError([Problem(1, 1, "yaml-syntax", message, str(path))]) from None
     if not isinstance(tree, CommentedMap):
         raise SpecError(
             [Problem(1, 1, "not-a-mapping", "a spec is a YAML mapping of sections", str(path))]
         )
     return Document(path, tree, hashlib.sha256(data).hexdigest())
+
+
+class _Constructor(RoundTripConstructor):
+    """Dates stay text until pydantic reads them, so an impossible date (2025-02-30) is a
+    problem with a position, not an exception inside the YAML parser."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
 
 
 def check_document(doc: Document) -> tuple[Spec | None, list[Problem]]:
@@ -158,7 +170,8 @@ _RULE_OF_TYPE = {
 def _from_pydantic(doc: Document, error: Any) -> Problem:
     loc = tuple(error["loc"])
     kind = error["type"]
-    rule = _RULE_OF_TYPE.get(kind, "bad-type" if kind.endswith("_type") else "bad-value")
+    is_type = kind.endswith(("_type", "_parsing"))
+    rule = _RULE_OF_TYPE.get(kind, "bad-type" if is_type else "bad-value")
     name = ".".join(str(p) for p in loc) or "spec"
     if kind == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}" + _where(loc[:-1])

@@ -1,0 +1,507 @@
+"""The spec language (G1): the shipped specs, every rule at its exact position, the
+data-minimisation check, and property tests that no input makes loading crash."""
+
+from __future__ import annotations
+
+import tempfile
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from sluis.cli.app import app
+from sluis.sources.derivations import DERIVATIONS
+from sluis.spec import MinimisationError, SpecError, load_spec, require_named
+from sluis.spec.load import check_document, read_document
+from sluis.spec.rules import RULES
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC_25 = ROOT / "specs" / "25-074.yaml"
+SPEC_26 = ROOT / "specs" / "26-050.yaml"
+TEXT = {"25": SPEC_25.read_text(), "26": SPEC_26.read_text()}
+
+
+def _problems(text: str, tmp_path: Path) -> list:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    try:
+        return check_document(read_document(path))[1]
+    except SpecError as err:
+        return err.problems
+
+
+def _at(text: str, index: int) -> tuple[int, int]:
+    """1-based (line, column) of a character index."""
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
+# -- the shipped specs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [SPEC_25, SPEC_26], ids=["25-074", "26-050"])
+def test_g1_shipped_specs_pass_spec_check(path: Path) -> None:
+    result = CliRunner().invoke(app, ["spec", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert load_spec(path).decision.id in ("25/074", "26/050")
+
+
+@pytest.mark.parametrize(
+    ("path", "requirements"),
+    [
+        (SPEC_25, ("A6", "A7", "A8", "A9", "A10", "A11", "A12", "A13")),
+        (SPEC_26, ("B3", "B4", "B5", "B6", "B7", "B8", "B9")),
+    ],
+    ids=["25-074", "26-050"],
+)
+def test_g1_every_variable_of_the_requirements_is_in_the_spec(
+    path: Path, requirements: tuple[str, ...]
+) -> None:
+    spec = load_spec(path)
+    covered = {item for ds in spec.datasets.values() for v in ds.variables for item in v.covers}
+    wanted = {
+        f"{d.requirement}: {d.variable}" for d in DERIVATIONS if d.requirement in requirements
+    }
+    assert {r for r in requirements if any(w.startswith(r + ":") for w in wanted)} == set(
+        requirements
+    )
+    assert sorted(wanted - covered) == []
+
+
+def test_g4_shipped_specs_coarsen_as_the_decisions_prescribe() -> None:
+    """Dates y+q (y+m only where the decision says so), amounts at least EUR 150, NACE two
+    digits, places as region, countries in at most fifteen classes."""
+    for path in (SPEC_25, SPEC_26):
+        spec = load_spec(path)
+        for ds in spec.datasets.values():
+            for v in ds.variables:
+                rule = v.coarsen
+                if rule.kind == "date":
+                    allowed = {"year_quarter", "year"} | (
+                        {"year_month"} if any("(y+m)" in c for c in v.covers) else set()
+                    )
+                    assert rule.precision in allowed, v.name
+                if rule.kind == "amount":
+                    assert (rule.width or 0) >= 150, v.name
+                if rule.kind == "nace":
+                    assert rule.digits <= 2
+                if rule.kind == "place":
+                    assert rule.level == "region"
+                if rule.kind == "country":
+                    assert rule.classes != "country_code"
+
+
+def test_a14_b10_retention_deadlines_are_the_decisions() -> None:
+    assert str(load_spec(SPEC_25).retention.deadline) == "2029-10-31"
+    assert str(load_spec(SPEC_26).retention.deadline) == "2033-11-30"
+
+
+# -- every rule at its exact position --------------------------------------------------
+
+PSEUDONYM = "coarsen: {kind: pseudonym, domain: person}"
+BIRTH = "source: [person.birth_date]\n        coarsen: {kind: date, precision: year_quarter}"
+BIRTH_RULE = "coarsen: {kind: date, precision: year_quarter}"
+AMOUNT = "coarsen: {kind: amount, width: 150, top: 3000}"
+
+# (rule, spec, old, new, where): ``where`` is the text whose first character the problem
+# must point at, searched from where ``new`` was put (or, with a leading "^", from the top)
+CASES = [
+    (
+        "unknown-key",
+        "25",
+        "  in_force: 2025-04-16\n",
+        "  in_force: 2025-04-16\n  colour: b\n",
+        "colour",
+    ),
+    ("missing-key", "25", "  in_force: 2025-04-16\n", "", "^id: 25/074"),
+    ("unknown-kind", "25", AMOUNT, "coarsen: {kind: blur, width: 150, top: 3000}", "{kind: blur"),
+    ("bad-type", "25", "    persons: 3000", "    persons: many", "many"),
+    (
+        "bad-value",
+        "25",
+        "    fraction: 0.25\n    seed: 250741",
+        "    fraction: 1.5\n    seed: 250741",
+        "1.5",
+    ),
+    ("duplicate-key", "25", "  k: 5\n", "  k: 5\n  k: 6\n", "k: 6"),
+    ("unknown-decision", "25", "  id: 25/074", "  id: 99/999", "99/999"),
+    ("decision-mismatch", "25", "  in_force: 2025-04-16", "  in_force: 2025-04-17", "2025-04-17"),
+    ("unknown-party", "25", "  party: uantwerpen", "  party: ugent", "ugent"),
+    (
+        "unknown-party",
+        "25",
+        "population: target\n    fraction",
+        "population: targets\n    fraction",
+        "targets",
+    ),
+    (
+        "party-beyond-decision",
+        "25",
+        "  uantwerpen:\n",
+        "  statbel:\n    name: Statbel\n    roles: [provider]\n  uantwerpen:\n",
+        "[provider]",
+    ),
+    ("unknown-source", "25", "source: [dwh_job.nace,", "source: [dwh_jobs.nace,", "dwh_jobs.nace"),
+    ("unknown-source", "25", "source: [dwh_job.nace,", "source: [dwh_job.nace5,", "dwh_job.nace5"),
+    ("source-not-held", "25", "source: [dwh_job.nace,", "source: [census.sector,", "census.sector"),
+    (
+        "unknown-item",
+        "25",
+        "covers: ['A10: NACE two digits']",
+        "covers: ['A10: NACE four digits']",
+        "'A10: NACE four",
+    ),
+    (
+        "unknown-item",
+        "25",
+        "covers: ['A10: NACE two digits']",
+        "covers: ['B5: economic sector']",
+        "'B5: economic",
+    ),
+    ("duplicate-variable", "25", "- name: seasonal_work", "- name: home_work", "home_work"),
+    ("identifier-in-delivery", "25", PSEUDONYM, "coarsen: {kind: keep}", "{kind: keep}"),
+    ("date-precision", "25", BIRTH, BIRTH.replace("year_quarter", "day"), "day}"),
+    ("date-precision", "25", BIRTH, BIRTH.replace("year_quarter", "year_month"), "year_month"),
+    ("date-precision", "25", BIRTH_RULE, "coarsen: {kind: keep}", "{kind: keep}"),
+    (
+        "country-classes",
+        "25",
+        "coarsen: {kind: country, classes: class15}",
+        "coarsen: {kind: country, classes: country_code}",
+        "country_code",
+    ),
+    (
+        "country-classes",
+        "25",
+        "coarsen: {kind: country, classes: class15}",
+        "coarsen: {kind: keep}",
+        "{kind: keep}",
+    ),
+    ("amount-class-width", "25", AMOUNT, "coarsen: {kind: amount, width: 100, top: 3000}", "100"),
+    (
+        "amount-class-width",
+        "25",
+        AMOUNT,
+        "coarsen: {kind: amount, breaks: [0, 150, 200, 900]}",
+        "200",
+    ),
+    ("amount-class-width", "25", AMOUNT, "coarsen: {kind: keep}", "{kind: keep}"),
+    (
+        "age-class-width",
+        "26",
+        "breaks: [0, 5, 10, 15, 20,",
+        "breaks: [0, 5, 10, 15, 18, 20,",
+        "[0, 5",
+    ),
+    (
+        "nace-digits",
+        "25",
+        "coarsen: {kind: nace, digits: 2}",
+        "coarsen: {kind: nace, digits: 4}",
+        "4}",
+    ),
+    (
+        "municipality-in-delivery",
+        "25",
+        "coarsen: {kind: place, level: region}",
+        "coarsen: {kind: place, level: municipality}",
+        "municipality}",
+    ),
+    (
+        "municipality-in-delivery",
+        "25",
+        "coarsen: {kind: place, level: region}",
+        "coarsen: {kind: keep}",
+        "{kind: keep}",
+    ),
+    (
+        "place-precision",
+        "25",
+        "coarsen: {kind: place, level: region}",
+        "coarsen: {kind: place, level: province}",
+        "province",
+    ),
+    (
+        "coarsen-mismatch",
+        "25",
+        "source: [person.sex]\n        coarsen: {kind: keep}",
+        "source: [person.sex]\n        coarsen: {kind: date, precision: year}",
+        "{kind: date",
+    ),
+    (
+        "population-beyond-decision",
+        "25",
+        "age_at_arrival: {min: 20, max: 64}",
+        "age_at_arrival: {min: 18, max: 64}",
+        "{min: 18",
+    ),
+    (
+        "population-beyond-decision",
+        "26",
+        "    not_in: [working, retired, studying]",
+        "    not_in: [working, retired]",
+        "[working, retired]",
+    ),
+    ("population-beyond-decision", "26", "    region: '02000'", "    region: '03000'", "'03000'"),
+    ("sample-beyond-decision", "25", "    fraction: 0.25", "    fraction: 0.5", "0.5"),
+    ("phase-beyond-decision", "25", "    persons: 3000", "    persons: 5000", "5000"),
+    ("window-beyond-decision", "25", "  end: 2022Q4", "  end: 2024Q4", "^window:"),
+    ("window-beyond-decision", "26", "cohort_2016: 2013Q1", "cohort_2016: 2012Q1", "2012Q1"),
+    (
+        "family-beyond-decision",
+        "25",
+        "members: [partner, children]",
+        "members: [partner, children, cohabiting]",
+        "[partner",
+    ),
+    ("threshold-floor", "25", "  k: 5\n  max_global_risk", "  k: 2\n  max_global_risk", "2\n"),
+    ("threshold-floor", "25", "  min_frequency: 10", "  min_frequency: 5", "5"),
+    ("threshold-floor", "25", "      l: 2", "      l: 1", "1"),
+    ("retention-missing", "25", "  deadline: 2029-10-31\n", "", "^retention:"),
+    (
+        "retention-beyond-decision",
+        "25",
+        "  deadline: 2029-10-31",
+        "  deadline: 2030-10-31",
+        "2030-10-31",
+    ),
+    (
+        "no-recipient-keys",
+        "25",
+        "      public_key: ssh-ed25519 AAAAC3",
+        "      # public_key: ssh-ed25519 AAAAC3",
+        "^researchers:",
+    ),
+    (
+        "bad-public-key",
+        "25",
+        "public_key: ssh-ed25519 AAAAC3",
+        "public_key: ssh-rsa AAAAC3",
+        "ssh-rsa",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "spec", "old", "new", "where"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_g1_each_rule_points_at_the_offending_value(
+    tmp_path: Path, rule: str, spec: str, old: str, new: str, where: str
+) -> None:
+    original = TEXT[spec]
+    assert old in original, old
+    start = original.index(old)
+    text = original.replace(old, new, 1)
+    top = where.startswith("^")
+    index = text.index(where[1:]) if top else text.index(where, start)
+    expected = _at(text, index)
+    problems = _problems(text, tmp_path)
+    found = [(p.line, p.column, p.rule) for p in problems]
+    assert (*expected, rule) in found, found
+    assert rule in RULES
+
+
+def test_g1_yaml_syntax_error_has_a_position(tmp_path: Path) -> None:
+    text = TEXT["25"].replace("  k: 5\n", "  k: [5\n", 1)
+    (problem,) = _problems(text, tmp_path)
+    line_of_k = _at(text, text.index("  k: [5"))[0]
+    assert problem.rule == "yaml-syntax"
+    assert line_of_k <= problem.line <= line_of_k + 2
+
+
+def test_g1_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    (problem,) = _problems("- a\n- b\n", tmp_path)
+    assert (problem.line, problem.column, problem.rule) == (1, 1, "not-a-mapping")
+
+
+def test_g1_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    """A structural problem does not hide the variable rules elsewhere in the file."""
+    text = TEXT["25"].replace("  in_force: 2025-04-16\n", "  in_force: 2025-04-16\n  x: 1\n", 1)
+    text = text.replace("source: [dwh_job.nace,", "source: [dwh_job.nace5,", 1)
+    text = text.replace(AMOUNT, "coarsen: {kind: amount, width: 100, top: 3000}", 1)
+    rules = {p.rule for p in _problems(text, tmp_path)}
+    assert {"unknown-key", "unknown-source", "amount-class-width"} <= rules
+
+
+def test_g1_spec_check_cli_prints_positions_and_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TEXT["25"].replace("    persons: 3000", "    persons: 5000", 1))
+    result = CliRunner().invoke(app, ["spec", "check", str(SPEC_26), str(bad)])
+    assert result.exit_code == 1
+    line = _at(bad.read_text(), bad.read_text().index("5000"))
+    assert f"{bad}:{line[0]}:{line[1]}: phase-beyond-decision: " in result.output
+    assert "Traceback" not in result.output
+
+
+def test_g1_spec_show_terminal_and_html_say_the_same(tmp_path: Path) -> None:
+    page = tmp_path / "spec.html"
+    result = CliRunner().invoke(
+        app, ["spec", "show", str(SPEC_26), "--html", str(page)], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    spec = load_spec(SPEC_26)
+    for ds in spec.datasets.values():
+        for v in ds.variables:
+            assert f"<code>{v.name}</code>" in html
+    for fact in ("2033-11-30", "RESPOND", "cohort_2022", "SHA256:"):
+        assert fact in result.output and fact in html
+    assert "B9" in html and "16/16" not in html  # coverage rows are present
+
+
+def test_g1_spec_show_refuses_a_broken_spec(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TEXT["26"].replace("  deadline: 2033-11-30", "  deadline: 2034-01-01", 1))
+    result = CliRunner().invoke(app, ["spec", "show", str(bad)])
+    assert result.exit_code == 1
+    assert "retention-beyond-decision" in result.output
+
+
+# -- data minimisation -----------------------------------------------------------------
+
+
+def test_g1_data_minimisation_refuses_columns_the_spec_does_not_name() -> None:
+    spec = load_spec(SPEC_25)
+    require_named(spec, "jobs", ["person_seq", "quarter", "nace"], party="ksz")
+    with pytest.raises(MinimisationError) as err:
+        require_named(spec, "jobs", ["person_seq", "insz", "nace"], party="ksz")
+    assert "'insz'" in str(err.value) and "jobs" in str(err.value)
+    assert err.value.rule == "not-in-spec"
+    with pytest.raises(MinimisationError, match="no such dataset"):
+        require_named(spec, "payroll", ["person_seq"], party="ksz")
+
+
+@given(st.sets(st.sampled_from(["person_seq", "quarter", "nace", "insz", "wage_exact", "name"])))
+def test_g1_minimisation_passes_exactly_the_named_subsets(columns: set[str]) -> None:
+    spec = _SPEC_25
+    named = set(spec.variable_names("jobs"))
+    if columns <= named:
+        require_named(spec, "jobs", sorted(columns), party="ksz")
+    else:
+        with pytest.raises(MinimisationError):
+            require_named(spec, "jobs", sorted(columns), party="ksz")
+
+
+_SPEC_25 = load_spec(SPEC_25)
+
+
+# -- property tests: no input makes loading crash --------------------------------------
+
+
+def _small_spec() -> str:
+    """25/074 with two variables per dataset: valid, and quick to parse many times."""
+    yaml = YAML()
+    tree = yaml.load(TEXT["25"])
+    scra = tree["scra"]
+    used = {k for ks in scra["key_sets"] for k in ks["keys"]}
+    used |= {s for lg in scra["longitudinal"] for s in lg["states"]}
+    used |= {sv["variable"] for sv in scra["sensitive"]} | {scra["household"].split(".")[1]}
+    used.add("unemployment_benefit")  # an amount, for the amount-class property
+    for ds in tree["datasets"].values():
+        keep = [v for i, v in enumerate(ds["variables"]) if i < 2 or v["name"] in used]
+        del ds["variables"][:]
+        ds["variables"].extend(keep)
+    import io
+
+    buffer = io.StringIO()
+    yaml.dump(tree, buffer)
+    return buffer.getvalue()
+
+
+SMALL = _small_spec()
+_LINES = SMALL.splitlines(keepends=True)
+GARBAGE = st.sampled_from(
+    [
+        "",
+        "[",
+        "]",
+        "{",
+        "}",
+        "-1",
+        "1e999",
+        "null",
+        "~",
+        "yes",
+        "'x",
+        '"\\x"',
+        "*a",
+        "&a x",
+        "!!binary x",
+        "[1, 2]",
+        "{a: 1}",
+        ": :",
+        "\t",
+        "%",
+        "@",
+        "2025-02-30",
+        "0x1F",
+    ]
+)
+
+
+def _check_never_crashes(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.yaml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_spec(path)
+        except SpecError as err:
+            assert err.problems
+            for p in err.problems:
+                assert p.line >= 1 and p.column >= 1, p
+                assert p.rule in RULES, p
+                assert p.file == str(path)
+
+
+def test_g1_the_small_spec_is_valid() -> None:
+    _check_never_crashes(SMALL)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.yaml"
+        path.write_text(SMALL)
+        load_spec(path)
+
+
+_FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_FAST
+@given(st.integers(0, len(SMALL)))
+def test_g1_truncated_spec_fails_cleanly(cut: int) -> None:
+    _check_never_crashes(SMALL[:cut])
+
+
+@_FAST
+@given(st.integers(0, len(_LINES) - 1))
+def test_g1_spec_with_a_line_dropped_fails_cleanly(line: int) -> None:
+    _check_never_crashes("".join(_LINES[:line] + _LINES[line + 1 :]))
+
+
+@_FAST
+@given(st.integers(0, len(SMALL)), st.text(max_size=12) | GARBAGE)
+def test_g1_spec_with_garbage_inserted_fails_cleanly(at: int, garbage: str) -> None:
+    _check_never_crashes(SMALL[:at] + garbage + SMALL[at:])
+
+
+@_FAST
+@given(st.integers(0, len(_LINES) - 1), GARBAGE | st.text(max_size=8))
+def test_g1_spec_with_a_value_changed_fails_cleanly(line: int, value: str) -> None:
+    lines = list(_LINES)
+    head, sep, _ = lines[line].partition(": ")
+    if sep:
+        lines[line] = f"{head}: {value}\n"
+    _check_never_crashes("".join(lines))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 20000), min_size=2, max_size=6, unique=True))
+def test_g4_amount_breaks_narrower_than_150_are_refused(breaks: list[int]) -> None:
+    breaks = sorted(breaks)
+    assert AMOUNT in SMALL
+    text = SMALL.replace(AMOUNT, f"coarsen: {{kind: amount, breaks: {breaks}}}", 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        problems = _problems(text, Path(tmp))
+    narrow = any(b - a < 150 for a, b in pairwise(breaks))
+    assert ("amount-class-width" in {p.rule for p in problems}) == narrow
