@@ -109,3 +109,31 @@ def test_g5_scra_cli_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     """G5: a file that is not there is a SluisError naming it."""
     _, _, exc = _run(str(tmp_path / "none.parquet"), "--keys", "a", "--out", str(tmp_path))
     assert isinstance(exc, SluisError) and exc.rule == "scra-input-missing"
+
+
+def test_g5_scra_cli_longitudinal_risk_per_quarter(tmp_path: Path) -> None:
+    """G5: trajectories of a person-quarter table in the result, per starting quarter."""
+    quarters = ["2012Q1", "2012Q2", "2012Q3"]
+    rows = [(p, q, "A" if p < 4 else "B") for p in range(6) for q in quarters]
+    data = tmp_path / "pq.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "person": [r[0] for r in rows],
+                "quarter": [r[1] for r in rows],
+                "status": [r[2] for r in rows],
+            }
+        ),
+        data,
+    )
+    out = tmp_path / "o"
+    code, output, exc = _run(
+        str(data), "--keys", "status", "-k", "3", "--person", "person", "--quarter", "quarter",
+        "--states", "status", "-m", "2", "--out", str(out),
+    )  # fmt: skip
+    assert code == 1, (output, exc)  # the two B persons share their trajectory only by 2
+    result = json.loads((out / "scra.json").read_text())
+    lr = result["longitudinal"]
+    assert (lr["windows"], lr["windows_at_risk"], lr["persons_at_risk"]) == (12, 4, 2)
+    assert [q["quarter"] for q in lr["per_quarter"]] == ["2012Q1", "2012Q2"]
+    assert "Trajectories" in (out / "scra.html").read_text()

@@ -49,6 +49,18 @@ def scra(
     max_global_risk: Annotated[
         float | None, typer.Option(help="Threshold on the global risk (mean).")
     ] = None,
+    person: Annotated[
+        str | None, typer.Option(help="Person id column of a person-quarter table.")
+    ] = None,
+    quarter: Annotated[
+        str | None, typer.Option(help="Quarter column (2012Q3, a date or an integer).")
+    ] = None,
+    states: Annotated[
+        str | None, typer.Option(help="Comma-separated state variables of a trajectory.")
+    ] = None,
+    window: Annotated[
+        int, typer.Option("-m", "--window", help="Consecutive quarters per trajectory window.")
+    ] = 4,
 ) -> None:
     """Small-cell risk analysis: fk, individual and global risk, SUDA2, household risk,
     l-diversity, local suppression to k; writes scra.json and scra.html (G5).
@@ -72,6 +84,10 @@ def scra(
         suda=suda,
         suppress=suppress,
         max_global_risk=max_global_risk,
+        person=person,
+        quarter=quarter,
+        states=_split(states) if states else (),
+        window=window,
     )
     render_scra(Console(), result, out_dir)
     if not result.ok:
@@ -129,6 +145,14 @@ def render_scra(console: Console, result: ScraResult, out_dir: Path) -> None:
         console.print(
             f"Suppressed {t.suppressed_values:,} values in {t.records_touched:,} records"
             + (f" ({per_var})" if per_var else "")
+        )
+    if result.longitudinal:
+        lr = result.longitudinal
+        console.print(
+            f"Trajectories of {lr.m} quarters ({', '.join(lr.state_variables)}): "
+            f"{lr.windows_at_risk:,} of {lr.windows:,} windows shared by < {lr.k} persons; "
+            f"{lr.persons_at_risk:,} of {lr.persons:,} persons and "
+            f"{lr.records_at_risk:,} of {lr.records:,} person-quarters at risk"
         )
     for th in result.thresholds:
         console.print(

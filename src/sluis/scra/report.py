@@ -29,6 +29,7 @@ from sluis.report import svg, write_page
 from sluis.scra.frequencies import KeyCodes, cell_ids, encode_column, encode_keys, frequencies
 from sluis.scra.household import household_ids, household_risk
 from sluis.scra.ldiversity import distinct_l_diversity
+from sluis.scra.longitudinal import longitudinal_risk
 from sluis.scra.result import (
     HouseholdSummary,
     KeySetResult,
@@ -160,6 +161,10 @@ def run_scra(
     suda: bool = False,
     suppress: bool = False,
     max_global_risk: float | None = None,
+    person: str | None = None,
+    quarter: str | None = None,
+    states: Sequence[str] = (),
+    window: int = 4,
 ) -> ScraResult:
     """Measure (and treat) ``path`` and write the report to ``out_dir`` (see module)."""
     if k < 1:
@@ -169,6 +174,14 @@ def run_scra(
         raise ScraInputError("name at least one key variable", rule="scra-keys-missing")
     all_keys = list(dict.fromkeys(key for ks in key_sets for key in ks))
     extra = [c for c in (weight, household) if c] + list(sensitive)
+    longitudinal = bool(person or quarter or states)
+    if longitudinal and not (person and quarter and states):
+        raise ScraInputError(
+            "longitudinal risk needs --person, --quarter and --states together",
+            rule="scra-longitudinal-options",
+        )
+    if longitudinal:
+        extra += [person, quarter, *states]
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     table = load_table(path, all_keys + extra)
@@ -261,7 +274,24 @@ def run_scra(
             examples=explained.slice(0, 20).to_pylist(),
         )
 
+    trajectories = None
+    if longitudinal:
+        t0 = time.perf_counter()
+        trajectories = longitudinal_risk(
+            table, person=person, quarter=quarter, states=list(states), m=window, k=k
+        )
+        timings["longitudinal"] = time.perf_counter() - t0
+
     thresholds = []
+    if trajectories is not None:
+        thresholds.append(
+            Threshold(
+                f"persons whose {window}-quarter trajectory is shared by < {k} persons",
+                "0",
+                f"{trajectories.persons_at_risk:,}",
+                trajectories.persons_at_risk == 0,
+            )
+        )
     for res in results:
         final = res.after or res.before
         stage = "after treatment" if res.after else "before treatment"
@@ -291,6 +321,7 @@ def run_scra(
         key_sets=results,
         thresholds=thresholds,
         treatment=treatment,
+        longitudinal=trajectories,
         seconds={name: round(v, 3) for name, v in timings.items()},
     )
     write_text(out_dir / "scra.json", json.dumps(result.to_dict(), indent=2, default=str) + "\n")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sluis.scra.longitudinal import LongitudinalRisk
+
 
 @dataclass
 class SudaSummary:
@@ -95,6 +97,7 @@ class ScraResult:
     key_sets: list[KeySetResult]
     thresholds: list[Threshold]
     treatment: Treatment | None = None
+    longitudinal: LongitudinalRisk | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
