@@ -7,14 +7,15 @@ summary; register it on the app with ``app.command("scra")(scra)``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from sluis.scra.result import ScraResult
+if TYPE_CHECKING:  # the analysis (numba, duckdb) loads only when the command runs
+    from sluis.scra.result import ScraResult
 
 
 def _split(value: str) -> list[str]:
