@@ -55,7 +55,23 @@ def test_g2_doc_summarises_the_long_lists() -> None:
 
 
 #: the requirements whose variables derivations.py maps (REQUIREMENTS.md A6-A13, B3-B9)
-REQUIREMENTS = ("A6", "A7", "A8", "A9", "A10", "A11", "A12", "A13", "B3", "B4", "B5", "B6", "B7", "B8", "B9")
+REQUIREMENTS = (
+    "A6",
+    "A7",
+    "A8",
+    "A9",
+    "A10",
+    "A11",
+    "A12",
+    "A13",
+    "B3",
+    "B4",
+    "B5",
+    "B6",
+    "B7",
+    "B8",
+    "B9",
+)
 #: the requirements whose ``serves`` tags on part-2 columns must each feed a derivation
 PART2 = ("A7", "A8", "A9", "A10", "A11", "B5", "B7", "B8", "B9")
 

@@ -505,3 +505,19 @@ def test_g4_amount_breaks_narrower_than_150_are_refused(breaks: list[int]) -> No
         problems = _problems(text, Path(tmp))
     narrow = any(b - a < 150 for a, b in pairwise(breaks))
     assert ("amount-class-width" in {p.rule for p in problems}) == narrow
+
+
+def test_g1_every_rule_is_documented() -> None:
+    doc = (ROOT / "docs" / "spec-reference.md").read_text()
+    for rule in RULES:
+        assert f"| `{rule}` |" in doc, rule
+
+
+def test_g1_demo_checks_both_specs_and_writes_their_pages(tmp_path: Path) -> None:
+    from sluis.cli.app import _demo_specs
+    from sluis.errors import UsageError
+
+    assert _demo_specs(ROOT / "specs", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec-25-074.html", "spec-26-050.html"]
+    with pytest.raises(UsageError, match="no spec files"):
+        _demo_specs(tmp_path, tmp_path)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from sluis.errors import SluisError
+from sluis.errors import SluisError, UsageError
 
 app = typer.Typer(
     name="sluis",
@@ -36,6 +36,7 @@ out = Console()
 
 DEFAULT_DEMO_DIR = Path("out/demo")
 DEFAULT_CONTRACT_DOC = Path("docs/source-contract.md")
+DEFAULT_SPECS = Path("specs")
 
 
 @app.command()
@@ -73,9 +74,13 @@ def demo(
     ] = DEFAULT_DEMO_DIR,
     scale: Annotated[float, typer.Option(help="Share of Belgium to generate.")] = 0.01,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic Belgium.")] = 1,
+    specs: Annotated[
+        Path, typer.Option(help="Directory with the authorisations' spec files.")
+    ] = DEFAULT_SPECS,
 ) -> None:
     """The main job on the embedded default: generate the synthetic Belgium, check it
-    against the source contract and show its calibration.
+    against the source contract, show its calibration, and check both authorisations' specs
+    (writing a summary page of each).
 
     Later stages extend this to run both authorisations end to end. The demo owns its output
     directory and replaces it on every run.
@@ -98,8 +103,34 @@ def demo(
     render_check_report(out, report)
     checks = calibration(sources, scale) + labour_checks(sources, scale)
     render_calibration(out, checks, scale)
-    if not report.ok:
+    specs_ok = _demo_specs(specs, out_dir)
+    if not report.ok or not specs_ok:
         raise typer.Exit(1)
+
+
+def _demo_specs(specs: Path, out_dir: Path) -> bool:
+    """Check the shipped specs and write their summaries as HTML pages (G1)."""
+    from sluis.cli.spec_view import render_problems, render_spec_line, write_summary_html
+    from sluis.spec.load import check_document, read_document
+    from sluis.spec.summary import summarise
+
+    files = sorted(specs.glob("*.yaml"))
+    if not files:
+        raise UsageError(
+            f"no spec files (*.yaml) in {specs}",
+            hint="run from the repository root or give --specs",
+        )
+    ok = True
+    for path in files:
+        doc = read_document(path)
+        spec, problems = check_document(doc)
+        render_problems(out, problems)
+        if spec is None or problems:
+            ok = False
+            continue
+        page = write_summary_html(out_dir / f"spec-{path.stem}.html", summarise(spec, doc.sha256))
+        render_spec_line(out, path, spec, page)
+    return ok
 
 
 @sources_app.command("check")

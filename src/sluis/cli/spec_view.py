@@ -10,6 +10,7 @@ from rich.text import Text
 
 from sluis.report import write_page
 from sluis.spec.load import Problem
+from sluis.spec.model import Spec
 from sluis.spec.summary import SpecSummary
 
 
@@ -17,6 +18,19 @@ def render_problems(console: Console, problems: list[Problem]) -> None:
     """One problem per line, ``file:line:column: rule-id: message``, as compilers print."""
     for p in problems:
         console.print(Text(str(p)), soft_wrap=True, highlight=False)
+
+
+def render_spec_line(console: Console, path: Path, spec: Spec, page: Path) -> None:
+    """One line per valid spec: what it delivers and where its summary page is."""
+    variables = sum(len(ds.variables) for ds in spec.datasets.values())
+    console.print(
+        Text.assemble(
+            ("spec ok", "green"),
+            f"  {path}: decision {spec.decision.id}, {len(spec.datasets)} datasets, "
+            f"{variables} variables, destroy by {spec.retention.deadline}; summary {page}",
+        ),
+        soft_wrap=True,
+    )
 
 
 def render_summary(console: Console, s: SpecSummary) -> None:
