@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from sluis.cli.scra_cmd import scra as scra_command
 from sluis.errors import SluisError, UsageError
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ spec_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(spec_app, name="spec")
+app.command("scra")(scra_command)
 
 console = Console(stderr=True)
 out = Console()
