@@ -1,0 +1,158 @@
+"""The default engine: DuckDB, embedded, on Parquet files (X1)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from sluis.atomic import atomic_path
+from sluis.errors import SourceError
+from sluis.sources.check import table_files
+from sluis.sources.contract import CONTRACT
+
+_TABLES = {t.name: t for t in CONTRACT}
+_BLOCK = 64  # SHA-256 block size, for HMAC
+
+
+@ibis.udf.scalar.builtin(name="sha256")
+def _sha256(value: dt.binary) -> dt.string:  # type: ignore[empty-body]
+    """DuckDB's sha256 of a blob, as 64 hex digits."""
+
+
+@ibis.udf.scalar.builtin(name="unhex")
+def _unhex(value: dt.string) -> dt.binary:  # type: ignore[empty-body]
+    """Hex digits to bytes."""
+
+
+@ibis.udf.scalar.builtin(name="encode")
+def _encode(value: dt.string) -> dt.binary:  # type: ignore[empty-body]
+    """UTF-8 bytes of a string."""
+
+
+@ibis.udf.scalar.builtin(name="concat")
+def _concat(left: dt.binary, right: dt.binary) -> dt.binary:  # type: ignore[empty-body]
+    """Bytes followed by bytes."""
+
+
+class Engine:
+    """One DuckDB connection with its spill directory, memory limit and temporary tables."""
+
+    backend = "duckdb"
+
+    def __init__(
+        self,
+        *,
+        memory_limit: str = "8GB",
+        threads: int | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
+        self._spill = tempfile.TemporaryDirectory(prefix="sluis-engine-", dir=temp_directory)
+        self.con = ibis.duckdb.connect(
+            memory_limit=memory_limit,
+            temp_directory=self._spill.name,
+            threads=threads or os.cpu_count() or 1,
+            preserve_insertion_order=False,
+        )
+        self._names = itertools.count()
+
+    def close(self) -> None:
+        """Release the connection and remove spilled data."""
+        self.con.disconnect()
+        self._spill.cleanup()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def source(self, directory: Path, table: str) -> ir.Table:
+        """A source table of the contract from a directory of register extracts (one
+        ``table.parquet`` or a folder of ``*.parquet`` parts per table)."""
+        spec = _TABLES[table]
+        files, finding = table_files(Path(directory), spec)
+        if finding is not None:
+            raise SourceError(finding.message, rule=finding.rule, file=finding.file)
+        return self.con.read_parquet([str(f) for f in files], table_name=f"src_{table}")
+
+    def read_parquet(self, path: Path | Sequence[Path]) -> ir.Table:
+        """Any Parquet file(s), e.g. a staged table of an earlier stage."""
+        paths = [str(path)] if isinstance(path, str | Path) else [str(p) for p in path]
+        return self.con.read_parquet(paths, table_name=self._name("parquet"))
+
+    def arrow(self, table: pa.Table) -> ir.Table:
+        """A small in-memory table (keys, code lists) as an engine table."""
+        return self.con.create_table(self._name("arrow"), table, temp=True)
+
+    # -- intermediate and results ---------------------------------------------------------
+
+    def materialise(self, expr: ir.Table, name: str | None = None) -> ir.Table:
+        """Compute ``expr`` once into a temporary table, for results used several times."""
+        return self.con.create_table(name or self._name("t"), expr, temp=True, overwrite=True)
+
+    def count(self, expr: ir.Table) -> int:
+        return int(self.con.execute(expr.count()))
+
+    def to_arrow(self, expr: ir.Expr) -> pa.Table:
+        """A small result (a summary, a report table) as Arrow; never person-level data."""
+        return self.con.to_pyarrow(expr)
+
+    def write_parquet(
+        self, expr: ir.Table, path: Path, *, order_by: Sequence[str], mode: int = 0o600
+    ) -> Path:
+        """Write ``expr`` sorted by ``order_by`` to one Parquet file, atomically.
+
+        The explicit order and a single writer thread make the bytes depend only on the
+        data (X3). Files are owner-only by default: staged data is personal data.
+        """
+        ordered = expr.order_by([expr[c] for c in order_by])
+        with atomic_path(Path(path), mode=mode) as tmp:
+            sql = self.con.compile(ordered)
+            self.con.raw_sql("SET threads = 1").fetchall()
+            try:
+                self.con.raw_sql(
+                    f"COPY ({sql}) TO '{_quote(tmp)}' "
+                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+                ).fetchall()
+            finally:
+                self.con.raw_sql(f"SET threads = {os.cpu_count() or 1}").fetchall()
+        return Path(path)
+
+    # -- functions Ibis does not offer portably -----------------------------------------------
+
+    def hmac_sha256(self, value: ir.StringValue, key: bytes) -> ir.StringValue:
+        """HMAC-SHA256 (RFC 2104) of a string column under ``key``, as 64 hex digits.
+
+        Computed in the engine, so national numbers never reach Python; a test checks it
+        against the standard library's ``hmac``.
+        """
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        inner = ibis.literal(bytes(b ^ 0x36 for b in key).hex())
+        outer = ibis.literal(bytes(b ^ 0x5C for b in key).hex())
+        digest = _unhex(_sha256(_concat(_unhex(inner), _encode(value))))
+        return _sha256(_concat(_unhex(outer), digest))
+
+    def _name(self, prefix: str) -> str:
+        return f"sluis_{prefix}_{next(self._names)}"
+
+
+def connect(**options: object) -> Engine:
+    """The default engine (DuckDB)."""
+    return Engine(**options)  # type: ignore[arg-type]
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
