@@ -1,0 +1,117 @@
+"""The refusal check after coarsening (G4, G1): nothing finer than the spec leaves.
+
+:func:`check_coarsened` runs just before a coarsened table is handed on. It first applies
+data minimisation (no column the spec does not name), then counts in the engine, in one
+scan, the values of every column that are finer than its rule, and refuses the table with
+one :class:`CoarseningError` listing every offending column with its rule, the number of
+offending rows and one example value. Values of pseudonym columns and values that look like
+a national number are never shown.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from sluis.coarsen import classes as cl
+from sluis.coarsen.errors import CoarseningError, Offence
+from sluis.domain.insz import is_valid_insz
+from sluis.engine import Engine
+from sluis.spec import require_named
+from sluis.spec.model import (
+    AgeRule,
+    AmountRule,
+    Coarsen,
+    CountryRule,
+    DateRule,
+    Keep,
+    NaceRule,
+    NumericClasses,
+    PlaceRule,
+    Pseudonym,
+    Spec,
+    TopCode,
+)
+
+YEAR_QUARTER = r"^\d{4}Q[1-4]$"
+YEAR_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: a year column holds a calendar year, not e.g. a date written as yyyymmdd
+YEARS = (1000, 9999)
+
+
+def check_coarsened(engine: Engine, table: ir.Table, spec: Spec, dataset: str, party: str) -> None:
+    """Refuse ``table`` unless it carries only columns ``spec`` names for ``dataset`` and
+    every value is as coarse as its rule (see ``docs/coarsening.md``, "The check").
+
+    Raises :class:`sluis.spec.MinimisationError` for unnamed columns, then
+    :class:`CoarseningError` listing every column with values finer than its rule.
+    """
+    require_named(spec, dataset, table.columns, party=party)
+    rules = {v.name: v.coarsen for v in spec.datasets[dataset].variables}
+    tests = {c: t for c in table.columns if (t := finer(rules[c], table[c])) is not None}
+    if not tests:
+        return
+    counts = engine.to_arrow(
+        table.aggregate(**{f"n{i}": t.fill_null(False).sum() for i, t in enumerate(tests.values())})
+    ).to_pylist()[0]
+    offences = []
+    for i, (col, test) in enumerate(tests.items()):
+        rows = int(counts[f"n{i}"] or 0)
+        if rows == 0:
+            continue
+        rule = rules[col]
+        if isinstance(rule, Pseudonym):
+            example = "(not shown: pseudonym column)"
+        else:
+            value = engine.to_arrow(table.filter(test.fill_null(False)).select(col).limit(1))[0][0]
+            example = _shown(value.as_py())
+        offences.append(Offence(col, cl.describe(rule), rows, example))
+    if offences:
+        lines = "; ".join(
+            f"{o.column} ({o.rule}): {o.rows} row(s), e.g. {o.example}" for o in offences
+        )
+        raise CoarseningError(
+            f"{party} may not send dataset {dataset!r}: {len(offences)} column(s) finer than "
+            f"spec {spec.decision.id} allows: {lines}",
+            rule="finer-than-rule",
+            column=offences[0].column,
+            hint="coarsen the dataset with sluis.coarsen.coarsen_dataset before it leaves (G4)",
+            offences=tuple(offences),
+        )
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    if is_valid_insz(text.replace(".", "").replace("-", "")):
+        return "(not shown: looks like a national number)"
+    return repr(value) if isinstance(value, str) else text
+
+
+def finer(rule: Coarsen, x: ir.Value) -> ir.BooleanValue | None:
+    """True for the rows whose value of ``x`` is finer than ``rule`` allows (null: never);
+    None when no value of the column can be."""
+    t = x.type()
+    present = x.notnull()
+    if t.is_date() or t.is_timestamp() or t.is_time():
+        return present  # an exact date (or time) is never delivered
+    if isinstance(rule, Keep):
+        return None
+    if isinstance(rule, Pseudonym):
+        return None if t.is_integer() else present
+    if isinstance(rule, DateRule):
+        if rule.precision == "year":
+            return (x < YEARS[0]) | (x > YEARS[1]) if t.is_integer() else present
+        if rule.precision == "day" or not t.is_string():
+            return present
+        pattern = YEAR_QUARTER if rule.precision == "year_quarter" else YEAR_MONTH
+        return ~x.re_search(pattern)
+    if isinstance(rule, TopCode):
+        return x > rule.max if t.is_numeric() else present
+    if isinstance(rule, AmountRule | AgeRule | NumericClasses):
+        return ~x.isin(cl.codes(rule)) if t.is_numeric() else present
+    if isinstance(rule, NaceRule) and rule.digits > 1:
+        return x.length() > rule.digits if t.is_string() else present
+    if isinstance(rule, CountryRule | PlaceRule | NaceRule):
+        if isinstance(rule, PlaceRule) and rule.level == "municipality":
+            return present  # never coarse enough to leave
+        return ~x.isin(cl.codes(rule)) if t.is_string() else present
+    raise TypeError(f"unknown coarsening rule {rule!r}")
