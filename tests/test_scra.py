@@ -31,7 +31,7 @@ from sluis.scra import (
     wildcard_frequencies,
 )
 from sluis.scra.household import household_ids
-from sluis.scra.suppress import apply_suppression, explanations
+from sluis.scra.suppress import apply_suppression, explanations, strict_frequencies
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "scra"
 K8 = [
@@ -129,23 +129,45 @@ def test_g5_reference_local_suppression_100k_k4(reference_100k: pa.Table) -> Non
     """G5: local suppression to k=5 beats sdcMicro's 3,156 values and leaves no record below
     k under the same (wildcard) semantics; deterministic."""
     keys = encode_keys(reference_100k, K4)
-    result = local_suppression(keys, 5)
-    assert result.total <= 3_156
+    result = local_suppression(keys, 5, semantics="sdcmicro")
+    assert result.total == 315 <= 3_156
     assert result.order[0] == "birth_year"
     fk, _ = wildcard_frequencies(keys, result.suppressed)
     assert int((fk < 5).sum()) == 0
-    again = local_suppression(keys, 5)
+    again = local_suppression(keys, 5, semantics="sdcmicro")
     assert np.array_equal(again.suppressed, result.suppressed)
     assert sum(result.per_variable.values()) == result.total
+    # under strict counting (a suppressed value is its own category) every record that was
+    # below k still is: the wildcard semantics counts them safe through their neighbours
+    strict_fk, _, _ = strict_frequencies(keys, result.suppressed)
+    assert int((strict_fk < 5).sum()) == 3_156
+
+
+def test_g5_reference_strict_suppression_100k_k4(reference_100k: pa.Table) -> None:
+    """G5: strict local suppression to k=5 on 100k, K4 leaves 0 records below k when a
+    suppressed value is its own category, with 3,161 values (every one of the 3,156
+    records below k needs one; 5 more complete a group), deterministically."""
+    keys = encode_keys(reference_100k, K4)
+    result = local_suppression(keys, 5, semantics="strict")
+    fk, _, _ = strict_frequencies(keys, result.suppressed)
+    assert int((fk < 5).sum()) == 0
+    assert result.total == 3_161 and result.per_variable["birth_year"] == 3_161
+    wild_fk, _ = wildcard_frequencies(keys, result.suppressed)
+    assert int((wild_fk < 5).sum()) == 0
+    again = local_suppression(keys, 5, semantics="strict")
+    assert np.array_equal(again.suppressed, result.suppressed)
 
 
 def test_g5_local_suppression_100k_k8_leaves_no_violation(reference_100k: pa.Table) -> None:
     """G5: K8 at 100k (sdcMicro did not finish in 600 s): 0 violations of k=5 after."""
     keys = encode_keys(reference_100k, K8)
-    result = local_suppression(keys, 5)
-    fk, _ = wildcard_frequencies(keys, result.suppressed)
-    assert int((fk < 5).sum()) == 0
-    assert result.total < 8 * 100_000
+    for semantics in ("sdcmicro", "strict"):
+        result = local_suppression(keys, 5, semantics=semantics)
+        fk, _ = wildcard_frequencies(keys, result.suppressed)
+        assert int((fk < 5).sum()) == 0
+        assert result.total < 8 * 100_000
+    strict_fk, _, _ = strict_frequencies(keys, result.suppressed)
+    assert int((strict_fk < 5).sum()) == 0
 
 
 # --- small hand-computed cases ---------------------------------------------------------
@@ -250,7 +272,7 @@ def test_g5_suppression_explanations_and_missing_code() -> None:
     """G5: each suppression is explained; the treated table marks suppressed values."""
     table = pa.table({"rid": [10, 11, 12, 13], "a": [1, 1, 1, 2], "b": [5, 5, 5, 5]})
     keys = encode_keys(table, ["a", "b"])
-    result = local_suppression(keys, 2)
+    result = local_suppression(keys, 2, semantics="sdcmicro")
     assert result.total == 1 and result.suppressed[3].tolist() == [True, False]
     explained = explanations(keys, result, table["rid"].combine_chunks()).to_pylist()
     assert explained[0]["record"] == 13
@@ -341,7 +363,7 @@ def test_g5_property_suppression_guarantees_k(table: pa.Table, k: int) -> None:
     if table.num_rows < k:
         return
     keys = encode_keys(table, table.column_names)
-    result = local_suppression(keys, k)
+    result = local_suppression(keys, k, semantics="sdcmicro")
     fk, _ = wildcard_frequencies(keys, result.suppressed)
     codes = np.stack(keys.codes, axis=1)
     sup = result.suppressed
@@ -361,5 +383,5 @@ def test_g5_property_suppression_guarantees_k(table: pa.Table, k: int) -> None:
         after = np.array(treated[name].to_pylist(), dtype=object)[kept]
         assert before.tolist() == after.tolist()
         assert all(v is None for v in np.array(treated[name].to_pylist(), dtype=object)[~kept])
-    again = local_suppression(keys, k)
+    again = local_suppression(keys, k, semantics="sdcmicro")
     assert np.array_equal(again.suppressed, sup)

@@ -1,7 +1,9 @@
-"""``sluis scra``: the small-cell risk analysis on any Parquet or CSV file (G5, X4).
+"""``sluis scra``: the small-cell risk analysis on any Parquet or CSV file, or on a staged
+extract as its spec asks (G5, X4).
 
-Thin on purpose: it parses, calls :func:`sluis.scra.report.run_scra` and renders a Rich
-summary; register it on the app with ``app.command("scra")(scra)``.
+Thin on purpose: it parses, calls :func:`sluis.scra.report.run_scra` (a file with
+``--keys``) or :func:`sluis.scra.staged.run_spec_scra` (``--spec`` and ``--staged``) and
+renders a Rich summary; register it on the app with ``app.command("scra")(scra)``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from sluis.errors import SluisError
+
 if TYPE_CHECKING:  # the analysis (numba, duckdb) loads only when the command runs
-    from sluis.scra.result import ScraResult
+    from sluis.scra.result import ScraResult, SpecScraResult
 
 
 def _split(value: str) -> list[str]:
@@ -23,15 +27,35 @@ def _split(value: str) -> list[str]:
 
 
 def scra(
-    file: Annotated[Path, typer.Argument(help="Parquet file or directory, or a CSV file.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the report to.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="Parquet file or directory, or a CSV file.")
+    ] = None,
     keys: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--keys",
             help="Comma-separated key variables; repeat for several key sets.",
         ),
-    ],
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the report to.")],
+    ] = None,
+    spec_file: Annotated[
+        Path | None,
+        typer.Option("--spec", help="A spec: run its scra section on --staged (not FILE)."),
+    ] = None,
+    staged: Annotated[
+        Path | None,
+        typer.Option(help="Staged extract: one <dataset>.parquet per dataset of the spec."),
+    ] = None,
+    treat: Annotated[
+        bool, typer.Option(help="With --spec: suppress to k and write the treated extract.")
+    ] = True,
+    suppression: Annotated[
+        str,
+        typer.Option(
+            help="Meaning of a suppressed value: strict (its own category) or sdcmicro "
+            "(a wildcard, as sdcMicro)."
+        ),
+    ] = "strict",
     weight: Annotated[
         str | None, typer.Option(help="Survey weight column (Fk = sum of weights).")
     ] = None,
@@ -66,11 +90,44 @@ def scra(
     """Small-cell risk analysis: fk, individual and global risk, SUDA2, household risk,
     l-diversity, local suppression to k; writes scra.json and scra.html (G5).
 
-    Exit codes: 0 every threshold holds, 1 a threshold does not hold, 2 a usage error.
+    Either FILE with --keys (and the options below), or --spec with --staged: every key
+    set, the household, longitudinal and l-diversity checks of the spec's scra section on
+    the staged extract, treated to k (the treated extract goes to OUT/staged).
 
-    Example: sluis scra data.parquet --keys birth_year,sex,region --weight w -k 5
-    --suppress --out out/scra
+    Exit codes: 0 every threshold holds (after treatment), 1 a threshold does not hold,
+    2 a usage error.
+
+    Examples: sluis scra data.parquet --keys birth_year,sex,region --weight w -k 5
+    --suppress --out out/scra;
+    sluis scra --spec specs/25-074.yaml --staged out/25-074/staged --out out/25-074/scra
     """
+    if suppression not in ("strict", "sdcmicro"):
+        raise SluisError(
+            f"--suppression must be strict or sdcmicro, got {suppression!r}", rule="scra-usage"
+        )
+    if spec_file is not None or staged is not None:
+        if file is not None or keys:
+            raise SluisError(
+                "give either FILE with --keys or --spec with --staged", rule="scra-usage"
+            )
+        if spec_file is None or staged is None:
+            raise SluisError("--spec and --staged go together", rule="scra-usage")
+        from sluis.scra.staged import run_spec_scra
+        from sluis.spec import load_spec
+
+        spec_result = run_spec_scra(
+            load_spec(spec_file), staged, out_dir, treat=treat, semantics=suppression
+        )
+        render_spec_scra(Console(), spec_result, out_dir)
+        if not spec_result.ok:
+            raise typer.Exit(1)
+        return
+    if file is None or not keys:
+        raise SluisError(
+            "give FILE with --keys, or --spec with --staged",
+            rule="scra-usage",
+            hint="sluis scra data.parquet --keys a,b,c --out DIR",
+        )
     from sluis.scra.report import run_scra
 
     result = run_scra(
@@ -89,6 +146,7 @@ def scra(
         quarter=quarter,
         states=_split(states) if states else (),
         window=window,
+        semantics=suppression,
     )
     render_scra(Console(), result, out_dir)
     if not result.ok:
@@ -154,6 +212,63 @@ def render_scra(console: Console, result: ScraResult, out_dir: Path) -> None:
             f"{lr.windows_at_risk:,} of {lr.windows:,} windows shared by < {lr.k} persons; "
             f"{lr.persons_at_risk:,} of {lr.persons:,} persons and "
             f"{lr.records_at_risk:,} of {lr.records:,} person-quarters at risk"
+        )
+    for th in result.thresholds:
+        console.print(
+            Text.assemble(
+                ("ok  " if th.holds else "FAIL", "green" if th.holds else "bold red"),
+                f" {th.name}: {th.value} (limit {th.limit})",
+            )
+        )
+    console.print(f"Report: {out_dir / 'scra.html'}  Result: {out_dir / 'scra.json'}")
+
+
+def render_spec_scra(console: Console, result: SpecScraResult, out_dir: Path) -> None:
+    """The terminal summary of a spec-driven run: one row per key set and stage, the
+    suppressions per dataset, trajectories, then the thresholds."""
+    table = RichTable(
+        title=f"Small-cell risk analysis of {result.decision} on {result.staged} "
+        f"(k = {result.k}, suppression {result.semantics})",
+        title_justify="left",
+    )
+    for name, justify in [
+        ("dataset", "left"),
+        ("key set", "left"),
+        ("stage", "left"),
+        ("records", "right"),
+        ("cells", "right"),
+        (f"fk<{result.k}", "right"),
+        ("global risk", "right"),
+    ]:
+        table.add_column(name, justify=justify)
+    records = {d.name: d.records for d in result.datasets}
+    for res in result.key_sets:
+        for stage, m in (("before", res.before), ("after", res.after)):
+            if m is None:
+                continue
+            table.add_row(
+                res.dataset,
+                res.name + (f" (per {res.period})" if res.period else ""),
+                stage,
+                f"{records[res.dataset]:,}",
+                f"{m.cells:,}",
+                f"{m.records_below['k']:,}",
+                f"{m.global_risk:.6f}",
+            )
+    console.print(table)
+    for d in result.datasets:
+        if d.treatment:
+            t = d.treatment
+            per_var = ", ".join(f"{v} {n:,}" for v, n in t.per_variable.items() if n)
+            console.print(
+                f"{d.name}: suppressed {t.suppressed_values:,} values in "
+                f"{t.records_touched:,} records" + (f" ({per_var})" if per_var else "")
+            )
+    for lc in result.longitudinal:
+        lr = lc.after or lc.before
+        console.print(
+            f"{lc.dataset}: trajectories of {lr.m} quarters ({', '.join(lr.state_variables)}): "
+            f"{lr.persons_at_risk:,} of {lr.persons:,} persons at risk"
         )
     for th in result.thresholds:
         console.print(

@@ -6,7 +6,8 @@ household risk, l-diversity, longitudinal risk of quarterly trajectories), treat
 (global recoding along declared hierarchies, local suppression to k) and writes a report a
 data protection officer can read. Measures follow sdcMicro's names and definitions and
 reproduce its figures (see docs/scra.md and the reference tests); the work runs on numpy
-arrays and numba kernels over whole columns, never Python loops over records.
+arrays and numba kernels over whole columns, never Python loops over records. The flow
+calls :func:`sluis.scra.staged.run_spec_scra` on a staged extract.
 """
 
 from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
@@ -18,6 +19,7 @@ from sluis.scra.suda import suda2
 from sluis.scra.suppress import (
     global_recode,
     local_suppression,
+    strict_frequencies,
     wildcard_frequencies,
 )
 
@@ -32,6 +34,7 @@ __all__ = [
     "individual_risk",
     "local_suppression",
     "longitudinal_risk",
+    "strict_frequencies",
     "suda2",
     "wildcard_frequencies",
 ]

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from sluis.atomic import atomic_path, write_text
 from sluis.errors import SluisError
 from sluis.report import svg, write_page
-from sluis.scra.frequencies import KeyCodes, cell_ids, encode_column, encode_keys, frequencies
+from sluis.scra.frequencies import KeyCodes, encode_column, encode_keys, frequencies
 from sluis.scra.household import household_ids, household_risk
 from sluis.scra.ldiversity import distinct_l_diversity
 from sluis.scra.longitudinal import longitudinal_risk
@@ -44,16 +44,20 @@ from sluis.scra.risk import global_risk, individual_risk
 from sluis.scra.suda import suda2
 from sluis.scra.suppress import (
     apply_suppression,
+    check_semantics,
     explanations,
     local_suppression,
-    wildcard_frequencies,
+    treated_frequencies,
     write_explanations,
 )
 
-SEMANTICS = (
-    "a suppressed value matches any value of its key (as sdcMicro after localSuppression); "
-    "a value missing before treatment is a category of its own"
-)
+SEMANTICS_TEXT = {
+    "strict": "a suppressed value is a category of its own (*): a record's cell after "
+    "treatment is its values with suppressed ones shown as *, and every cell holds at least "
+    "k records; a value missing before treatment is another category",
+    "sdcmicro": "a suppressed value matches any value of its key (as sdcMicro after "
+    "localSuppression); a value missing before treatment is a category of its own",
+}
 _SIZE_BANDS = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 9), (10, 19), (20, 49), (50, None)]
 _RISK_EDGES = [0.0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
 
@@ -165,8 +169,11 @@ def run_scra(
     quarter: str | None = None,
     states: Sequence[str] = (),
     window: int = 4,
+    semantics: str = "strict",
 ) -> ScraResult:
-    """Measure (and treat) ``path`` and write the report to ``out_dir`` (see module)."""
+    """Measure (and treat) ``path`` and write the report to ``out_dir`` (see module);
+    ``semantics`` of a suppressed value: ``strict`` (its own category) or ``sdcmicro``."""
+    check_semantics(semantics)
     if k < 1:
         raise ScraInputError(f"k must be at least 1, got {k}", rule="scra-k")
     key_sets = [list(dict.fromkeys(ks)) for ks in key_sets if ks]
@@ -243,17 +250,12 @@ def run_scra(
     out_dir.mkdir(parents=True, exist_ok=True)
     if suppress:
         t0 = time.perf_counter()
-        sup = local_suppression(encoded_all, k)
+        sup = local_suppression(encoded_all, k, semantics=semantics)
         timings["suppression"] = time.perf_counter() - t0
         for res in results:
             idx = [all_keys.index(name) for name in res.keys]
             keys = subset(res.keys)
-            fk, Fk = wildcard_frequencies(keys, sup.suppressed[:, idx], weights)
-            shown = [  # a suppressed value shown as one extra code per key
-                np.where(sup.suppressed[:, i], card, keys.codes[j])
-                for j, (i, card) in enumerate(zip(idx, keys.cardinalities, strict=True))
-            ]
-            _, n_shown = cell_ids(shown, [c + 1 for c in keys.cardinalities], n)
+            fk, Fk, n_shown = treated_frequencies(keys, sup.suppressed[:, idx], semantics, weights)
             res.after, _ = _measures(fk, Fk, n_shown, k, hh_ids)
         explained = explanations(encoded_all, sup)  # record = 0-based row of the input
         write_explanations(out_dir / "suppressions.parquet", explained)
@@ -268,7 +270,7 @@ def run_scra(
             suppressed_values=sup.total,
             records_touched=sup.records_touched,
             per_variable=sup.per_variable,
-            semantics=SEMANTICS,
+            semantics=SEMANTICS_TEXT[semantics],
             explanations_file="suppressions.parquet",
             treated_file="treated.parquet",
             examples=explained.slice(0, 20).to_pylist(),
@@ -383,4 +385,5 @@ def write_html(path: Path, result: ScraResult) -> Path:
         result=result,
         plots=plots,
         suppression_plot=suppression_plot,
+        spec_run=False,
     )

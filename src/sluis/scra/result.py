@@ -108,3 +108,79 @@ class ScraResult:
         data = asdict(self)
         data["ok"] = self.ok
         return data
+
+
+# -- the spec-driven run on a staged extract ------------------------------------------------
+
+
+@dataclass
+class PeriodRisk:
+    """Records of one quarter (or year) of a key set and how many are below k."""
+
+    period: str
+    records: int
+    below_before: int
+    below_after: int | None = None
+
+
+@dataclass
+class SpecKeySet:
+    """One key set of the spec on its dataset, before and after treatment."""
+
+    name: str
+    dataset: str
+    keys: list[str]
+    period: str | None  # the period column the cells are taken within (quarter, year)
+    before: Measures
+    after: Measures | None = None
+    per_period: list[PeriodRisk] = field(default_factory=list)
+
+
+@dataclass
+class LongitudinalCheck:
+    dataset: str
+    before: LongitudinalRisk
+    after: LongitudinalRisk | None = None
+
+
+@dataclass
+class DatasetRun:
+    """What the run read and wrote for one dataset of the spec."""
+
+    name: str
+    unit: str
+    file: str
+    records: int
+    period: str | None
+    weight: str | None
+    household: str | None
+    treated_file: str | None = None
+    treatment: Treatment | None = None
+    unreachable: int = 0  # records in periods with fewer than k records
+
+
+@dataclass
+class SpecScraResult:
+    """Everything ``scra.json`` of a spec-driven run holds."""
+
+    decision: str
+    staged: str
+    out: str
+    k: int
+    max_global_risk: float | None
+    semantics: str
+    treat: bool
+    datasets: list[DatasetRun]
+    key_sets: list[SpecKeySet]
+    longitudinal: list[LongitudinalCheck]
+    thresholds: list[Threshold]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.holds for t in self.thresholds)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data

@@ -1,19 +1,23 @@
 """Treatment (G5): global recoding along a declared hierarchy and local suppression to k.
 
-**Semantics of a suppressed value.** A suppressed value is a *wildcard*: it matches every
-value of that key, as in sdcMicro after ``localSuppression``. The frequency of a record is
-then the number of records that agree with it on every key where *both* have a value
-(:func:`wildcard_frequencies`). This is what makes suppression work: a record whose birth
-year is suppressed can no longer be told apart from anyone of the same sex, country and
-region. A value that was missing *before* treatment stays a category of its own (it is
-information: "not naturalised"), so a suppressed value must not be confused with it: the
-treated table carries the suppressed variables of each record in ``sdc_suppressed``.
+**Semantics of a suppressed value** (``semantics=``). Under ``"strict"`` (the default) a
+suppressed value is a category of its own, ``*``: a record's cell after treatment is its
+values with suppressed ones shown as ``*``, and every such cell must hold at least k
+records (:func:`strict_frequencies`). A record alone in its cell is then never counted as
+safe just because neighbours were suppressed. Under ``"sdcmicro"`` a suppressed value is a
+*wildcard*: it matches every value of that key, as in sdcMicro after ``localSuppression``,
+and the frequency of a record is the number of records that agree with it on every key
+where *both* have a value (:func:`wildcard_frequencies`). A value that was missing *before*
+treatment stays a category of its own under both (it is information: "not naturalised"), so
+a suppressed value must not be confused with it: the treated table carries the suppressed
+variables of each record in ``sdc_suppressed`` and the explanations list every one.
 
 **Local suppression** (:func:`local_suppression`) is deterministic and guarantees ``fk >= k``
-for every record under those semantics (if the table has at least ``k`` records). Keys are
-suppressed in a fixed order (by default the key with most categories first, as sdcMicro's
-default importance), so every record's suppressed keys are a prefix of that order. Round
-``L`` handles the records that still violate k (all have the first ``L`` keys suppressed):
+for every record under the chosen semantics (if the table, or each stratum of the
+``fixed`` keys, has at least ``k`` records). Keys are suppressed in a fixed order (by
+default the key with most categories first, as sdcMicro's default importance), so every
+record's suppressed keys are a prefix of that order. Under wildcard semantics round ``L``
+handles the records that still violate k (all have the first ``L`` keys suppressed):
 
 - their *cell* is their values on the keys from ``L`` on, their *group* the values from
   ``L + 1`` on (what they would still show after suppressing key ``L``);
@@ -23,8 +27,19 @@ default importance), so every record's suppressed keys are a prefix of that orde
 
 This reuses every suppression for the neighbours it helps, which is why it needs fewer
 suppressions than sdcMicro's record-by-record loop. Records still below k after the last
-key have all keys suppressed and match everyone. Each suppression is explained (record,
-variable, value, cell, fk, rule) in a table written as Parquet.
+key have all keys suppressed and match everyone.
+
+Under strict semantics records match only when they have the same keys suppressed, so
+round ``L`` suppresses key ``L`` of every record in a cell below k; where the records so
+suppressed in a group are still fewer than k, the group *borrows* the missing records from
+the cells of the same group that have more than k (their surplus, largest first), which
+costs one value each instead of a further round for the whole group. Records left with
+every key suppressed in a group below k take whole cells, smallest first.
+
+``fixed`` keys (the quarter of a person-quarter table) are never suppressed: they are part
+of every cell, so k holds within each stratum; a stratum with fewer than k records cannot
+reach k and is counted in :attr:`Suppression.unreachable`. Each suppression is explained
+(record, variable, value, cell, fk, rule) in a table written as Parquet.
 """
 
 from __future__ import annotations
@@ -81,6 +96,48 @@ def wildcard_frequencies(
     return fk, Fk
 
 
+def strict_frequencies(
+    keys: KeyCodes, suppressed: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """fk, Fk and the number of cells when a suppressed value is its own category ``*``:
+    records match iff they show the same values with the same keys suppressed."""
+    n = keys.n
+    shown = [
+        np.where(suppressed[:, j], card, keys.codes[j]) for j, card in enumerate(keys.cardinalities)
+    ]
+    cell, n_cells = cell_ids(shown, [c + 1 for c in keys.cardinalities], n)
+    fk = np.bincount(cell, minlength=n_cells)[cell]
+    if weights is None:
+        Fk = fk.astype(np.float64)
+    else:
+        Fk = np.bincount(cell, weights=weights, minlength=n_cells)[cell]
+    return fk, Fk, n_cells
+
+
+def treated_frequencies(
+    keys: KeyCodes, suppressed: np.ndarray, semantics: str, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """fk, Fk and cells shown after treatment under ``semantics`` (strict or sdcmicro)."""
+    check_semantics(semantics)
+    strict = strict_frequencies(keys, suppressed, weights)
+    if semantics == "strict":
+        return strict
+    fk, Fk = wildcard_frequencies(keys, suppressed, weights)
+    return fk, Fk, strict[2]
+
+
+SEMANTICS = ("strict", "sdcmicro")
+
+
+def check_semantics(semantics: str) -> None:
+    if semantics not in SEMANTICS:
+        raise SluisError(
+            f"unknown suppression semantics {semantics!r}",
+            rule="scra-semantics",
+            hint="strict (a suppressed value is its own category) or sdcmicro (a wildcard)",
+        )
+
+
 @dataclass
 class Suppression:
     """The outcome of :func:`local_suppression`."""
@@ -91,6 +148,9 @@ class Suppression:
     fk_when_suppressed: np.ndarray  # records: the fk that made us suppress (0 if none)
     round_of: np.ndarray  # records: number of keys suppressed (prefix length of ``order``)
     per_variable: dict[str, int] = field(default_factory=dict)
+    semantics: str = "strict"
+    fixed: tuple[str, ...] = ()  # keys never suppressed (strata)
+    unreachable: int = 0  # records in strata with fewer than k records
 
     @property
     def total(self) -> int:
@@ -101,36 +161,74 @@ class Suppression:
         return int(np.count_nonzero(self.suppressed.any(axis=1)))
 
 
-def importance_order(keys: KeyCodes) -> tuple[str, ...]:
+def importance_order(keys: KeyCodes, exclude: Sequence[str] = ()) -> tuple[str, ...]:
     """Keys by number of categories, most first (ties: declaration order), as sdcMicro's
-    default importance for ``localSuppression``."""
+    default importance for ``localSuppression``; ``exclude`` (fixed keys) left out."""
     ranked = sorted(range(len(keys.names)), key=lambda j: (-keys.cardinalities[j], j))
-    return tuple(keys.names[j] for j in ranked)
+    return tuple(keys.names[j] for j in ranked if keys.names[j] not in exclude)
 
 
-def local_suppression(keys: KeyCodes, k: int, order: Sequence[str] | None = None) -> Suppression:
-    """Suppress key values until every record has ``fk >= k`` (see the module docstring)."""
-    n, m = keys.n, len(keys.names)
-    order = tuple(order) if order is not None else importance_order(keys)
-    unknown = [name for name in order if name not in keys.names]
-    if unknown or len(set(order)) != m:
+def local_suppression(
+    keys: KeyCodes,
+    k: int,
+    order: Sequence[str] | None = None,
+    *,
+    semantics: str = "strict",
+    fixed: Sequence[str] = (),
+) -> Suppression:
+    """Suppress key values until every record has ``fk >= k`` under ``semantics``
+    (``"strict"``: a suppressed value is its own category; ``"sdcmicro"``: a wildcard);
+    ``fixed`` keys are never suppressed (see the module docstring)."""
+    check_semantics(semantics)
+    n = keys.n
+    fixed = tuple(dict.fromkeys(fixed))
+    bad_fixed = [name for name in fixed if name not in keys.names]
+    if bad_fixed:
+        raise SluisError(
+            f"fixed keys must be keys: {', '.join(bad_fixed)}", rule="scra-suppression-order"
+        )
+    free = [name for name in keys.names if name not in fixed]
+    order = tuple(order) if order is not None else importance_order(keys, fixed)
+    unknown = [name for name in order if name not in free]
+    if unknown or len(set(order)) != len(free):
         raise SluisError(
             f"the suppression order must name every key once: {', '.join(order)}",
             rule="scra-suppression-order",
         )
-    if n and n < k:
+    m = len(order)
+    if not fixed and n and n < k:
         raise SluisError(
             f"{n} records cannot reach k={k}: even suppressing every key leaves fewer than k",
             rule="scra-k-unreachable",
         )
     pos = [keys.names.index(name) for name in order]
-    # suffix cell ids: level L = the records' values on order[L:], L = 0..m
+    fpos = [keys.names.index(name) for name in fixed]
+    # suffix cell ids: level L = the records' values on order[L:] and the fixed keys
     suffix = []
     for level in range(m + 1):
-        cols = pos[level:]
+        cols = pos[level:] + fpos
         suffix.append(
             cell_ids([keys.codes[j] for j in cols], [keys.cardinalities[j] for j in cols], n)
         )
+    if semantics == "strict":
+        level_of, fk_when = _strict_levels(suffix, n, m, k)
+    else:
+        level_of, fk_when = _wildcard_levels(suffix, n, m, k)
+    suppressed = np.zeros((n, len(keys.names)), dtype=bool)
+    for rank, j in enumerate(pos):
+        suppressed[:, j] = level_of > rank
+    per_variable = {name: int(suppressed[:, keys.names.index(name)].sum()) for name in order}
+    strata = np.bincount(suffix[m][0], minlength=suffix[m][1]) if n else np.zeros(0, np.int64)
+    unreachable = int(strata[strata < k].sum()) if n else 0
+    return Suppression(
+        k, order, suppressed, fk_when, level_of, per_variable, semantics, fixed, unreachable
+    )
+
+
+def _wildcard_levels(
+    suffix: list[tuple[np.ndarray, int]], n: int, m: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rounds under wildcard semantics (see the module docstring)."""
     level_of = np.zeros(n, dtype=np.int64)
     fk_when = np.zeros(n, dtype=np.int64)
     for level in range(m):
@@ -162,11 +260,105 @@ def local_suppression(keys: KeyCodes, k: int, order: Sequence[str] | None = None
         hit = viol[chosen[vcell]]
         fk_when[hit] = np.where(fk_when[hit] == 0, fk[hit], fk_when[hit])
         level_of[hit] = level + 1
-    suppressed = np.zeros((n, m), dtype=bool)
-    for rank, j in enumerate(pos):
-        suppressed[:, j] = level_of > rank
-    per_variable = {name: int(suppressed[:, keys.names.index(name)].sum()) for name in order}
-    return Suppression(k, order, suppressed, fk_when, level_of, per_variable)
+    return level_of, fk_when
+
+
+def _rank_in_runs(labels: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each run of equal consecutive ``labels``."""
+    if len(labels) == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = np.ones(len(labels), dtype=bool)
+    start[1:] = labels[1:] != labels[:-1]
+    idx = np.arange(len(labels))
+    return idx - np.maximum.accumulate(np.where(start, idx, 0))
+
+
+def _strict_levels(
+    suffix: list[tuple[np.ndarray, int]], n: int, m: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rounds under strict semantics: records match only at the same level (the same keys
+    suppressed) with the same values on the rest (see the module docstring)."""
+    level_of = np.zeros(n, dtype=np.int64)
+    fk_when = np.zeros(n, dtype=np.int64)
+    for level in range(m):
+        rows = np.flatnonzero(level_of == level)
+        code, n_cells = suffix[level]
+        counts = np.bincount(code[rows], minlength=n_cells)
+        cnt = counts[code[rows]]
+        fail = cnt < k
+        if level > 0 and len(rows) == 0:
+            break
+        if not fail.any():
+            continue
+        moved = rows[fail]
+        fk_when[moved] = np.where(fk_when[moved] == 0, cnt[fail], fk_when[moved])
+        level_of[moved] = level + 1
+        # groups of the moved records still below k borrow the surplus of their group's cells
+        gcode, n_groups = suffix[level + 1]
+        moved_per_group = np.bincount(gcode[moved], minlength=n_groups)
+        need = np.where((moved_per_group > 0) & (moved_per_group < k), k - moved_per_group, 0)
+        donors = rows[~fail]
+        donors = donors[need[gcode[donors]] > 0]
+        if len(donors) == 0:
+            continue
+        dcell = code[donors]
+        sort = np.lexsort((donors, dcell))
+        donors, dcell = donors[sort], dcell[sort]
+        surplus = counts[dcell] - k
+        eligible = _rank_in_runs(dcell) < surplus
+        donors, dcell, surplus = donors[eligible], dcell[eligible], surplus[eligible]
+        dgroup = gcode[donors]
+        available = np.bincount(dgroup, minlength=n_groups)
+        enough = available[dgroup] >= need[dgroup]
+        donors, dcell, surplus, dgroup = (
+            donors[enough],
+            dcell[enough],
+            surplus[enough],
+            dgroup[enough],
+        )
+        sort = np.lexsort((donors, dcell, -surplus, dgroup))
+        donors, dgroup = donors[sort], dgroup[sort]
+        taken = donors[_rank_in_runs(dgroup) < need[dgroup]]
+        fk_when[taken] = counts[code[taken]]
+        level_of[taken] = level + 1
+    _fill_last_level(suffix, level_of, fk_when, m, k)
+    return level_of, fk_when
+
+
+def _fill_last_level(
+    suffix: list[tuple[np.ndarray, int]],
+    level_of: np.ndarray,
+    fk_when: np.ndarray,
+    m: int,
+    k: int,
+) -> None:
+    """Strict semantics: a stratum whose records with every key suppressed are fewer than k
+    takes whole cells of the stratum (smallest first, fewest keys left first) into that
+    group until it holds k. A loop over the few such strata, vectorised within each."""
+    stratum, n_strata = suffix[m]
+    last = level_of == m
+    per_stratum = np.bincount(stratum[last], minlength=n_strata)
+    sizes = np.bincount(stratum, minlength=n_strata)
+    short = np.flatnonzero((per_stratum > 0) & (per_stratum < k) & (sizes >= k))
+    for s in short:
+        rows = np.flatnonzero((stratum == s) & ~last)
+        # each record's strict cell: its level and its values on the keys not suppressed
+        lev = level_of[rows]
+        cell = np.zeros(len(rows), dtype=np.int64)
+        for level in np.unique(lev):
+            at = lev == level
+            cell[at] = suffix[int(level)][0][rows[at]]
+        ids, inverse, size = np.unique(
+            np.stack([lev, cell], axis=1), axis=0, return_inverse=True, return_counts=True
+        )
+        inverse = inverse.reshape(-1)
+        rank = np.lexsort((np.arange(len(ids)), -ids[:, 0], size))
+        need = k - int(per_stratum[s])
+        running = np.cumsum(size[rank])
+        chosen = rank[: int(np.searchsorted(running, need)) + 1]
+        hit = rows[np.isin(inverse, chosen)]
+        fk_when[hit] = size[inverse[np.isin(inverse, chosen)]]
+        level_of[hit] = m
 
 
 def _prefix_fk(suffix: list[tuple[np.ndarray, int]], level_of: np.ndarray, m: int) -> np.ndarray:
@@ -197,11 +389,18 @@ def explanations(
         pa.array([None if v is None else str(v) for v in keys.labels[j]], pa.string())
         for j in range(n_keys)
     ]
-    rule_text = (
-        f"< k={result.k}; keys suppressed in the order "
-        + " > ".join(result.order)
-        + " until every record's fk reaches k (suppressed values match any value)"
+    meaning = (
+        "a suppressed value is its own category *"
+        if result.semantics == "strict"
+        else "suppressed values match any value"
     )
+    rule_text = (
+        "; keys suppressed in the order "
+        + " > ".join(result.order)
+        + f" until every record's fk reaches k ({meaning})"
+    )
+    below = f" < k={result.k}"
+    donor = f" >= k={result.k}, taken to complete a group of suppressed records"
     parts = []
     for name in result.order:
         j = keys.names.index(name)
@@ -231,7 +430,14 @@ def explanations(
                     "value": labels[j].take(pa.array(keys.codes[j][rows])),
                     "cell": cell,
                     "fk": pa.array(fk, pa.int64()),
-                    "rule": pa.array(np.char.add(np.char.mod("fk=%d ", fk), rule_text))
+                    "rule": pa.array(
+                        np.char.add(
+                            np.char.add(
+                                np.char.mod("fk=%d", fk), np.where(fk < result.k, below, donor)
+                            ),
+                            rule_text,
+                        )
+                    )
                     if len(rows)
                     else pa.array([], pa.string()),
                     "_row": pa.array(rows.astype(np.int64)),

@@ -1,0 +1,414 @@
+"""The spec-driven small-cell risk analysis on a staged extract (G5): what the flow calls.
+
+A *staged extract* is a directory with one ``<dataset>.parquet`` per dataset of the spec,
+columns named exactly as the spec's variables, values already coarsened and pseudonymised
+(what the 25/074 and 26/050 flows produce before delivery). Person-quarter datasets have
+``person_seq`` and ``quarter`` ('YYYYQn'); person-year datasets have ``year``.
+
+:func:`run_spec_scra` reads every dataset the spec's ``scra`` section names and:
+
+- measures every key set on its dataset (fk, Fk, records below k, individual and global
+  risk); on a dataset with a period column (``quarter``, ``year``) the cells are taken
+  *within* the period, since pooling quarters would count one person once per quarter, and
+  records at risk are reported per period;
+- adds the household risk over ``scra.household`` (households per period) to the key sets
+  on that dataset, the l-diversity of every sensitive variable to the key sets on its
+  dataset, and the longitudinal risk of every ``scra.longitudinal`` entry;
+- with ``treat``: suppresses locally to k on the union of the key sets of each dataset
+  (the period is never suppressed), under ``semantics`` (``strict``: a suppressed value is
+  its own category; ``sdcmicro``: a wildcard), writes the treated datasets to
+  ``<out>/staged/`` (datasets without key sets are copied unchanged, so ``<out>/staged`` is
+  the whole treated extract), one explanation per suppressed value to
+  ``<out>/suppressions/<dataset>.parquet``, and measures everything again;
+- checks the thresholds after treatment (k on every key set, ``max_global_risk``, the
+  longitudinal k, l) and writes ``<out>/scra.json`` and ``<out>/scra.html``.
+
+A treated dataset keeps the input's columns, rows and types; a suppressed value becomes
+null (the spec may name a variable ``sdc_suppressed`` on a dataset, which then lists each
+record's suppressed keys; otherwise the explanations are the record of what was
+suppressed, and no column the spec does not name is added, G1).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from sluis.atomic import atomic_path, write_text
+from sluis.report import svg, write_page
+from sluis.scra.frequencies import KeyCodes, cell_ids, encode_keys, frequencies
+from sluis.scra.household import household_ids
+from sluis.scra.ldiversity import distinct_l_diversity
+from sluis.scra.longitudinal import longitudinal_risk
+from sluis.scra.report import (
+    SEMANTICS_TEXT,
+    ScraInputError,
+    _bar_figure,
+    _measures,
+    load_table,
+)
+from sluis.scra.result import (
+    DatasetRun,
+    LDiversitySummary,
+    LongitudinalCheck,
+    Measures,
+    PeriodRisk,
+    SpecKeySet,
+    SpecScraResult,
+    Threshold,
+    Treatment,
+)
+from sluis.scra.suppress import (
+    SUPPRESSED_COLUMN,
+    apply_suppression,
+    check_semantics,
+    explanations,
+    local_suppression,
+    treated_frequencies,
+    write_explanations,
+)
+from sluis.spec.model import Spec
+
+PERSON = "person_seq"
+QUARTER = "quarter"
+WEIGHT = "weight"
+#: the period column of a dataset by its unit: cells are taken within a period
+PERIOD = {
+    "person_quarter": "quarter",
+    "job_quarter": "quarter",
+    "person_year": "year",
+    "household_year": "year",
+}
+
+
+def _subset(encoded: KeyCodes, names: Sequence[str]) -> KeyCodes:
+    idx = [encoded.names.index(name) for name in names]
+    return KeyCodes(
+        tuple(names),
+        tuple(encoded.codes[i] for i in idx),
+        tuple(encoded.labels[i] for i in idx),
+    )
+
+
+def _shown_cells(keys: KeyCodes, suppressed: np.ndarray) -> tuple[np.ndarray, int]:
+    """Cells with a suppressed value shown as one extra code per key (strict cells)."""
+    shown = [
+        np.where(suppressed[:, j], card, keys.codes[j]) for j, card in enumerate(keys.cardinalities)
+    ]
+    return cell_ids(shown, [c + 1 for c in keys.cardinalities], keys.n)
+
+
+def _period_risk(
+    period: KeyCodes, fk: np.ndarray, k: int, after: np.ndarray | None
+) -> list[PeriodRisk]:
+    code, labels = period.codes[0], period.labels[0]
+    records = np.bincount(code, minlength=len(labels))
+    before = np.bincount(code, weights=fk < k, minlength=len(labels))
+    later = None if after is None else np.bincount(code, weights=after < k, minlength=len(labels))
+    return [
+        PeriodRisk(
+            "(missing)" if labels[c] is None else str(labels[c]),
+            int(records[c]),
+            int(before[c]),
+            None if later is None else int(later[c]),
+        )
+        for c in range(len(labels))
+    ]
+
+
+def run_spec_scra(
+    spec: Spec,
+    staged: Path,
+    out: Path,
+    *,
+    treat: bool = True,
+    semantics: str = "strict",
+) -> SpecScraResult:
+    """Measure (and treat) the staged extract ``staged`` as ``spec.scra`` asks; write
+    ``scra.json``, ``scra.html`` and, with ``treat``, ``staged/`` and ``suppressions/``
+    under ``out`` (see the module docstring). ``out/staged`` must not be ``staged``."""
+    check_semantics(semantics)
+    sc = spec.scra
+    if sc is None:
+        raise ScraInputError(
+            f"spec {spec.decision.id} has no scra section", rule="scra-spec-missing"
+        )
+    if not sc.missing_is_category:
+        raise ScraInputError(
+            "missing_is_category: false (missing as a wildcard) is not supported by the "
+            "spec-driven run yet",
+            rule="scra-missing-wildcard",
+            hint="keep missing_is_category: true",
+        )
+    staged, out = Path(staged), Path(out)
+    if not staged.is_dir():
+        raise ScraInputError("no such directory", rule="scra-input-missing", file=str(staged))
+    treated_dir = out / "staged"
+    if treated_dir.resolve() == staged.resolve():
+        raise ScraInputError(
+            "the treated files would overwrite the staged extract",
+            rule="scra-output-overwrites-input",
+            file=str(out),
+            hint="write to another directory",
+        )
+    k = sc.k
+    hh_dataset, hh_column = [*sc.household.split(".", 1), ""][:2] if sc.household else ("", "")
+    datasets = list(
+        dict.fromkeys(
+            [ks.dataset for ks in sc.key_sets]
+            + ([hh_dataset] if hh_dataset else [])
+            + [lg.dataset for lg in sc.longitudinal]
+            + [s.dataset for s in sc.sensitive]
+        )
+    )
+    for name in datasets:
+        if name not in spec.datasets:
+            raise ScraInputError(
+                f"the scra section names dataset {name!r}, which the spec does not declare",
+                rule="scra-dataset-unknown",
+            )
+        if not (staged / f"{name}.parquet").exists():
+            raise ScraInputError(
+                f"no staged file for dataset {name!r}",
+                rule="scra-staged-missing",
+                file=str(staged / f"{name}.parquet"),
+                hint="a staged extract has one <dataset>.parquet per dataset of the spec",
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    runs: list[DatasetRun] = []
+    key_results: list[SpecKeySet] = []
+    trajectories: list[LongitudinalCheck] = []
+    thresholds: list[Threshold] = []
+    ld_checks: list[tuple[str, str, int, LDiversitySummary]] = []
+
+    for name in datasets:
+        t0 = time.perf_counter()
+        path = staged / f"{name}.parquet"
+        declared = spec.variable_names(name)
+        period = PERIOD.get(spec.datasets[name].unit)
+        period = period if period in declared else None
+        weight = WEIGHT if WEIGHT in declared else None
+        key_sets = [ks for ks in sc.key_sets if ks.dataset == name]
+        household = hh_column if hh_dataset == name else None
+        sensitive = [s for s in sc.sensitive if s.dataset == name]
+        longitudinal = [lg for lg in sc.longitudinal if lg.dataset == name]
+        analysed = [
+            list(ks.keys) + ([period] if period and period not in ks.keys else [])
+            for ks in key_sets
+        ]
+        all_keys = list(dict.fromkeys(key for keys in analysed for key in keys))
+        if period and key_sets and period not in all_keys:
+            all_keys.append(period)
+        needed = list(all_keys) + [c for c in (weight, household) if c]
+        needed += [s.variable for s in sensitive]
+        for lg in longitudinal:
+            needed += [PERSON, QUARTER, *lg.states]
+        table = load_table(path, needed)
+        n = table.num_rows
+        weights = None
+        if weight:
+            weights = table.column(weight).to_numpy(zero_copy_only=False).astype(np.float64)
+            if np.isnan(weights).any() or (weights < 1).any():
+                raise ScraInputError(
+                    "survey weights must be present and at least 1",
+                    rule="scra-weight-invalid",
+                    file=str(path),
+                    column=weight,
+                )
+        encoded = encode_keys(table, all_keys)
+        hh_ids = None
+        if household:
+            hh_ids = household_ids(table.column(household))
+            if period:  # a household is counted per period (the household of that quarter)
+                per = encode_keys(table, [period])
+                hh_ids, _ = cell_ids(
+                    [hh_ids, per.codes[0]], [int(hh_ids.max()) + 1, per.cardinalities[0]], n
+                )
+        sens_codes = [(s, encode_keys(table, [s.variable]).codes[0]) for s in sensitive]
+        sup = None
+        if treat and key_sets:
+            sup = local_suppression(
+                encoded, k, semantics=semantics, fixed=[period] if period else []
+            )
+        for ks, keys_used in zip(key_sets, analysed, strict=True):
+            keys = _subset(encoded, keys_used)
+            freq = frequencies(keys, weights)
+            before, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k, hh_ids)
+            for s, codes in sens_codes:
+                ld = distinct_l_diversity(freq.cell, freq.n_cells, codes, s.variable, s.l)
+                before.ldiversity.append(
+                    LDiversitySummary(s.variable, s.l, ld.min_l, ld.cells_below, ld.records_below)
+                )
+            after: Measures | None = None
+            fk_after = None
+            if sup is not None:
+                idx = [encoded.names.index(key) for key in keys_used]
+                mask = sup.suppressed[:, idx]
+                fk_after, Fk_after, n_shown = treated_frequencies(keys, mask, semantics, weights)
+                after, _ = _measures(fk_after, Fk_after, n_shown, k, hh_ids)
+                cells, n_cells = _shown_cells(keys, mask)
+                for s, codes in sens_codes:
+                    ld = distinct_l_diversity(cells, n_cells, codes, s.variable, s.l)
+                    after.ldiversity.append(
+                        LDiversitySummary(
+                            s.variable, s.l, ld.min_l, ld.cells_below, ld.records_below
+                        )
+                    )
+            per_period = (
+                _period_risk(_subset(encoded, [period]), freq.fk, k, fk_after) if period else []
+            )
+            result = SpecKeySet(ks.name, name, list(ks.keys), period, before, after, per_period)
+            key_results.append(result)
+            final = after or before
+            stage = "after treatment" if after else "before treatment"
+            within = f" within each {period}" if period else ""
+            thresholds.append(
+                Threshold(
+                    f"{name}/{ks.name}: records with fk < {k}{within} ({stage})",
+                    "0",
+                    f"{final.records_below['k']:,}",
+                    final.records_below["k"] == 0,
+                )
+            )
+            if sc.max_global_risk is not None:
+                thresholds.append(
+                    Threshold(
+                        f"{name}/{ks.name}: global risk ({stage})",
+                        f"<= {sc.max_global_risk:g}",
+                        f"{final.global_risk:.6g}",
+                        final.global_risk <= sc.max_global_risk,
+                    )
+                )
+            for ld in final.ldiversity:
+                ld_checks.append((name, ks.name, ld.l_min, ld))
+        timings[f"{name}: measures"] = time.perf_counter() - t0
+
+        run = DatasetRun(name, spec.datasets[name].unit, str(path), n, period, weight, household)
+        treated_table = None
+        if sup is not None:
+            t0 = time.perf_counter()
+            explained = explanations(encoded, sup)  # record = 0-based row of the staged file
+            (out / "suppressions").mkdir(parents=True, exist_ok=True)
+            write_explanations(out / "suppressions" / f"{name}.parquet", explained)
+            full = pq.read_table(path)
+            treated_table = apply_suppression(full, encoded, sup)
+            if SUPPRESSED_COLUMN not in declared:
+                treated_table = treated_table.drop_columns([SUPPRESSED_COLUMN])
+            with atomic_path(treated_dir / f"{name}.parquet") as tmp:
+                pq.write_table(treated_table, tmp)
+            run.treated_file = str(treated_dir / f"{name}.parquet")
+            run.unreachable = sup.unreachable
+            run.treatment = Treatment(
+                k=k,
+                keys=[key for key in all_keys if key not in sup.fixed],
+                order=list(sup.order),
+                suppressed_values=sup.total,
+                records_touched=sup.records_touched,
+                per_variable=sup.per_variable,
+                semantics=SEMANTICS_TEXT[semantics],
+                explanations_file=f"suppressions/{name}.parquet",
+                treated_file=f"staged/{name}.parquet",
+                examples=explained.slice(0, 20).to_pylist(),
+            )
+            timings[f"{name}: treatment"] = time.perf_counter() - t0
+        for lg in longitudinal:
+            t0 = time.perf_counter()
+            kwargs = dict(person=PERSON, quarter=QUARTER, states=list(lg.states), m=lg.m, k=lg.k)
+            check = LongitudinalCheck(name, longitudinal_risk(table, **kwargs))
+            if treated_table is not None:
+                check.after = longitudinal_risk(treated_table, **kwargs)
+            trajectories.append(check)
+            final_lr = check.after or check.before
+            stage = "after treatment" if check.after else "before treatment"
+            thresholds.append(
+                Threshold(
+                    f"{name}: persons whose {lg.m}-quarter trajectory of "
+                    f"{', '.join(lg.states)} is shared by < {lg.k} persons ({stage})",
+                    "0",
+                    f"{final_lr.persons_at_risk:,}",
+                    final_lr.persons_at_risk == 0,
+                )
+            )
+            timings[f"{name}: longitudinal"] = time.perf_counter() - t0
+        runs.append(run)
+
+    for s in sc.sensitive:
+        checks = [c for c in ld_checks if c[0] == s.dataset and c[3].variable == s.variable]
+        if not checks:
+            thresholds.append(
+                Threshold(
+                    f"{s.dataset}: l-diversity of {s.variable} (no key set on {s.dataset}, "
+                    "so it cannot be evaluated)",
+                    f">= {s.l}",
+                    "not evaluated",
+                    False,
+                )
+            )
+        for dataset, key_set, l_min, ld in checks:
+            thresholds.append(
+                Threshold(
+                    f"{dataset}/{key_set}: records in cells with fewer than {l_min} distinct "
+                    f"values of {s.variable}",
+                    "0",
+                    f"{ld.records_below:,}",
+                    ld.records_below == 0,
+                )
+            )
+
+    if treat:  # the treated extract is whole: datasets without key sets are copied as they are
+        for other in spec.datasets:
+            source = staged / f"{other}.parquet"
+            target = treated_dir / f"{other}.parquet"
+            if source.exists() and not target.exists():
+                with atomic_path(target) as tmp:
+                    shutil.copyfile(source, tmp)
+
+    result = SpecScraResult(
+        decision=spec.decision.id,
+        staged=str(staged),
+        out=str(out),
+        k=k,
+        max_global_risk=sc.max_global_risk,
+        semantics=semantics,
+        treat=treat,
+        datasets=runs,
+        key_sets=key_results,
+        longitudinal=trajectories,
+        thresholds=thresholds,
+        seconds={name: round(v, 3) for name, v in timings.items()},
+    )
+    write_text(out / "scra.json", json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+    write_spec_html(out / "scra.html", result)
+    return result
+
+
+def write_spec_html(path: Path, result: SpecScraResult) -> Path:
+    """The report of a spec-driven run: thresholds first, then every key set before and
+    after treatment (per period where there is one), trajectories, what was suppressed."""
+    plots = {}
+    for res in result.key_sets:
+        label = f"{res.dataset}/{res.name}"
+        sizes = {"before": res.before.cell_size_histogram}
+        risks = {"before": res.before.risk_histogram}
+        if res.after:
+            sizes["after"] = res.after.cell_size_histogram
+            risks["after"] = res.after.risk_histogram
+        plots[label] = {
+            "sizes": svg(_bar_figure(f"{label}: records by cell size fk", sizes, "fk")),
+            "risks": svg(_bar_figure(f"{label}: records by individual risk", risks, "risk")),
+        }
+    return write_page(
+        path,
+        "scra.html",
+        title=f"Small-cell risk analysis of {result.decision}",
+        result=result,
+        plots=plots,
+        spec_run=True,
+    )
