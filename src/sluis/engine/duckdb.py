@@ -99,7 +99,10 @@ class Engine:
 
     def materialise(self, expr: ir.Table, name: str | None = None) -> ir.Table:
         """Compute ``expr`` once into a temporary table, for results used several times."""
-        return self.con.create_table(name or self._name("t"), expr, temp=True, overwrite=True)
+        name = name or self._name("t")
+        sql = self.con.compile(expr)
+        self.con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}').fetchall()
+        return self.con.table(name)
 
     def count(self, expr: ir.Table) -> int:
         return int(self.con.execute(expr.count()))

@@ -1,0 +1,110 @@
+"""Populations on a reference date (A1, B2), as the spec declares them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from sluis.domain.codelists import municipalities
+from sluis.engine import Engine
+from sluis.errors import SluisError
+from sluis.spec.model import Population, Spec
+
+BELGIUM = "150"
+#: nationality.acquisition code of Belgian nationality held from birth (not acquired)
+FROM_BIRTH = "01"
+
+
+@dataclass
+class Sources:
+    """The source tables of one provider's directory, read once and shared by the stages."""
+
+    engine: Engine
+    directory: Path
+    _tables: dict[str, ir.Table] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ir.Table:
+        if name not in self._tables:
+            self._tables[name] = self.engine.source(self.directory, name)
+        return self._tables[name]
+
+
+def completed_years(birth: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
+    """Age in completed years on a date (a birthday on the date counts)."""
+    years = on.year() - birth.year()
+    before_birthday = (on.month() < birth.month()) | (
+        (on.month() == birth.month()) & (on.day() < birth.day())
+    )
+    return years - before_birthday.cast("int64")
+
+
+def resident_on(sources: Sources, date: dt.date) -> ir.Table:
+    """Persons with a residence period in Belgium that covers ``date`` (one row each)."""
+    r = sources["residence"]
+    day = ibis.literal(date)
+    return (
+        r.filter((r.valid_from <= day) & (r.valid_to.isnull() | (r.valid_to >= day)))
+        .select("insz", "nis_code")
+        .distinct(on="insz", keep="first")
+    )
+
+
+def population(sources: Sources, spec: Spec, name: str) -> ir.Table:
+    """The persons (column ``insz``) of population ``name`` of ``spec``."""
+    pop = spec.populations[name]
+    persons = sources["person"]
+    on = ibis.literal(pop.reference_date)
+    resident = resident_on(sources, pop.reference_date)
+    t = persons.join(resident, "insz")
+    conditions = []
+    if pop.first_registration is not None:
+        r = pop.first_registration
+        conditions.append(t.first_registration_date.between(r.start, r.end))
+    if pop.age_at_arrival is not None:
+        age = completed_years(t.birth_date, t.first_registration_date)
+        conditions.append(age.between(pop.age_at_arrival.min, pop.age_at_arrival.max))
+    if pop.age is not None:
+        conditions.append(completed_years(t.birth_date, on).between(pop.age.min, pop.age.max))
+    if pop.region is not None:
+        conditions.append(region_of(sources, t.nis_code) == pop.region)
+    if pop.not_in:
+        raise SluisError(
+            f"population {name}: selection on {', '.join(pop.not_in)} is not implemented yet",
+            rule="not-implemented",
+            hint="the 26/050 flow adds it (issue 9)",
+        )
+    selected = (t.filter(conditions) if conditions else t).select("insz")
+    if pop.naturalised is not None:
+        selected = selected.semi_join(_naturalised(sources, pop), "insz")
+    if pop.subset_of is not None:
+        selected = selected.semi_join(population(sources, spec, pop.subset_of), "insz")
+    return selected
+
+
+def _naturalised(sources: Sources, pop: Population) -> ir.Table:
+    """Persons who acquired Belgian nationality (not from birth) in the population's range."""
+    n = sources["nationality"]
+    assert pop.naturalised is not None
+    return (
+        n.filter(
+            (n.nationality == BELGIUM)
+            & (n.acquisition != FROM_BIRTH)
+            & n.valid_from.between(pop.naturalised.start, pop.naturalised.end)
+        )
+        .select("insz")
+        .distinct()
+    )
+
+
+def region_of(sources: Sources, nis: ir.StringValue) -> ir.StringValue:
+    """The region code of a municipality code (any vintage)."""
+    return nis.substitute(municipality_regions(), else_=ibis.null("string"))
+
+
+def municipality_regions() -> dict[str, str]:
+    """NIS municipality code -> NIS region code, over both vintages (589 and 581)."""
+    return {m.nis: m.region for m in municipalities()}

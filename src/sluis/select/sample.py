@@ -1,0 +1,62 @@
+"""Seeded samples (A2) and the phase-1 draw (A4) from a keyed hash of the person.
+
+A sample of fraction f of N persons is the round(f·N) persons with the smallest
+HMAC-SHA256(seed key, INSZ): exact in size, the same on every engine, and independent of
+row order. The seed key is derived from the decision, the sample's name and its seed, so two
+samples of one spec (or two specs) never reuse the same ordering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from sluis.engine import Engine
+from sluis.select.population import Sources, population
+from sluis.spec.model import Spec
+
+GENERAL, SUPPLEMENTARY, FAMILY = "1", "2", "3"
+
+
+def seed_key(decision: str, label: str, seed: int) -> bytes:
+    """The HMAC key of one draw: public (a seed is not a secret), distinct per draw."""
+    return hashlib.sha256(f"sluis/sample/v1/{decision}/{label}/{seed}".encode()).digest()
+
+
+def draw(engine: Engine, persons: ir.Table, size: ir.IntegerValue | int, key: bytes) -> ir.Table:
+    """The ``size`` persons of ``persons`` (column ``insz``) with the smallest keyed hash."""
+    ranked = persons.select("insz").mutate(_h=engine.hmac_sha256(persons.insz, key))
+    ranked = ranked.mutate(_rank=ibis.row_number().over(order_by=[ranked._h, ranked.insz]))
+    return ranked.filter(ranked._rank < size).select("insz")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The sampled persons of a spec, each with the sample flag that first drew them."""
+
+    persons: ir.Table  # insz, sample (GENERAL / SUPPLEMENTARY)
+    populations: dict[str, ir.Table]
+
+
+def select_samples(engine: Engine, sources: Sources, spec: Spec) -> Selection:
+    """Every population and sample of ``spec``; samples in spec order, each excluding the
+    persons of the samples it names. The size of a sample is its fraction of the whole
+    population (25/074 §3: 25% of the naturalised, drawn among those not in the general
+    sample)."""
+    pops = {name: engine.materialise(population(sources, spec, name)) for name in spec.populations}
+    drawn: dict[str, ir.Table] = {}
+    parts = []
+    for flag, (name, sample) in enumerate(spec.samples.items(), start=1):
+        pool = pops[sample.population]
+        total = pool.count()
+        for other in sample.exclude:
+            pool = pool.anti_join(drawn[other], "insz")
+        size = (total * sample.fraction).round().cast("int64")
+        key = seed_key(spec.decision.id, name, sample.seed)
+        drawn[name] = engine.materialise(draw(engine, pool, size, key))
+        parts.append(drawn[name].mutate(sample=ibis.literal(str(flag))))
+    persons = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    return Selection(persons=engine.materialise(persons), populations=pops)
