@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from sluis.cli.keys_cmd import keys_new
+from sluis.cli.render import render_written
 from sluis.cli.scra_cmd import scra as scra_command
 from sluis.errors import SluisError, UsageError
 
@@ -32,6 +34,12 @@ spec_app = typer.Typer(
 )
 app.add_typer(spec_app, name="spec")
 app.command("scra")(scra_command)
+keys_app = typer.Typer(
+    help="Project keys at the pseudonymiser: create one per authorisation (G3).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+keys_app.command("new")(keys_new)
 
 console = Console(stderr=True)
 out = Console()
@@ -180,6 +188,46 @@ def sources_doc(
 
     write_contract_doc(out_file)
     render_written(out, out_file, "the source contract")
+
+
+@app.command()
+def run(
+    spec_file: Annotated[Path, typer.Argument(help="The authorisation's spec (YAML).")],
+    data: Annotated[Path, typer.Option(help="Directory of the source registers.")],
+    phase: Annotated[int, typer.Option(help="Phase of the spec to run.")] = 1,
+    work: Annotated[
+        Path | None,
+        typer.Option(help="Workspace root (default out/run/<decision>-phase<phase>)."),
+    ] = None,
+    key_store: Annotated[
+        Path | None,
+        typer.Option(help="The pseudonymiser's key store (default <work>/<party>/keys)."),
+    ] = None,
+) -> None:
+    """Run an authorisation from its spec: select, sample, extract the panels and family
+    members, pseudonymise, coarsen, check and stage, then the small-cell risk analysis
+    (G1, G3-G7, A1-A15). Writes run.json and run.html in the workspace.
+
+    Exit codes: 0 the staged extract meets the spec's thresholds, 1 it does not, 2 a usage
+    error or bad input.
+
+    Example: sluis run specs/25-074.yaml --data out/demo/sources --phase 1
+    """
+    from sluis.cli.run_view import render_run, run_progress, write_run_report
+    from sluis.flow import run_spec
+    from sluis.spec import load_spec
+
+    spec = load_spec(spec_file)
+    work = work or Path("out/run") / f"{spec.decision.id.replace('/', '-')}-phase{phase}"
+    with run_progress(console) as progress:
+        summary = run_spec(
+            spec_file, data, phase=phase, work=work, key_store=key_store, progress=progress
+        )
+    render_run(out, summary)
+    page = write_run_report(work / "run.html", summary)
+    render_written(out, page, "the run report")
+    if not summary.scra_ok:
+        raise typer.Exit(1)
 
 
 @spec_app.command("check")

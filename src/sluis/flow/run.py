@@ -1,0 +1,221 @@
+"""Run a spec from the source registers to a staged, pseudonymised, coarsened and
+risk-checked extract (G1, G3, G4, G5, G6, G7; A1-A15 for 25/074).
+
+Workspaces (ARCHITECTURE "parties"): everything keyed by national number stays in the
+pseudonymiser's workspace ``<work>/<pseudonymiser>/``: its key store (``keys/``, owner-only)
+and nothing else on disk; the raw datasets live only inside the engine. What is written is
+already pseudonymised and coarsened: ``staged/<dataset>.parquet`` (checked against the
+spec's rules and refused if finer), then the SCRA's treated copy in ``scra/staged/`` with
+its report. ``run.json`` and ``run.html`` summarise the run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import ibis
+
+from sluis.atomic import write_text
+from sluis.coarsen import check_coarsened, coarsen_dataset
+from sluis.engine import connect
+from sluis.errors import UsageError
+from sluis.extract import build_frames, extract_dataset
+from sluis.pseudo import distinct_ids, load_key, new_key, pseudonymise, sequence_numbers
+from sluis.pseudo.keys import key_path
+from sluis.select import Sources, select_samples
+from sluis.select.sample import draw, seed_key
+from sluis.spec.load import read_document
+from sluis.spec.model import Pseudonym, Spec
+
+Progress = Callable[[str, int, int], None]
+
+STAGES = (
+    "select",
+    "sample",
+    "frames",
+    "extract",
+    "pseudonymise",
+    "coarsen",
+    "write",
+    "scra",
+)
+
+
+@dataclass
+class RunSummary:
+    """What a run did: sizes, the datasets written, time per stage."""
+
+    decision: str
+    phase: int
+    data: str
+    work: str
+    spec_sha256: str
+    key_fingerprint: str
+    populations: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, int] = field(default_factory=dict)
+    persons: int = 0
+    family_members: int = 0
+    datasets: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    scra_ok: bool | None = None
+    scra_dir: str = ""
+
+    @property
+    def person_quarters(self) -> int:
+        return self.datasets.get("panel", {}).get("rows", 0)
+
+
+def run_spec(
+    spec_path: Path,
+    data: Path,
+    *,
+    phase: int,
+    work: Path,
+    key_store: Path | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Run phase ``phase`` of the spec at ``spec_path`` on the registers in ``data``."""
+    from sluis.spec import load_spec
+
+    spec = load_spec(spec_path)
+    if phase not in spec.phases:
+        raise UsageError(
+            f"spec {spec.decision.id} has phases {', '.join(map(str, spec.phases))}, not {phase}"
+        )
+    tick = progress or (lambda stage, done, total: None)
+    work = Path(work)
+    party = _pseudonymiser(spec)
+    store = key_store or work / party / "keys"
+    project = spec.decision.id.replace("/", "-")
+    staged = work / party / "staged"
+    if not key_path(store, project).exists():
+        new_key(store, project, forbidden=[staged])
+    key = load_key(store, project, forbidden=[staged])
+    summary = RunSummary(
+        decision=spec.decision.id,
+        phase=phase,
+        data=str(data),
+        work=str(work),
+        spec_sha256=read_document(spec_path).sha256,
+        key_fingerprint=key.fingerprint,
+    )
+    clock = _Clock(summary, tick)
+    with connect() as engine:
+        sources = Sources(engine, Path(data))
+        with clock("select"):
+            selection = select_samples(engine, sources, spec)
+            summary.populations = {n: engine.count(t) for n, t in selection.populations.items()}
+        with clock("sample"):
+            persons = _phase_persons(engine, spec, selection.persons, phase)
+            counts = engine.to_arrow(persons.group_by("sample").aggregate(n=persons.count()))
+            names = list(spec.samples)
+            summary.samples = {
+                names[int(flag) - 1]: n
+                for flag, n in zip(
+                    counts["sample"].to_pylist(), counts["n"].to_pylist(), strict=True
+                )
+            }
+            summary.persons = engine.count(persons)
+        with clock("frames"):
+            frames = build_frames(engine, sources, persons, spec.window.start, spec.window.end)
+            family = frames.partner.select("subject").union(frames.children.select("subject"))
+            summary.family_members = engine.count(
+                family.distinct().anti_join(persons, family.subject == persons.insz)
+            )
+        raw = {}
+        with clock("extract"):
+            for i, name in enumerate(spec.datasets):
+                raw[name] = engine.materialise(
+                    extract_dataset(engine, sources, spec, name, selection, frames, persons)
+                )
+                tick("extract", i + 1, len(spec.datasets))
+        with clock("pseudonymise"):
+            pseudonymised = _pseudonymise(engine, spec, raw, key)
+        shutil.rmtree(staged, ignore_errors=True)
+        with clock("coarsen"):
+            coarse = {}
+            for name, table in pseudonymised.items():
+                coarse[name] = engine.materialise(coarsen_dataset(engine, table, spec, name))
+                check_coarsened(engine, coarse[name], spec, name, party=party)
+        with clock("write"):
+            for name, table in coarse.items():
+                engine.write_parquet(table, staged / f"{name}.parquet", order_by=table.columns)
+                summary.datasets[name] = {
+                    "rows": engine.count(table),
+                    "columns": len(table.columns),
+                }
+    with clock("scra"):
+        from sluis.scra.staged import run_spec_scra
+
+        scra_dir = work / party / "scra"
+        result = run_spec_scra(spec, staged, scra_dir, treat=True)
+        summary.scra_ok = result.ok
+        summary.scra_dir = str(scra_dir)
+    write_text(work / "run.json", json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
+    return summary
+
+
+def _pseudonymiser(spec: Spec) -> str:
+    return next(p for p, party in spec.parties.items() if "pseudonymiser" in party.roles)
+
+
+def _phase_persons(engine, spec: Spec, persons, phase: int):
+    """All sampled persons, or the phase's random draw of at most ``persons`` of them (A4)."""
+    limit = spec.phases[phase].persons
+    if limit is None:
+        return persons
+    first_seed = next(iter(spec.samples.values())).seed if spec.samples else 0
+    key = seed_key(spec.decision.id, f"phase-{phase}", first_seed)
+    chosen = draw(engine, persons, ibis.literal(limit), key)
+    return engine.materialise(persons.semi_join(chosen, "insz"))
+
+
+def _pseudonymise(engine, spec: Spec, raw: dict, key) -> dict:
+    """One mapping per key domain over every identifier any dataset carries (persons,
+    partners, children, reference persons), so numbers agree across all tables (G3)."""
+    columns: dict[str, list] = {"person": [], "household": []}
+    for name in raw:
+        for v in spec.datasets[name].variables:
+            if isinstance(v.coarsen, Pseudonym):
+                columns[v.coarsen.domain].append((name, v.name))
+    mappings = {}
+    for domain, cols in columns.items():
+        if cols:
+            ids = distinct_ids(*[raw[d][c] for d, c in cols])
+            mappings[domain] = sequence_numbers(engine, engine.materialise(ids), key, domain)
+    out = {}
+    for name, table in raw.items():
+        replace = {
+            v.name: mappings[v.coarsen.domain]
+            for v in spec.datasets[name].variables
+            if isinstance(v.coarsen, Pseudonym)
+        }
+        out[name] = engine.materialise(pseudonymise(engine, table, replace)) if replace else table
+    return out
+
+
+class _Clock:
+    """Times each stage into the summary and reports it to the progress callback."""
+
+    def __init__(self, summary: RunSummary, tick: Progress) -> None:
+        self.summary, self.tick = summary, tick
+
+    def __call__(self, stage: str):
+        clock = self
+
+        class _Stage:
+            def __enter__(self):
+                clock.tick(stage, 0, 1)
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                if exc[0] is None:
+                    clock.summary.seconds[stage] = round(time.perf_counter() - self.start, 3)
+                    clock.tick(stage, 1, 1)
+
+        return _Stage()
