@@ -1,6 +1,6 @@
 """Seeded samples (A2) and the phase-1 draw (A4) from a keyed hash of the person.
 
-A sample of fraction f of N persons is the round(f·N) persons with the smallest
+A sample of fraction f of N persons is the round(f·N) (half up) persons with the smallest
 HMAC-SHA256(seed key, INSZ): exact in size, the same on every engine, and independent of
 row order. The seed key is derived from the decision, the sample's name and its seed, so two
 samples of one spec (or two specs) never reuse the same ordering.

@@ -1,0 +1,226 @@
+"""The 25/074 flow on a small synthetic Belgium: selection and samples against direct
+queries (A1, A2), the panel and family frames (G6, G7, A3), pseudonymisation across tables
+(G3), coarsening and data minimisation of the staged extract (G1, G4), phase 1 (A4) and
+reproducibility (X3)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from sluis.cli.app import app
+from sluis.flow import run_spec
+from sluis.select.sample import seed_key
+from sluis.spec import load_spec
+from sluis.synth import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "specs" / "25-074.yaml"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("belgium") / "sources"
+    generate(out, scale=0.003, seed=11, workers=2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(data: Path, tmp_path_factory: pytest.TempPathFactory):
+    work = tmp_path_factory.mktemp("run")
+    return run_spec(SPEC, data, phase=2, work=work), work
+
+
+def _sql(data: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for table in ("person", "residence", "nationality", "household"):
+        con.execute(
+            f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{data}/{table}/*.parquet')"
+        )
+    return con
+
+
+TARGET_SQL = """
+    SELECT p.insz FROM person p
+    WHERE p.first_registration_date BETWEEN DATE '2000-01-01' AND DATE '2012-12-31'
+      AND (year(p.first_registration_date) - year(p.birth_date)
+           - CASE WHEN strftime(p.first_registration_date, '%m%d') < strftime(p.birth_date, '%m%d')
+                  THEN 1 ELSE 0 END) BETWEEN 20 AND 64
+      AND EXISTS (SELECT 1 FROM residence r WHERE r.insz = p.insz
+                  AND r.valid_from <= DATE '2012-12-31'
+                  AND (r.valid_to IS NULL OR r.valid_to >= DATE '2012-12-31'))
+"""
+NATURALISED_SQL = f"""
+    SELECT insz FROM ({TARGET_SQL}) t WHERE EXISTS (
+        SELECT 1 FROM nationality n WHERE n.insz = t.insz AND n.nationality = '150'
+        AND n.acquisition <> '01' AND n.valid_from BETWEEN DATE '2000-01-01' AND DATE '2022-12-31')
+"""
+
+
+def test_a1_populations_match_a_direct_query(data: Path, run) -> None:
+    summary, _ = run
+    con = _sql(data)
+    target = con.execute(f"SELECT count(*) FROM ({TARGET_SQL})").fetchone()[0]
+    naturalised = con.execute(f"SELECT count(*) FROM ({NATURALISED_SQL})").fetchone()[0]
+    assert summary.populations == {"target": target, "naturalised": naturalised}
+    assert target > 1000 and 0 < naturalised < target
+
+
+def test_a2_samples_are_the_smallest_keyed_hashes(data: Path, run) -> None:
+    """Recomputed here with the standard library: the engine's draw is the round(25%)
+    persons with the smallest HMAC under the sample's seed key, so any engine draws them."""
+    summary, _ = run
+    spec = load_spec(SPEC)
+    con = _sql(data)
+    target = [r[0] for r in con.execute(TARGET_SQL).fetchall()]
+    naturalised = {r[0] for r in con.execute(NATURALISED_SQL).fetchall()}
+
+    def smallest(pool: list[str], name: str, fraction: float, total: int) -> set[str]:
+        key = seed_key(spec.decision.id, name, spec.samples[name].seed)
+        order = sorted(
+            pool, key=lambda i: (hmac.new(key, i.encode(), hashlib.sha256).hexdigest(), i)
+        )
+        return set(order[: int(total * fraction + 0.5)])  # half up, as every engine rounds
+
+    general = smallest(target, "general", 0.25, len(target))
+    rest = sorted(naturalised - general)
+    supplementary = smallest(rest, "supplementary", 0.25, len(naturalised))
+    assert summary.samples == {"general": len(general), "supplementary": len(supplementary)}
+    assert general.isdisjoint(supplementary)
+    assert summary.persons == len(general) + len(supplementary)
+
+
+def test_g6_a3_panel_rows_are_resident_quarters_in_the_window(run) -> None:
+    summary, work = run
+    panel = pq.read_table(work / "ksz" / "staged" / "panel.parquet")
+    quarters = set(panel.column("quarter").to_pylist())
+    assert min(quarters) >= "2000Q1" and max(quarters) <= "2022Q4"
+    persons = pq.read_table(work / "ksz" / "staged" / "person.parquet")
+    first = dict(
+        zip(
+            persons.column("person_seq").to_pylist(),
+            persons.column("first_registration_yq").to_pylist(),
+            strict=True,
+        )
+    )
+    for seq, quarter in zip(
+        panel.column("person_seq").to_pylist(), panel.column("quarter").to_pylist(), strict=True
+    ):
+        assert quarter >= first[seq]
+    assert summary.person_quarters == panel.num_rows
+
+
+def test_g3_sequence_numbers_are_dense_and_shared_by_all_tables(run) -> None:
+    _, work = run
+    staged = work / "ksz" / "staged"
+    person = pq.read_table(staged / "person.parquet").column("person_seq").to_pylist()
+    assert len(set(person)) == len(person)
+    panel = pq.read_table(staged / "panel.parquet")
+    partner = pq.read_table(staged / "partner.parquet")
+    # the partner named in the panel is the partner dataset's partner in the same quarter
+    named = {
+        (p, q, s)
+        for p, q, s in zip(
+            *(panel.column(c).to_pylist() for c in ("person_seq", "quarter", "partner_seq")),
+            strict=True,
+        )
+        if s is not None
+    }
+    rows = set(
+        zip(
+            *(partner.column(c).to_pylist() for c in ("person_seq", "quarter", "partner_seq")),
+            strict=True,
+        )
+    )
+    assert named == rows
+    everything = set(person) | {s for s in panel.column("reference_seq").to_pylist() if s}
+    assert min(everything) >= 1
+
+
+INSZ = re.compile(r"\b\d{11}\b")
+
+
+def test_g3_g4_no_national_number_or_exact_date_is_staged(run) -> None:
+    """Privacy by construction: every staged column is named by the spec, none is a date
+    type, and no value looks like an 11-digit national number."""
+    _, work = run
+    spec = load_spec(SPEC)
+    for name, ds in spec.datasets.items():
+        table = pq.read_table(work / "ksz" / "staged" / f"{name}.parquet")
+        assert table.column_names == [v.name for v in ds.variables]
+        for field in table.schema:
+            assert "date" not in str(field.type) and "timestamp" not in str(field.type), field
+            if str(field.type) == "string":
+                values = {v for v in table.column(field.name).to_pylist() if v}
+                assert not any(INSZ.search(v) for v in values), field.name
+                assert not any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) for v in values), field.name
+
+
+def test_g7_family_members_only_while_in_the_household(data: Path, run) -> None:
+    summary, work = run
+    children = pq.read_table(work / "ksz" / "staged" / "children.parquet")
+    left = children.column("left_household").to_pylist()
+    assert set(left) <= {"0", "1"}
+    assert summary.family_members > 0
+    # a child who left appears on no later quarter of the same sampled person
+    rows = list(
+        zip(
+            *(
+                children.column(c).to_pylist()
+                for c in ("person_seq", "child_seq", "quarter", "left_household")
+            ),
+            strict=True,
+        )
+    )
+    last = {}
+    for p, c, q, _ in rows:
+        last[(p, c)] = max(last.get((p, c), q), q)
+    for p, c, q, flag in rows:
+        if flag == "1":
+            assert q == last[(p, c)]
+
+
+def test_x3_same_data_and_key_give_the_same_bytes(data: Path, run, tmp_path: Path) -> None:
+    _, work = run
+    again = tmp_path / "again"
+    run_spec(SPEC, data, phase=2, work=again, key_store=work / "ksz" / "keys")
+    for name in ("person", "panel", "children"):
+        a = (work / "ksz" / "staged" / f"{name}.parquet").read_bytes()
+        b = (again / "ksz" / "staged" / f"{name}.parquet").read_bytes()
+        assert a == b, name
+    other = tmp_path / "other"
+    run_spec(SPEC, data, phase=2, work=other)  # a new key
+    a = pq.read_table(work / "ksz" / "staged" / "person.parquet").column("person_seq").to_pylist()
+    b = pq.read_table(other / "ksz" / "staged" / "person.parquet").column("person_seq").to_pylist()
+    assert a != b  # another key numbers the same persons differently
+
+
+def test_a4_phase_one_draws_at_most_the_phase_size(data: Path, tmp_path: Path) -> None:
+    spec_text = SPEC.read_text().replace("    persons: 3000", "    persons: 200", 1)
+    small = tmp_path / "25-074.yaml"
+    small.write_text(spec_text)
+    summary = run_spec(small, data, phase=1, work=tmp_path / "w")
+    assert summary.persons == 200
+    assert sum(summary.samples.values()) == 200
+    assert summary.datasets["person"]["rows"] == 200
+
+
+def test_x4_sluis_run_prints_a_summary_and_writes_the_report(data: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["run", str(SPEC), "--data", str(data), "--phase", "1", "--work", str(tmp_path / "w")],
+        env={"COLUMNS": "160"},
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert "person-quarter rows" in result.output and "extract datasets" in result.output
+    html = (tmp_path / "w" / "run.html").read_text()
+    assert "Staged extract" in html and "<svg" in html
+    assert (result.exit_code == 0) == ("thresholds hold" in result.output)
