@@ -267,3 +267,37 @@ def test_x4_sluis_run_prints_a_summary_and_writes_the_report(data: Path, tmp_pat
     html = (tmp_path / "w" / "run.html").read_text()
     assert "Staged extract" in html and "<svg" in html
     assert (result.exit_code == 0) == ("thresholds hold" in result.output)
+
+
+def test_x2_registers_that_break_the_contract_stop_the_run(data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import pyarrow as pa
+
+    from sluis.errors import SourceError
+
+    bad = tmp_path / "sources"
+    shutil.copytree(data, bad)
+    part = sorted((bad / "person").glob("*.parquet"))[0]
+    table = pq.read_table(part)
+    insz = table.column("insz").to_pylist()
+    insz[0] = "12345678901"  # wrong check digits
+    pq.write_table(table.set_column(0, "insz", pa.array(insz)), part)
+    work = tmp_path / "w"
+    with pytest.raises(SourceError, match="break the source contract") as err:
+        run_spec(SPEC, bad, phase=1, work=work)
+    assert err.value.rule == "sources-invalid"
+    assert not (work / "ksz" / "staged").exists() and not (work / "run.json").exists()
+
+
+def test_x2_a_missing_key_and_an_earlier_run_are_clear_errors(data: Path, tmp_path: Path) -> None:
+    from sluis.errors import SluisError, UsageError
+
+    with pytest.raises(SluisError) as err:
+        run_spec(SPEC, data, phase=1, work=tmp_path / "w", key_store=tmp_path / "empty")
+    assert "key" in str(err.value)
+    work = tmp_path / "w2"
+    (work / "ksz" / "staged").mkdir(parents=True)
+    with pytest.raises(UsageError, match="earlier run") as err:
+        run_spec(SPEC, data, phase=1, work=work)
+    assert err.value.rule == "work-exists"

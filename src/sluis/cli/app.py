@@ -203,6 +203,12 @@ def run(
         Path | None,
         typer.Option(help="The pseudonymiser's key store (default <work>/<party>/keys)."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace the output of an earlier run in --work (keys stay).")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option(help="Check the provider's registers against the contract first.")
+    ] = True,
 ) -> None:
     """Run an authorisation from its spec: select, sample, extract the panels and family
     members, pseudonymise, coarsen, check and stage, then the small-cell risk analysis
@@ -221,7 +227,14 @@ def run(
     work = work or Path("out/run") / f"{spec.decision.id.replace('/', '-')}-phase{phase}"
     with run_progress(console) as progress:
         summary = run_spec(
-            spec_file, data, phase=phase, work=work, key_store=key_store, progress=progress
+            spec_file,
+            data,
+            phase=phase,
+            work=work,
+            key_store=key_store,
+            progress=progress,
+            force=force,
+            check=check,
         )
     render_run(out, summary)
     page = write_run_report(work / "run.html", summary)

@@ -16,6 +16,7 @@ from sluis.flow.run import STAGES, RunSummary
 from sluis.report import svg, write_page
 
 LABELS = {
+    "check": "check sources",
     "select": "select populations",
     "sample": "draw samples",
     "frames": "panel and family frames",

@@ -23,7 +23,7 @@ import ibis
 from sluis.atomic import write_text
 from sluis.coarsen import check_coarsened, coarsen_dataset
 from sluis.engine import connect
-from sluis.errors import UsageError
+from sluis.errors import SourceError, UsageError
 from sluis.extract import build_frames, extract_dataset
 from sluis.pseudo import distinct_ids, load_key, new_key, pseudonymise, sequence_numbers
 from sluis.pseudo.keys import key_path
@@ -35,6 +35,7 @@ from sluis.spec.model import Pseudonym, Spec
 Progress = Callable[[str, int, int], None]
 
 STAGES = (
+    "check",
     "select",
     "sample",
     "frames",
@@ -78,8 +79,16 @@ def run_spec(
     work: Path,
     key_store: Path | None = None,
     progress: Progress | None = None,
+    force: bool = False,
+    check: bool = True,
 ) -> RunSummary:
-    """Run phase ``phase`` of the spec at ``spec_path`` on the registers in ``data``."""
+    """Run phase ``phase`` of the spec at ``spec_path`` on the registers in ``data``.
+
+    ``work`` must not hold the output of an earlier run unless ``force`` (the pseudonymiser's
+    key store in it is kept). A key store given as ``key_store`` must hold the project's
+    key; the default store in ``work`` gets one on the first run. Outputs appear only when
+    complete: the staged extract is written under a temporary name and renamed at the end.
+    """
     from sluis.spec import load_spec
 
     spec = load_spec(spec_path)
@@ -90,12 +99,24 @@ def run_spec(
     tick = progress or (lambda stage, done, total: None)
     work = Path(work)
     party = _pseudonymiser(spec)
-    store = key_store or work / party / "keys"
     project = spec.decision.id.replace("/", "-")
     staged = work / party / "staged"
-    if not key_path(store, project).exists():
-        new_key(store, project, forbidden=[staged])
-    key = load_key(store, project, forbidden=[staged])
+    scra_dir = work / party / "scra"
+    outputs = [staged, scra_dir, work / "run.json", work / "run.html"]
+    if any(p.exists() for p in outputs) and not force:
+        raise UsageError(
+            "the workspace holds the output of an earlier run",
+            rule="work-exists",
+            file=str(work),
+            hint="give another --work or --force to replace that output (keys are kept)",
+        )
+    if key_store is None:
+        store = work / party / "keys"
+        if not key_path(store, project).exists():
+            new_key(store, project, forbidden=[staged, scra_dir])
+    else:
+        store = Path(key_store)
+    key = load_key(store, project, forbidden=[staged, scra_dir])
     summary = RunSummary(
         decision=spec.decision.id,
         phase=phase,
@@ -105,6 +126,11 @@ def run_spec(
         key_fingerprint=key.fingerprint,
     )
     clock = _Clock(summary, tick)
+    if check:
+        with clock("check"):
+            _check_sources(spec, Path(data), work / party)
+    partial = work / party / ".staged.partial"
+    shutil.rmtree(partial, ignore_errors=True)
     with connect() as engine:
         sources = Sources(engine, Path(data))
         with clock("select"):
@@ -136,7 +162,6 @@ def run_spec(
                 tick("extract", i + 1, len(spec.datasets))
         with clock("pseudonymise"):
             pseudonymised = _pseudonymise(engine, spec, raw, key)
-        shutil.rmtree(staged, ignore_errors=True)
         with clock("coarsen"):
             coarse = {}
             for name, table in pseudonymised.items():
@@ -144,20 +169,59 @@ def run_spec(
                 check_coarsened(engine, coarse[name], spec, name, party=party)
         with clock("write"):
             for name, table in coarse.items():
-                engine.write_parquet(table, staged / f"{name}.parquet", order_by=table.columns)
+                engine.write_parquet(table, partial / f"{name}.parquet", order_by=table.columns)
                 summary.datasets[name] = {
                     "rows": engine.count(table),
                     "columns": len(table.columns),
                 }
+    for old in outputs:
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink(missing_ok=True)
+    partial.rename(staged)
     with clock("scra"):
         from sluis.scra.staged import run_spec_scra
 
-        scra_dir = work / party / "scra"
         result = run_spec_scra(spec, staged, scra_dir, treat=True)
         summary.scra_ok = result.ok
         summary.scra_dir = str(scra_dir)
     write_text(work / "run.json", json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
     return summary
+
+
+def _check_sources(spec: Spec, data: Path, workspace: Path) -> None:
+    """The provider's tables against the source contract (G2, X2): a run never starts on
+    registers that break it. A passed check is remembered in the workspace with the size
+    and modification time of every file it read, so the registers are scanned again only
+    when a file changed (a full-scale check reads billions of rows)."""
+    from sluis.sources.check import check_sources, table_files
+    from sluis.sources.contract import CONTRACT
+
+    tables = {t for p in spec.parties.values() if "provider" in p.roles for t in p.tables}
+    files = []
+    for table in CONTRACT:
+        if table.name in tables:
+            found, _ = table_files(data, table)
+            files += [
+                [str(f.relative_to(data)), f.stat().st_size, f.stat().st_mtime_ns] for f in found
+            ]
+    stamp = workspace / "sources-checked.json"
+    seen = {"data": str(data.resolve()), "files": files}
+    if stamp.exists() and json.loads(stamp.read_text()) == seen:
+        return
+    quarantine = workspace / "quarantine"
+    report = check_sources(data, quarantine, tables=tables)
+    if not report.ok:
+        first = report.findings[0] if report.findings else None
+        raise SourceError(
+            f"the registers break the source contract ({report.total_findings:,} findings; "
+            f"bad rows quarantined in {quarantine})" + (f"; first: {first}" if first else ""),
+            rule="sources-invalid",
+            file=str(data),
+            hint=f"sluis sources check {data} lists every finding",
+        )
+    write_text(stamp, json.dumps(seen, indent=1) + "\n")
 
 
 def _pseudonymiser(spec: Spec) -> str:

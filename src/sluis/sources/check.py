@@ -20,7 +20,7 @@ stored in the file, so they are the same on every run.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,9 +175,14 @@ class _Check:
 
 
 def check_sources(
-    directory: Path, quarantine: Path | None = None, *, max_findings: int = 100
+    directory: Path,
+    quarantine: Path | None = None,
+    *,
+    max_findings: int = 100,
+    tables: Collection[str] | None = None,
 ) -> CheckReport:
-    """Check every contract table in ``directory``; quarantine bad rows; report what was found.
+    """Check every contract table in ``directory`` (or only ``tables``, e.g. those a spec's
+    provider holds); quarantine bad rows; report what was found.
 
     Raises :class:`~sluis.errors.UsageError` when ``directory`` is not a directory or the
     quarantine directory would lie inside it.
@@ -215,6 +220,8 @@ def check_sources(
             # findings and quarantine are sorted explicitly; the engine need not keep order
             con.execute("SET preserve_insertion_order = false")
             for table in CONTRACT:
+                if tables is not None and table.name not in tables:
+                    continue
                 qfile = qdir / f"{table.name}.parquet"
                 report, found, n_found = _check_table(
                     con, directory, table, qfile, max_findings - len(row_findings)
