@@ -521,3 +521,25 @@ def test_g1_demo_checks_both_specs_and_writes_their_pages(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec-25-074.html", "spec-26-050.html"]
     with pytest.raises(UsageError, match="no spec files"):
         _demo_specs(tmp_path, tmp_path)
+
+
+def test_g1_a_variable_without_a_paragraph(tmp_path: Path) -> None:
+    """Neither the variable nor its dataset names the decision's paragraph."""
+    text = TEXT["25"].replace(
+        "    unit: job_quarter\n    who: sampled\n    paragraph: '15'\n",
+        "    unit: job_quarter\n    who: sampled\n",
+        1,
+    )
+    text = text.replace(
+        "coarsen: {kind: nace, digits: 2}\n        paragraph: '15'\n",
+        "coarsen: {kind: nace, digits: 2}\n",
+        1,
+    )
+    expected = _at(text, text.index("name: nace\n"))
+    found = [(p.line, p.column, p.rule) for p in _problems(text, tmp_path)]
+    assert (*expected, "no-paragraph") in found, found
+
+
+def test_g1_every_rule_has_a_spec_that_breaks_it() -> None:
+    tested = {c[0] for c in CASES} | {"yaml-syntax", "not-a-mapping", "no-paragraph"}
+    assert tested == set(RULES)

@@ -89,8 +89,9 @@ def demo(
     ] = DEFAULT_SPECS,
 ) -> None:
     """The main job on the embedded default: generate the synthetic Belgium, check it
-    against the source contract, show its calibration, and check both authorisations' specs
-    (writing a summary page of each).
+    against the source contract, show its calibration, check both authorisations' specs
+    (writing a summary page of each) and run 25/074 phase 1 to a staged, pseudonymised,
+    coarsened and risk-analysed extract.
 
     Later stages extend this to run both authorisations end to end. The demo owns its output
     directory and replaces it on every run.
@@ -116,6 +117,21 @@ def demo(
     specs_ok = _demo_specs(specs, out_dir)
     if not report.ok or not specs_ok:
         raise typer.Exit(1)
+    _demo_run(specs / "25-074.yaml", sources, out_dir / "run-25-074")
+
+
+def _demo_run(spec_file: Path, sources: Path, work: Path) -> None:
+    """25/074 phase 1 on the embedded default; the registers were checked just above. The
+    SCRA verdict is shown, not enforced: the demo shows where the flow stands."""
+    from sluis.cli.run_view import render_run, run_progress, write_run_report
+    from sluis.flow import run_spec
+
+    with run_progress(console) as progress:
+        summary = run_spec(
+            spec_file, sources, phase=1, work=work, progress=progress, force=True, check=False
+        )
+    render_run(out, summary)
+    render_written(out, write_run_report(work / "run.html", summary), "the run report")
 
 
 def _demo_specs(specs: Path, out_dir: Path) -> bool:

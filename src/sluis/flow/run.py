@@ -12,6 +12,7 @@ its report. ``run.json`` and ``run.html`` summarise the run.
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import time
 from collections.abc import Callable
@@ -63,6 +64,8 @@ class RunSummary:
     family_members: int = 0
     datasets: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: peak resident memory of the process so far, after each stage (MiB)
+    peak_rss_mib: dict[str, int] = field(default_factory=dict)
     scra_ok: bool | None = None
     scra_dir: str = ""
 
@@ -280,6 +283,8 @@ class _Clock:
             def __exit__(self, *exc):
                 if exc[0] is None:
                     clock.summary.seconds[stage] = round(time.perf_counter() - self.start, 3)
+                    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+                    clock.summary.peak_rss_mib[stage] = int(peak)
                     clock.tick(stage, 1, 1)
 
         return _Stage()
