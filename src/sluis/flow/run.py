@@ -186,7 +186,9 @@ def run_spec(
     with clock("scra"):
         from sluis.scra.staged import run_spec_scra
 
-        result = run_spec_scra(spec, staged, scra_dir, treat=True)
+        result = run_spec_scra(
+            spec, staged, scra_dir, treat=True, design_weight=_design_weight(spec, summary)
+        )
         summary.scra_ok = result.ok
         summary.scra_dir = str(scra_dir)
     write_text(work / "run.json", json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
@@ -225,6 +227,16 @@ def _check_sources(spec: Spec, data: Path, workspace: Path) -> None:
             hint=f"sluis sources check {data} lists every finding",
         )
     write_text(stamp, json.dumps(seen, indent=1) + "\n")
+
+
+def _design_weight(spec: Spec, summary: RunSummary) -> float | None:
+    """Persons of the population each delivered person stands for, when a sample is
+    delivered: the sampled populations' size over the persons of the phase."""
+    if not spec.samples or not summary.persons:
+        return None
+    top = {s.population for s in spec.samples.values()}
+    top = {p for p in top if spec.populations[p].subset_of is None}
+    return sum(summary.populations[p] for p in top) / summary.persons
 
 
 def _pseudonymiser(spec: Spec) -> str:

@@ -78,6 +78,8 @@ from sluis.spec.model import Spec
 PERSON = "person_seq"
 QUARTER = "quarter"
 WEIGHT = "weight"
+#: the largest k the treatment goes to when the global risk asks for more than the spec's k
+MAX_K = 25
 #: the period column of a dataset by its unit: cells are taken within a period
 PERIOD = {
     "person_quarter": "quarter",
@@ -129,10 +131,16 @@ def run_spec_scra(
     *,
     treat: bool = True,
     semantics: str = "strict",
+    design_weight: float | None = None,
 ) -> SpecScraResult:
     """Measure (and treat) the staged extract ``staged`` as ``spec.scra`` asks; write
     ``scra.json``, ``scra.html`` and, with ``treat``, ``staged/`` and ``suppressions/``
-    under ``out`` (see the module docstring). ``out/staged`` must not be ``staged``."""
+    under ``out`` (see the module docstring). ``out/staged`` must not be ``staged``.
+
+    ``design_weight`` is the number of persons of the population each record stands for
+    when the staged extract is a sample (population size / persons delivered); the risk
+    measures then follow sdcMicro's ``indivRisk(survey=TRUE)`` with Fk = weight x fk. A
+    dataset with a ``weight`` variable uses that column instead."""
     check_semantics(semantics)
     sc = spec.scra
     if sc is None:
@@ -213,7 +221,11 @@ def run_spec_scra(
         table = load_table(path, needed)
         n = table.num_rows
         weights = None
-        if weight:
+        if not weight and design_weight is not None and design_weight > 1:
+            # a sample without a weight column: every record stands for design_weight persons
+            weights = np.full(n, float(design_weight))
+            weight = f"design weight {design_weight:.4g}"
+        elif weight:
             weights = table.column(weight).to_numpy(zero_copy_only=False).astype(np.float64)
             if np.isnan(weights).any() or (weights < 1).any():
                 raise ScraInputError(
@@ -233,10 +245,37 @@ def run_spec_scra(
                 )
         sens_codes = [(s, encode_keys(table, [s.variable]).codes[0]) for s in sensitive]
         sup = None
+        k_used = k
         if treat and key_sets:
-            sup = local_suppression(
-                encoded, k, semantics=semantics, fixed=[period] if period else []
-            )
+            # treat until the thresholds hold: k first; then, while a key set's global risk
+            # is above the spec's maximum, suppress to a larger k (at most MAX_K)
+            while True:
+                sup = local_suppression(
+                    encoded, k_used, semantics=semantics, fixed=[period] if period else []
+                )
+                if sc.max_global_risk is None or k_used >= MAX_K:
+                    break
+                worst = 0.0
+                for keys_used in analysed:
+                    keys = _subset(encoded, keys_used)
+                    idx = [encoded.names.index(key) for key in keys_used]
+                    fk_a, Fk_a, shown = treated_frequencies(
+                        keys, sup.suppressed[:, idx], semantics, weights
+                    )
+                    worst = max(worst, _measures(fk_a, Fk_a, shown, k, hh_ids)[0].global_risk)
+                if worst <= sc.max_global_risk:
+                    break
+                k_used += 1
+            if k_used > k:
+                thresholds.append(
+                    Threshold(
+                        f"{name}: local suppression raised from k = {k} to k = {k_used} to "
+                        f"bring the global risk to at most {sc.max_global_risk:g}",
+                        f"k <= {MAX_K}",
+                        f"k = {k_used}",
+                        True,
+                    )
+                )
         for ks, keys_used in zip(key_sets, analysed, strict=True):
             keys = _subset(encoded, keys_used)
             freq = frequencies(keys, weights)
@@ -330,10 +369,11 @@ def run_spec_scra(
             thresholds.append(
                 Threshold(
                     f"{name}: persons whose {lg.m}-quarter trajectory of "
-                    f"{', '.join(lg.states)} is shared by < {lg.k} persons ({stage})",
+                    f"{', '.join(lg.states)} is shared by < {lg.k} persons ({stage})"
+                    + ("" if lg.enforce else "; reported, not enforced by the spec"),
                     "0",
                     f"{final_lr.persons_at_risk:,}",
-                    final_lr.persons_at_risk == 0,
+                    final_lr.persons_at_risk == 0 or not lg.enforce,
                 )
             )
             timings[f"{name}: longitudinal"] = time.perf_counter() - t0
@@ -355,10 +395,11 @@ def run_spec_scra(
             thresholds.append(
                 Threshold(
                     f"{dataset}/{key_set}: records in cells with fewer than {l_min} distinct "
-                    f"values of {s.variable}",
+                    f"values of {s.variable}"
+                    + ("" if s.enforce else "; reported, not enforced by the spec"),
                     "0",
                     f"{ld.records_below:,}",
-                    ld.records_below == 0,
+                    ld.records_below == 0 or not s.enforce,
                 )
             )
 

@@ -305,12 +305,17 @@ class Longitudinal(Strict):
     states: list[str] = Field(min_length=1)
     m: Annotated[int, Field(ge=1)]
     k: int
+    #: false: measured and reported, but not a condition of the delivery (say why in note)
+    enforce: bool = True
+    note: str | None = None
 
 
 class Sensitive(Strict):
     variable: str
     dataset: str
     l: int  # noqa: E741 (the measure's name in the literature)
+    enforce: bool = True
+    note: str | None = None
 
 
 class Scra(Strict):
