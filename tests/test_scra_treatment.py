@@ -1,0 +1,43 @@
+"""Treating a staged extract until the spec's global risk holds, and design weights for a
+delivered sample (G5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sluis.scra.staged import MAX_K, run_spec_scra
+from sluis.spec import load_spec
+from test_scra_spec import stage_25_074
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = load_spec(ROOT / "specs" / "25-074.yaml")
+
+
+def _risk(result, dataset: str) -> float:
+    ks = next(k for k in result.key_sets if k.dataset == dataset)
+    return (ks.after or ks.before).global_risk
+
+
+def test_g5_treatment_raises_k_until_the_global_risk_holds(tmp_path: Path) -> None:
+    staged = stage_25_074(SPEC, tmp_path / "staged", persons=300)
+    result = run_spec_scra(SPEC, staged, tmp_path / "out")
+    limit = SPEC.scra.max_global_risk
+    raised = [t for t in result.thresholds if "local suppression raised" in t.name]
+    for dataset in ("person", "panel"):
+        risk = _risk(result, dataset)
+        named = [t for t in raised if t.name.startswith(dataset + ":")]
+        if named:  # raised only as far as needed, and then the risk holds (or k hit MAX_K)
+            k = int(named[0].value.split("= ")[1])
+            assert SPEC.scra.k < k <= MAX_K
+            assert risk <= limit or k == MAX_K
+        else:
+            assert risk <= limit
+
+
+def test_g5_a_design_weight_lowers_the_risk_of_a_sample(tmp_path: Path) -> None:
+    staged = stage_25_074(SPEC, tmp_path / "staged", persons=300)
+    plain = run_spec_scra(SPEC, staged, tmp_path / "a", treat=False)
+    weighted = run_spec_scra(SPEC, staged, tmp_path / "b", treat=False, design_weight=200.0)
+    assert _risk(weighted, "person") < _risk(plain, "person")
+    run = next(d for d in weighted.datasets if d.name == "person")
+    assert run.weight == "design weight 200"
