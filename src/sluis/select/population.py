@@ -11,7 +11,6 @@ import ibis.expr.types as ir
 
 from sluis.domain.codelists import municipalities
 from sluis.engine import Engine
-from sluis.errors import SluisError
 from sluis.spec.model import Population, Spec
 
 BELGIUM = "150"
@@ -71,18 +70,48 @@ def population(sources: Sources, spec: Spec, name: str) -> ir.Table:
         conditions.append(completed_years(t.birth_date, on).between(pop.age.min, pop.age.max))
     if pop.region is not None:
         conditions.append(region_of(sources, t.nis_code) == pop.region)
-    if pop.not_in:
-        raise SluisError(
-            f"population {name}: selection on {', '.join(pop.not_in)} is not implemented yet",
-            rule="not-implemented",
-            hint="the 26/050 flow adds it (issue 9)",
-        )
     selected = (t.filter(conditions) if conditions else t).select("insz")
+    for status in pop.not_in:
+        selected = selected.anti_join(_having_status(sources, status, pop.reference_date), "insz")
     if pop.naturalised is not None:
         selected = selected.semi_join(_naturalised(sources, pop), "insz")
     if pop.subset_of is not None:
         selected = selected.semi_join(population(sources, spec, pop.subset_of), "insz")
     return selected
+
+
+#: socio-economic positions (KSZ nomenclature) of each status a population may exclude (B2):
+#: working = every position under 1; retired = 34 pensioner without work; studying = 36
+#: child entitled to family allowance (nearly all students), besides an enrolment
+STATUS_POSITIONS = {"working": ("1",), "retired": ("34",), "studying": ("36",)}
+
+
+def _having_status(sources: Sources, status: str, day: dt.date) -> ir.Table:
+    """Persons in ``status`` on ``day``: their socio-economic position on the last quarter
+    end on or before ``day`` (1 January -> 31 December, the DWH's reference day), and for
+    ``studying`` also an enrolment in either community's register in the school year of
+    that day."""
+    quarter_end = _last_quarter_end_before(day)
+    position = sources["dwh_position"]
+    prefixes = STATUS_POSITIONS[status]
+    match = ibis.or_(*[position.sep.startswith(p) for p in prefixes])
+    having = position.filter((position.quarter_end == quarter_end) & match).select("insz")
+    if status == "studying":
+        school_year = day.year - (day.month < 9)
+        for name in ("education_vl_enrolment", "education_fwb_enrolment"):
+            e = sources[name]
+            having = having.union(e.filter(e.school_year == school_year).select("insz"))
+    return having.distinct()
+
+
+def _last_quarter_end_before(day: dt.date) -> dt.date:
+    """The last quarter-end day on or before ``day`` (1 Jan 2016 -> 31 Dec 2015)."""
+    month = (day.month - 1) // 3 * 3 + 3  # last month of day's quarter
+    end = dt.date(day.year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
+    if end <= day:
+        return end
+    start = dt.date(day.year, month - 2, 1)  # first day of day's quarter
+    return start - dt.timedelta(days=1)
 
 
 def _naturalised(sources: Sources, pop: Population) -> ir.Table:
