@@ -1,0 +1,108 @@
+"""``sluis audit verify``: check a party's audit log (G10) and say where it was changed.
+
+Thin on purpose: it calls :func:`sluis.audit.verify` and prints the result. Exit codes: 0
+the log is intact, 1 it was changed (or cut off, against ``--checkpoint``), 2 a usage error
+(no such log, not a checkpoint, not a public key: a :class:`~sluis.errors.SluisError`, which
+the app prints as one line). Register it on the app as an ``audit`` sub-app::
+
+    audit_app = typer.Typer(
+        help="The tamper-evident audit log: verify a party's log (G10).", no_args_is_help=True
+    )
+    app.add_typer(audit_app, name="audit")
+    audit_app.command("verify")(audit_verify)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from sluis.audit.verify import VerifyReport
+
+#: problems listed after the first one before the rest is only counted
+MORE_PROBLEMS = 9
+
+
+def audit_verify(
+    log: Annotated[Path, typer.Argument(help="The audit log (JSON lines).")],
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A delivery's manifest (JSON) or a checkpoint JSON file: the log must still "
+            "hold the record it signs (detects records cut off the end).",
+        ),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The party's published signing key (OpenSSH line, PEM, hex or raw): every "
+            "signature must verify under it.",
+        ),
+    ] = None,
+) -> None:
+    """Verify an audit log: any edit, deletion, insertion or reordering of a line, and a
+    cut-off end against a manifest's checkpoint (G10).
+
+    Prints the number of records and checkpoints, and the first problem with its line
+    number. Exit codes: 0 intact, 1 changed, 2 a usage error.
+
+    Example: sluis audit verify work/ksz/audit.jsonl --checkpoint delivery/manifest.json
+    """
+    from sluis.audit import AuditError, load_checkpoint, load_public_key, verify
+
+    key = None
+    if public_key is not None:
+        try:
+            key = load_public_key(public_key.read_bytes())
+        except OSError as err:
+            raise AuditError(
+                f"cannot read the public key: {err.strerror}",
+                rule="key-missing",
+                file=str(public_key),
+            ) from None
+        except AuditError as err:
+            err.file = str(public_key)
+            raise
+    external = load_checkpoint(checkpoint) if checkpoint is not None else None
+    report = verify(log, public_key=key, checkpoint=external)
+    render_report(Console(highlight=False), report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def render_report(console: Console, report: VerifyReport) -> None:
+    """The verdict, the counts, the first problem (and a few more), then the warnings."""
+    span = f"seq 1-{report.last_seq}" if report.records else "empty"
+    counts = f"{report.records} record(s) ({span}), {report.checkpoints} checkpoint(s)" + (
+        f", {report.after_checkpoint} after the last" if report.checkpoints else ""
+    )
+    if report.external is not None:
+        counts += f"; external checkpoint at seq {report.external['seq']}"
+    if report.key_source == "given":
+        counts += "; signatures checked against the given public key"
+    if report.ok:
+        console.print(
+            Text.assemble((f"{report.path}: ", "bold"), ("valid", "bold green"), f": {counts}"),
+            soft_wrap=True,
+        )
+    else:
+        first = report.problems[0]
+        console.print(
+            Text.assemble((f"{report.path}: ", "bold"), ("TAMPERED", "bold red"), f": {counts}"),
+            soft_wrap=True,
+        )
+        console.print(Text(f"first problem: {first}"), soft_wrap=True)
+        for problem in report.problems[1 : 1 + MORE_PROBLEMS]:
+            console.print(Text(f"  then: {problem}"), soft_wrap=True)
+        rest = len(report.problems) - 1 - MORE_PROBLEMS
+        if rest > 0:
+            console.print(Text(f"  and {rest} more problem(s)"), soft_wrap=True)
+    for warning in report.warnings:
+        console.print(Text.assemble(("warning", "yellow"), f": {warning}"), soft_wrap=True)

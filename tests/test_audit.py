@@ -1,0 +1,576 @@
+"""The tamper-evident audit log (G10): format, chain, checkpoints, verification, the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from sluis.audit import (
+    EVENTS,
+    GENESIS,
+    AuditError,
+    AuditLog,
+    canonical,
+    find_insz,
+    fingerprint,
+    load_checkpoint,
+    load_public_key,
+    public_key_openssh,
+    public_key_raw,
+    signing_key,
+    signing_key_path,
+    verify,
+)
+from sluis.audit.signing import sign_checkpoint
+from sluis.cli.audit_cmd import audit_verify
+from sluis.domain.insz import is_valid_insz, make_insz
+
+INSZ = make_insz(dt.date(1985, 7, 31), 123)  # a valid national number (1900s rule)
+INSZ_2000 = make_insz(dt.date(2004, 2, 29), 2)  # the 2000s rule
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+STEPS = [
+    ("run-started", {"spec": "25-074", "spec_sha256": hashlib.sha256(b"spec").hexdigest()}),
+    ("sources-checked", {"tables": 18, "rows": 1_100_000_000, "quarantined": 0}),
+    ("population-selected", {"persons": 41_234, "reference_date": "2024-12-31"}),
+    ("key-used", {"project": "25-074", "fingerprint": "3f9a0c1d2e4b5a67"}),
+    ("pseudonymised", {"persons": 41_234, "households": 20_007}),
+    ("coarsened", {"variables": 73, "rules": ["age-5y", "country-group"]}),
+    ("scra-result", {"k": 5, "global_risk": 0.0012, "suppressed": 17}),
+    ("package-built", {"files": ["panel.parquet", "panel.dta"], "bytes": 123_456}),
+    ("encrypted", {"recipients": 2, "file": "package.age"}),
+    ("sent", {"host": "sftp.example.be", "bytes": 130_000}),
+    ("received", {"receipt": "receipt.json"}),
+]
+
+
+def fixed_clock() -> Callable[[], dt.datetime]:
+    start = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    ticks = itertools.count()
+    return lambda: start + dt.timedelta(seconds=next(ticks))
+
+
+def make_log(
+    path: Path, steps: int = 11, *, every: int = 4, close: bool = True
+) -> tuple[Path, dict]:
+    """A log of ``steps`` events (a checkpoint after every ``every``); returns it and the
+    last checkpoint."""
+    log = AuditLog(path, party="ksz", key=KEY, checkpoint_every=every, clock=fixed_clock())
+    for i in range(steps):
+        event, data = STEPS[i % len(STEPS)]
+        log.append(event, data)
+    if close:  # as the delivery stage does: sign the log as it is, then close it
+        checkpoint = log.checkpoint()
+        log.close()
+    else:
+        checkpoint = log.current_checkpoint()
+    return path, checkpoint
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return path.read_bytes().split(b"\n")[:-1]
+
+
+def write_lines(path: Path, lines: list[bytes]) -> None:
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def first(report) -> tuple[int | None, str]:
+    assert not report.ok, "the change was not detected"
+    problem = report.problems[0]
+    return problem.line, problem.rule
+
+
+# ---------------------------------------------------------------- format and writing
+
+
+def test_g10_records_are_canonical_chained_json_lines(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl", steps=5, every=0)
+    lines = lines_of(path)
+    assert len(lines) == 6  # five events and the checkpoint close() writes
+    prev = GENESIS
+    for seq, line in enumerate(lines, start=1):
+        record = json.loads(line)
+        assert set(record) == {"seq", "time", "party", "event", "data", "prev", "hash"}
+        assert line == canonical(record)  # sorted keys, no spaces, UTF-8
+        assert record["seq"] == seq and record["party"] == "ksz"
+        assert record["time"].endswith("Z") and record["time"].startswith("2026-11-23T09:00:0")
+        assert record["prev"] == prev
+        body = {k: v for k, v in record.items() if k != "hash"}
+        assert record["hash"] == hashlib.sha256(canonical(body)).hexdigest()
+        prev = hashlib.sha256(line).hexdigest()
+    assert json.loads(lines[-1])["event"] == "checkpoint"
+    assert (stat.S_IMODE(path.stat().st_mode) & 0o007) == 0
+
+
+def test_g10_the_same_events_and_clock_give_the_same_bytes(tmp_path: Path) -> None:
+    a, cp_a = make_log(tmp_path / "a.jsonl")
+    b, cp_b = make_log(tmp_path / "b.jsonl")
+    assert a.read_bytes() == b.read_bytes() and cp_a == cp_b  # Ed25519 is deterministic (X3)
+
+
+def test_g10_unknown_and_reserved_events_and_bad_data_are_refused(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", party="ksz", key=KEY, events=["enclave-job"])
+    log.append("enclave-job", {"job": 3})  # an extended vocabulary
+    for event in ("made-up", "checkpoint", "repaired", "Run Started"):
+        with pytest.raises(AuditError, match="event"):
+            log.append(event, {})
+    with pytest.raises(AuditError, match="JSON"):
+        log.append("run-started", {"when": dt.date(2026, 1, 1)})
+    with pytest.raises(AuditError, match="not a JSON number"):
+        log.append("run-started", {"risk": float("nan")})
+    with pytest.raises(AuditError, match="over"):
+        log.append("run-started", {"blob": "x" * 20_000})
+    log.close()
+    assert verify(log.path).records == 2  # the extended event and the closing checkpoint
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"person": INSZ},
+        {"person": INSZ_2000},
+        {"message": f"row 5 has insz {INSZ} twice"},
+        {"rows": [{"files": ["a.parquet", f"{INSZ}.csv"]}]},
+        {INSZ: 1},
+        {"number": int(INSZ)},
+        {"number": float(INSZ)},
+    ],
+)
+def test_g10_a_national_number_never_enters_the_log(tmp_path: Path, data: dict) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", party="ksz", key=KEY)
+    with pytest.raises(AuditError, match="national number") as err:
+        log.append("population-selected", data)
+    assert err.value.rule == "audit-insz"
+    assert INSZ not in str(err.value) and INSZ_2000 not in str(err.value)
+    log.close()
+    assert tmp_path.joinpath("audit.jsonl").read_bytes() == b""
+
+
+def test_g10_digests_and_invalid_numbers_pass_the_insz_scan() -> None:
+    bad_check = INSZ[:9] + f"{(int(INSZ[9:]) + 1) % 100:02d}"
+    assert not is_valid_insz(bad_check)
+    digest = "ab" + INSZ + "c" * 51  # 64 hex digits holding eleven digits in a row
+    assert find_insz({"sha256": digest, "rows": 12_345_678_901 - 1, "id": bad_check}) is None
+    assert find_insz({"x": INSZ + "0"}) is None  # twelve digits: not an INSZ
+    assert find_insz({"x": ["ok", {"y": INSZ}]}) == "data.x[1].y"
+
+
+def test_g10_party_ids_are_checked(tmp_path: Path) -> None:
+    for party in ("KSZ", "", "a b", INSZ):
+        with pytest.raises(AuditError, match="party"):
+            AuditLog(tmp_path / "audit.jsonl", party=party, key=KEY)
+
+
+# ---------------------------------------------------------------- checkpoints and keys
+
+
+def test_g10_checkpoints_every_n_records_sign_the_last_hash(tmp_path: Path) -> None:
+    path, checkpoint = make_log(tmp_path / "audit.jsonl", steps=9, every=4, close=False)
+    records = [json.loads(line) for line in lines_of(path)]
+    events = [r["event"] for r in records]
+    assert events.count("checkpoint") == 2
+    assert [i + 1 for i, e in enumerate(events) if e == "checkpoint"] == [5, 10]
+    cp_record = records[9]
+    assert cp_record["data"]["seq"] == 9 and cp_record["data"]["hash"] == records[8]["hash"]
+    assert cp_record["data"]["public_key"] == public_key_openssh(KEY)
+    assert checkpoint == {
+        "party": "ksz",
+        "seq": 9,
+        "hash": records[8]["hash"],
+        "signature": sign_checkpoint(KEY, "ksz", 9, records[8]["hash"]),
+        "fingerprint": fingerprint(KEY),
+    }
+    KEY.public_key().verify(
+        bytes.fromhex(checkpoint["signature"]),
+        canonical(
+            {
+                "hash": checkpoint["hash"],
+                "party": "ksz",
+                "seq": 9,
+                "type": "sluis-audit-checkpoint/1",
+            }
+        ),
+    )
+
+
+def test_g10_checkpoint_on_demand_covers_the_latest_record(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", party="ksz", key=KEY, checkpoint_every=0)
+    assert log.current_checkpoint() is None
+    with pytest.raises(AuditError, match="empty"):
+        log.checkpoint()
+    record = log.append("package-built", {"files": 3})
+    cp = log.checkpoint()
+    assert (cp["seq"], cp["hash"]) == (1, record.hash)
+    assert log.checkpoint() == cp  # the log already ends with a checkpoint: nothing written
+    assert log.current_checkpoint() == cp
+    log.close()
+    assert len(lines_of(log.path)) == 2
+
+
+def test_g10_signing_key_is_created_once_owner_only(tmp_path: Path) -> None:
+    store = tmp_path / "keys"
+    key = signing_key(store, "statbel")
+    path = signing_key_path(store, "statbel")
+    assert stat.S_IMODE(store.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    before = path.read_bytes()
+    again = signing_key(store, "statbel")
+    assert path.read_bytes() == before and public_key_raw(again) == public_key_raw(key)
+    line = public_key_openssh(key, comment="statbel audit")
+    assert line.startswith("ssh-ed25519 ") and line.endswith(" statbel audit")
+    for exported in (line, public_key_raw(key), public_key_raw(key).hex()):
+        assert public_key_raw(load_public_key(exported)) == public_key_raw(key)
+    assert fingerprint(key).startswith("SHA256:") and len(fingerprint(key)) == 50
+    os.chmod(path, 0o640)
+    with pytest.raises(AuditError, match="group or others"):
+        signing_key(store, "statbel")
+    with pytest.raises(AuditError, match="Ed25519"):
+        load_public_key("not a key")
+
+
+# ---------------------------------------------------------------- verification
+
+
+def test_g10_a_valid_log_verifies(tmp_path: Path) -> None:
+    path, checkpoint = make_log(tmp_path / "audit.jsonl")
+    report = verify(path, public_key=KEY.public_key(), checkpoint=checkpoint)
+    assert report.ok, report.problems
+    assert (report.records, report.checkpoints, report.last_seq) == (14, 3, 14)
+    assert report.key_source == "given" and report.warnings == []
+
+
+def test_g10_flipped_byte_is_found_at_its_line(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    lines = lines_of(path)
+    changed = lines[2].replace(b'"persons":41234', b'"persons":41235')
+    assert changed != lines[2]
+    lines[2] = changed
+    write_lines(path, lines)
+    report = verify(path)
+    assert first(report) == (3, "audit-hash")
+    assert report.problems[0].seq == 3
+    assert (report.problems[1].line, report.problems[1].rule) == (4, "audit-prev")
+
+
+def test_g10_dropped_line_is_found(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    lines = lines_of(path)
+    del lines[6]
+    write_lines(path, lines)
+    report = verify(path)
+    assert first(report) == (7, "audit-prev")
+    assert any(
+        p.rule == "audit-seq" and "record 7 is missing" in p.message for p in report.problems
+    )
+
+
+def test_g10_inserted_line_is_found(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    lines = lines_of(path)
+    # a forged record that is well formed, correctly hashed and chained to line 3
+    forged = {
+        "seq": 4,
+        "time": "2026-11-23T09:00:03.000000Z",
+        "party": "ksz",
+        "event": "sent",
+        "data": {"host": "elsewhere"},
+        "prev": hashlib.sha256(lines[2]).hexdigest(),
+    }
+    forged["hash"] = hashlib.sha256(canonical(forged)).hexdigest()
+    lines.insert(3, canonical(forged))
+    write_lines(path, lines)
+    report = verify(path)
+    assert first(report) == (5, "audit-prev")  # the original record 4, now on line 5
+    assert any(p.rule == "audit-seq" and p.line == 5 for p in report.problems)
+
+
+def test_g10_swapped_lines_are_found(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    lines = lines_of(path)
+    lines[7], lines[8] = lines[8], lines[7]
+    write_lines(path, lines)
+    assert first(verify(path)) == (8, "audit-prev")
+
+
+def test_g10_truncation_is_found_against_an_external_checkpoint(tmp_path: Path) -> None:
+    path, checkpoint = make_log(tmp_path / "audit.jsonl")
+    assert checkpoint["seq"] == 13
+    write_lines(path, lines_of(path)[:10])  # cut after the second checkpoint (line 10)
+    plain = verify(path)
+    assert plain.ok  # a chain cut at a line boundary is a valid chain
+    report = verify(path, checkpoint=checkpoint)
+    assert first(report) == (11, "audit-truncated")
+    assert "ends at seq 10" in report.problems[0].message
+
+    write_lines(path, lines_of(path)[:8])  # now also records after the last checkpoint
+    plain = verify(path)
+    assert plain.ok and plain.after_checkpoint == 3
+    assert any(
+        w.rule == "audit-unsealed" and "ends 3 record(s) after its last checkpoint" in w.message
+        for w in plain.warnings
+    )
+
+
+def test_g10_edited_and_rehashed_record_breaks_the_next_prev(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    lines = lines_of(path)
+    record = json.loads(lines[2])
+    record["data"]["rows"] = 7
+    record["hash"] = hashlib.sha256(
+        canonical({k: v for k, v in record.items() if k != "hash"})
+    ).hexdigest()
+    lines[2] = canonical(record)
+    write_lines(path, lines)
+    assert first(verify(path)) == (4, "audit-prev")
+
+
+def test_g10_rewritten_chain_breaks_at_the_checkpoint_signature(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    records = [json.loads(line) for line in lines_of(path)]
+    records[2]["data"]["rows"] = 7  # edit record 3, then re-hash and re-chain everything after
+    prev, out = GENESIS, []
+    for record in records:
+        record["prev"] = prev
+        if record["event"] == "checkpoint":  # the attacker fixes seq/hash, cannot re-sign
+            record["data"]["hash"] = out[-1]["hash"]
+        record["hash"] = hashlib.sha256(
+            canonical({k: v for k, v in record.items() if k != "hash"})
+        ).hexdigest()
+        out.append(record)
+        prev = hashlib.sha256(canonical(record)).hexdigest()
+    write_lines(path, [canonical(r) for r in out])
+    assert first(verify(path)) == (5, "audit-signature")  # the first checkpoint
+
+
+def test_g10_a_log_resigned_with_another_key_fails_against_the_party_key(tmp_path: Path) -> None:
+    path, checkpoint = make_log(tmp_path / "audit.jsonl")
+    report = verify(path, public_key=OTHER_KEY.public_key())
+    assert first(report) == (5, "audit-key")
+    assert verify(path, public_key=OTHER_KEY.public_key(), checkpoint=checkpoint).problems
+    forged = dict(checkpoint, signature=sign_checkpoint(OTHER_KEY, "ksz", 13, checkpoint["hash"]))
+    assert first(verify(path, checkpoint=forged)) == (None, "audit-signature")
+
+
+def test_g10_external_checkpoint_from_another_history_is_found(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    _, other = make_log(tmp_path / "other.jsonl", steps=12)
+    report = verify(path, checkpoint=other)
+    assert first(report) == (14, "audit-checkpoint")  # same seq, another history
+    assert other["seq"] == 14 and len(lines_of(path)) == 14
+
+
+# ---------------------------------------------------------------- crashes and concurrency
+
+
+def test_g10_incomplete_last_line_blocks_appends_until_repaired(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl", steps=3, every=0, close=False)
+    whole = lines_of(path)
+    fragment = b'{"data":{"files":3},"event":"pack'  # a write cut short by a crash
+    with path.open("ab") as fh:
+        fh.write(fragment)
+    report = verify(path)
+    assert first(report) == (4, "audit-partial-line")
+    log = AuditLog(path, party="ksz", key=KEY, clock=fixed_clock())
+    with pytest.raises(AuditError, match="incomplete line") as err:
+        log.append("package-built", {})
+    assert err.value.rule == "audit-partial-line"
+    assert log.repair() == len(fragment)
+    assert log.repair() == 0
+    log.append("package-built", {"files": 3})
+    log.close()
+    lines = lines_of(path)
+    assert lines[:3] == whole
+    repaired = json.loads(lines[3])
+    assert repaired["event"] == "repaired"
+    assert repaired["data"] == {
+        "removed_bytes": len(fragment),
+        "removed_sha256": hashlib.sha256(fragment).hexdigest(),
+    }
+    assert verify(path, public_key=KEY).ok
+
+
+def test_g10_a_tampered_log_is_not_appended_to(tmp_path: Path) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    lines = lines_of(path)
+    del lines[1]
+    write_lines(path, lines)
+    with pytest.raises(AuditError, match="fails verification") as err:
+        AuditLog(path, party="ksz", key=KEY)
+    assert err.value.rule == "audit-tampered" and err.value.line == 2
+
+
+def test_g10_concurrent_appenders_in_one_process_are_serialised(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    logs = [AuditLog(path, party="ksz", key=KEY, checkpoint_every=10) for _ in range(2)]
+
+    def work(log: AuditLog, n: int) -> None:
+        for i in range(25):
+            log.append("sent", {"worker": n, "i": i})
+
+    threads = [threading.Thread(target=work, args=(logs[n % 2], n)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for log in logs:
+        log.close()
+    report = verify(path, public_key=KEY)
+    assert report.ok, report.problems
+    assert report.records - report.checkpoints == 100 and report.checkpoints >= 10
+
+
+def _append_in_child(path: str, n: int) -> None:
+    with AuditLog(Path(path), party="ksz", key=KEY, checkpoint_every=7) as log:
+        for i in range(15):
+            log.append("received", {"process": n, "i": i})
+
+
+def test_g10_appenders_in_several_processes_keep_one_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_append_in_child, args=(str(path), n)) for n in range(2)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+        assert child.exitcode == 0
+    report = verify(path, public_key=KEY)
+    assert report.ok, report.problems
+    assert report.records - report.checkpoints == 30
+
+
+# ---------------------------------------------------------------- property
+
+
+def _mutate(content: bytes, kind: str, position: int, value: int) -> bytes:
+    at = position % len(content)
+    if kind == "replace":
+        new = value if value != content[at] else (value + 1) % 256
+        return content[:at] + bytes([new]) + content[at + 1 :]
+    if kind == "delete":
+        return content[:at] + content[at + 1 :]
+    return content[:at] + bytes([value]) + content[at:]
+
+
+_facts = st.dictionaries(
+    st.text("abcdefghij_", min_size=1, max_size=6),
+    st.one_of(st.integers(-(10**12), 10**12), st.text(max_size=12), st.booleans(), st.none()),
+    max_size=3,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(sorted(EVENTS - {"checkpoint", "repaired"})), _facts),
+        min_size=1,
+        max_size=8,
+    ),
+    every=st.integers(0, 3),
+    kind=st.sampled_from(["replace", "delete", "insert"]),
+    position=st.integers(0, 10**6),
+    value=st.integers(0, 255),
+)
+def test_g10_any_single_byte_change_fails_verification(
+    tmp_path_factory: pytest.TempPathFactory,
+    steps: list,
+    every: int,
+    kind: str,
+    position: int,
+    value: int,
+) -> None:
+    path = tmp_path_factory.mktemp("prop") / "audit.jsonl"
+    log = AuditLog(path, party="ksz", key=KEY, checkpoint_every=every, clock=fixed_clock())
+    for event, data in steps:
+        try:
+            log.append(event, data)
+        except AuditError as err:  # hypothesis may draw a national number
+            assert err.rule == "audit-insz"
+    checkpoint = log.checkpoint() if path.stat().st_size else None
+    log.close()
+    content = path.read_bytes()
+    if not content:
+        return
+    assert verify(path, public_key=KEY).ok
+    mutated = _mutate(content, kind, position, value)
+    path.write_bytes(mutated)
+    assert not verify(path, public_key=KEY, checkpoint=checkpoint).ok
+
+
+# ---------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def cli() -> Callable[..., object]:
+    app = typer.Typer()
+    audit_app = typer.Typer()
+    app.add_typer(audit_app, name="audit")
+    audit_app.command("verify")(audit_verify)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, ["audit", "verify", *map(str, args)])
+
+
+def test_g10_cli_verify_reports_valid_and_tampered(tmp_path: Path, cli) -> None:
+    path, checkpoint = make_log(tmp_path / "audit.jsonl")
+    key_file = tmp_path / "ksz.pub"
+    key_file.write_text(public_key_openssh(KEY) + "\n")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"files": {"a.parquet": "00"}, "audit_checkpoint": checkpoint}))
+    assert load_checkpoint(manifest) == checkpoint
+
+    result = cli(path, "--public-key", key_file, "--checkpoint", manifest)
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output and "14 record(s)" in result.output
+
+    lines = lines_of(path)
+    lines[5], lines[6] = lines[6], lines[5]
+    write_lines(path, lines)
+    result = cli(path)
+    assert result.exit_code == 1
+    assert (
+        "TAMPERED" in result.output and "first problem: line 6, seq 7: audit-prev" in result.output
+    )
+
+
+def test_g10_cli_verify_finds_truncation_against_a_manifest(tmp_path: Path, cli) -> None:
+    path, checkpoint = make_log(tmp_path / "audit.jsonl")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"audit_checkpoint": checkpoint}))
+    write_lines(path, lines_of(path)[:9])
+    plain = cli(path)
+    assert plain.exit_code == 0 and "after its last checkpoint" in plain.output
+    result = cli(path, "--checkpoint", manifest)
+    assert result.exit_code == 1 and "audit-truncated" in result.output
+    assert "line 10" in result.output
+
+
+def test_g10_cli_verify_usage_errors_are_sluis_errors(tmp_path: Path, cli) -> None:
+    result = cli(tmp_path / "missing.jsonl")
+    assert isinstance(result.exception, AuditError)
+    assert result.exception.rule == "audit-missing"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"nothing": 1}')
+    path, _ = make_log(tmp_path / "audit.jsonl", steps=2)
+    result = cli(path, "--checkpoint", bad)
+    assert isinstance(result.exception, AuditError)
+    assert result.exception.rule == "audit-checkpoint-format"
