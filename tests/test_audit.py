@@ -574,3 +574,13 @@ def test_g10_cli_verify_usage_errors_are_sluis_errors(tmp_path: Path, cli) -> No
     result = cli(path, "--checkpoint", bad)
     assert isinstance(result.exception, AuditError)
     assert result.exception.rule == "audit-checkpoint-format"
+
+
+def test_g10_cli_verify_with_the_wrong_public_key_fails(tmp_path: Path, cli) -> None:
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    wrong = tmp_path / "other.pub"
+    wrong.write_text(public_key_openssh(OTHER_KEY))
+    result = cli(path, "--public-key", wrong)
+    assert result.exit_code == 1 and "audit-key" in result.output
+    result = cli(path, "--public-key", tmp_path / "missing.pub")
+    assert isinstance(result.exception, AuditError) and result.exception.rule == "key-missing"

@@ -123,9 +123,9 @@ def verify(
         content = path.read_bytes()
     except FileNotFoundError:
         raise AuditError("no such audit log", rule="audit-missing", file=str(path)) from None
-    except IsADirectoryError:
+    except OSError as err:
         raise AuditError(
-            "the audit log is a directory", rule="audit-missing", file=str(path)
+            f"cannot read the audit log: {err.strerror}", rule="audit-missing", file=str(path)
         ) from None
     return verify_bytes(content, public_key=public_key, checkpoint=checkpoint, name=str(path))
 
@@ -454,6 +454,12 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise AuditError(
             "no such checkpoint file", rule="audit-checkpoint-format", file=str(path)
+        ) from None
+    except OSError as err:
+        raise AuditError(
+            f"cannot read the checkpoint file: {err.strerror}",
+            rule="audit-checkpoint-format",
+            file=str(path),
         ) from None
     except (UnicodeDecodeError, ValueError) as err:
         raise AuditError(

@@ -47,11 +47,10 @@ def audit_verify(
         ),
     ] = None,
 ) -> None:
-    """Verify an audit log: any edit, deletion, insertion or reordering of a line, and a
-    cut-off end against a manifest's checkpoint (G10).
+    """Verify an audit log: edits, deletions, insertions, reordering, truncation (G10).
 
-    Prints the number of records and checkpoints, and the first problem with its line
-    number. Exit codes: 0 intact, 1 changed, 2 a usage error.
+    Prints the records, the checkpoints and the first problem with its line number.
+    Exit codes: 0 intact, 1 changed, 2 a usage error.
 
     Example: sluis audit verify work/ksz/audit.jsonl --checkpoint delivery/manifest.json
     """
