@@ -50,22 +50,10 @@ class Context:
     frame: ir.Table  # person, subject, qend (dated datasets) [, job]
     keys: tuple[str, ...]
     base: ir.Table | None = None
-    subjects: ir.Table | None = None
-    _restricted: dict[str, ir.Table] | None = None
 
     def of(self, table: str) -> ir.Table:
-        """A source table cut to the dataset's subjects, computed once: every derivation
-        then joins small tables, whatever the size of the registers."""
-        if self._restricted is None:
-            self._restricted = {}
-            self.subjects = self.engine.materialise(
-                self.frame.select(insz=self.frame.subject).distinct()
-            )
-        if table not in self._restricted:
-            self._restricted[table] = self.engine.materialise(
-                self.sources[table].semi_join(self.subjects, "insz")
-            )
-        return self._restricted[table]
+        """A source table cut to the run's subjects (computed once per run)."""
+        return self.frames.restricted(self.engine, self.sources, table)
 
 
 def extract_dataset(

@@ -54,6 +54,17 @@ class Frames:
     partner: ir.Table  # person, qend, subject
     children: ir.Table  # person, qend, subject
     members: ir.Table  # member, qend, household_id, member_relation
+    #: every person whose data any dataset extracts (sampled persons, partners, children)
+    subjects: ir.Table  # insz
+    #: source tables cut to ``subjects``, computed once per run (see ``restricted``)
+    cache: dict[str, ir.Table]
+
+    def restricted(self, engine: Engine, sources: Sources, table: str) -> ir.Table:
+        """``table`` cut to the run's subjects: the registers are scanned once per run,
+        whatever the number of datasets and derivations that read them."""
+        if table not in self.cache:
+            self.cache[table] = engine.materialise(sources[table].semi_join(self.subjects, "insz"))
+        return self.cache[table]
 
 
 def build_frames(engine: Engine, sources: Sources, persons: ir.Table, start: str, end: str):
@@ -76,12 +87,22 @@ def build_frames(engine: Engine, sources: Sources, persons: ir.Table, start: str
     )
     panel = engine.materialise(hh.distinct(on=["person", "qend"], keep="first"))
     members = _members(engine, sources, panel)
+    partner = engine.materialise(_partners(sources, panel, members))
+    children = engine.materialise(_children(sources, panel, members))
+    subjects = ibis.union(
+        persons.select("insz"),
+        partner.select(insz=partner.subject),
+        children.select(insz=children.subject),
+        distinct=True,
+    )
     return Frames(
         quarters=quarters,
         panel=panel,
-        partner=engine.materialise(_partners(sources, panel, members)),
-        children=engine.materialise(_children(sources, panel, members)),
+        partner=partner,
+        children=children,
         members=members,
+        subjects=engine.materialise(subjects),
+        cache={},
     )
 
 
