@@ -1,0 +1,294 @@
+"""The codebook of a delivery (G8): every delivered variable with its source, its coarsening
+rule, its classes and the paragraph of the decision that allows it.
+
+One model per delivery, built from the spec and the treated tables; the renderings
+(``datapackage.json``, DDI-Codebook XML, the HTML codebook, the README) and the Stata export
+all read it, so that a label or a class is written down once. Classes come from the
+coarsening rule (:func:`sluis.coarsen.classes`) or, for a ``keep`` code, from the code list
+of the source column (``sluis.sources.contract``); sequence numbers, dates cut to a quarter,
+month or year, and counts have none. A code found in the data that the list does not have is
+kept as a category of its own, labelled as such, so the codebook never hides a value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sluis.coarsen import classes, describe
+from sluis.domain.codelists import codelists
+from sluis.errors import SluisError
+from sluis.sources.contract import table as source_table
+from sluis.spec.minimise import require_named
+from sluis.spec.model import Keep, Spec, Variable
+
+Code = int | float | str
+
+#: a value found in the data that its code list does not have
+NOT_IN_LIST = "(code not in the code list)"
+
+_FLAG = {"0": "No", "1": "Yes"}
+#: labels of values a stage computes (``computed:``), by variable name: the source column's
+#: code list does not describe them; None means the value has no labels (a year, a cohort)
+DERIVED: dict[str, dict[str, str] | None] = {
+    "sample": {"1": "General sample", "2": "Supplementary sample", "3": "Family member"},
+    "left_household": {
+        "0": "Still in the household",
+        "1": "Last quarter in the household (left afterwards)",
+    },
+    "enrolled": {"0": "Not enrolled", "1": "Enrolled"},
+    "exempt_training": _FLAG,
+    "exempt_family_social": _FLAG,
+    "exempt_integration_income": _FLAG,
+    "jobseeker": {"0": "Not a job seeker", "1": "Registered job seeker"},
+    "moved_out": _FLAG,
+    "origin": None,
+    "cohort": None,
+}
+
+
+@dataclass(frozen=True)
+class Category:
+    """One class of a variable: the delivered code, its label and its Stata integer."""
+
+    code: Code
+    label: str
+    #: the integer the Stata file holds for this code (the code itself when it is whole)
+    stata: int | None
+
+
+@dataclass(frozen=True)
+class VariableDoc:
+    """One delivered column."""
+
+    name: str
+    label: str
+    #: ``integer``, ``number`` or ``string``, as delivered in Parquet and CSV
+    type: str
+    sources: tuple[str, ...]
+    rule: str
+    rule_kind: str
+    paragraph: str
+    covers: tuple[str, ...]
+    categories: tuple[Category, ...] | None
+    #: where the labels come from: ``coarsening rule`` or ``code list <name>``
+    categories_from: str | None
+    computed: str | None = None
+    note: str | None = None
+
+    @property
+    def stata_recoded(self) -> bool:
+        """True when the Stata file holds integers for string codes (see :attr:`Category.stata`)."""
+        return self.type == "string" and self.categories is not None
+
+    @property
+    def source(self) -> str:
+        return ", ".join(self.sources)
+
+
+@dataclass(frozen=True)
+class DatasetDoc:
+    """One delivered table."""
+
+    name: str
+    description: str
+    unit: str
+    who: str
+    paragraph: str
+    rows: int
+    variables: tuple[VariableDoc, ...]
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """Everything a researcher needs to read a delivery without asking."""
+
+    decision_id: str
+    title: str
+    purpose: str
+    legal_basis: str
+    producer: str
+    recipient: str
+    researchers: tuple[str, ...]
+    retention_deadline: dt.date | None
+    spec_sha256: str
+    created: dt.date
+    datasets: tuple[DatasetDoc, ...]
+
+    def dataset(self, name: str) -> DatasetDoc:
+        for d in self.datasets:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+
+def _type(arrow: pa.DataType) -> str:
+    if pa.types.is_integer(arrow) or pa.types.is_boolean(arrow):
+        return "integer"
+    if pa.types.is_floating(arrow) or pa.types.is_decimal(arrow):
+        return "number"
+    return "string"
+
+
+def _labels(v: Variable) -> tuple[dict[str, str] | None, str | None]:
+    """The labels of a ``keep`` value and where they come from."""
+    if v.computed is not None and v.name in DERIVED:
+        found = DERIVED[v.name]
+        return (found, "derivation") if found is not None else (None, None)
+    table, _, column = v.source[0].partition(".")
+    try:
+        listed = source_table(table).column(column).codelist
+    except KeyError:
+        return None, None
+    if listed is None:
+        return None, None
+    return codelists()[listed].labels, f"code list {listed}"
+
+
+def _stata_codes(codes: list[Code]) -> list[int | None]:
+    """Stata wants integers with value labels: a whole number stays itself (``'02000'`` is
+    2000, ``-1`` is -1), other codes (``'MAR+'``, ``'A'``) are numbered 1, 2, ... in class
+    order; decimal codes get none (Stata labels only integers)."""
+    if all(isinstance(c, int) for c in codes):
+        return list(codes)  # type: ignore[arg-type]
+    if any(isinstance(c, float) for c in codes):
+        return [None] * len(codes)
+    texts = [str(c) for c in codes]
+    if all(t.isascii() and t.lstrip("-").isdigit() for t in texts):
+        ints = [int(t) for t in texts]
+        if len(set(ints)) == len(ints) and all(abs(i) < 2_000_000_000 for i in ints):
+            return ints  # type: ignore[return-value]
+    return list(range(1, len(codes) + 1))
+
+
+def _categories(
+    listed: list[tuple[Code, str]], found: list[Code], arrow: pa.DataType
+) -> tuple[Category, ...]:
+    """The listed classes in code order, then the codes found in the data that the list does
+    not have; codes take the column's type (an integer column's code list of ``'1'``)."""
+    if pa.types.is_integer(arrow):
+        listed = [(int(c), label) for c, label in listed if str(c).lstrip("-").isdigit()]
+    elif pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+        listed = [(str(c), label) for c, label in listed]
+    known = {c for c, _ in listed}
+    extra = sorted(c for c in found if c not in known)
+    pairs = [*listed, *((c, NOT_IN_LIST) for c in extra)]
+    stata = _stata_codes([c for c, _ in pairs])
+    return tuple(Category(c, label, s) for (c, label), s in zip(pairs, stata, strict=True))
+
+
+def variable_doc(v: Variable, default_paragraph: str, column: pa.ChunkedArray) -> VariableDoc:
+    """The codebook entry of one variable, given its delivered column."""
+    listed = classes(v.coarsen)
+    origin = "coarsening rule" if listed is not None else None
+    if listed is None and isinstance(v.coarsen, Keep):
+        labels, origin = _labels(v)
+        listed = None if labels is None else list(labels.items())
+    categories = None
+    if listed is not None:
+        found = [x for x in pc.unique(column.drop_null()).to_pylist()]
+        categories = _categories(list(listed), found, column.type)
+    return VariableDoc(
+        name=v.name,
+        label=v.label,
+        type=_type(column.type),
+        sources=tuple(v.source),
+        rule=describe(v.coarsen),
+        rule_kind=v.coarsen.kind,
+        paragraph=v.paragraph or default_paragraph,
+        covers=tuple(v.covers),
+        categories=categories,
+        categories_from=origin,
+        computed=v.computed,
+        note=v.note,
+    )
+
+
+def sender(spec: Spec) -> str:
+    """The party that sends the package: the spec's pseudonymiser."""
+    return next((k for k, p in spec.parties.items() if "pseudonymiser" in p.roles), "sender")
+
+
+def treated_files(spec: Spec, treated: Path) -> dict[str, Path]:
+    """The treated Parquet file of every dataset of the spec; refuses a missing dataset or a
+    file the spec does not name (X2: nothing delivered half, nothing extra)."""
+    treated = Path(treated)
+    files = {p.stem: p for p in sorted(treated.glob("*.parquet"))}
+    missing = [d for d in spec.datasets if d not in files]
+    extra = [name for name in files if name not in spec.datasets]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"no treated file for dataset(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"file(s) for dataset(s) the spec does not name: {', '.join(extra)}")
+        raise SluisError(
+            f"{treated}: " + "; ".join(parts),
+            rule="treated-extract",
+            file=str(treated),
+            hint="deliver the SCRA's treated extract (<work>/ksz/scra/staged) of this spec",
+        )
+    return {d: files[d] for d in spec.datasets}
+
+
+def read_dataset(spec: Spec, name: str, path: Path) -> pa.Table:
+    """The treated table of one dataset with the spec's columns in spec order; a column the
+    spec does not name, or a missing one, is refused (G1)."""
+    table = pq.read_table(path)
+    require_named(spec, name, table.column_names, party=sender(spec))
+    wanted = spec.variable_names(name)
+    missing = [c for c in wanted if c not in table.column_names]
+    if missing:
+        raise SluisError(
+            f"{path}: dataset {name} lacks column(s) {', '.join(missing)} of the spec",
+            rule="missing-column",
+            file=str(path),
+        )
+    return table.select(wanted).replace_schema_metadata(None)
+
+
+def build_codebook(
+    spec: Spec,
+    spec_sha256: str,
+    tables: dict[str, pa.Table],
+    *,
+    created: dt.date,
+) -> Codebook:
+    """The codebook of a delivery of ``tables`` (dataset -> treated table) under ``spec``."""
+    datasets = []
+    for name, ds in spec.datasets.items():
+        t = tables[name]
+        paragraph = ds.paragraph or ""
+        datasets.append(
+            DatasetDoc(
+                name=name,
+                description=ds.description,
+                unit=ds.unit,
+                who=ds.who,
+                paragraph=paragraph,
+                rows=t.num_rows,
+                variables=tuple(variable_doc(v, paragraph, t[v.name]) for v in ds.variables),
+            )
+        )
+    producer = next(
+        (p.name for p in spec.parties.values() if "pseudonymiser" in p.roles), spec.decision.id
+    )
+    recipient = spec.parties[spec.recipient.party].name
+    return Codebook(
+        decision_id=spec.decision.id,
+        title=spec.decision.title,
+        purpose=spec.purpose,
+        legal_basis=spec.legal_basis,
+        producer=producer,
+        recipient=recipient,
+        researchers=tuple(r.name for r in spec.recipient.researchers),
+        retention_deadline=spec.retention.deadline,
+        spec_sha256=spec_sha256,
+        created=created,
+        datasets=tuple(datasets),
+    )
