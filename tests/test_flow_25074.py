@@ -340,3 +340,27 @@ def test_b2_cohorts_match_a_direct_query(data: Path) -> None:
             ).fetchone()[0]
             assert engine.count(population(sources, spec, name)) == want, name
             assert want > 100
+
+
+def test_g10_every_stage_of_the_run_is_in_the_audit_log(run) -> None:
+    import json as _json
+
+    from sluis.audit import verify
+
+    _, work = run
+    log = work / "ksz" / "audit.log"
+    report = verify(log)
+    assert report.ok, report.problems
+    events = [_json.loads(line)["event"] for line in log.read_text().splitlines()]
+    for event in (
+        "run-started",
+        "sources-checked",
+        "population-selected",
+        "key-used",
+        "pseudonymised",
+        "coarsened",
+        "scra-result",
+        "checkpoint",
+    ):
+        assert event in events, event
+    assert events[-1] == "checkpoint"

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from sluis.cli.audit_cmd import audit_verify
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.render import render_written
 from sluis.cli.scra_cmd import scra as scra_command
@@ -40,6 +41,11 @@ keys_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 keys_app.command("new")(keys_new)
+audit_app = typer.Typer(
+    help="The tamper-evident audit log: verify a party's log (G10).", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+audit_app.command("verify")(audit_verify)
 
 console = Console(stderr=True)
 out = Console()

@@ -260,24 +260,24 @@ def _household_type(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
     """The reference person's LIPRO position names the household type (MAR+ -> married
     couple with children); without a reference person (a collective household) the
     person's own position (COLL)."""
-    h = ctx.sources["household"]
     b = ctx.base
-    days = b.select("reference", "qend").filter(b.reference.notnull()).distinct()
-    rows = h.join(days, [h.insz == days.reference, valid_on(h, days.qend)]).select(
-        reference=days.reference, qend=days.qend, _v=h.lipro, _from=h.valid_from
-    )
-    rows = _latest(rows, ("reference", "qend"), "_from").drop("_from")
-    w = _attach(ctx, w, rows, ("reference", "qend"), "_ref_lipro")
-    own = h.join(
-        days := b.select("subject", "qend").distinct(),
-        [h.insz == days.subject, valid_on(h, days.qend)],
-    )
-    own = own.select(subject=days.subject, qend=days.qend, _v=h.lipro, _from=h.valid_from)
-    own = _latest(own, ("subject", "qend"), "_from").drop("_from")
-    w = _attach(ctx, w, own, ("subject", "qend"), "_own_lipro")
+    ref = _lipro_on(ctx, b.select(who=b.reference, qend=b.qend).filter(b.reference.notnull()))
+    w = _attach(ctx, w, ref.rename(reference="who"), ("reference", "qend"), "_ref_lipro")
+    own = _lipro_on(ctx, b.select(who=b.subject, qend=b.qend))
+    w = _attach(ctx, w, own.rename(subject="who"), ("subject", "qend"), "_own_lipro")
     return w.mutate(**{v.name: ibis.coalesce(w._ref_lipro, w._own_lipro)}).drop(
         "_ref_lipro", "_own_lipro"
     )
+
+
+def _lipro_on(ctx: Context, days: ir.Table) -> ir.Table:
+    """(who, qend, _v): the LIPRO position of ``who`` on ``qend``."""
+    h = ctx.sources["household"]
+    days = days.distinct()
+    rows = h.join(days, [h.insz == days.who, valid_on(h, days.qend)]).select(
+        who=days.who, qend=days.qend, _v=h.lipro, _from=h.valid_from
+    )
+    return _latest(rows, ("who", "qend"), "_from").drop("_from")
 
 
 def _household_size(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:

@@ -22,6 +22,7 @@ from pathlib import Path
 import ibis
 
 from sluis.atomic import write_text
+from sluis.audit import open_log
 from sluis.coarsen import check_coarsened, coarsen_dataset
 from sluis.engine import connect
 from sluis.errors import SourceError, UsageError
@@ -120,77 +121,95 @@ def run_spec(
     else:
         store = Path(key_store)
     key = load_key(store, project, forbidden=[staged, scra_dir])
-    summary = RunSummary(
-        decision=spec.decision.id,
-        phase=phase,
-        data=str(data),
-        work=str(work),
-        spec_sha256=read_document(spec_path).sha256,
-        key_fingerprint=key.fingerprint,
-    )
-    clock = _Clock(summary, tick)
-    if check:
-        with clock("check"):
-            _check_sources(spec, Path(data), work / party)
-    partial = work / party / ".staged.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    with connect() as engine:
-        sources = Sources(engine, Path(data))
-        with clock("select"):
-            selection = select_samples(engine, sources, spec)
-            summary.populations = {n: engine.count(t) for n, t in selection.populations.items()}
-        with clock("sample"):
-            persons = _phase_persons(engine, spec, selection.persons, phase)
-            counts = engine.to_arrow(persons.group_by("sample").aggregate(n=persons.count()))
-            names = list(spec.samples)
-            summary.samples = {
-                names[int(flag) - 1]: n
-                for flag, n in zip(
-                    counts["sample"].to_pylist(), counts["n"].to_pylist(), strict=True
-                )
-            }
-            summary.persons = engine.count(persons)
-        with clock("frames"):
-            frames = build_frames(engine, sources, persons, spec.window.start, spec.window.end)
-            family = frames.partner.select("subject").union(frames.children.select("subject"))
-            summary.family_members = engine.count(
-                family.distinct().anti_join(persons, family.subject == persons.insz)
-            )
-        raw = {}
-        with clock("extract"):
-            for i, name in enumerate(spec.datasets):
-                raw[name] = engine.materialise(
-                    extract_dataset(engine, sources, spec, name, selection, frames, persons)
-                )
-                tick("extract", i + 1, len(spec.datasets))
-        with clock("pseudonymise"):
-            pseudonymised = _pseudonymise(engine, spec, raw, key)
-        with clock("coarsen"):
-            coarse = {}
-            for name, table in pseudonymised.items():
-                coarse[name] = engine.materialise(coarsen_dataset(engine, table, spec, name))
-                check_coarsened(engine, coarse[name], spec, name, party=party)
-        with clock("write"):
-            for name, table in coarse.items():
-                engine.write_parquet(table, partial / f"{name}.parquet", order_by=table.columns)
-                summary.datasets[name] = {
-                    "rows": engine.count(table),
-                    "columns": len(table.columns),
-                }
-    for old in outputs:
-        if old.is_dir():
-            shutil.rmtree(old)
-        else:
-            old.unlink(missing_ok=True)
-    partial.rename(staged)
-    with clock("scra"):
-        from sluis.scra.staged import run_spec_scra
-
-        result = run_spec_scra(
-            spec, staged, scra_dir, treat=True, design_weight=_design_weight(spec, summary)
+    with open_log(work / party / "audit.log", party=party, store=store) as audit:
+        summary = RunSummary(
+            decision=spec.decision.id,
+            phase=phase,
+            data=str(data),
+            work=str(work),
+            spec_sha256=read_document(spec_path).sha256,
+            key_fingerprint=key.fingerprint,
         )
-        summary.scra_ok = result.ok
-        summary.scra_dir = str(scra_dir)
+        clock = _Clock(summary, tick)
+        audit.append(
+            "run-started",
+            {"decision": spec.decision.id, "phase": phase, "spec_sha256": summary.spec_sha256},
+        )
+        if check:
+            with clock("check"):
+                _check_sources(spec, Path(data), work / party)
+            audit.append("sources-checked", {"data": str(data)})
+        partial = work / party / ".staged.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        with connect() as engine:
+            sources = Sources(engine, Path(data))
+            with clock("select"):
+                selection = select_samples(engine, sources, spec)
+                summary.populations = {n: engine.count(t) for n, t in selection.populations.items()}
+            with clock("sample"):
+                persons = _phase_persons(engine, spec, selection.persons, phase)
+                counts = engine.to_arrow(persons.group_by("sample").aggregate(n=persons.count()))
+                names = list(spec.samples)
+                summary.samples = {
+                    names[int(flag) - 1]: n
+                    for flag, n in zip(
+                        counts["sample"].to_pylist(), counts["n"].to_pylist(), strict=True
+                    )
+                }
+                summary.persons = engine.count(persons)
+            audit.append(
+                "population-selected",
+                {
+                    "populations": summary.populations,
+                    "samples": summary.samples,
+                    "persons": summary.persons,
+                },
+            )
+            with clock("frames"):
+                frames = build_frames(engine, sources, persons, spec.window.start, spec.window.end)
+                family = frames.partner.select("subject").union(frames.children.select("subject"))
+                summary.family_members = engine.count(
+                    family.distinct().anti_join(persons, family.subject == persons.insz)
+                )
+            raw = {}
+            with clock("extract"):
+                for i, name in enumerate(spec.datasets):
+                    raw[name] = engine.materialise(
+                        extract_dataset(engine, sources, spec, name, selection, frames, persons)
+                    )
+                    tick("extract", i + 1, len(spec.datasets))
+            audit.append("key-used", {"project": project, "key_fingerprint": key.fingerprint})
+            with clock("pseudonymise"):
+                pseudonymised = _pseudonymise(engine, spec, raw, key)
+            audit.append("pseudonymised", {"datasets": sorted(pseudonymised)})
+            with clock("coarsen"):
+                coarse = {}
+                for name, table in pseudonymised.items():
+                    coarse[name] = engine.materialise(coarsen_dataset(engine, table, spec, name))
+                    check_coarsened(engine, coarse[name], spec, name, party=party)
+            with clock("write"):
+                for name, table in coarse.items():
+                    engine.write_parquet(table, partial / f"{name}.parquet", order_by=table.columns)
+                    summary.datasets[name] = {
+                        "rows": engine.count(table),
+                        "columns": len(table.columns),
+                    }
+            audit.append("coarsened", {"datasets": summary.datasets})
+        for old in outputs:
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink(missing_ok=True)
+        partial.rename(staged)
+        with clock("scra"):
+            from sluis.scra.staged import run_spec_scra
+
+            result = run_spec_scra(
+                spec, staged, scra_dir, treat=True, design_weight=_design_weight(spec, summary)
+            )
+            summary.scra_ok = result.ok
+            summary.scra_dir = str(scra_dir)
+        audit.append("scra-result", {"ok": result.ok, "report": str(scra_dir / "scra.json")})
     write_text(work / "run.json", json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
     return summary
 
