@@ -237,6 +237,11 @@ def test_g8_datapackage_has_resources_and_categories(package, spec: Spec) -> Non
     assert stata["birth_country"]["type"] == "integer"
     assert {"value": 1, "label": "Belgium"} in stata["birth_country"]["categories"]
     assert descriptor["sluis:decision"] == "25/074"
+    # a level from either community's register has a label from its own code list
+    panel = {f["name"]: f for f in paths["parquet/panel.parquet"]["schema"]["fields"]}
+    levels = {c["value"]: c["label"] for c in panel["edu_level"]["categories"]}
+    assert {"MA", "SUP-U"} <= set(levels)
+    assert not any(label.startswith("(code not") for label in levels.values())
 
 
 def test_g8_ddi_codebook_is_well_formed_with_every_variable(package, spec: Spec) -> None:

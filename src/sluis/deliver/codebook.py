@@ -135,19 +135,32 @@ def _type(arrow: pa.DataType) -> str:
     return "string"
 
 
+def _codelist(ref: str) -> str | None:
+    table, _, column = ref.partition(".")
+    try:
+        return source_table(table).column(column).codelist
+    except KeyError:
+        return None
+
+
 def _labels(v: Variable) -> tuple[dict[str, str] | None, str | None]:
-    """The labels of a ``keep`` value and where they come from."""
+    """The labels of a ``keep`` value and where they come from: the code list of the source
+    column, merged with the lists of the other sources holding the same column (the French
+    Community's register filling gaps of the Flemish one: ``education_*.level``)."""
     if v.computed is not None and v.name in DERIVED:
         found = DERIVED[v.name]
         return (found, "derivation") if found is not None else (None, None)
-    table, _, column = v.source[0].partition(".")
-    try:
-        listed = source_table(table).column(column).codelist
-    except KeyError:
+    column = v.source[0].partition(".")[2]
+    names = [_codelist(v.source[0])]
+    names += [_codelist(ref) for ref in v.source[1:] if ref.partition(".")[2] == column]
+    lists = list(dict.fromkeys(n for n in names if n is not None))
+    if not lists or names[0] is None:
         return None, None
-    if listed is None:
-        return None, None
-    return codelists()[listed].labels, f"code list {listed}"
+    labels: dict[str, str] = {}
+    for name in reversed(lists):  # the first source's label wins
+        labels |= codelists()[name].labels
+    ordered = {c: labels[c] for c in sorted(labels)} if len(lists) > 1 else labels
+    return ordered, ("code list " if len(lists) == 1 else "code lists ") + ", ".join(lists)
 
 
 def _stata_codes(codes: list[Code]) -> list[int | None]:
