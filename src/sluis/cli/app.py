@@ -138,6 +138,56 @@ def _demo_run(spec_file: Path, sources: Path, work: Path) -> None:
         )
     render_run(out, summary)
     render_written(out, write_run_report(work / "run.html", summary), "the run report")
+    if summary.scra_ok:
+        _demo_deliver(spec_file, work, work.parent / "recipient")
+
+
+def _demo_deliver(spec_file: Path, work: Path, recipient: Path) -> None:
+    """Deliver the phase-1 extract to a local SFTP server, then open it as the researcher
+    would: decrypt with the demo researcher's key and check every file (G8, G11)."""
+    import datetime as dt
+    import tarfile
+
+    from sluis.cli.run_view import render_delivery
+    from sluis.deliver import verify_package
+    from sluis.deliver.encrypt import decrypt
+    from sluis.deliver.local_sftp import local_sftp
+    from sluis.flow.deliver import SftpTarget
+    from sluis.flow.deliver import deliver as run_delivery
+
+    with local_sftp(recipient / "inbox", recipient / "server-keys") as server:
+        target = SftpTarget(
+            server.host,
+            server.port,
+            server.username,
+            server.client_key,
+            server.host_public_key,
+            "/",
+        )
+        summary = run_delivery(
+            spec_file, work, created=dt.date(2026, 11, 23), target=target, force=True
+        )
+    render_delivery(out, summary)
+    received = recipient / "inbox" / Path(summary.encrypted).name
+    opened = recipient / "opened"
+    archive = decrypt(
+        received, spec_file.parent / "demo-keys" / "uantwerpen-1", recipient / "package.tar"
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(opened, filter="data")
+    Path(archive).unlink()
+    package = opened / Path(summary.package).name
+    problems = verify_package(package)
+    out.print(
+        Text.assemble(
+            ("researcher", "bold"),
+            f": decrypted {received.name} with the demo key and checked "
+            f"{summary.files} files against the manifest: ",
+            ("all match", "green") if not problems else (f"{len(problems)} problems", "red"),
+            f" ({package})",
+        ),
+        soft_wrap=True,
+    )
 
 
 def _demo_specs(specs: Path, out_dir: Path) -> bool:
@@ -263,6 +313,59 @@ def run(
     render_written(out, page, "the run report")
     if not summary.scra_ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def deliver(
+    spec_file: Annotated[Path, typer.Argument(help="The authorisation's spec (YAML).")],
+    work: Annotated[Path, typer.Option(help="The workspace of the run to deliver.")],
+    date: Annotated[
+        str | None,
+        typer.Option(help="Package date YYYY-MM-DD (default today); fixes the package bytes."),
+    ] = None,
+    sftp_host: Annotated[
+        str | None, typer.Option(help="Recipient's SFTP server (omit to only package).")
+    ] = None,
+    sftp_port: Annotated[int, typer.Option(help="SFTP port.")] = 22,
+    sftp_user: Annotated[str, typer.Option(help="SFTP user.")] = "sluis",
+    client_key: Annotated[
+        Path | None, typer.Option(help="Private key to log in with (OpenSSH format).")
+    ] = None,
+    host_key: Annotated[
+        str | None, typer.Option(help="The server's public host key, pinned ('ssh-ed25519 ...').")
+    ] = None,
+    remote_dir: Annotated[str, typer.Option(help="Remote directory to upload into.")] = ".",
+    force: Annotated[bool, typer.Option(help="Replace an earlier package of that date.")] = False,
+) -> None:
+    """Deliver a run's extract (G8, G10, G11): build the package (Parquet, Stata, CSV,
+    codebook, manifest), scan it for anything identifying, encrypt it to the spec's
+    researchers and upload it over SFTP, recording each step in the audit log.
+
+    Refused when the run's SCRA thresholds do not hold or the privacy scan finds anything.
+
+    Example: sluis deliver specs/25-074.yaml --work out/run/25-074-phase1 --sftp-host
+    sftp.uantwerpen.example --client-key ~/.ssh/sluis --host-key "ssh-ed25519 AAAA..."
+    """
+    import datetime as dt
+
+    from sluis.cli.run_view import render_delivery
+    from sluis.flow.deliver import SftpTarget
+    from sluis.flow.deliver import deliver as run_delivery
+
+    target = None
+    if sftp_host is not None:
+        if client_key is None or host_key is None:
+            raise UsageError(
+                "an SFTP upload needs --client-key and the server's --host-key (pinned)",
+                rule="sftp-options",
+            )
+        target = SftpTarget(sftp_host, sftp_port, sftp_user, client_key, host_key, remote_dir)
+    try:
+        day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise UsageError(f"--date {date!r} is not YYYY-MM-DD", rule="bad-date") from None
+    summary = run_delivery(spec_file, work, created=day, target=target, force=force)
+    render_delivery(out, summary)
 
 
 @spec_app.command("check")

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from sluis.flow.deliver import DeliverySummary
 from sluis.flow.run import STAGES, RunSummary
 from sluis.report import svg, write_page
 
@@ -98,3 +99,23 @@ def write_run_report(path: Path, s: RunSummary) -> Path:
         stages=[(LABELS[st], s.seconds[st]) for st in stages],
         plot=svg(fig),
     )
+
+
+def render_delivery(console: Console, d: DeliverySummary) -> None:
+    """What was packaged, encrypted to whom and sent where."""
+    t = Table(title=f"Delivery of {d.decision}", title_justify="left")
+    t.add_column("")
+    t.add_column("")
+    t.add_row("package", d.package)
+    t.add_row("files / payload", f"{d.files} files, {d.payload_bytes / 1e6:,.1f} MB")
+    t.add_row("rows", ", ".join(f"{k} {v:,}" for k, v in d.rows.items()))
+    t.add_row("encrypted to", ", ".join(d.recipients))
+    t.add_row("encrypted file", f"{d.encrypted} ({d.encrypted_bytes / 1e6:,.1f} MB)")
+    if d.remote_path:
+        t.add_row(
+            "sent to",
+            d.remote_path + (f" (resumed at {d.resumed_from:,})" if d.resumed_from else ""),
+        )
+        t.add_row("receipt", d.receipt)
+    t.add_row("time", ", ".join(f"{k} {v:.1f} s" for k, v in d.seconds.items()))
+    console.print(t)
