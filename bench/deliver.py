@@ -108,6 +108,7 @@ def main() -> None:
     os.unlink(args.dir / "cli.age")
 
     encrypted = args.dir / "py.age"
+    shutil.rmtree(args.dir / "sshd", ignore_errors=True)
     with running_sshd(args.dir / "sshd") as server:
         for block, requests in [(255 * 1024, 32), (255 * 1024, 64), (64 * 1024, 64)]:
             up, ver = [], []

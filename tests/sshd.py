@@ -84,6 +84,8 @@ class SshServer:
 
 
 def _keygen(path: Path, comment: str) -> str:
+    for old in (path, path.with_name(path.name + ".pub")):
+        old.unlink(missing_ok=True)
     subprocess.run(
         [SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
         check=True,

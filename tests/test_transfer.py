@@ -203,6 +203,11 @@ def test_x2_clear_errors_for_auth_connection_and_remote_failures(
     with pytest.raises(TransferError, match="refused the client key") as info:
         upload(local, sshd.host, sshd.port, sshd.username, stranger, sshd.host_key, target)
     assert info.value.rule == "transfer-auth"
+    with pytest.raises(TransferError, match="cannot read the client key") as info:
+        upload(
+            local, sshd.host, sshd.port, sshd.username, tmp_path / "nokey", sshd.host_key, target
+        )
+    assert info.value.rule == "transfer-auth"
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

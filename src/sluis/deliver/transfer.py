@@ -43,14 +43,14 @@ from typing import Any
 import asyncssh
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sluis.deliver.receipt import write_receipt
+from sluis.deliver.receipt import load_private_key, write_receipt
 from sluis.errors import SluisError
 
 #: Bytes per SFTP write request. OpenSSH's sftp-server accepts up to 255 KiB per request
 #: (its limits@openssh.com reply); larger values are capped at the server's limit.
 BLOCK_SIZE = 255 * 1024
 #: Write requests in flight at once.
-MAX_REQUESTS = 32
+MAX_REQUESTS = 64
 #: Bytes per read when the remote file is hashed back (itself split in parallel reads).
 VERIFY_CHUNK = 8 * 1024 * 1024
 #: How many bytes before the resume point are compared with the local file.
@@ -190,6 +190,18 @@ async def upload_async(
     final = posixpath.join(remote_dir, name)
     partial = posixpath.join(remote_dir, f".{name}.partial")
 
+    try:
+        client_private = asyncssh.read_private_key(str(client_key))
+    except (OSError, asyncssh.KeyImportError) as exc:
+        raise TransferError(
+            f"cannot read the client key ({exc})",
+            rule="transfer-auth",
+            file=str(client_key),
+            hint="an unencrypted OpenSSH private key is needed",
+        ) from exc
+    # Loaded before anything is sent, so a bad signing key fails early.
+    signer = load_private_key(signing_key if signing_key is not None else client_key)
+
     client = _PinnedClient()
     try:
         conn = await asyncio.wait_for(
@@ -198,7 +210,7 @@ async def upload_async(
                 port,
                 client_factory=lambda: client,
                 username=username,
-                client_keys=[str(client_key)],
+                client_keys=[client_private],
                 known_hosts=([pinned], [], []),
                 config=None,
                 agent_path=None,
@@ -280,7 +292,7 @@ async def upload_async(
         "resumed_from": result.resumed_from,
         "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    write_receipt(receipt_path, data, signing_key if signing_key is not None else client_key)
+    write_receipt(receipt_path, data, signer)
     return replace(result, receipt=receipt_path)
 
 
