@@ -364,3 +364,70 @@ def test_g10_every_stage_of_the_run_is_in_the_audit_log(run) -> None:
     ):
         assert event in events, event
     assert events[-1] == "checkpoint"
+
+
+def test_g8_g11_delivery_reaches_the_researcher_and_only_them(run, tmp_path: Path) -> None:
+    """The package goes out encrypted over SFTP; the named researcher decrypts it with the
+    real age tool, every file matches the manifest, the privacy scan finds nothing, and a
+    key the spec does not name cannot open it."""
+    import datetime as dt
+    import shutil
+    import subprocess
+    import tarfile
+
+    from sluis.audit import load_checkpoint, verify
+    from sluis.deliver import scan_package, verify_package
+    from sluis.deliver.local_sftp import local_sftp
+    from sluis.flow.deliver import SftpTarget, deliver
+
+    if shutil.which("age") is None:
+        pytest.skip("the age tool is not installed (./dev test installs it as root)")
+    _, work = run
+    with local_sftp(tmp_path / "inbox", tmp_path / "keys") as s:
+        target = SftpTarget(s.host, s.port, s.username, s.client_key, s.host_public_key, "/")
+        summary = deliver(SPEC, work, created=dt.date(2026, 11, 23), target=target)
+    received = tmp_path / "inbox" / Path(summary.encrypted).name
+    assert received.stat().st_size == summary.encrypted_bytes
+    plain = subprocess.run(
+        ["age", "-d", "-i", str(ROOT / "specs" / "demo-keys" / "uantwerpen-1"), str(received)],
+        capture_output=True,
+        check=True,
+    ).stdout
+    archive = tmp_path / "p.tar"
+    archive.write_bytes(plain)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "opened", filter="data")
+    package = tmp_path / "opened" / Path(summary.package).name
+    assert verify_package(package) == []
+    assert scan_package(package, load_spec(SPEC)) == []
+    other = subprocess.run(
+        ["age", "-d", "-i", str(ROOT / "specs" / "demo-keys" / "kuleuven-1"), str(received)],
+        capture_output=True,
+    )
+    assert other.returncode != 0
+    log = work / "ksz" / "audit.log"
+    events = [line.split('"event":"')[1].split('"')[0] for line in log.read_text().splitlines()]
+    assert {"package-built", "encrypted", "sent"} <= set(events)
+    checkpoint = load_checkpoint(package / "data" / "audit-checkpoint.json")
+    assert verify(log, checkpoint=checkpoint).ok
+
+
+def test_g5_no_delivery_when_the_thresholds_do_not_hold(run, tmp_path: Path) -> None:
+    import datetime as dt
+    import json as _json
+    import shutil
+
+    from sluis.flow.deliver import DeliveryRefused, deliver
+
+    _, work = run
+    copy = tmp_path / "work"
+    shutil.copytree(work, copy)
+    shutil.rmtree(copy / "ksz" / "delivery", ignore_errors=True)
+    result = copy / "ksz" / "scra" / "scra.json"
+    data = _json.loads(result.read_text())
+    data["ok"] = False
+    result.write_text(_json.dumps(data))
+    with pytest.raises(DeliveryRefused) as err:
+        deliver(SPEC, copy, created=dt.date(2026, 11, 23))
+    assert err.value.rule == "scra-failed"
+    assert not (copy / "ksz" / "delivery").exists()
