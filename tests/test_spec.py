@@ -282,6 +282,39 @@ CASES = [
         "public_key: ssh-rsa AAAAC3",
         "ssh-rsa",
     ),
+    # G5: global recoding only along the rules' hierarchies, on a key, never finer
+    ("recode-not-coarser", "26", "to: {kind: top, max: 6}", "to: {kind: top, max: 9}", "{kind"),
+    (
+        "recode-not-coarser",
+        "26",
+        "to: {kind: classes, breaks: [1900, 1960,",
+        "to: {kind: classes, breaks: [1900, 1965,",
+        "{kind: classes",
+    ),
+    (
+        "recode-not-coarser",
+        "26",
+        "to: {kind: country, classes: eu4}",
+        "to: {kind: date, precision: year}",
+        "{kind: date",
+    ),
+    (
+        "recode-not-coarser",
+        "25",
+        "no l-diversity treatment yet).\nenclave:",
+        "no l-diversity treatment yet).\n  recode:\n    - {dataset: panel, variable: "
+        "nationality, to: {kind: country, classes: eu4}}\nenclave:",
+        "{kind: country, classes: eu4}",
+    ),
+    (
+        "recode-not-a-key",
+        "26",
+        "variable: birth_place, to:",
+        "variable: origin, to:",
+        "origin, to",
+    ),
+    ("recode-not-a-key", "26", "variable: birth_place, to:", "variable: year, to:", "year, to"),
+    ("unknown-party", "26", "variable: age_class\n", "variable: age_klasse\n", "age_klasse"),
 ]
 
 

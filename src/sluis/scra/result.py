@@ -144,6 +144,35 @@ class LongitudinalCheck:
 
 
 @dataclass
+class RecodeKeySet:
+    """A key set's figures just before and just after one recode step (before suppression)."""
+
+    name: str
+    cells_before: int
+    cells_after: int
+    below_k_before: int
+    below_k_after: int
+    global_risk_before: float
+    global_risk_after: float
+
+
+@dataclass
+class Recoding:
+    """One global recoding step applied to a dataset (G5): the variable's values went from
+    the rule ``from_rule`` to the coarser rule ``to`` (the rule as the spec writes it, for the
+    delivery stage: the delivered column follows ``to``, not the variable's own rule)."""
+
+    dataset: str
+    variable: str
+    from_rule: str
+    to_rule: str
+    to: dict[str, Any]
+    categories_before: int
+    categories_after: int
+    key_sets: list[RecodeKeySet] = field(default_factory=list)
+
+
+@dataclass
 class DatasetRun:
     """What the run read and wrote for one dataset of the spec."""
 
@@ -157,6 +186,8 @@ class DatasetRun:
     treated_file: str | None = None
     treatment: Treatment | None = None
     unreachable: int = 0  # records in periods with fewer than k records
+    #: recode steps of the spec for this dataset that were not applied, and why
+    recode_skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -175,6 +206,8 @@ class SpecScraResult:
     longitudinal: list[LongitudinalCheck]
     thresholds: list[Threshold]
     seconds: dict[str, float] = field(default_factory=dict)
+    #: the global recoding steps applied, in order (the treated files hold their ``to`` rule)
+    recoded: list[Recoding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

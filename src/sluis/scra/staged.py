@@ -14,6 +14,10 @@ columns named exactly as the spec's variables, values already coarsened and pseu
 - adds the household risk over ``scra.household`` (households per period) to the key sets
   on that dataset, the l-diversity of every sensitive variable to the key sets on its
   dataset, and the longitudinal risk of every ``scra.longitudinal`` entry;
+- with ``treat``, when a key set of a dataset fails a threshold: applies the spec's
+  ``scra.recode`` steps of that dataset in order, one at a time, until the thresholds hold
+  (:func:`global_recoding`, :mod:`sluis.scra.recode`); the recoded values are what the
+  suppression works on and what the treated files hold (``scra.json`` lists the steps);
 - with ``treat``: suppresses locally to k on the union of the key sets of each dataset
   (the period is never suppressed), under ``semantics`` (``strict``: a suppressed value is
   its own category; ``sdcmicro``: a wildcard), writes the treated datasets to
@@ -38,14 +42,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from markupsafe import escape
 
 from sluis.atomic import atomic_path, write_text
-from sluis.report import svg, write_page
+from sluis.report import render_page, svg
 from sluis.scra.frequencies import KeyCodes, cell_ids, encode_keys, frequencies
 from sluis.scra.household import household_ids
 from sluis.scra.ldiversity import distinct_l_diversity
 from sluis.scra.longitudinal import longitudinal_risk
+from sluis.scra.recode import period_years, recode_column, rule_text
 from sluis.scra.report import (
     SEMANTICS_TEXT,
     ScraInputError,
@@ -59,6 +67,8 @@ from sluis.scra.result import (
     LongitudinalCheck,
     Measures,
     PeriodRisk,
+    RecodeKeySet,
+    Recoding,
     SpecKeySet,
     SpecScraResult,
     Threshold,
@@ -73,7 +83,7 @@ from sluis.scra.suppress import (
     treated_frequencies,
     write_explanations,
 )
-from sluis.spec.model import Spec
+from sluis.spec.model import Coarsen, RecodeStep, Spec
 
 PERSON = "person_seq"
 QUARTER = "quarter"
@@ -122,6 +132,84 @@ def _period_risk(
         )
         for c in range(len(labels))
     ]
+
+
+def _key_set_figures(
+    encoded: KeyCodes, analysed: Sequence[Sequence[str]], weights: np.ndarray | None, k: int
+) -> list[tuple[int, int, float]]:
+    """(cells, records with fk < k, global risk) of every key set, cells within the period."""
+    figures = []
+    for keys_used in analysed:
+        freq = frequencies(_subset(encoded, keys_used), weights)
+        measures, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k, None)
+        figures.append((freq.n_cells, measures.records_below["k"], measures.global_risk))
+    return figures
+
+
+def _thresholds_hold(figures: list[tuple[int, int, float]], max_risk: float | None) -> bool:
+    return all(below == 0 and (max_risk is None or risk <= max_risk) for _, below, risk in figures)
+
+
+def _categories(values: pa.ChunkedArray | pa.Array) -> int:
+    return len(pc.unique(values).drop_null())
+
+
+def global_recoding(
+    spec: Spec,
+    name: str,
+    table: pa.Table,
+    encoded: KeyCodes,
+    analysed: Sequence[Sequence[str]],
+    weights: np.ndarray | None,
+    period: str | None,
+) -> tuple[pa.Table, KeyCodes, list[tuple[RecodeStep, Coarsen]], list[Recoding], list[str]]:
+    """Apply the spec's recode steps of dataset ``name`` in order, one at a time, while a
+    key set's thresholds (no record below k within its period, the global risk at most the
+    spec's maximum) do not hold; stop as soon as they hold. Returns the recoded table and
+    key codes, the steps applied with the rule each started from, their records and why
+    the other steps were not applied."""
+    sc = spec.scra
+    steps = [step for step in sc.recode if step.dataset == name]
+    rules = {v.name: v.coarsen for v in spec.datasets[name].variables}
+    years = period_years(table.column(period)) if period else None
+    figures = _key_set_figures(encoded, analysed, weights, sc.k)
+    applied: list[tuple[RecodeStep, Coarsen]] = []
+    records: list[Recoding] = []
+    skipped: list[str] = []
+    names = [ks.name for ks in sc.key_sets if ks.dataset == name]
+    for i, step in enumerate(steps):
+        if _thresholds_hold(figures, sc.max_global_risk):
+            skipped += [
+                f"{s.variable} to {rule_text(s.to)}: not needed, the thresholds hold"
+                for s in steps[i:]
+            ]
+            break
+        current = rules[step.variable]
+        column = table.column(step.variable)
+        recoded = recode_column(column, step.variable, current, step.to, years)
+        index = table.schema.get_field_index(step.variable)
+        table = table.set_column(index, step.variable, recoded)
+        encoded = encode_keys(table, list(encoded.names))
+        after = _key_set_figures(encoded, analysed, weights, sc.k)
+        records.append(
+            Recoding(
+                dataset=name,
+                variable=step.variable,
+                from_rule=rule_text(current),
+                to_rule=rule_text(step.to),
+                to=step.to.model_dump(mode="json", exclude_none=True),
+                categories_before=_categories(column),
+                categories_after=_categories(recoded),
+                key_sets=[
+                    RecodeKeySet(ks, a[0], b[0], a[1], b[1], a[2], b[2])
+                    for ks, a, b in zip(names, figures, after, strict=True)
+                ],
+            )
+        )
+        applied.append((step, current))
+        rules[step.variable] = step.to
+        figures = after
+    return table, encoded, applied, records, skipped
 
 
 def run_spec_scra(
@@ -195,6 +283,7 @@ def run_spec_scra(
     trajectories: list[LongitudinalCheck] = []
     thresholds: list[Threshold] = []
     ld_checks: list[tuple[str, str, int, LDiversitySummary]] = []
+    recoded: list[Recoding] = []
 
     for name in datasets:
         t0 = time.perf_counter()
@@ -244,6 +333,28 @@ def run_spec_scra(
                     [hh_ids, per.codes[0]], [int(hh_ids.max()) + 1, per.cardinalities[0]], n
                 )
         sens_codes = [(s, encode_keys(table, [s.variable]).codes[0]) for s in sensitive]
+        original = encoded  # the measures before treatment are taken on the staged values
+        applied: list[tuple[RecodeStep, Coarsen]] = []
+        recode_skipped: list[str] = []
+        has_steps = any(step.dataset == name for step in sc.recode)
+        if treat and key_sets and has_steps:
+            _, encoded, applied, records, recode_skipped = global_recoding(
+                spec, name, table, encoded, analysed, weights, period
+            )
+            recoded += records
+            if applied:
+                thresholds.append(
+                    Threshold(
+                        f"{name}: global recoding before local suppression (a threshold "
+                        "failed): "
+                        + "; ".join(f"{r.variable} {r.from_rule} to {r.to_rule}" for r in records),
+                        "coarser than the spec's rule",
+                        f"{len(applied)} of {len(applied) + len(recode_skipped)} steps",
+                        True,
+                    )
+                )
+        elif has_steps:
+            recode_skipped = ["not applied: no treatment asked for"]
         sup = None
         k_used = k
         if treat and key_sets:
@@ -277,7 +388,7 @@ def run_spec_scra(
                     )
                 )
         for ks, keys_used in zip(key_sets, analysed, strict=True):
-            keys = _subset(encoded, keys_used)
+            keys = _subset(original, keys_used)
             freq = frequencies(keys, weights)
             before, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k, hh_ids)
             for s, codes in sens_codes:
@@ -288,6 +399,7 @@ def run_spec_scra(
             after: Measures | None = None
             fk_after = None
             if sup is not None:
+                keys = _subset(encoded, keys_used)
                 idx = [encoded.names.index(key) for key in keys_used]
                 mask = sup.suppressed[:, idx]
                 fk_after, Fk_after, n_shown = treated_frequencies(keys, mask, semantics, weights)
@@ -330,6 +442,7 @@ def run_spec_scra(
         timings[f"{name}: measures"] = time.perf_counter() - t0
 
         run = DatasetRun(name, spec.datasets[name].unit, str(path), n, period, weight, household)
+        run.recode_skipped = recode_skipped
         treated_table = None
         if sup is not None:
             t0 = time.perf_counter()
@@ -337,6 +450,14 @@ def run_spec_scra(
             (out / "suppressions").mkdir(parents=True, exist_ok=True)
             write_explanations(out / "suppressions" / f"{name}.parquet", explained)
             full = pq.read_table(path)
+            years = period_years(full.column(period)) if period and applied else None
+            for step, current in applied:  # the recoding, on every row of the staged file
+                recoded_column = recode_column(
+                    full.column(step.variable), step.variable, current, step.to, years
+                )
+                full = full.set_column(
+                    full.schema.get_field_index(step.variable), step.variable, recoded_column
+                )
             treated_table = apply_suppression(full, encoded, sup)
             if SUPPRESSED_COLUMN not in declared:
                 treated_table = treated_table.drop_columns([SUPPRESSED_COLUMN])
@@ -424,6 +545,7 @@ def run_spec_scra(
         longitudinal=trajectories,
         thresholds=thresholds,
         seconds={name: round(v, 3) for name, v in timings.items()},
+        recoded=recoded,
     )
     write_text(out / "scra.json", json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     write_spec_html(out / "scra.html", result)
@@ -445,11 +567,57 @@ def write_spec_html(path: Path, result: SpecScraResult) -> Path:
             "sizes": svg(_bar_figure(f"{label}: records by cell size fk", sizes, "fk")),
             "risks": svg(_bar_figure(f"{label}: records by individual risk", risks, "risk")),
         }
-    return write_page(
-        path,
+    page = render_page(
         "scra.html",
         title=f"Small-cell risk analysis of {result.decision}",
         result=result,
         plots=plots,
         spec_run=True,
     )
+    marker = "<h2>Treatment</h2>"
+    if marker in page:  # global recoding comes first in the treatment
+        page = page.replace(marker, marker + "\n" + recoding_html(result), 1)
+    return write_text(path, page)
+
+
+def recoding_html(result: SpecScraResult) -> str:
+    """The report's section on global recoding: every step applied, with its figures, and
+    the steps that were not needed."""
+    parts = ["<h3>Global recoding</h3>"]
+    if result.recoded:
+        parts.append(
+            "<p>The spec's recode steps of a dataset are applied in order, one at a time, "
+            "only while a threshold fails (records below k, global risk), before local "
+            "suppression. Each merges whole classes of the variable's rule into the coarser "
+            "classes of the target rule; the treated files hold the recoded values, in the "
+            "target rule's representation.</p>"
+        )
+        parts.append(
+            "<table>\n<tr><th>dataset</th><th>variable</th><th>from</th><th>to</th>"
+            '<th class="n">categories</th><th>key set</th><th class="n">cells</th>'
+            '<th class="n">records below k</th><th class="n">global risk</th></tr>'
+        )
+        for r in result.recoded:
+            for ks in r.key_sets:
+                text = [r.dataset, r.variable, r.from_rule, r.to_rule]
+                figures = [
+                    f"{r.categories_before:,} &rarr; {r.categories_after:,}",
+                    f"{ks.cells_before:,} &rarr; {ks.cells_after:,}",
+                    f"{ks.below_k_before:,} &rarr; {ks.below_k_after:,}",
+                    f"{ks.global_risk_before:.4g} &rarr; {ks.global_risk_after:.4g}",
+                ]
+                row = "".join(f"<td>{escape(x)}</td>" for x in text)
+                row += f'<td class="n">{figures[0]}</td><td>{escape(ks.name)}</td>'
+                row += "".join(f'<td class="n">{x}</td>' for x in figures[1:])
+                parts.append(f"<tr>{row}</tr>")
+        parts.append("</table>")
+    skipped = [(d.name, s) for d in result.datasets for s in d.recode_skipped]
+    if skipped:
+        parts.append("<ul>")
+        parts += [f"<li>{escape(name)}: {escape(text)}</li>" for name, text in skipped]
+        parts.append("</ul>")
+    if not result.recoded and not skipped:
+        parts.append('<p class="muted">The spec declares no recode steps.</p>')
+    elif not result.recoded:
+        parts.append('<p class="muted">No recoding was applied.</p>')
+    return "\n".join(str(p) for p in parts) + "\n"

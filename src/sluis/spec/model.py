@@ -318,8 +318,18 @@ class Sensitive(Strict):
     note: str | None = None
 
 
+class RecodeStep(Strict):
+    """One step of global recoding (G5): the staged values of ``variable`` (coarsened by its
+    own rule) recoded to the coarser rule ``to``, applied only while the thresholds fail."""
+
+    dataset: str
+    variable: str
+    to: Coarsen
+
+
 class Scra(Strict):
-    """Thresholds the delivery must meet before it leaves (G5)."""
+    """Thresholds the delivery must meet before it leaves (G5), and the global recoding
+    steps (``recode``, in order) the treatment may take before local suppression."""
 
     k: int
     key_sets: list[KeySet] = Field(min_length=1)
@@ -328,6 +338,7 @@ class Scra(Strict):
     longitudinal: list[Longitudinal] = []
     sensitive: list[Sensitive] = []
     missing_is_category: bool = True
+    recode: list[RecodeStep] = []
 
 
 class Enclave(Strict):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from itertools import pairwise
 from typing import Any
 
@@ -24,13 +25,16 @@ from sluis.spec.load import Document, Path_, Problem, iter_variables
 from sluis.spec.model import (
     AgeRule,
     AmountRule,
+    Coarsen,
     CountryRule,
     DateRule,
     Keep,
     NaceRule,
+    NumericClasses,
     PlaceRule,
     Pseudonym,
     Spec,
+    TopCode,
     Variable,
 )
 
@@ -85,6 +89,10 @@ RULES: dict[str, str] = {
     "retention-beyond-decision": "a retention deadline later than the decision's",
     "no-recipient-keys": "a delivery without named researchers' public keys",
     "bad-public-key": "a public key that is not an age or ssh-ed25519 recipient",
+    "recode-not-coarser": "a recode step whose target is finer than, or not nested in, the "
+    "variable's rule",
+    "recode-not-a-key": "a recode step on a variable no key set of its dataset names, or on "
+    "its period",
 }
 
 _TABLES = {t.name: t for t in CONTRACT}
@@ -674,6 +682,7 @@ def _scra(c: _Checker, spec: Spec) -> None:
                 "threshold-floor",
                 f"l = {sv.l}; the project floor is {FLOORS['scra.sensitive.l']}",
             )
+    _recode(c, spec)
     if spec.enclave is not None:
         e = spec.enclave
         if e.min_frequency < FLOORS["enclave.min_frequency"]:
@@ -689,6 +698,172 @@ def _scra(c: _Checker, spec: Spec) -> None:
                 f"{e.dominance_share:g}; the project ceiling is "
                 f"{CEILINGS['enclave.dominance_share']:g}",
             )
+
+
+# -- global recoding (G5) -------------------------------------------------------------------
+
+#: the period column of a dataset by its unit (as in sluis.scra.staged): never recoded
+PERIOD_OF_UNIT = {
+    "person_quarter": "quarter",
+    "job_quarter": "quarter",
+    "person_year": "year",
+    "household_year": "year",
+}
+#: country schemes a scheme nests in exactly (class15 -> eu4 only in some years, below)
+_COUNTRY_NESTS = {
+    "country_code": {"country_code", "class15", "eu4"},
+    "class15": {"class15", "eu4"},
+    "birth5": {"birth5", "eu4"},
+    "eu4": {"eu4"},
+}
+
+
+def numeric_bounds(rule: Coarsen) -> list[float] | None:
+    """Lower bounds of a numeric class rule (amount, age, classes), as in
+    :func:`sluis.coarsen.classes.bounds`; the last opens a class without end."""
+    if isinstance(rule, AmountRule):
+        if rule.breaks is not None:
+            return [float(b) for b in rule.breaks]
+        assert rule.width is not None and rule.top is not None
+        return [float(b) for b in (*range(0, rule.top, rule.width), rule.top)]
+    if isinstance(rule, AgeRule | NumericClasses):
+        return [float(b) for b in rule.breaks]
+    return None
+
+
+@cache
+def class15_eu_status(year: int) -> dict[str, str]:
+    """Per class15 class its eu4 class in ``year``: ``'02'`` when every country of the class
+    is an EU member on 31 December of ``year``, ``'03'`` when none is, ``'mixed'`` otherwise
+    (the United Kingdom in class 04 from 2020, Poland before 2004, Croatia before 2013...)."""
+    members: dict[str, set[bool]] = {}
+    for r in read_csv("country_classes.csv"):
+        accession = int(r["eu_accession_year"]) if r["eu_accession_year"] else None
+        exit_year = int(r["eu_exit"][:4]) if r["eu_exit"] else None
+        member = (
+            accession is not None and accession <= year and (exit_year is None or year < exit_year)
+        )
+        members.setdefault(r["class15"], set()).add(member)
+    status = {c: "mixed" if len(m) > 1 else "02" if True in m else "03" for c, m in members.items()}
+    status["01"] = "01"  # Belgium
+    status["99"] = "99"  # unknown, stateless, not stated
+    return status
+
+
+def recode_problem(current: Coarsen, target: Coarsen, years: Sequence[int] | None) -> str | None:
+    """Why recoding values coarsened by ``current`` to ``target`` would not be a coarsening
+    along a hierarchy (every class of ``current`` inside one class of ``target``); ``None``
+    when it is. ``years`` are the reference years of the rows (for ``class15`` to ``eu4``,
+    whose EU membership changes over time), ``None`` when the dataset has no period."""
+    if current.kind != target.kind:
+        return f"a {current.kind} variable cannot be recoded to kind {target.kind}"
+    if isinstance(current, Keep | Pseudonym):
+        return f"kind {current.kind} declares no hierarchy to recode along"
+    if isinstance(current, DateRule) and isinstance(target, DateRule):
+        if _DATE_ORDER[target.precision] < _DATE_ORDER[current.precision]:
+            return f"{target.precision} is finer than {current.precision}"
+        return None
+    if isinstance(current, TopCode) and isinstance(target, TopCode):
+        if target.max > current.max:
+            return f"top {target.max} is finer than top {current.max}"
+        return None
+    if isinstance(current, NaceRule) and isinstance(target, NaceRule):
+        if target.digits > current.digits:
+            return f"NACE {target.digits} digits is finer than {current.digits}"
+        return None
+    if isinstance(current, PlaceRule) and isinstance(target, PlaceRule):
+        if _PLACE_ORDER[target.level] < _PLACE_ORDER[current.level]:
+            return f"{target.level} is finer than {current.level}"
+        return None
+    if isinstance(current, CountryRule) and isinstance(target, CountryRule):
+        if target.classes not in _COUNTRY_NESTS[current.classes]:
+            return f"the {current.classes} classes do not nest in {target.classes}"
+        if target.classes == "eu4" and current.classes in ("class15", "country_code"):
+            if years is None:
+                return (
+                    f"{current.classes} nests in eu4 only for a known reference year, and "
+                    "this dataset has no period (quarter or year)"
+                )
+            if current.classes == "class15":
+                mixed = sorted(y for y in years if "mixed" in class15_eu_status(y).values())
+                if mixed:
+                    return (
+                        f"class15 does not nest in eu4 in {_year_ranges(mixed)} (a class "
+                        "holds EU members and other countries then, e.g. the United Kingdom "
+                        "from 2020)"
+                    )
+        return None
+    old, new = numeric_bounds(current), numeric_bounds(target)
+    if old is not None and new is not None:
+        finer = [b for b in new if b not in set(old)]
+        if finer:
+            return (
+                f"bound {finer[0]:g} is not a bound of the variable's rule (every new class "
+                "must be a union of its classes)"
+            )
+        return None
+    return f"kind {current.kind} cannot be recoded"  # pragma: no cover
+
+
+def _year_ranges(years: list[int]) -> str:
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def period_years(spec: Spec, dataset: str) -> list[int] | None:
+    """The reference years a dataset's rows can have: the years of the spec's window and
+    look-back for a dataset with a period, ``None`` for one without."""
+    if PERIOD_OF_UNIT.get(spec.datasets[dataset].unit) not in spec.variable_names(dataset):
+        return None
+    first = min([spec.window.start, *spec.window.lookback.values()])
+    return list(range(int(first[:4]), int(spec.window.end[:4]) + 1))
+
+
+def _recode(c: _Checker, spec: Spec) -> None:
+    """Each recode step: a variable of its dataset that a key set names (not the period),
+    recoded to a rule coarser than or equal to its rule after the earlier steps."""
+    current: dict[tuple[str, str], Coarsen] = {}
+    for i, step in enumerate(spec.scra.recode):
+        path = ("scra", "recode", i)
+        if step.dataset not in spec.datasets:
+            c.add((*path, "dataset"), "unknown-party", f"no dataset {step.dataset!r}")
+            continue
+        variables = {v.name: v for v in spec.datasets[step.dataset].variables}
+        if step.variable not in variables:
+            c.add(
+                (*path, "variable"),
+                "unknown-party",
+                f"dataset {step.dataset} has no variable {step.variable!r}",
+            )
+            continue
+        keys = {k for ks in spec.scra.key_sets if ks.dataset == step.dataset for k in ks.keys}
+        if step.variable == PERIOD_OF_UNIT.get(spec.datasets[step.dataset].unit):
+            c.add(
+                (*path, "variable"),
+                "recode-not-a-key",
+                f"{step.variable} is the period of {step.dataset}: cells are taken within it, "
+                "it is never recoded",
+            )
+            continue
+        if step.variable not in keys:
+            c.add(
+                (*path, "variable"),
+                "recode-not-a-key",
+                f"no key set on {step.dataset} names {step.variable}, so recoding it cannot "
+                "help k or the global risk",
+            )
+            continue
+        rule = current.get((step.dataset, step.variable), variables[step.variable].coarsen)
+        why = recode_problem(rule, step.to, period_years(spec, step.dataset))
+        if why is not None:
+            c.add((*path, "to"), "recode-not-coarser", f"{step.variable}: {why}")
+            continue
+        current[(step.dataset, step.variable)] = step.to
 
 
 def _keys_exist(
