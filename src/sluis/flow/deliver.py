@@ -7,18 +7,25 @@ finds nothing. Files appear under their final names only when complete (the pack
 built under a temporary name, the archive and its encryption are renamed into place, the
 upload goes to a temporary remote name). The plaintext package stays in the
 pseudonymiser's workspace; only the encrypted archive travels.
+
+A run that was killed is simply run again: it removes what the killed run left under
+temporary names, reuses a complete package that no ``delivery.json`` names yet (rebuilt
+byte for byte with the checkpoint it carries) and the encrypted file the audit log records
+for it, so an interrupted upload resumes and a file already renamed on the server is
+recognised rather than refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sluis.atomic import write_text
-from sluis.audit import open_log, signing_key
-from sluis.deliver import build_package, scan_package, sha256_file
+from sluis.audit import load_checkpoint, open_log, signing_key
+from sluis.deliver import build_package, package_name, scan_package, sha256_file, verify_package
 from sluis.deliver.encrypt import encrypt, pack, recipients_of
 from sluis.deliver.transfer import upload
 from sluis.errors import SluisError, UsageError
@@ -90,9 +97,16 @@ def deliver(
     seconds: dict[str, float] = {}
     store = home / "keys"
     out = home / "delivery"
+    name = package_name(spec, created)
+    # An interrupted delivery (killed, crashed) left its package complete under its final
+    # name but no delivery.json for it: a rerun carries on without --force. The package is
+    # rebuilt with the checkpoint it carries, so it comes out byte for byte the same (X3)
+    # and the encrypted file and a partial upload of it can be reused.
+    earlier = None if force else _unfinished(out, name)
+    _remove_leftovers(out, name)
     with open_log(home / "audit.log", party=party, store=store) as audit:
         t = time.perf_counter()
-        checkpoint = audit.checkpoint()
+        checkpoint = earlier or audit.checkpoint()
         info = build_package(
             spec,
             read_document(spec_path).sha256,
@@ -101,7 +115,7 @@ def deliver(
             out,
             created=created,
             checkpoint=checkpoint,
-            force=force,
+            force=force or earlier is not None,
         )
         seconds["package"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -124,8 +138,10 @@ def deliver(
         )
         t = time.perf_counter()
         archive = pack(info.path, out / f"{info.name}.tar")
-        sealed = encrypt(archive, recipients_of(spec), out / f"{info.name}.tar.age")
         archive_sha = sha256_file(archive)
+        sealed = out / f"{info.name}.tar.age"
+        if not _sealed_before(home / "audit.log", sealed, archive_sha):
+            sealed = encrypt(archive, recipients_of(spec), sealed)
         archive.unlink()  # the plaintext archive is not kept; the package directory is
         seconds["encrypt"] = time.perf_counter() - t
         audit.append(
@@ -177,3 +193,54 @@ def deliver(
     summary.seconds = {k: round(v, 2) for k, v in seconds.items()}
     write_text(out / "delivery.json", json.dumps(asdict(summary), indent=2) + "\n")
     return summary
+
+
+def _unfinished(out: Path, name: str) -> dict | None:
+    """The checkpoint in the package ``out/name`` when an earlier run built it completely
+    but did not finish the delivery (no ``delivery.json`` names it); None otherwise."""
+    package = out / name
+    done = out / "delivery.json"
+    if not package.is_dir() or verify_package(package):
+        return None
+    if done.exists() and Path(json.loads(done.read_text()).get("package", "")).name == name:
+        return None  # delivered: a new delivery of the same name needs --force
+    try:
+        return load_checkpoint(package / "data" / "audit-checkpoint.json")
+    except (SluisError, OSError, ValueError):
+        return None
+
+
+def _remove_leftovers(out: Path, name: str) -> None:
+    """Remove what a killed run of this package left under temporary names: the package
+    directory being built (plaintext personal data), the archive and its encryption being
+    written, a package being replaced. A normal failure removes them itself."""
+    for pattern in (f".{name}.*.tmp", f".{name}.*.old", ".delivery.json.*.tmp"):
+        for path in out.glob(pattern) if out.is_dir() else ():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _sealed_before(log: Path, sealed: Path, archive_sha: str) -> bool:
+    """Whether ``sealed`` is the encryption of the archive with SHA-256 ``archive_sha`` as
+    an earlier run recorded it in the audit log (the provider cannot decrypt to check)."""
+    if not sealed.is_file():
+        return False
+    digest = sha256_file(sealed)
+    for line in log.read_bytes().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # an incomplete last line
+        if not isinstance(record, dict) or not isinstance(record.get("data"), dict):
+            continue
+        data = record["data"]
+        if (
+            record.get("event") == "encrypted"
+            and data.get("file") == sealed.name
+            and data.get("archive_sha256") == archive_sha
+            and data.get("sha256") == digest
+        ):
+            return True
+    return False
