@@ -64,7 +64,7 @@ def pack(package_dir: Path, out: Path | None = None) -> Path:
         )
     out = Path(out) if out is not None else package_dir.with_name(package_dir.name + ".tar")
     entries = list(_entries(package_dir))
-    with atomic_path(out) as tmp, tmp.open("wb") as fh:
+    with atomic_path(out, mode=0o600) as tmp, tmp.open("wb") as fh:  # plaintext: owner only
         written = 0
         for arcname, path in entries:
             info = tarfile.TarInfo(arcname)
@@ -211,7 +211,7 @@ def decrypt(path: Path, identity_file: Path, out: Path | None = None) -> bytes |
     try:
         if out is None:
             return pyrage.decrypt(path.read_bytes(), [identity])
-        with atomic_path(Path(out)) as tmp:
+        with atomic_path(Path(out), mode=0o600) as tmp:
             pyrage.decrypt_file(str(path), str(tmp), [identity])
         return Path(out)
     except pyrage.DecryptError as exc:

@@ -229,7 +229,7 @@ def build_package(
             f"{final} already exists",
             rule="package-exists",
             file=str(final),
-            hint="remove it or pass force=True to replace it",
+            hint="remove it, or replace it with --force (sluis deliver)",
         )
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out))
