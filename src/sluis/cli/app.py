@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from sluis.cli.audit_cmd import audit_verify
+from sluis.cli.audit_cmd import audit_repair, audit_verify
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.render import render_written
 from sluis.cli.scra_cmd import scra as scra_command
@@ -46,6 +46,7 @@ audit_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 audit_app.command("verify")(audit_verify)
+audit_app.command("repair")(audit_repair)
 
 console = Console(stderr=True)
 out = Console()

@@ -105,3 +105,31 @@ def render_report(console: Console, report: VerifyReport) -> None:
             console.print(Text(f"  and {rest} more problem(s)"), soft_wrap=True)
     for warning in report.warnings:
         console.print(Text.assemble(("warning", "yellow"), f": {warning}"), soft_wrap=True)
+
+
+def audit_repair(
+    log: Annotated[Path, typer.Argument(help="The party's audit log (JSON lines).")],
+    party: Annotated[str, typer.Option(help="The party that keeps the log (e.g. ksz).")],
+    store: Annotated[Path, typer.Option(help="The party's key store (holds its signing key).")],
+) -> None:
+    """Cut an incomplete last line (an append interrupted by a crash) off a party's audit
+    log and record the repair in the log itself, with the bytes removed and their SHA-256.
+
+    The rest of the log must verify; a log changed anywhere else is refused (G10).
+
+    Example: sluis audit repair out/run/25-074-phase1/ksz/audit.log --party ksz
+    --store out/run/25-074-phase1/ksz/keys
+    """
+    from sluis.audit import open_log
+
+    with open_log(log, party=party, store=store) as audit:
+        removed = audit.repair()
+    out = Console()
+    if removed:
+        out.print(
+            f"{log}: removed an incomplete last line of {removed} bytes; recorded as "
+            "a repaired event",
+            highlight=False,
+        )
+    else:
+        out.print(f"{log}: nothing to repair", highlight=False)

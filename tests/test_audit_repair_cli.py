@@ -1,0 +1,31 @@
+"""``sluis audit repair`` cuts an interrupted append off a log and records it (G10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sluis.audit import open_log, verify
+from sluis.cli.app import app
+
+
+def test_g10_audit_repair_removes_a_partial_line_and_records_it(tmp_path: Path) -> None:
+    log, store = tmp_path / "audit.log", tmp_path / "keys"
+    with open_log(log, party="ksz", store=store) as audit:
+        audit.append("run-started", {"decision": "25/074"})
+    with log.open("ab") as fh:
+        fh.write(b'{"data":{"dec')  # a crash in the middle of an append
+    assert not verify(log).ok
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["audit", "repair", str(log), "--party", "ksz", "--store", str(store)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "removed an incomplete last line of 13 bytes" in result.output
+    assert verify(log).ok
+    assert '"event":"repaired"' in log.read_text()
+    again = runner.invoke(
+        app, ["audit", "repair", str(log), "--party", "ksz", "--store", str(store)]
+    )
+    assert "nothing to repair" in again.output
