@@ -34,10 +34,11 @@ needs_age = pytest.mark.skipif(
 
 
 def public_key(private: Path) -> str:
-    out = subprocess.run(
-        ["ssh-keygen", "-y", "-f", str(private)], check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip()
+    """The OpenSSH public key of a private key file (asyncssh: unlike ssh-keygen it does
+    not refuse a key file that a fresh clone checked out group-readable)."""
+    import asyncssh
+
+    return asyncssh.read_private_key(str(private)).export_public_key().decode().strip()
 
 
 def make_package(root: Path, name: str = "25-074-phase1") -> Path:
