@@ -62,6 +62,7 @@ def one_run(data: Path, work: Path, check: bool = True) -> dict:
             "--work",
             str(work),
             "--force",
+            *([] if check else ["--no-check"]),
         ],
         capture_output=True,
         text=True,
