@@ -213,14 +213,7 @@ def render_scra(console: Console, result: ScraResult, out_dir: Path) -> None:
             f"{lr.persons_at_risk:,} of {lr.persons:,} persons and "
             f"{lr.records_at_risk:,} of {lr.records:,} person-quarters at risk"
         )
-    for th in result.thresholds:
-        console.print(
-            Text.assemble(
-                ("ok  " if th.holds else "FAIL", "green" if th.holds else "bold red"),
-                f" {th.name}: {th.value} (limit {th.limit})",
-            )
-        )
-    console.print(f"Report: {out_dir / 'scra.html'}  Result: {out_dir / 'scra.json'}")
+    render_thresholds(console, result.thresholds, out_dir)
 
 
 def render_spec_scra(console: Console, result: SpecScraResult, out_dir: Path) -> None:
@@ -270,7 +263,12 @@ def render_spec_scra(console: Console, result: SpecScraResult, out_dir: Path) ->
             f"{lc.dataset}: trajectories of {lr.m} quarters ({', '.join(lr.state_variables)}): "
             f"{lr.persons_at_risk:,} of {lr.persons:,} persons at risk"
         )
-    for th in result.thresholds:
+    render_thresholds(console, result.thresholds, out_dir)
+
+
+def render_thresholds(console: Console, thresholds: list, out_dir: Path) -> None:
+    """One line per threshold, ok or FAIL, then where the report and the result are."""
+    for th in thresholds:
         console.print(
             Text.assemble(
                 ("ok  " if th.holds else "FAIL", "green" if th.holds else "bold red"),
