@@ -16,7 +16,6 @@ ratio, and the goal of issue 7 where there is one.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import resource
 import statistics
@@ -24,8 +23,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 GENERATOR = HERE.parents[1] / "shared" / "reference" / "scra" / "gen_microdata.py"
@@ -68,26 +65,15 @@ PLAN = [
 
 def generate(n: int, directory: Path) -> Path:
     """``microdata_N.parquet`` from the shared generator's chunks (no pandas needed)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from sluis.scra.reference import reference_microdata
 
     path = directory / f"microdata_{n}.parquet"
     if path.exists():
         return path
-    spec = importlib.util.spec_from_file_location("gen_microdata", GENERATOR)
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    parts: dict[str, list[np.ndarray]] = {}
-    for i in range((n + gen.CHUNK - 1) // gen.CHUNK):
-        chunk = gen.gen_chunk(gen.DEFAULT_SEED, i)
-        take = min(gen.CHUNK, n - i * gen.CHUNK)
-        for name, values in chunk.items():
-            parts.setdefault(name, []).append(values[:take])
-    columns = {name: np.concatenate(v) for name, v in parts.items()}
-    nat_year = columns["naturalisation_year"]
-    columns["naturalisation_year"] = pa.array(nat_year, mask=nat_year < 0)
+    table = reference_microdata(GENERATOR, n)
     directory.mkdir(parents=True, exist_ok=True)
-    table = pa.table({"rid": np.arange(1, n + 1, dtype=np.int64), **columns})
     pq.write_table(table, path.with_suffix(".tmp"))
     path.with_suffix(".tmp").rename(path)
     return path

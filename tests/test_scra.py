@@ -3,7 +3,6 @@ cases, and hypothesis properties of the measures and of local suppression."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 from pathlib import Path
@@ -31,6 +30,7 @@ from sluis.scra import (
     wildcard_frequencies,
 )
 from sluis.scra.household import household_ids
+from sluis.scra.reference import reference_microdata
 from sluis.scra.suppress import apply_suppression, explanations, strict_frequencies
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "scra"
@@ -50,19 +50,7 @@ K4 = K8[:4]
 def generate_reference(n: int, out: Path) -> Path:
     """``microdata_N.parquet`` from the shared generator (its chunks, assembled with pyarrow
     because the generator's own ``generate`` needs pandas, which sluis does not use)."""
-    spec = importlib.util.spec_from_file_location("gen_microdata", REFERENCE / "gen_microdata.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    parts: dict[str, list[np.ndarray]] = {}
-    for i in range((n + gen.CHUNK - 1) // gen.CHUNK):
-        chunk = gen.gen_chunk(gen.DEFAULT_SEED, i)
-        take = min(gen.CHUNK, n - i * gen.CHUNK)
-        for name, values in chunk.items():
-            parts.setdefault(name, []).append(values[:take])
-    columns = {name: np.concatenate(v) for name, v in parts.items()}
-    nat_year = columns["naturalisation_year"]
-    columns["naturalisation_year"] = pa.array(nat_year, mask=nat_year < 0)
-    table = pa.table({"rid": np.arange(1, n + 1, dtype=np.int64), **columns})
+    table = reference_microdata(REFERENCE / "gen_microdata.py", n)
     path = out / f"microdata_{n}.parquet"
     pq.write_table(table, path)
     return path
