@@ -8,13 +8,22 @@ coarsening rule (:func:`sluis.coarsen.classes`) or, for a ``keep`` code, from th
 of the source column (``sluis.sources.contract``); sequence numbers, dates cut to a quarter,
 month or year, and counts have none. A code found in the data that the list does not have is
 kept as a category of its own, labelled as such, so the codebook never hides a value.
+
+The rule a column follows is not always the variable's own: the SCRA's global recoding (G5)
+may have coarsened it further to a ``scra.recode`` step's ``to`` rule, and the treated files
+hold the recoded values. :func:`effective_rules` decides, from the spec and the SCRA report
+(``scra.json``, key ``recoded``), which rule each delivered column follows, so that the
+classes, the labels and the Stata value labels describe the values really delivered (G8), and
+the variable's rule says it was recoded by the SCRA.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,12 +34,17 @@ from sluis.domain.codelists import codelists
 from sluis.errors import SluisError
 from sluis.sources.contract import table as source_table
 from sluis.spec.minimise import require_named
-from sluis.spec.model import Keep, Spec, Variable
+from sluis.spec.model import Coarsen, Keep, RecodeStep, Spec, Variable
 
 Code = int | float | str
 
 #: a value found in the data that its code list does not have
 NOT_IN_LIST = "(code not in the code list)"
+#: the key of ``scra.json`` (:class:`sluis.scra.result.SpecScraResult`) that lists the global
+#: recoding steps the SCRA applied, in order: ``{dataset, variable, from_rule, to_rule, to}``
+SCRA_RECODED = "recoded"
+#: where the classes of a recoded variable come from (``categories_from``)
+FROM_RECODE = "SCRA's recode rule"
 
 _FLAG = {"0": "No", "1": "Yes"}
 #: labels of values a stage computes (``computed:``), by variable name: the source column's
@@ -80,6 +94,9 @@ class VariableDoc:
     categories_from: str | None
     computed: str | None = None
     note: str | None = None
+    #: the variable's own rule in words when the SCRA recoded the column to a coarser rule
+    #: (G5); ``rule`` then reads ``recoded by the SCRA from <own rule> to <recode's rule>``
+    recoded_from: str | None = None
 
     @property
     def stata_recoded(self) -> bool:
@@ -195,30 +212,90 @@ def _categories(
     return tuple(Category(c, label, s) for (c, label), s in zip(pairs, stata, strict=True))
 
 
-def variable_doc(v: Variable, default_paragraph: str, column: pa.ChunkedArray) -> VariableDoc:
-    """The codebook entry of one variable, given its delivered column."""
-    listed = classes(v.coarsen)
-    origin = "coarsening rule" if listed is not None else None
-    if listed is None and isinstance(v.coarsen, Keep):
+def effective_rules(spec: Spec, scra: Mapping[str, Any] | None) -> dict[tuple[str, str], Coarsen]:
+    """The rule every delivered column follows, by (dataset, variable): the variable's own
+    rule, or the ``to`` rule of the last ``scra.recode`` step that the SCRA report ``scra``
+    (the parsed ``scra.json``) lists as applied under :data:`SCRA_RECODED` (G5).
+
+    The one place that decides it, because the treated files hold the recoded values and a
+    codebook built from the variable's own rule would label classes that are not delivered
+    (G8). The rule is taken from the spec's step, not from the report, and a report that
+    lists a step the spec does not declare is refused (``scra-recode-unknown``): it is the
+    report of another spec or run, and its treated files cannot be described from this one.
+    A report without the key (no spec-driven treatment, or ``None``) recodes nothing.
+    """
+    rules = {(d, v.name): v.coarsen for d, ds in spec.datasets.items() for v in ds.variables}
+    listed = (scra or {}).get(SCRA_RECODED) or []
+    if not isinstance(listed, list):
+        raise SluisError(
+            f"'{SCRA_RECODED}' is not a list of recode steps",
+            rule="scra-invalid",
+            file="scra.json",
+        )
+    for entry in listed:
+        step = _declared_step(spec, entry)
+        rules[(step.dataset, step.variable)] = step.to
+    return rules
+
+
+def _declared_step(spec: Spec, entry: object) -> RecodeStep:
+    """The spec's recode step an applied step of ``scra.json`` stands for: same dataset,
+    variable and ``to`` rule (as the SCRA writes it: JSON, no empty fields)."""
+    if isinstance(entry, Mapping):
+        for step in spec.scra.recode:
+            if (
+                step.dataset == entry.get("dataset")
+                and step.variable == entry.get("variable")
+                and step.to.model_dump(mode="json", exclude_none=True) == entry.get("to")
+            ):
+                return step
+        what = f"{entry.get('dataset')}.{entry.get('variable')} to {entry.get('to_rule')}"
+    else:
+        what = repr(entry)
+    raise SluisError(
+        f"scra.json lists a recode of {what} that the spec's scra.recode does not declare",
+        rule="scra-recode-unknown",
+        file="scra.json",
+        hint="deliver the SCRA report of this spec's run (sluis scra --spec)",
+    )
+
+
+def variable_doc(
+    v: Variable,
+    default_paragraph: str,
+    column: pa.ChunkedArray,
+    rule: Coarsen | None = None,
+) -> VariableDoc:
+    """The codebook entry of one variable, given its delivered column and the rule that
+    column follows (:func:`effective_rules`; the variable's own rule when not given)."""
+    rule = v.coarsen if rule is None else rule
+    recoded = rule != v.coarsen
+    listed = classes(rule)
+    origin = (FROM_RECODE if recoded else "coarsening rule") if listed is not None else None
+    if listed is None and isinstance(rule, Keep):
         labels, origin = _labels(v)
         listed = None if labels is None else list(labels.items())
     categories = None
     if listed is not None:
         found = [x for x in pc.unique(column.drop_null()).to_pylist()]
         categories = _categories(list(listed), found, column.type)
+    text = describe(rule)
+    if recoded:  # the delivered values follow the recode (G5): say so where the rule is read
+        text = f"recoded by the SCRA from {describe(v.coarsen)} to {text}"
     return VariableDoc(
         name=v.name,
         label=v.label,
         type=_type(column.type),
         sources=tuple(v.source),
-        rule=describe(v.coarsen),
-        rule_kind=v.coarsen.kind,
+        rule=text,
+        rule_kind=rule.kind,
         paragraph=v.paragraph or default_paragraph,
         covers=tuple(v.covers),
         categories=categories,
         categories_from=origin,
         computed=v.computed,
         note=v.note,
+        recoded_from=describe(v.coarsen) if recoded else None,
     )
 
 
@@ -271,8 +348,12 @@ def build_codebook(
     tables: dict[str, pa.Table],
     *,
     created: dt.date,
+    scra: Mapping[str, Any] | None = None,
 ) -> Codebook:
-    """The codebook of a delivery of ``tables`` (dataset -> treated table) under ``spec``."""
+    """The codebook of a delivery of ``tables`` (dataset -> treated table) under ``spec``;
+    ``scra`` is the parsed SCRA report (``scra.json``), whose applied recode steps decide the
+    rule, classes and labels of a recoded column (:func:`effective_rules`)."""
+    rules = effective_rules(spec, scra)
     datasets = []
     for name, ds in spec.datasets.items():
         t = tables[name]
@@ -285,7 +366,10 @@ def build_codebook(
                 who=ds.who,
                 paragraph=paragraph,
                 rows=t.num_rows,
-                variables=tuple(variable_doc(v, paragraph, t[v.name]) for v in ds.variables),
+                variables=tuple(
+                    variable_doc(v, paragraph, t[v.name], rules[(name, v.name)])
+                    for v in ds.variables
+                ),
             )
         )
     producer = next(

@@ -57,6 +57,8 @@ def _field(v: VariableDoc, stata: bool) -> dict[str, Any]:
     if v.categories is not None and not (stata and v.type == "number"):
         cats = [_category(c, stata) for c in v.categories if not stata or c.stata is not None]
         field["categories"] = cats
+    if v.recoded_from is not None:  # the SCRA's global recoding (G5): the rule it replaced
+        field["sluis:recoded_from"] = v.recoded_from
     if v.note:
         field["sluis:note"] = v.note
     return field

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -95,6 +97,38 @@ def _manifest(root: Path, files: list[Path]) -> tuple[str, dict[str, str]]:
     return "".join(f"{sha}  {rel}\n" for rel, sha in sorted(sums.items())), sums
 
 
+def _scra_report(scra_dir: Path) -> dict[str, Any]:
+    """The parsed ``scra.json`` of ``scra_dir``, after checking that every SCRA file the
+    package carries is there: read before the codebook, because the recode steps it lists
+    decide the rule and the classes of a recoded column (G5, G8)."""
+    for scra_file in SCRA_FILES:
+        source = scra_dir / scra_file
+        if not source.is_file():
+            raise SluisError(
+                f"{source}: the SCRA report is missing",
+                rule="scra-missing",
+                file=str(source),
+                hint="run the small-cell risk analysis (sluis scra --spec) first",
+            )
+    source = scra_dir / "scra.json"
+    try:
+        report = json.loads(source.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SluisError(
+            f"{source}: the SCRA report is not JSON ({err})",
+            rule="scra-invalid",
+            file=str(source),
+            hint="run the small-cell risk analysis (sluis scra --spec) again",
+        ) from None
+    if not isinstance(report, dict):
+        raise SluisError(
+            f"{source}: the SCRA report is not a JSON object",
+            rule="scra-invalid",
+            file=str(source),
+        )
+    return report
+
+
 def _bag_info(
     spec: Spec, spec_sha256: str, name: str, created: dt.date, files: list[Path], checkpoint: bool
 ) -> str:
@@ -136,7 +170,8 @@ def write_contents(
     data = root / "data"
     files = treated_files(spec, treated)
     tables: dict[str, pa.Table] = {d: read_dataset(spec, d, p) for d, p in files.items()}
-    codebook = build_codebook(spec, spec_sha256, tables, created=created)
+    scra = _scra_report(Path(scra_dir))
+    codebook = build_codebook(spec, spec_sha256, tables, created=created, scra=scra)
     formats = list(spec.delivery.formats)
     for fmt in ("parquet", "stata", "csv"):
         if fmt not in formats:
@@ -152,15 +187,7 @@ def write_contents(
             else:
                 exports.write_stata(tables[d.name], d, target, created=created)
     for scra_file in SCRA_FILES:
-        source = Path(scra_dir) / scra_file
-        if not source.is_file():
-            raise SluisError(
-                f"{source}: the SCRA report is missing",
-                rule="scra-missing",
-                file=str(source),
-                hint="run the small-cell risk analysis (sluis scra --spec) first",
-            )
-        _write(data / "scra" / scra_file, source.read_bytes())
+        _write(data / "scra" / scra_file, (Path(scra_dir) / scra_file).read_bytes())
     spec_file = spec.decision.id.replace("/", "-") + ".yaml"
     _write(data / "spec.sha256", f"{spec_sha256}  {spec_file}\n")
     if checkpoint is not None:
