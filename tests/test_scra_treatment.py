@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sluis.scra.staged import MAX_K, run_spec_scra
+from sluis.scra.staged import run_spec_scra
 from sluis.spec import load_spec
 from test_scra_spec import stage_25_074
 
@@ -26,10 +26,10 @@ def test_g5_treatment_raises_k_until_the_global_risk_holds(tmp_path: Path) -> No
     for dataset in ("person", "panel"):
         risk = _risk(result, dataset)
         named = [t for t in raised if t.name.startswith(dataset + ":")]
-        if named:  # raised only as far as needed, and then the risk holds (or k hit MAX_K)
+        if named:  # raised only as far as needed, and then the risk holds (or k hit scra.max_k)
             k = int(named[0].value.split("= ")[1])
-            assert SPEC.scra.k < k <= MAX_K
-            assert risk <= limit or k == MAX_K
+            assert SPEC.scra.k < k <= SPEC.scra.max_k
+            assert risk <= limit or k == SPEC.scra.max_k
         else:
             assert risk <= limit
 

@@ -30,13 +30,20 @@ class LocalServer:
 
 
 @contextmanager
-def local_sftp(root: Path, keys: Path, *, username: str = "recipient") -> Iterator[LocalServer]:
+def local_sftp(
+    root: Path, keys: Path, *, username: str = "recipient", client_public: str | None = None
+) -> Iterator[LocalServer]:
     """Serve ``root`` over SFTP on 127.0.0.1 (a free port) until the block ends. Keys are
-    made once in ``keys`` (owner-only) and reused, so the host key stays the same."""
+    made once in ``keys`` (owner-only) and reused, so the host key stays the same.
+
+    ``client_public`` (an OpenSSH public key) is the one client allowed in: the sending
+    party's own key, whose private half never leaves its workspace. Without it the server
+    makes a client key in ``keys`` and hands it out (the demo's recipient)."""
     root.mkdir(parents=True, exist_ok=True)
     keys.mkdir(parents=True, exist_ok=True, mode=0o700)
     host_key = _key(keys / "host_ed25519")
-    client = _key(keys / "client_ed25519")
+    if client_public is None:
+        client_public = _key(keys / "client_ed25519").export_public_key().decode()
     loop = asyncio.new_event_loop()
     started = threading.Event()
     box: dict[str, object] = {}
@@ -46,9 +53,7 @@ def local_sftp(root: Path, keys: Path, *, username: str = "recipient") -> Iterat
             "127.0.0.1",
             0,
             server_host_keys=[host_key],
-            authorized_client_keys=asyncssh.import_authorized_keys(
-                client.export_public_key().decode()
-            ),
+            authorized_client_keys=asyncssh.import_authorized_keys(client_public),
             sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=str(root).encode()),
             allow_scp=False,
         )

@@ -20,13 +20,18 @@ import ibis.expr.types as ir
 from sluis.engine import Engine
 from sluis.errors import SluisError
 from sluis.extract.frame import Frames, valid_on
-from sluis.select.population import Sources
+from sluis.extract.population import PopulationFrames
+from sluis.select.population import BELGIUM, Sources, completed_years, municipality_regions
 from sluis.select.sample import FAMILY, Selection
-from sluis.spec.model import Spec, Variable
+from sluis.spec.model import Dataset, Spec, Variable
 
 QUARTERLY = frozenset({"dwh_position", "dwh_unemployment", "vdab_jobseeker"})
 HISTORY = frozenset({"residence", "household", "civil_status", "nationality"})
 STATIC = frozenset({"person", "residence_reason"})
+#: yearly tables and their year column: the row of the day's year (ADI income year)
+YEARLY = {"adi": "income_year"}
+#: the census: the latest census held before the day's year (2011 for 2016, 2021 for 2022)
+CENSUS = {"census": "census_year"}
 ENROLMENT = {"education_vl_enrolment": "education_fwb_enrolment"}
 DIPLOMAS = ("education_vl_diploma", "education_fwb_diploma")
 #: one scale for both communities' diploma levels (design choice, docs/source-contract.md)
@@ -67,9 +72,17 @@ def extract_dataset(
 ) -> ir.Table:
     """The raw dataset ``dataset`` of ``spec`` for the sampled ``persons`` (insz, sample)."""
     ds = spec.datasets[dataset]
-    frame, keys = _frame(engine, sources, ds.unit, ds.who, frames, persons)
+    if ds.who == "population":
+        assert isinstance(frames, PopulationFrames)
+        frame, keys = _population_frame(engine, sources, frames, ds)
+        # only what the frame itself computes (cohort, year, leaver flag, move indicator)
+        from_frame = [v for v in ds.variables if v.name in frame.columns and v.computed]
+        helpers = [c for c in ("reference", "household_id") if c in frame.columns]
+        frame = frame.select("person", "subject", "qend", *helpers, *[v.name for v in from_frame])
+    else:
+        frame, keys = _frame(engine, sources, ds.unit, ds.who, frames, persons)
+        from_frame = [v for v in ds.variables if v.name in frame.columns and v.name != "person"]
     ctx = Context(engine, sources, spec, selection, frames, frame, keys)
-    from_frame = [v for v in ds.variables if v.name in frame.columns and v.name != "person"]
     wide = engine.materialise(frame)
     generic = _generic_by_table([v for v in ds.variables if v not in from_frame])
     for table, variables in generic.items():
@@ -82,6 +95,38 @@ def extract_dataset(
 
 
 # -- frames per unit -----------------------------------------------------------------------
+
+
+def _population_frame(
+    engine: Engine, sources: Sources, frames: PopulationFrames, ds: Dataset
+) -> tuple[ir.Table, tuple[str, ...]]:
+    """The rows of a whole-population dataset (B2): a person-year and person-quarter
+    dataset has a row where its time variable's source table has one (an income year in
+    ADI, a quarter in the KSZ or VDAB data) within the frame; DEMOBEL's years are the
+    frame's own."""
+    keys = ("subject", "qend")
+    if ds.unit == "person":
+        return frames.first, keys
+    if ds.unit == "move":
+        return frames.moves, keys
+    time = next((v for v in ds.variables if v.name in ("year", "quarter")), None)
+    table = time.source[0].split(".")[0] if time is not None and not time.computed else None
+    if ds.unit == "person_year":
+        f = frames.years
+        if table in YEARLY:
+            t = frames.restricted(engine, sources, table)
+            f = f.semi_join(t, [f.subject == t.insz, f.qend.year() == t[YEARLY[table]]])
+        return f, keys
+    if ds.unit == "person_quarter":
+        f = frames.quarters
+        if table in QUARTERLY:
+            t = frames.restricted(engine, sources, table)
+            f = f.semi_join(t, [f.subject == t.insz, f.qend == t.quarter_end])
+        return f, keys
+    raise SluisError(
+        f"datasets of unit {ds.unit} about the whole population are not extracted yet",
+        rule="not-implemented",
+    )
 
 
 def _frame(engine, sources, unit, who, frames: Frames, persons: ir.Table):
@@ -126,6 +171,8 @@ def _generic_by_table(variables: list[Variable]) -> dict[str, list[Variable]]:
             table
             in QUARTERLY | HISTORY | STATIC | {"municipal_context", "dwh_job", "legal_cohabitation"}
             or table in ENROLMENT
+            or table in YEARLY
+            or table in CENSUS
         ):
             out.setdefault(table, []).append(v)
     return out
@@ -146,6 +193,14 @@ def _join_table(ctx: Context, wide: ir.Table, table: str, variables: list[Variab
         r = t.select(_k=t.insz, _q=t.quarter_end, **picked)
         j = wide.left_join(r, [wide.subject == r._k, wide.qend == r._q])
         return j.select(*wide.columns, *picked)
+    if table in YEARLY:
+        r = t.select(_k=t.insz, _y=t[YEARLY[table]], **picked)
+        j = wide.left_join(r, [wide.subject == r._k, wide.qend.year() == r._y])
+        return j.select(*wide.columns, *picked)
+    if table in CENSUS:
+        r = t.select(_k=t.insz, _y=t[CENSUS[table]], **picked)
+        j = wide.left_join(r, [wide.subject == r._k, r._y < wide.qend.year()])
+        return _latest(j.select(*wide.columns, "_y", *picked), ctx.keys, "_y").drop("_y")
     if table in STATIC:
         r = t.select(_k=t.insz, **picked)
         return wide.left_join(r, wide.subject == r._k).select(*wide.columns, *picked)
@@ -436,6 +491,90 @@ def _left_household(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
     return _attach(ctx, w, rows, ("person", "subject", "qend"), v.name, ibis.literal("0"))
 
 
+def _age(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
+    """Age in completed years on the row's day (B6), classed at coarsening."""
+    p = ctx.of("person")
+    r = p.select(_k=p.insz, _b=p.birth_date)
+    j = w.left_join(r, w.subject == r._k).select(*w.columns, "_b")
+    return j.mutate(**{v.name: completed_years(j._b, j.qend)}).drop("_b")
+
+
+def _birth_place(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
+    """The country of birth, and for persons born in Belgium the region of the birth
+    municipality instead (the raw form of the ``birth5`` classes, B6)."""
+    p = ctx.of("person")
+    region = p.birth_nis_code.substitute(municipality_regions(), else_=BELGIUM)
+    born = (p.country_of_birth == BELGIUM).ifelse(region, p.country_of_birth)
+    r = p.select(_k=p.insz, _v=born)
+    j = w.left_join(r, w.subject == r._k).select(*w.columns, "_v")
+    return j.rename({v.name: "_v"})
+
+
+def _origin(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
+    """The origin country (B6; docs/source-contract.md): Belgium ('150', Belgian
+    background) when the person's first and current nationality and both parents' first
+    nationality are Belgian; otherwise the father's first nationality if foreign, else the
+    mother's, else the person's own first, else the current one. Classed (Belgian, EU,
+    non-EU, unknown) at coarsening, with the EU of the row's year."""
+    p, everyone = ctx.of("person"), ctx.sources["person"]
+    father = everyone.select(_f=everyone.insz, _fn=everyone.first_nationality)
+    mother = everyone.select(_m=everyone.insz, _mn=everyone.first_nationality)
+    own = p.left_join(father, p.father_insz == father._f).select(
+        _k=p.insz, _own=p.first_nationality, _mother=p.mother_insz, _fn=father._fn
+    )
+    own = own.left_join(mother, own._mother == mother._m).select(
+        "_k", "_own", "_fn", _mn=mother._mn
+    )
+    n = ctx.of("nationality")
+    days = w.select("subject", "qend").distinct()
+    cur = days.left_join(n, [days.subject == n.insz, valid_on(n, days.qend)]).select(
+        "subject", "qend", _cur=n.nationality, _from=n.valid_from
+    )
+    cur = _latest(cur, ("subject", "qend"), "_from").drop("_from")
+    j = cur.left_join(own, cur.subject == own._k).select(
+        "subject", "qend", "_cur", "_own", "_fn", "_mn"
+    )
+
+    def foreign(c: ir.StringValue) -> ir.BooleanValue:
+        return c.notnull() & (c != BELGIUM)
+
+    origin = ibis.cases(
+        (foreign(j._fn), j._fn),
+        (foreign(j._mn), j._mn),
+        (foreign(j._own), j._own),
+        (foreign(j._cur), j._cur),
+        ((j._own == BELGIUM) & (j._cur == BELGIUM), BELGIUM),
+        else_=ibis.null("string"),
+    )
+    rows = j.select("subject", "qend", _v=origin)
+    return _attach(ctx, w, rows, ("subject", "qend"), v.name)
+
+
+def _activation_start(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
+    """B8: for a cohort person in an activation at the cohort date (an activation regime
+    on the DWH row of the quarter ending the day before), its start when at most three
+    years earlier; empty otherwise ('longer ago' included). One value per person, on each
+    of the person's rows."""
+    u = ctx.of("dwh_unemployment")
+    c = ctx.frames.cohorts  # type: ignore[attr-defined]
+    j = c.join(u, [c.insz == u.insz, u.quarter_end == c.since - ibis.interval(days=1)])
+    j = j.filter(
+        j.activation_regime.notnull() & (j.activation_start >= j.since - ibis.interval(years=3))
+    )
+    return _attach(ctx, w, j.select(subject=j.insz, _v=j.activation_start), ("subject",), v.name)
+
+
+def _within_three_years(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
+    """A date of the quarter's row when at most three years before the quarter's end,
+    else empty ('longer ago', B9)."""
+    table, column = v.source[0].split(".")
+    t = ctx.of(table)
+    r = t.select(_k=t.insz, _q=t.quarter_end, _d=t[column])
+    j = w.left_join(r, [w.subject == r._k, w.qend == r._q]).select(*w.columns, "_d")
+    recent = j._d >= j.qend - ibis.interval(years=3)
+    return j.mutate(**{v.name: recent.ifelse(j._d, ibis.null("date"))}).drop("_d")
+
+
 EMPLOYEE, SELF_EMPLOYED = ("1", "2"), ("3", "4")
 
 SPECIAL: dict[str, Derive] = {
@@ -464,6 +603,14 @@ SPECIAL: dict[str, Derive] = {
     "A12: self-employed income (classes)": _sum_of("self_employed_income", SELF_EMPLOYED),
     "A12: job seeker indicator": _jobseeker,
     "G7: member left the household": _left_household,
+    "B6: age class": _age,
+    "B6: household type": _household_type,
+    "B6: place of birth (Flemish, Walloon or Brussels region, other EU country, non-EU country)": (
+        _birth_place
+    ),
+    "B6: migrant status / origin (4 classes)": _origin,
+    "B8: start (y+m) of the activation participation at the cohort date": _activation_start,
+    "B9: start of the current registration": _within_three_years,
 }
 BY_NAME: dict[str, Derive] = {
     "children": _children_count,

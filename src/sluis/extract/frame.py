@@ -46,17 +46,11 @@ def valid_on(table: ir.Table, day: ir.DateValue, start: str = "valid_from", end:
 
 
 @dataclass(frozen=True)
-class Frames:
-    """The frames of one extraction; each a materialised engine table."""
+class Subjects:
+    """Every person whose data any dataset of a run extracts, and the source tables cut to
+    them (computed once per run, see ``restricted``)."""
 
-    quarters: ir.Table  # qend, quarter
-    panel: ir.Table  # person, qend, nis_code, household_id, relation, reference
-    partner: ir.Table  # person, qend, subject
-    children: ir.Table  # person, qend, subject
-    members: ir.Table  # member, qend, household_id, member_relation
-    #: every person whose data any dataset extracts (sampled persons, partners, children)
     subjects: ir.Table  # insz
-    #: source tables cut to ``subjects``, computed once per run (see ``restricted``)
     cache: dict[str, ir.Table]
 
     def restricted(self, engine: Engine, sources: Sources, table: str) -> ir.Table:
@@ -65,6 +59,17 @@ class Frames:
         if table not in self.cache:
             self.cache[table] = engine.materialise(sources[table].semi_join(self.subjects, "insz"))
         return self.cache[table]
+
+
+@dataclass(frozen=True)
+class Frames(Subjects):
+    """The frames of one sampled extraction; each a materialised engine table."""
+
+    quarters: ir.Table  # qend, quarter
+    panel: ir.Table  # person, qend, nis_code, household_id, relation, reference
+    partner: ir.Table  # person, qend, subject
+    children: ir.Table  # person, qend, subject
+    members: ir.Table  # member, qend, household_id, member_relation
 
 
 def build_frames(engine: Engine, sources: Sources, persons: ir.Table, start: str, end: str):

@@ -27,6 +27,7 @@ from sluis.coarsen import check_coarsened, coarsen_dataset
 from sluis.engine import connect
 from sluis.errors import SourceError, UsageError
 from sluis.extract import build_frames, extract_dataset
+from sluis.flow.linked import destroy_received, external_providers, link
 from sluis.pseudo import distinct_ids, load_key, new_key, pseudonymise, sequence_numbers
 from sluis.pseudo.keys import key_path
 from sluis.select import Sources, select_samples
@@ -135,53 +136,39 @@ def run_spec(
             "run-started",
             {"decision": spec.decision.id, "phase": phase, "spec_sha256": summary.spec_sha256},
         )
+        linked = external_providers(spec)
         if check:
             with clock("check"):
-                _check_sources(spec, Path(data), work / party)
+                _check_sources(
+                    spec, Path(data), work / party, frozenset(spec.parties[party].tables)
+                )
             audit.append("sources-checked", {"data": str(data)})
         partial = work / party / ".staged.partial"
         shutil.rmtree(partial, ignore_errors=True)
         with connect() as engine:
-            sources = Sources(engine, Path(data))
-            with clock("select"):
-                selection = select_samples(engine, sources, spec)
-                summary.populations = {n: engine.count(t) for n, t in selection.populations.items()}
-            with clock("sample"):
-                persons = _phase_persons(engine, spec, selection.persons, phase)
-                counts = engine.to_arrow(persons.group_by("sample").aggregate(n=persons.count()))
-                names = list(spec.samples)
-                summary.samples = {
-                    names[int(flag) - 1]: n
-                    for flag, n in zip(
-                        counts["sample"].to_pylist(), counts["n"].to_pylist(), strict=True
-                    )
-                }
-                summary.persons = engine.count(persons)
-            audit.append(
-                "population-selected",
-                {
-                    "populations": summary.populations,
-                    "samples": summary.samples,
-                    "persons": summary.persons,
-                },
-            )
-            with clock("frames"):
-                frames = build_frames(engine, sources, persons, spec.window.start, spec.window.end)
-                family = frames.partner.select("subject").union(frames.children.select("subject"))
-                summary.family_members = engine.count(
-                    family.distinct().anti_join(persons, family.subject == persons.insz)
+            if linked:
+                joined = link(
+                    engine,
+                    spec,
+                    Path(data),
+                    work,
+                    audit=audit,
+                    clock=clock,
+                    check=_check_sources if check else None,
                 )
-            raw = {}
-            with clock("extract"):
-                for i, name in enumerate(spec.datasets):
-                    raw[name] = engine.materialise(
-                        extract_dataset(engine, sources, spec, name, selection, frames, persons)
-                    )
-                    tick("extract", i + 1, len(spec.datasets))
+                raw = joined.raw
+                summary.populations = joined.populations
+                summary.persons = engine.count(joined.frames.cohorts)
+                summary.family_members = engine.count(joined.frames.subjects) - summary.persons
+            else:
+                raw = _sampled(engine, spec, Path(data), phase, audit, clock, summary)
             audit.append("key-used", {"project": project, "key_fingerprint": key.fingerprint})
             with clock("pseudonymise"):
                 pseudonymised = _pseudonymise(engine, spec, raw, key)
             audit.append("pseudonymised", {"datasets": sorted(pseudonymised)})
+            if linked:
+                with clock("destroy"):
+                    destroy_received(joined, audit, project)
             with clock("coarsen"):
                 coarse = {}
                 for name, table in pseudonymised.items():
@@ -216,7 +203,49 @@ def run_spec(
     return summary
 
 
-def _check_sources(spec: Spec, data: Path, workspace: Path) -> None:
+def _sampled(
+    engine, spec: Spec, data: Path, phase: int, audit, clock: _Clock, summary: RunSummary
+) -> dict:
+    """The raw datasets of a sampled flow (25/074): populations, samples, the phase's
+    persons, their panel and family frames, then every dataset, at one party."""
+    sources = Sources(engine, data)
+    with clock("select"):
+        selection = select_samples(engine, sources, spec)
+        summary.populations = {n: engine.count(t) for n, t in selection.populations.items()}
+    with clock("sample"):
+        persons = _phase_persons(engine, spec, selection.persons, phase)
+        counts = engine.to_arrow(persons.group_by("sample").aggregate(n=persons.count()))
+        names = list(spec.samples)
+        summary.samples = {
+            names[int(flag) - 1]: n
+            for flag, n in zip(counts["sample"].to_pylist(), counts["n"].to_pylist(), strict=True)
+        }
+        summary.persons = engine.count(persons)
+    audit.append(
+        "population-selected",
+        {
+            "populations": summary.populations,
+            "samples": summary.samples,
+            "persons": summary.persons,
+        },
+    )
+    with clock("frames"):
+        frames = build_frames(engine, sources, persons, spec.window.start, spec.window.end)
+        family = frames.partner.select("subject").union(frames.children.select("subject"))
+        summary.family_members = engine.count(
+            family.distinct().anti_join(persons, family.subject == persons.insz)
+        )
+    raw = {}
+    with clock("extract"):
+        for i, name in enumerate(spec.datasets):
+            raw[name] = engine.materialise(
+                extract_dataset(engine, sources, spec, name, selection, frames, persons)
+            )
+            clock.tick("extract", i + 1, len(spec.datasets))
+    return raw
+
+
+def _check_sources(spec: Spec, data: Path, workspace: Path, tables: frozenset[str]) -> None:
     """The provider's tables against the source contract (G2, X2): a run never starts on
     registers that break it. A passed check is remembered in the workspace with the size
     and modification time of every file it read, so the registers are scanned again only
@@ -224,7 +253,6 @@ def _check_sources(spec: Spec, data: Path, workspace: Path) -> None:
     from sluis.sources.check import check_sources, table_files
     from sluis.sources.contract import CONTRACT
 
-    tables = {t for p in spec.parties.values() if "provider" in p.roles for t in p.tables}
     files = []
     for table in CONTRACT:
         if table.name in tables:
@@ -232,6 +260,7 @@ def _check_sources(spec: Spec, data: Path, workspace: Path) -> None:
             files += [
                 [str(f.relative_to(data)), f.stat().st_size, f.stat().st_mtime_ns] for f in found
             ]
+    workspace.mkdir(parents=True, exist_ok=True)
     stamp = workspace / "sources-checked.json"
     seen = {"data": str(data.resolve()), "files": files}
     if stamp.exists() and json.loads(stamp.read_text()) == seen:

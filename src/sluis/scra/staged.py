@@ -88,8 +88,6 @@ from sluis.spec.model import Coarsen, RecodeStep, Spec
 PERSON = "person_seq"
 QUARTER = "quarter"
 WEIGHT = "weight"
-#: the largest k the treatment goes to when the global risk asks for more than the spec's k
-MAX_K = 25
 #: the period column of a dataset by its unit: cells are taken within a period
 PERIOD = {
     "person_quarter": "quarter",
@@ -359,12 +357,12 @@ def run_spec_scra(
         k_used = k
         if treat and key_sets:
             # treat until the thresholds hold: k first; then, while a key set's global risk
-            # is above the spec's maximum, suppress to a larger k (at most MAX_K)
+            # is above the spec's maximum, suppress to a larger k (at most scra.max_k)
             while True:
                 sup = local_suppression(
                     encoded, k_used, semantics=semantics, fixed=[period] if period else []
                 )
-                if sc.max_global_risk is None or k_used >= MAX_K:
+                if sc.max_global_risk is None or k_used >= sc.max_k:
                     break
                 worst = 0.0
                 for keys_used in analysed:
@@ -382,7 +380,7 @@ def run_spec_scra(
                     Threshold(
                         f"{name}: local suppression raised from k = {k} to k = {k_used} to "
                         f"bring the global risk to at most {sc.max_global_risk:g}",
-                        f"k <= {MAX_K}",
+                        f"k <= {sc.max_k}",
                         f"k = {k_used}",
                         True,
                     )
@@ -506,10 +504,11 @@ def run_spec_scra(
             thresholds.append(
                 Threshold(
                     f"{s.dataset}: l-diversity of {s.variable} (no key set on {s.dataset}, "
-                    "so it cannot be evaluated)",
+                    "so it cannot be evaluated)"
+                    + ("" if s.enforce else "; reported, not enforced by the spec"),
                     f">= {s.l}",
                     "not evaluated",
-                    False,
+                    not s.enforce,
                 )
             )
         for dataset, key_set, l_min, ld in checks:

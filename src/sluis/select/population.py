@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 
 from sluis.domain.codelists import municipalities
 from sluis.engine import Engine
+from sluis.errors import SourceError
 from sluis.spec.model import Population, Spec
 
 BELGIUM = "150"
@@ -20,15 +21,33 @@ FROM_BIRTH = "01"
 
 @dataclass
 class Sources:
-    """The source tables of one provider's directory, read once and shared by the stages."""
+    """The source tables one party may read, read once and shared by the stages.
+
+    ``allowed`` (None: every table) is what the party holds; reading any other table is
+    refused, so a stage cannot quietly use another party's registers (B1). ``received``
+    names tables that came from another party and are read from where they were received
+    (the trusted third party's copy of the KSZ and VDAB extracts) instead of ``directory``.
+    """
 
     engine: Engine
     directory: Path
+    allowed: frozenset[str] | None = None
+    received: dict[str, Path] = field(default_factory=dict)
     _tables: dict[str, ir.Table] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> ir.Table:
         if name not in self._tables:
-            self._tables[name] = self.engine.source(self.directory, name)
+            if name in self.received:
+                self._tables[name] = self.engine.source(self.received[name], name)
+            elif self.allowed is not None and name not in self.allowed:
+                raise SourceError(
+                    f"table {name!r} is not held by this party (it holds "
+                    f"{', '.join(sorted(self.allowed))})",
+                    rule="table-not-held",
+                    file=str(self.directory),
+                )
+            else:
+                self._tables[name] = self.engine.source(self.directory, name)
         return self._tables[name]
 
 

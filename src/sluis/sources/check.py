@@ -20,8 +20,8 @@ stored in the file, so they are the same on every run.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -180,9 +180,14 @@ def check_sources(
     *,
     max_findings: int = 100,
     tables: Collection[str] | None = None,
+    columns: Mapping[str, Collection[str]] | None = None,
 ) -> CheckReport:
     """Check every contract table in ``directory`` (or only ``tables``, e.g. those a spec's
     provider holds); quarantine bad rows; report what was found.
+
+    ``columns`` cuts a table to the named contract columns: a provider's extract for a
+    trusted third party holds only the columns a spec names (B1), and those are checked
+    like the full table's; a column outside them is reported (``unexpected-column``).
 
     Raises :class:`~sluis.errors.UsageError` when ``directory`` is not a directory or the
     quarantine directory would lie inside it.
@@ -223,8 +228,15 @@ def check_sources(
                 if tables is not None and table.name not in tables:
                     continue
                 qfile = qdir / f"{table.name}.parquet"
+                if columns is not None and table.name in columns:
+                    table = _cut(table, columns[table.name])
                 report, found, n_found = _check_table(
-                    con, directory, table, qfile, max_findings - len(row_findings)
+                    con,
+                    directory,
+                    table,
+                    qfile,
+                    max_findings - len(row_findings),
+                    exact=columns is not None and table.name in columns,
                 )
                 if report.quarantine_file is None:
                     qfile.unlink(missing_ok=True)  # a quarantine of an earlier run is stale
@@ -242,6 +254,20 @@ def check_sources(
         findings=(table_findings + row_findings)[:max_findings],
         total_findings=total,
         quarantine_dir=qdir if quarantined else None,
+    )
+
+
+def _cut(table: Table, names: Collection[str]) -> Table:
+    """``table`` with only the contract columns in ``names`` (and the rules among them)."""
+    keep = tuple(c for c in table.columns if c.name in names)
+    kept = {c.name for c in keep}
+    return replace(
+        table,
+        columns=keep,
+        key=tuple(k for k in table.key if k in kept),
+        periods=tuple(p for p in table.periods if set(p) <= kept),
+        insz_sex=table.insz_sex if table.insz_sex and set(table.insz_sex) <= kept else None,
+        quarter_end=table.quarter_end if table.quarter_end in kept else None,
     )
 
 
@@ -286,7 +312,13 @@ def table_files(directory: Path, table: Table) -> tuple[list[Path], Finding | No
 
 
 def _check_table(
-    con: duckdb.DuckDBPyConnection, directory: Path, table: Table, qfile: Path, room: int
+    con: duckdb.DuckDBPyConnection,
+    directory: Path,
+    table: Table,
+    qfile: Path,
+    room: int,
+    *,
+    exact: bool = False,
 ) -> tuple[TableReport, list[Finding], int]:
     """Check one table: the schema of each file, then every row rule in the engine.
 
@@ -299,7 +331,7 @@ def _check_table(
         _count(report, missing.rule)
         return report, [], 0
     report.files = tuple(str(f) for f in files)
-    usable, readable = _check_schema(con, table, files, report)
+    usable, readable = _check_schema(con, table, files, report, exact=exact)
     if not readable:
         return report, [], 0
     source = _source_sql(readable)
@@ -312,9 +344,15 @@ def _check_table(
 
 
 def _check_schema(
-    con: duckdb.DuckDBPyConnection, table: Table, files: list[Path], report: TableReport
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    files: list[Path],
+    report: TableReport,
+    *,
+    exact: bool = False,
 ) -> tuple[dict[str, str], list[Path]]:
-    """Table-level findings per file.
+    """Table-level findings per file; with ``exact``, a column the table does not name is
+    one too (a provider may send only what was asked).
 
     Returns the columns present with the right type in every readable file (with their DuckDB
     type), and the readable files.
@@ -339,6 +377,18 @@ def _check_schema(
             continue
         readable.append(path)
         types = {name: str(dtype) for name, dtype, *_ in rows}
+        named = {c.name for c in table.columns}
+        for extra in [n for n in types if exact and n not in named]:
+            report.errors.append(
+                Finding(
+                    table.name,
+                    str(path),
+                    "unexpected-column",
+                    f"column {extra!r} was not asked for (asked: {', '.join(sorted(named))})",
+                    column=extra,
+                )
+            )
+            _count(report, "unexpected-column")
         for col in table.columns:
             actual = types.get(col.name)
             if actual is None:

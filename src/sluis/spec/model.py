@@ -334,6 +334,8 @@ class Scra(Strict):
     k: int
     key_sets: list[KeySet] = Field(min_length=1)
     max_global_risk: Annotated[float, Field(gt=0, le=1)] | None = None
+    #: the largest k local suppression may go to while the global risk is above its maximum
+    max_k: Annotated[int, Field(ge=2, le=100)] = 25
     household: str | None = None
     longitudinal: list[Longitudinal] = []
     sensitive: list[Sensitive] = []

@@ -1,0 +1,241 @@
+"""Who is observed when in a whole-population flow (B2, B3, G6, G7; 26/050).
+
+A *cohort person* belongs to one of the spec's populations (the 26/050 stock cohorts); a
+person in several cohorts counts in the earliest. *Household members* are everyone who
+shares a cohort person's household (same ``household.household_id``) on a reference day
+from the cohort date on: they are followed only while they live there, joiners from their
+arrival (G7). The frames:
+
+- ``years``: one row per subject and 1 January (DEMOBEL's reference day) from the cohort
+  date to the window's end: a cohort person while resident in Belgium, a member while in a
+  cohort person's household; with the subject's household, reference person and the leaver
+  indicator (1 on a member's last year when a cohort person they lived with is observed
+  later).
+- ``quarters``: one row per subject and quarter end: a cohort person from the look-back
+  start of their cohort (B8: 2013Q1, 2016Q1, 2019Q1), a member while in the household.
+- ``first``: one row per subject of ``years``, on their first day (the cohort date for a
+  cohort person, the arrival for a member): the day of once-per-person variables (census).
+- ``moves``: one row per move out of the Flemish Region in the window (B3): a Flemish
+  residence period that ends (not by death) and is not followed the next day by another
+  Flemish period, of a subject who is in ``years`` on 1 January of that year.
+
+Every frame names the subject twice (``person`` and ``subject``, as the sampled flow does)
+and its reference day ``qend``, so the generic time rules of `sluis.extract.datasets` apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from sluis.engine import Engine
+from sluis.extract.frame import Subjects, quarter_ends, valid_on
+from sluis.select.population import Sources, municipality_regions
+from sluis.spec.model import Spec
+
+FLEMISH_REGION = "02000"
+DEATH = "D"
+
+
+@dataclass(frozen=True)
+class PopulationFrames(Subjects):
+    """The frames of one whole-population extraction; each a materialised engine table."""
+
+    cohorts: ir.Table  # insz, cohort, since, lookback
+    years: ir.Table  # person, subject, qend, year, cohort, cohort_member, household_id,
+    #                  reference, left_household
+    quarters: ir.Table  # person, subject, qend, cohort
+    first: ir.Table  # person, subject, qend, cohort, cohort_member
+    moves: ir.Table  # person, subject, qend, moved_out
+
+
+def last_day_of(label: str) -> dt.date:
+    """The last day of quarter ``label`` ('2013Q1' -> 2013-03-31)."""
+    return quarter_ends(label, label)["qend"][0].as_py()
+
+
+def cohort_persons(engine: Engine, spec: Spec, populations: dict[str, ir.Table]) -> ir.Table:
+    """(insz, cohort, since, lookback): each cohort person once, in their earliest cohort;
+    ``since`` is the cohort date, ``lookback`` the first quarter end of the look-back."""
+    parts = []
+    for name, pop in spec.populations.items():
+        start = spec.window.lookback.get(name, spec.window.start)
+        parts.append(
+            populations[name].select(
+                "insz",
+                cohort=ibis.literal(pop.reference_date.year, "int32"),
+                since=ibis.literal(pop.reference_date),
+                lookback=ibis.literal(last_day_of(start)),
+            )
+        )
+    u = ibis.union(*parts)
+    return engine.materialise(
+        u.group_by("insz").aggregate(
+            cohort=u.cohort.min(), since=u.since.min(), lookback=u.lookback.min()
+        )
+    )
+
+
+def population_frames(
+    engine: Engine, sources: Sources, spec: Spec, populations: dict[str, ir.Table]
+) -> PopulationFrames:
+    """The frames of the cohorts in ``populations`` (name -> table of ``insz``)."""
+    cohorts = cohort_persons(engine, spec, populations)
+    first_year = min(p.reference_date.year for p in spec.populations.values())
+    last_year = int(spec.window.end[:4])
+    days = engine.arrow(
+        pa.table({"day": pa.array([dt.date(y, 1, 1) for y in range(first_year, last_year + 1)])})
+    )
+    earliest = min(spec.window.lookback.values(), default=spec.window.start)
+    qdays = engine.arrow(quarter_ends(earliest, spec.window.end).rename_columns(["day", "q"]))
+
+    years = _years(engine, sources, cohorts, days)
+    quarters = _quarters(engine, sources, cohorts, qdays)
+    y = years
+    first = y.group_by("subject").aggregate(qend=y.qend.min(), cohort=y.cohort.min())
+    member = y.group_by("subject").aggregate(cohort_member=y.cohort_member.max())
+    first = first.join(member, "subject").select(
+        person=first.subject, subject=first.subject, qend=first.qend, cohort=first.cohort,
+        cohort_member=member.cohort_member,
+    )  # fmt: skip
+    subjects = ibis.union(
+        years.select(insz=years.subject), quarters.select(insz=quarters.subject), distinct=True
+    )
+    subjects = engine.materialise(subjects)
+    residence = engine.materialise(sources["residence"].semi_join(subjects, "insz"))
+    return PopulationFrames(
+        subjects=subjects,
+        cache={"residence": residence},
+        cohorts=cohorts,
+        years=years,
+        quarters=quarters,
+        first=engine.materialise(first),
+        moves=engine.materialise(_moves(residence, years, spec)),
+    )
+
+
+def _attached(sources: Sources, cohorts: ir.Table, days: ir.Table) -> ir.Table:
+    """(subject, qend, cohort, via, household_id): everyone in a cohort person's household
+    on each day from the cohort date on, the cohort person included (via = cohort person)."""
+    cp = cohorts.join(days, days.day >= cohorts.since).select(
+        via=cohorts.insz, qend=days.day, cohort=cohorts.cohort
+    )
+    h = sources["household"]
+    own = h.semi_join(cohorts, "insz")
+    hh = cp.join(own, [cp.via == own.insz, valid_on(own, cp.qend)]).select(
+        "via", "qend", "cohort", household_id=own.household_id
+    )
+    hh = hh.distinct(on=["via", "qend"], keep="first")
+    ids = hh.select("household_id").distinct()
+    rows = h.semi_join(ids, "household_id")
+    return hh.join(
+        rows, [hh.household_id == rows.household_id, valid_on(rows, hh.qend)]
+    ).select(subject=rows.insz, qend=hh.qend, cohort=hh.cohort, via=hh.via,
+             household_id=hh.household_id)  # fmt: skip
+
+
+def _years(engine: Engine, sources: Sources, cohorts: ir.Table, days: ir.Table) -> ir.Table:
+    r = sources["residence"].semi_join(cohorts, "insz")
+    cp = cohorts.join(days, days.day >= cohorts.since).select(
+        subject=cohorts.insz, qend=days.day, cohort=cohorts.cohort
+    )
+    resident = cp.semi_join(r, [cp.subject == r.insz, valid_on(r, cp.qend)])
+    attached = engine.materialise(_attached(sources, cohorts, days))
+    members = attached.anti_join(cohorts, attached.subject == cohorts.insz)
+    rows = ibis.union(
+        resident.select("subject", "qend"), members.select("subject", "qend"), distinct=True
+    )
+    # the person's cohort: their own, else the earliest of the cohort persons they live with
+    own = cohorts.select(subject=cohorts.insz, own=cohorts.cohort)
+    via = attached.group_by("subject").aggregate(any_cohort=attached.cohort.min())
+    rows = rows.left_join(own, "subject").select(*rows.columns, "own")
+    rows = rows.left_join(via, "subject").select(*rows.columns, "any_cohort")
+    rows = rows.select(
+        "subject",
+        "qend",
+        cohort=ibis.coalesce(rows.own, rows.any_cohort),
+        cohort_member=rows.own.notnull().ifelse("1", "0"),
+    )
+    # the subject's own household row of the day (the same for members, own for cohort
+    # persons who live alone or collectively)
+    h = sources["household"]
+    mine = h.semi_join(rows.select(insz=rows.subject), "insz")
+    hh = rows.left_join(mine, [rows.subject == mine.insz, valid_on(mine, rows.qend)]).select(
+        *rows.columns, household_id=mine.household_id, reference=mine.reference_insz,
+        _from=mine.valid_from,
+    )  # fmt: skip
+    w = ibis.row_number().over(group_by=[hh.subject, hh.qend], order_by=[ibis.desc(hh._from)])
+    hh = hh.mutate(_n=w).filter(lambda t: t._n == 0).drop("_n", "_from")
+    left = _leavers(attached, members)
+    hh = hh.left_join(left, [hh.subject == left.subject, hh.qend == left.qend]).select(
+        *hh.columns, _left=left._v
+    )
+    out = hh.select(
+        person=hh.subject,
+        subject=hh.subject,
+        qend=hh.qend,
+        year=hh.qend,
+        cohort=hh.cohort.cast("string"),
+        cohort_member=hh.cohort_member,
+        household_id=hh.household_id,
+        reference=hh.reference,
+        left_household=hh._left.fill_null("0"),
+    )
+    return engine.materialise(out)
+
+
+def _leavers(attached: ir.Table, members: ir.Table) -> ir.Table:
+    """(subject, qend, _v='1'): a member's last day with a cohort person when that cohort
+    person is still observed after it (G7)."""
+    m = members.group_by(["subject", "via"]).aggregate(last=members.qend.max())
+    c = attached.filter(attached.subject == attached.via)
+    c = c.group_by("via").aggregate(cp_last=c.qend.max())
+    j = m.join(c, "via").filter(lambda t: t["last"] < t.cp_last)
+    return j.select("subject", qend=j["last"], _v=ibis.literal("1")).distinct()
+
+
+def _quarters(engine: Engine, sources: Sources, cohorts: ir.Table, qdays: ir.Table) -> ir.Table:
+    cp = cohorts.join(qdays, qdays.day >= cohorts.lookback).select(
+        subject=cohorts.insz, qend=qdays.day, cohort=cohorts.cohort
+    )
+    days = qdays.select("day")
+    attached = _attached(sources, cohorts, days)
+    members = attached.anti_join(cohorts, attached.subject == cohorts.insz)
+    members = members.group_by(["subject", "qend"]).aggregate(cohort=members.cohort.min())
+    rows = ibis.union(cp, members.select("subject", "qend", "cohort"), distinct=True)
+    out = rows.select(
+        person=rows.subject, subject=rows.subject, qend=rows.qend,
+        cohort=rows.cohort.cast("string"),
+    )  # fmt: skip
+    return engine.materialise(out.distinct(on=["subject", "qend"], keep="first"))
+
+
+def _moves(residence: ir.Table, years: ir.Table, spec: Spec) -> ir.Table:
+    regions = municipality_regions()
+    r = residence
+    start = dt.date(int(spec.window.start[:4]), 1, 1)
+    end = last_day_of(spec.window.end)
+    flemish = r.nis_code.substitute(regions, else_=ibis.null("string")) == FLEMISH_REGION
+    ended = r.filter(
+        flemish
+        & r.valid_to.notnull()
+        & r.valid_to.between(start, end)
+        & (r.end_reason.isnull() | (r.end_reason != DEATH))
+    )
+    nxt = residence.view()
+    nxt_flemish = nxt.nis_code.substitute(regions, else_=ibis.null("string")) == FLEMISH_REGION
+    following = nxt.filter(nxt_flemish).select(_k=nxt.insz, _from=nxt.valid_from)
+    out = ended.anti_join(
+        following,
+        [ended.insz == following._k, following._from == ended.valid_to + ibis.interval(days=1)],
+    )
+    out = out.select(subject=out.insz, qend=out.valid_to).distinct()
+    y = years
+    out = out.semi_join(y, [out.subject == y.subject, out.qend.year() == y.qend.year()])
+    return out.select(
+        person=out.subject, subject=out.subject, qend=out.qend, moved_out=ibis.literal("1")
+    )

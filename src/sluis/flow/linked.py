@@ -1,0 +1,278 @@
+"""The extraction of a flow linked at a trusted third party (B1, B2; 26/050).
+
+Statbel, the pseudonymiser, selects the cohorts and their household members from its own
+registers and sends KSZ and VDAB only the list of national numbers they must extract.
+Each provider, in its own workspace and with its own engine, extracts exactly the columns
+the spec asks of its tables for those persons over the window, and sends them encrypted
+over SFTP. Statbel checks every received file against the sender's manifest and the
+source contract, links the extracts with its own data, and the caller destroys the
+received extracts as soon as the linked datasets are pseudonymised (`destroy_received`).
+
+The cohort selection needs "not working, retired or studying" on the cohort date, which
+the decision leaves to Statbel (§2): Statbel's yearly labour-market status comes from the
+social-security data warehouse, which the synthetic registers hold only as ``dwh_position``,
+so the selection reads the position of the one quarter that ends the day before the cohort
+date and the enrolment registers (``SELECTION_TABLES``), and nothing else of them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis.expr.types as ir
+
+from sluis.audit import open_log
+from sluis.audit.log import AuditLog
+from sluis.deliver.local_sftp import LocalServer
+from sluis.engine import Engine, connect
+from sluis.errors import SourceError
+from sluis.extract import extract_dataset
+from sluis.extract.population import PopulationFrames, last_day_of, population_frames
+from sluis.flow.exchange import (
+    Workspace,
+    pack_extract,
+    receive,
+    send,
+    serving,
+    unpack_extract,
+)
+from sluis.retain import destroy
+from sluis.select import Sources
+from sluis.select.population import population
+from sluis.sources.contract import CONTRACT
+from sluis.spec.model import Spec
+
+#: tables the trusted third party reads for the cohort selection only (see the module doc)
+SELECTION_TABLES = frozenset({"dwh_position", "education_vl_enrolment", "education_fwb_enrolment"})
+
+CheckSources = Callable[[Spec, Path, Path, frozenset[str]], None]
+
+
+@dataclass
+class Linked:
+    """What the trusted third party holds after linking: the raw datasets (in the engine),
+    the frames, and where the received extracts are until they are destroyed."""
+
+    raw: dict[str, ir.Table]
+    populations: dict[str, int]
+    frames: PopulationFrames
+    ttp: Workspace
+    providers: list[str]
+    received: dict[str, Path]  # provider -> its directory under the TTP's received/
+
+
+def external_providers(spec: Spec) -> list[str]:
+    """The providers other than the pseudonymiser: those that must send it their data."""
+    return [
+        name
+        for name, party in spec.parties.items()
+        if "provider" in party.roles and "pseudonymiser" not in party.roles
+    ]
+
+
+def requested_columns(spec: Spec, table: str) -> list[str]:
+    """The columns of ``table`` a spec names anywhere, with the table's person and time
+    key first: exactly what a provider extracts (B1, data minimisation)."""
+    contract = next(t for t in CONTRACT if t.name == table)
+    named = {
+        ref.split(".", 1)[1]
+        for ds in spec.datasets.values()
+        for v in ds.variables
+        for ref in v.source
+        if ref.split(".", 1)[0] == table
+    }
+    keys = [c.name for c in contract.columns if c.name in ("insz", "quarter_end")]
+    return keys + [c.name for c in contract.columns if c.name in named and c.name not in keys]
+
+
+def link(
+    engine: Engine,
+    spec: Spec,
+    data: Path,
+    work: Path,
+    *,
+    audit: AuditLog,
+    clock: Callable[[str], object],
+    check: CheckSources | None,
+) -> Linked:
+    """Select, exchange and extract: the raw datasets of ``spec`` linked at its pseudonymiser."""
+    ttp_name = next(p for p, party in spec.parties.items() if "pseudonymiser" in party.roles)
+    providers = external_providers(spec)
+    spaces = {p: Workspace(p, work / p).make() for p in [ttp_name, *providers]}
+    ttp = spaces[ttp_name]
+    own = frozenset(spec.parties[ttp_name].tables)
+    project = spec.decision.id.replace("/", "-")
+
+    with clock("select"):  # type: ignore[attr-defined]
+        chooser = Sources(engine, data, allowed=own | SELECTION_TABLES)
+        populations = {
+            n: engine.materialise(population(chooser, spec, n)) for n in spec.populations
+        }
+    sizes = {n: engine.count(t) for n, t in populations.items()}
+    audit.append("population-selected", {"populations": sizes})
+    statbel = Sources(engine, data, allowed=own)
+    with clock("frames"):  # type: ignore[attr-defined]
+        frames = population_frames(engine, statbel, spec, populations)
+
+    scratch = ttp.root / ".lists"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(mode=0o700)
+    listing = scratch / f"insz-{project}.parquet"
+    subjects = frames.subjects
+    engine.write_parquet(subjects.select("insz"), listing, order_by=["insz"])
+    senders = {ttp_name: providers, **{p: [ttp_name] for p in providers}}
+    received: dict[str, Path] = {}
+    with serving(spaces, senders) as servers:
+        with clock("send-lists"):  # type: ignore[attr-defined]
+            for p in providers:
+                send(
+                    listing,
+                    sender=ttp,
+                    receiver=spaces[p],
+                    server=servers[p],
+                    audit=audit,
+                    what="insz-list",
+                )
+        shutil.rmtree(scratch)
+        for p in providers:
+            with clock(f"{p}:extract"):  # type: ignore[attr-defined]
+                provide(
+                    spec,
+                    p,
+                    data,
+                    ws=spaces[p],
+                    ttp=ttp,
+                    server=servers[ttp_name],
+                    list_name=f"{listing.name}.age",
+                    check=check,
+                )
+    for p in providers:
+        with clock(f"{p}:receive"):  # type: ignore[attr-defined]
+            received[p] = accept(spec, p, ttp=ttp, audit=audit, project=project)
+    tables = {t: received[p] for p in providers for t in spec.parties[p].tables}
+    linked = Sources(engine, data, allowed=own, received=tables)
+    raw = {}
+    with clock("extract"):  # type: ignore[attr-defined]
+        for name in spec.datasets:
+            raw[name] = engine.materialise(
+                extract_dataset(engine, linked, spec, name, None, frames, None)  # type: ignore[arg-type]
+            )
+    audit.append("linked", {"providers": providers, "datasets": sorted(raw)})
+    return Linked(
+        raw=raw, populations=sizes, frames=frames, ttp=ttp, providers=providers, received=received
+    )
+
+
+def provide(
+    spec: Spec,
+    party: str,
+    data: Path,
+    *,
+    ws: Workspace,
+    ttp: Workspace,
+    server: LocalServer,
+    list_name: str,
+    check: CheckSources | None,
+) -> None:
+    """One provider's part: read the list, extract the asked columns for the listed
+    persons over the window, send them to the trusted third party, destroy the list and
+    the plaintext extract. Its own engine and audit log: nothing is shared with the TTP."""
+    project = spec.decision.id.replace("/", "-")
+    tables = list(spec.parties[party].tables)
+    first = last_day_of(min(spec.window.lookback.values(), default=spec.window.start))
+    last = last_day_of(spec.window.end)
+    plain = ws.root / ".work"
+    shutil.rmtree(plain, ignore_errors=True)
+    plain.mkdir(mode=0o700)
+    with open_log(ws.audit_log, party=party, store=ws.keys) as log:
+        ids_file = receive(
+            list_name, receiver=ws, sender=ttp.party, audit=log, out=plain / "insz.parquet"
+        )
+        if check is not None:
+            check(spec, data, ws.root, frozenset(tables))
+        out = plain / f"{party}-{project}"
+        out.mkdir()
+        files, rows = {}, {}
+        with connect() as engine:
+            mine = Sources(engine, data, allowed=frozenset(tables))
+            ids = engine.read_parquet(ids_file)
+            for table in tables:
+                t = mine[table]
+                cut = t.semi_join(ids, "insz").filter(t.quarter_end.between(first, last))
+                cut = cut.select(*requested_columns(spec, table))
+                files[table] = out / f"{table}.parquet"
+                engine.write_parquet(cut, files[table], order_by=["insz", "quarter_end"])
+                rows[table] = engine.count(engine.read_parquet(files[table]))
+        log.append("extracted", {"for": ttp.party, "decision": spec.decision.id, "rows": rows})
+        archive = pack_extract(out, party=party, decision=spec.decision.id, tables=files)
+        send(archive, sender=ws, receiver=ttp, server=server, audit=log, what="extract")
+        destroy(
+            [plain, ws.inbox / list_name],
+            root=ws.root,
+            audit=log,
+            reason="the extract is sent; the list and the plaintext extract are no longer needed",
+            party_of_data=ttp.party,
+        )
+
+
+def accept(spec: Spec, party: str, *, ttp: Workspace, audit: AuditLog, project: str) -> Path:
+    """Receive, unpack and check one provider's extract at the TTP; returns the directory
+    of its tables. A refused extract is destroyed at once and the run stops (B1)."""
+    from sluis.sources.check import check_sources
+
+    name = f"{party}-{project}.tar.age"
+    tmp = ttp.root / "received" / party
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True, mode=0o700)
+    try:
+        archive = receive(name, receiver=ttp, sender=party, audit=audit, out=tmp / "extract.tar")
+        manifest = unpack_extract(archive, tmp / "files", party=party)
+        root = Path(manifest["root"])
+        asked = {t: requested_columns(spec, t) for t in spec.parties[party].tables}
+        sent = {f["table"] for f in manifest["files"].values()}
+        if sent != set(asked):
+            raise SourceError(
+                f"{party} sent tables {', '.join(sorted(sent)) or 'none'}; the spec asks "
+                f"{', '.join(sorted(asked))}",
+                rule="extract-tables",
+                file=str(ttp.inbox / name),
+            )
+        report = check_sources(root, tmp / "quarantine", tables=set(asked), columns=asked)
+        if not report.ok:
+            first = report.findings[0]
+            raise SourceError(
+                f"the extract of {party} breaks the source contract "
+                f"({report.total_findings:,} findings; first: {first})",
+                rule="extract-contract",
+                file=f"{name}: {Path(first.file).name}" if first.file else name,
+                hint=f"ask {party} to correct and send the extract again",
+            )
+    except SourceError as err:
+        audit.append("refused", {"from": party, "file": name, "rule": err.rule or ""})
+        destroy(
+            [tmp, ttp.inbox / name],
+            root=ttp.root,
+            audit=audit,
+            reason=f"refused: {err.rule}",
+            party_of_data=party,
+        )
+        raise
+    return root
+
+
+def destroy_received(linked: Linked, audit: AuditLog, project: str) -> None:
+    """Destroy every provider's extract at the TTP, one record per provider (B1, G9)."""
+    for p in linked.providers:
+        destroy(
+            [linked.ttp.root / "received" / p, linked.ttp.inbox / f"{p}-{project}.tar.age"],
+            root=linked.ttp.root,
+            audit=audit,
+            reason="linked and pseudonymised: the source data is destroyed right after (B1)",
+            party_of_data=p,
+        )
+    empty = linked.ttp.root / "received"
+    if empty.is_dir() and not any(empty.iterdir()):
+        empty.rmdir()
