@@ -303,45 +303,6 @@ def test_x2_a_missing_key_and_an_earlier_run_are_clear_errors(data: Path, tmp_pa
     assert err.value.rule == "work-exists"
 
 
-def test_b2_cohorts_match_a_direct_query(data: Path) -> None:
-    """26/050's cohorts: Flemish Region, 18-64, not working, retired or studying on
-    1 January, against a direct SQL query on the registers."""
-    from sluis.domain.codelists import municipalities
-    from sluis.select import population
-
-    spec = load_spec(ROOT / "specs" / "26-050.yaml")
-    con = _sql(data)
-    for table in ("dwh_position", "education_vl_enrolment", "education_fwb_enrolment"):
-        con.execute(
-            f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{data}/{table}/*.parquet')"
-        )
-    flemish = [m.nis for m in municipalities() if m.region == "02000"]
-    con.execute("CREATE TABLE flemish AS SELECT unnest(?::VARCHAR[]) AS nis", [flemish])
-    with connect() as engine:
-        sources = Sources(engine, data)
-        for name, pop in spec.populations.items():
-            day = pop.reference_date.isoformat()
-            year = pop.reference_date.year
-            want = con.execute(
-                f"""
-                SELECT count(DISTINCT p.insz) FROM person p
-                JOIN residence r ON r.insz = p.insz AND r.valid_from <= DATE '{day}'
-                     AND (r.valid_to IS NULL OR r.valid_to >= DATE '{day}')
-                WHERE r.nis_code IN (SELECT nis FROM flemish)
-                  AND date_sub('year', p.birth_date, DATE '{day}') BETWEEN 18 AND 64
-                  AND p.insz NOT IN (SELECT insz FROM dwh_position
-                      WHERE quarter_end = DATE '{year - 1}-12-31'
-                        AND (sep LIKE '1%' OR sep LIKE '34%' OR sep LIKE '36%'))
-                  AND p.insz NOT IN (SELECT insz FROM education_vl_enrolment
-                                     WHERE school_year = {year - 1})
-                  AND p.insz NOT IN (SELECT insz FROM education_fwb_enrolment
-                                     WHERE school_year = {year - 1})
-                """
-            ).fetchone()[0]
-            assert engine.count(population(sources, spec, name)) == want, name
-            assert want > 100
-
-
 def test_g10_every_stage_of_the_run_is_in_the_audit_log(run) -> None:
     import json as _json
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sluis.flow.deliver import DeliverySummary
-from sluis.flow.run import STAGES, RunSummary
+from sluis.flow.run import RunSummary
 from sluis.report import svg, write_page
 
 LABELS = {
@@ -26,7 +26,21 @@ LABELS = {
     "coarsen": "coarsen and check",
     "write": "write staged extract",
     "scra": "small-cell risk analysis",
+    "send-lists": "send INSZ lists to providers",
+    "destroy": "destroy providers' data",
 }
+
+
+def label(stage: str) -> str:
+    """A stage's name for the steward; a provider's stages name the provider."""
+    if stage in LABELS:
+        return LABELS[stage]
+    party, _, step = stage.partition(":")
+    if step == "extract":
+        return f"{party}: extract and send"
+    if step == "receive":
+        return f"receive and check {party}'s extract"
+    return stage
 
 
 @contextmanager
@@ -43,7 +57,7 @@ def run_progress(console: Console) -> Iterator[Callable[[str, int, int], None]]:
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(LABELS.get(stage, stage), total=total)
+                tasks[stage] = bar.add_task(label(stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
         yield update
@@ -58,9 +72,11 @@ def render_run(console: Console, s: RunSummary) -> None:
         t.add_row(f"population {name}", f"{n:,}")
     for name, n in s.samples.items():
         t.add_row(f"sample {name} (in this phase)", f"{n:,}")
-    t.add_row("persons", f"{s.persons:,}")
-    t.add_row("family members", f"{s.family_members:,}")
-    t.add_row("person-quarter rows", f"{s.person_quarters:,}")
+    linked = bool(s.providers)
+    t.add_row("cohort persons" if linked else "persons", f"{s.persons:,}")
+    t.add_row("household members" if linked else "family members", f"{s.family_members:,}")
+    if not linked:
+        t.add_row("person-quarter rows", f"{s.person_quarters:,}")
     console.print(t)
     d = Table(title="Staged extract (pseudonymised, coarsened)", title_justify="left")
     for col in ("dataset", "rows", "columns"):
@@ -71,10 +87,12 @@ def render_run(console: Console, s: RunSummary) -> None:
     times = Table(title="Time per stage", title_justify="left")
     times.add_column("stage")
     times.add_column("seconds", justify="right")
-    for stage in STAGES:
-        if stage in s.seconds:
-            times.add_row(LABELS[stage], f"{s.seconds[stage]:.1f}")
-    times.add_row("total", f"{sum(s.seconds.values()):.1f}")
+    times.add_column("peak MiB", justify="right")
+    for stage, seconds in s.seconds.items():
+        times.add_row(label(stage), f"{seconds:.1f}", f"{s.peak_rss_mib.get(stage, 0):,}")
+    times.add_row(
+        "total", f"{sum(s.seconds.values()):.1f}", f"{max(s.peak_rss_mib.values(), default=0):,}"
+    )
     console.print(times)
     verdict = ("thresholds hold", "green") if s.scra_ok else ("thresholds do NOT hold", "red")
     console.print(
@@ -86,8 +104,9 @@ def write_run_report(path: Path, s: RunSummary) -> Path:
     """``run.html``: the same figures as the terminal, with a plot of time per stage."""
     fig = Figure(figsize=(6, 2.6))
     ax = fig.add_subplot()
-    stages = [st for st in STAGES if st in s.seconds]
-    ax.barh([LABELS[st] for st in stages], [s.seconds[st] for st in stages], color="#3b6ea8")
+    stages = list(s.seconds)
+    fig.set_figheight(1.2 + 0.25 * len(stages))
+    ax.barh([label(st) for st in stages], [s.seconds[st] for st in stages], color="#3b6ea8")
     ax.invert_yaxis()
     ax.set_xlabel("seconds")
     fig.tight_layout()
@@ -96,7 +115,7 @@ def write_run_report(path: Path, s: RunSummary) -> Path:
         "run.html",
         title=f"sluis run of {s.decision}, phase {s.phase}",
         s=s,
-        stages=[(LABELS[st], s.seconds[st]) for st in stages],
+        stages=[(label(st), s.seconds[st]) for st in stages],
         plot=svg(fig),
     )
 

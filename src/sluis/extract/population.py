@@ -1,8 +1,8 @@
 """Who is observed when in a whole-population flow (B2, B3, G6, G7; 26/050).
 
 A *cohort person* belongs to one of the spec's populations (the 26/050 stock cohorts); a
-person in several cohorts counts in the earliest. *Household members* are everyone who
-shares a cohort person's household (same ``household.household_id``) on a reference day
+person in several cohorts counts in the earliest. *Household members* are everyone (a
+person of a later cohort too) who shares a cohort person's household (same ``household.household_id``) on a reference day
 from the cohort date on: they are followed only while they live there, joiners from their
 arrival (G7). The frames:
 
@@ -145,10 +145,12 @@ def _years(engine: Engine, sources: Sources, cohorts: ir.Table, days: ir.Table) 
     )
     resident = cp.semi_join(r, [cp.subject == r.insz, valid_on(r, cp.qend)])
     attached = engine.materialise(_attached(sources, cohorts, days))
-    members = attached.anti_join(cohorts, attached.subject == cohorts.insz)
+    # everyone in a cohort person's household, a person of a later cohort too (before
+    # their own cohort date they are a member like any other)
     rows = ibis.union(
-        resident.select("subject", "qend"), members.select("subject", "qend"), distinct=True
+        resident.select("subject", "qend"), attached.select("subject", "qend"), distinct=True
     )
+    members = attached.anti_join(cohorts, attached.subject == cohorts.insz)
     # the person's cohort: their own, else the earliest of the cohort persons they live with
     own = cohorts.select(subject=cohorts.insz, own=cohorts.cohort)
     via = attached.group_by("subject").aggregate(any_cohort=attached.cohort.min())
@@ -204,8 +206,7 @@ def _quarters(engine: Engine, sources: Sources, cohorts: ir.Table, qdays: ir.Tab
     )
     days = qdays.select("day")
     attached = _attached(sources, cohorts, days)
-    members = attached.anti_join(cohorts, attached.subject == cohorts.insz)
-    members = members.group_by(["subject", "qend"]).aggregate(cohort=members.cohort.min())
+    members = attached.group_by(["subject", "qend"]).aggregate(cohort=attached.cohort.min())
     rows = ibis.union(cp, members.select("subject", "qend", "cohort"), distinct=True)
     out = rows.select(
         person=rows.subject, subject=rows.subject, qend=rows.qend,

@@ -151,7 +151,12 @@ def link(
                 )
     for p in providers:
         with clock(f"{p}:receive"):  # type: ignore[attr-defined]
-            received[p] = accept(spec, p, ttp=ttp, audit=audit, project=project)
+            try:
+                received[p] = accept(spec, p, ttp=ttp, audit=audit, project=project)
+            except SourceError:  # nothing is linked: what the others sent goes too
+                others = [q for q in providers if q != p]
+                _destroy(ttp, others, audit, project, f"the extract of {p} was refused")
+                raise
     tables = {t: received[p] for p in providers for t in spec.parties[p].tables}
     linked = Sources(engine, data, allowed=own, received=tables)
     raw = {}
@@ -252,27 +257,31 @@ def accept(spec: Spec, party: str, *, ttp: Workspace, audit: AuditLog, project: 
             )
     except SourceError as err:
         audit.append("refused", {"from": party, "file": name, "rule": err.rule or ""})
-        destroy(
-            [tmp, ttp.inbox / name],
-            root=ttp.root,
-            audit=audit,
-            reason=f"refused: {err.rule}",
-            party_of_data=party,
-        )
+        _destroy(ttp, [party], audit, project, f"refused: {err.rule}")
         raise
     return root
 
 
 def destroy_received(linked: Linked, audit: AuditLog, project: str) -> None:
     """Destroy every provider's extract at the TTP, one record per provider (B1, G9)."""
-    for p in linked.providers:
+    _destroy(
+        linked.ttp,
+        linked.providers,
+        audit,
+        project,
+        "linked and pseudonymised: the source data is destroyed right after (B1)",
+    )
+
+
+def _destroy(
+    ttp: Workspace, providers: list[str], audit: AuditLog, project: str, reason: str
+) -> None:
+    for p in providers:
         destroy(
-            [linked.ttp.root / "received" / p, linked.ttp.inbox / f"{p}-{project}.tar.age"],
-            root=linked.ttp.root,
+            [ttp.root / "received" / p, ttp.inbox / f"{p}-{project}.tar.age"],
+            root=ttp.root,
             audit=audit,
-            reason="linked and pseudonymised: the source data is destroyed right after (B1)",
+            reason=reason,
             party_of_data=p,
         )
-    empty = linked.ttp.root / "received"
-    if empty.is_dir() and not any(empty.iterdir()):
-        empty.rmdir()
+    shutil.rmtree(ttp.root / "received", ignore_errors=True)  # empty by now

@@ -37,18 +37,6 @@ from sluis.spec.model import Pseudonym, Spec
 
 Progress = Callable[[str, int, int], None]
 
-STAGES = (
-    "check",
-    "select",
-    "sample",
-    "frames",
-    "extract",
-    "pseudonymise",
-    "coarsen",
-    "write",
-    "scra",
-)
-
 
 @dataclass
 class RunSummary:
@@ -70,6 +58,8 @@ class RunSummary:
     peak_rss_mib: dict[str, int] = field(default_factory=dict)
     scra_ok: bool | None = None
     scra_dir: str = ""
+    #: the providers whose data was linked at the pseudonymiser (empty: one party)
+    providers: list[str] = field(default_factory=list)
 
     @property
     def person_quarters(self) -> int:
@@ -157,6 +147,7 @@ def run_spec(
                     check=_check_sources if check else None,
                 )
                 raw = joined.raw
+                summary.providers = joined.providers
                 summary.populations = joined.populations
                 summary.persons = engine.count(joined.frames.cohorts)
                 summary.family_members = engine.count(joined.frames.subjects) - summary.persons

@@ -1,0 +1,388 @@
+"""The 26/050 three-party flow on a small synthetic Belgium (B1-B9, G3, G7, G9, G10).
+
+Statbel (trusted third party) selects the cohorts (B2), sends KSZ and VDAB the list of
+national numbers, receives their extracts over SFTP, links, pseudonymises persons and
+households (B4), destroys the providers' data, runs the SCRA and delivers to KU Leuven.
+
+A 0.3% Belgium is far too small for the spec's global-risk limit of 0.01 on the whole
+population (every cell is a hundredth of its real size), so the module runs a copy of the
+spec with the project's loosest allowed limit (0.05); the treatment itself is tested in
+tests/test_scra_*.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from sluis.domain.codelists import municipalities
+from sluis.engine import connect
+from sluis.errors import SourceError
+from sluis.extract.population import population_frames
+from sluis.flow import run_spec
+from sluis.flow.exchange import pack_extract, unpack_extract
+from sluis.flow.linked import requested_columns
+from sluis.pseudo import load_key, new_key, sequence_numbers
+from sluis.select import Sources
+from sluis.select.population import population
+from sluis.spec import load_spec
+from sluis.synth import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "specs" / "26-050.yaml"
+pytestmark = pytest.mark.slow
+SCALE = 0.003
+DAYS = [dt.date(y, 1, 1) for y in range(2016, 2025)]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("belgium") / "sources"
+    generate(out, scale=SCALE, seed=11, workers=2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = SPEC.read_text()
+    assert "max_global_risk: 0.01\n" in text
+    path = tmp_path_factory.mktemp("spec") / "26-050.yaml"
+    path.write_text(text.replace("max_global_risk: 0.01\n", "max_global_risk: 0.05\n"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(data: Path, spec_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    work = tmp_path_factory.mktemp("run")
+    return run_spec(spec_path, data, phase=1, work=work), work
+
+
+def _sql(data: Path, *tables: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for table in tables:
+        con.execute(
+            f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{data}/{table}/*.parquet')"
+        )
+    return con
+
+
+def _events(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_b2_cohorts_match_a_direct_query(data: Path) -> None:
+    """26/050's cohorts: Flemish Region, 18-64, not working, retired or studying on
+    1 January, against a direct SQL query on the registers."""
+    spec = load_spec(SPEC)
+    con = _sql(
+        data,
+        "person",
+        "residence",
+        "dwh_position",
+        "education_vl_enrolment",
+        "education_fwb_enrolment",
+    )
+    flemish = [m.nis for m in municipalities() if m.region == "02000"]
+    con.execute("CREATE TABLE flemish AS SELECT unnest(?::VARCHAR[]) AS nis", [flemish])
+    with connect() as engine:
+        sources = Sources(engine, data)
+        for name, pop in spec.populations.items():
+            day = pop.reference_date.isoformat()
+            year = pop.reference_date.year
+            want = con.execute(
+                f"""
+                SELECT count(DISTINCT p.insz) FROM person p
+                JOIN residence r ON r.insz = p.insz AND r.valid_from <= DATE '{day}'
+                     AND (r.valid_to IS NULL OR r.valid_to >= DATE '{day}')
+                WHERE r.nis_code IN (SELECT nis FROM flemish)
+                  AND date_sub('year', p.birth_date, DATE '{day}') BETWEEN 18 AND 64
+                  AND p.insz NOT IN (SELECT insz FROM dwh_position
+                      WHERE quarter_end = DATE '{year - 1}-12-31'
+                        AND (sep LIKE '1%' OR sep LIKE '34%' OR sep LIKE '36%'))
+                  AND p.insz NOT IN (SELECT insz FROM education_vl_enrolment
+                                     WHERE school_year = {year - 1})
+                  AND p.insz NOT IN (SELECT insz FROM education_fwb_enrolment
+                                     WHERE school_year = {year - 1})
+                """
+            ).fetchone()[0]
+            assert engine.count(population(sources, spec, name)) == want, name
+            assert want > 100
+
+
+def test_b2_g7_household_members_only_while_in_the_household(data: Path) -> None:
+    """The yearly frame is every cohort person from their cohort date while resident,
+    plus everyone in a cohort person's household on that 1 January (G7), against SQL on
+    the household history."""
+    spec = load_spec(SPEC)
+    con = _sql(data, "residence", "household")
+    with connect() as engine:
+        sources = Sources(engine, data)
+        pops = {n: engine.materialise(population(sources, spec, n)) for n in spec.populations}
+        frames = population_frames(engine, sources, spec, pops)
+        cohorts = engine.to_arrow(frames.cohorts.select("insz", "cohort", "since"))
+        got = engine.to_arrow(frames.years.select("subject", "qend", "cohort_member"))
+    con.register("cohorts", cohorts)
+    con.register("days", pa.table({"day": pa.array(DAYS, pa.date32())}))
+    want = con.execute(
+        """
+        WITH cp AS (SELECT c.insz, d.day FROM cohorts c JOIN days d ON d.day >= c.since),
+        resident AS (
+            SELECT DISTINCT cp.insz AS subject, cp.day FROM cp JOIN residence r
+            ON r.insz = cp.insz AND r.valid_from <= cp.day
+               AND (r.valid_to IS NULL OR r.valid_to >= cp.day)),
+        home AS (
+            SELECT DISTINCT cp.insz, cp.day, h.household_id FROM cp JOIN household h
+            ON h.insz = cp.insz AND h.valid_from <= cp.day
+               AND (h.valid_to IS NULL OR h.valid_to >= cp.day)),
+        members AS (
+            SELECT DISTINCT h.insz AS subject, home.day FROM home JOIN household h
+            ON h.household_id = home.household_id AND h.valid_from <= home.day
+               AND (h.valid_to IS NULL OR h.valid_to >= home.day))
+        SELECT subject, day FROM resident UNION SELECT subject, day FROM members
+        """
+    ).fetchall()
+    pairs = set(zip(got["subject"].to_pylist(), got["qend"].to_pylist(), strict=True))
+    assert pairs == set(want)
+    assert len(pairs) == got.num_rows  # one row per person and year
+    members = pc.sum(pc.equal(got["cohort_member"], "0")).as_py()
+    assert 0 < members < got.num_rows
+
+
+def test_b1_parties_hold_only_what_they_may(run) -> None:
+    """Each party's directory, listed: only Statbel holds the project key and the staged
+    data; the providers keep their keys, their audit log and the encrypted extract they
+    sent (which only Statbel can open); no list, no plaintext extract, nothing in an inbox;
+    Statbel keeps nothing of what the providers sent."""
+    _, work = run
+    files = {
+        party: sorted(
+            str(p.relative_to(work / party)) for p in (work / party).rglob("*") if p.is_file()
+        )
+        for party in ("statbel", "ksz", "vdab")
+    }
+    assert sorted(p.name for p in work.iterdir()) == [
+        "ksz", "run.json", "statbel", "vdab"
+    ]  # fmt: skip
+    for party in ("ksz", "vdab"):
+        assert files[party] == sorted(
+            [
+                "audit.log",
+                "keys/age-identity.txt",
+                f"keys/{party}.audit-ed25519.pem",
+                "keys/sftp/host_ed25519",
+                "keys/ssh_ed25519",
+                f"outbox/{party}-26-050.tar.age",
+                f"outbox/{party}-26-050.tar.age.receipt.json",
+                "sources-checked.json",
+            ]
+        )
+    statbel = files["statbel"]
+    assert "keys/26-050.key" in statbel
+    assert not [f for f in statbel if f.startswith(("inbox/", "received/", ".lists/"))]
+    assert [f for f in statbel if f.startswith("outbox/")] == [
+        "outbox/insz-26-050.parquet.age",
+        "outbox/insz-26-050.parquet.age.receipt.json",
+    ]
+    assert {f.split("/")[0] for f in statbel} <= {
+        "audit.log", "keys", "outbox", "staged", "scra", "sources-checked.json"
+    }  # fmt: skip
+    assert sorted(p.name for p in work.rglob("*.key")) == ["26-050.key"]
+
+
+def test_b1_g9_g10_provider_data_destroyed_at_the_ttp_with_checksums(run) -> None:
+    """Statbel records receiving each extract and destroying it with the checksums of
+    every destroyed file; no file left in its workspace has one of those checksums, and
+    the providers' audit logs agree on what was sent."""
+    from sluis.audit import verify
+
+    _, work = run
+    log = work / "statbel" / "audit.log"
+    assert verify(log).ok
+    events = _events(log)
+    destroyed = [e["data"] for e in events if e["event"] == "destroyed"]
+    assert sorted(d["of"] for d in destroyed) == ["ksz", "vdab"]
+    order = [e["event"] for e in events]
+    assert order.index("pseudonymised") < order.index("destroyed") < order.index("coarsened")
+    gone = set()
+    for d in destroyed:
+        names = [f["name"] for f in d["files"]]
+        assert f"inbox/{d['of']}-26-050.tar.age" in names
+        assert any(n.endswith("manifest.json") for n in names)
+        assert all(len(f["sha256"]) == 64 for f in d["files"])
+        gone |= {f["sha256"] for f in d["files"]}
+    left = {
+        hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (work / "statbel").rglob("*")
+        if p.is_file()
+    }
+    assert not gone & left
+    received = {e["data"]["from"]: e["data"]["sha256"] for e in events if e["event"] == "received"}
+    for party in ("ksz", "vdab"):
+        assert verify(work / party / "audit.log").ok
+        pe = _events(work / party / "audit.log")
+        sent = [e["data"] for e in pe if e["event"] == "sent"]
+        assert [s["sha256"] for s in sent] == [received[party]]
+        assert received[party] in gone
+        kinds = [e["event"] for e in pe]
+        assert kinds.index("received") < kinds.index("extracted") < kinds.index("sent")
+        assert kinds.index("sent") < kinds.index("destroyed")  # the list is destroyed too
+
+
+def test_b1_providers_send_only_the_asked_columns(run, tmp_path: Path) -> None:
+    """Opened with Statbel's key, a provider's extract holds exactly the spec's columns of
+    its tables, for listed persons within the look-back and window (B1, B8)."""
+    from sluis.deliver.encrypt import decrypt
+
+    _, work = run
+    spec = load_spec(SPEC)
+    for party in ("ksz", "vdab"):
+        tar = decrypt(
+            work / party / "outbox" / f"{party}-26-050.tar.age",
+            work / "statbel" / "keys" / "age-identity.txt",
+            tmp_path / f"{party}.tar",
+        )
+        manifest = unpack_extract(tar, tmp_path / party, party=party)
+        for name, facts in manifest["files"].items():
+            assert facts["columns"] == requested_columns(spec, facts["table"])
+            t = pq.read_table(Path(manifest["root"]) / name)
+            assert pc.min(t["quarter_end"]).as_py() >= dt.date(2013, 3, 31)
+            assert pc.max(t["quarter_end"]).as_py() <= dt.date(2024, 12, 31)
+    assert requested_columns(spec, "dwh_position") == [
+        "insz", "quarter_end", "sep", "rva_status", "ocmw_support"
+    ]  # fmt: skip
+
+
+def test_b3_b4_g3_staged_datasets_and_household_numbers(run) -> None:
+    """Moves carry only the sequence numbers and the year (B3); person and household
+    numbers are dense; within a year, the members of one household share its number
+    and its reference person (B4, G3)."""
+    summary, work = run
+    staged = work / "statbel" / "staged"
+    moves = pq.read_table(staged / "moves.parquet")
+    assert moves.column_names == ["person_seq", "household_seq", "move_year", "moved_out"]
+    assert moves.num_rows > 0
+    years = pc.unique(moves["move_year"]).to_pylist()
+    assert min(years) >= 2016 and max(years) <= 2024
+    demobel = pq.read_table(staged / "demobel.parquet")
+    con = duckdb.connect()
+    con.register("demobel", demobel)
+    # a household has one reference person in a year
+    assert (
+        con.execute(
+            "SELECT count(*) FROM (SELECT household_seq, year FROM demobel "
+            "WHERE household_seq IS NOT NULL GROUP BY ALL "
+            "HAVING count(DISTINCT reference_seq) > 1)"
+        ).fetchone()[0]
+        == 0
+    )
+    # the reference person lives in the household they head
+    heads = con.execute(
+        "SELECT count(*), count(h.person_seq) FROM demobel d LEFT JOIN demobel h "
+        "ON h.person_seq = d.reference_seq AND h.year = d.year "
+        "AND h.household_seq = d.household_seq WHERE d.reference_seq IS NOT NULL "
+        "AND d.reference_seq IN (SELECT person_seq FROM demobel)"
+    ).fetchone()
+    assert heads[1] == heads[0] > 0
+    for column in ("person_seq", "household_seq"):
+        seqs = [int(s) for s in pc.unique(demobel[column]).drop_null().to_pylist()]
+        assert min(seqs) >= 1
+    assert summary.providers == ["ksz", "vdab"]
+    assert summary.scra_ok
+
+
+def test_g3_sequence_numbers_differ_between_authorisations(tmp_path: Path) -> None:
+    """Each authorisation has its own key, so the same persons get unrelated numbers:
+    deliveries of 25/074 and 26/050 cannot be joined on them (G3)."""
+    store = tmp_path / "keys"
+    ids = pa.table({"id": [f"{i:011d}" for i in range(20_000)]})
+    numbers = {}
+    with connect() as engine:
+        table = engine.arrow(ids)
+        for project in ("25-074", "26-050"):
+            new_key(store, project)
+            m = sequence_numbers(engine, table, load_key(store, project), "person")
+            numbers[project] = engine.to_arrow(m.order_by("id"))["seq"].to_numpy()
+    a, b = numbers["25-074"], numbers["26-050"]
+    assert sorted(a) == sorted(b)  # both 1..N
+    assert (a == b).mean() < 0.001
+    import numpy as np
+
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.05
+
+
+def test_b1_refuses_an_extract_that_breaks_the_contract(
+    data: Path, spec_path: Path, tmp_path: Path
+) -> None:
+    """VDAB sends a code outside its list: Statbel refuses the extract, naming the party
+    and the file, destroys it, and nothing is linked, staged or delivered."""
+    broken = tmp_path / "sources"
+    broken.mkdir()
+    for entry in data.iterdir():
+        if entry.name != "vdab_jobseeker":
+            (broken / entry.name).symlink_to(entry)
+    (broken / "vdab_jobseeker").mkdir()
+    parts = sorted((data / "vdab_jobseeker").glob("*.parquet"))
+    for i, part in enumerate(parts):
+        t = pq.read_table(part)
+        if i == 0:  # a code outside the list on every row of one part
+            bad = pa.array(["Z"] * t.num_rows, pa.string())
+            t = t.set_column(t.schema.get_field_index("dutch"), "dutch", bad)
+        pq.write_table(t, broken / "vdab_jobseeker" / part.name)
+    work = tmp_path / "work"
+    with pytest.raises(SourceError) as err:
+        run_spec(spec_path, broken, phase=1, work=work, check=False)
+    assert err.value.rule == "extract-contract"
+    assert "vdab" in str(err.value) and "vdab_jobseeker.parquet" in str(err.value)
+    statbel = work / "statbel"
+    assert not (statbel / "staged").exists() and not (statbel / "received").exists()
+    assert not list((statbel / "inbox").iterdir())
+    events = [e["event"] for e in _events(statbel / "audit.log")]
+    assert "refused" in events and "destroyed" in events and "linked" not in events
+
+
+def test_b1_refuses_an_extract_whose_file_was_altered(tmp_path: Path) -> None:
+    """A file that does not match the sender's manifest is refused, naming the party and
+    the file."""
+    out = tmp_path / "ksz-26-050"
+    out.mkdir()
+    path = out / "dwh_position.parquet"
+    pq.write_table(pa.table({"insz": ["x"], "quarter_end": [dt.date(2016, 3, 31)]}), path)
+    archive = pack_extract(out, party="ksz", decision="26/050", tables={"dwh_position": path})
+    assert unpack_extract(archive, tmp_path / "ok", party="ksz")["party"] == "ksz"
+    pq.write_table(pa.table({"insz": ["y"], "quarter_end": [dt.date(2016, 3, 31)]}), path)
+    from sluis.deliver.encrypt import pack
+
+    (out.with_suffix(".tar")).unlink()
+    altered = pack(out)
+    with pytest.raises(SourceError) as err:
+        unpack_extract(altered, tmp_path / "bad", party="ksz")
+    assert err.value.rule == "extract-checksum"
+    assert "ksz" in str(err.value) and "dwh_position.parquet" in str(err.value)
+
+
+def test_g8_b11_the_delivery_passes_the_privacy_scan(run, spec_path: Path, tmp_path: Path) -> None:
+    """The package to KU Leuven: every file matches the manifest, the privacy scan finds no
+    national number or exact date, and a named researcher can open it."""
+    from sluis.deliver import scan_package, verify_package
+    from sluis.deliver.encrypt import decrypt
+    from sluis.flow.deliver import deliver
+
+    _, work = run
+    copy = tmp_path / "work"
+    shutil.copytree(work, copy)
+    summary = deliver(spec_path, copy, created=dt.date(2026, 11, 24))
+    package = Path(summary.package)
+    assert verify_package(package) == []
+    assert scan_package(package, load_spec(spec_path)) == []
+    assert set(summary.rows) == {"demobel", "census", "income", "ksz", "vdab", "moves"}
+    plain = decrypt(Path(summary.encrypted), ROOT / "specs" / "demo-keys" / "kuleuven-1")
+    assert isinstance(plain, bytes) and len(plain) > 0
