@@ -97,11 +97,13 @@ def demo(
 ) -> None:
     """The main job on the embedded default: generate the synthetic Belgium, check it
     against the source contract, show its calibration, check both authorisations' specs
-    (writing a summary page of each) and run 25/074 phase 1 to a staged, pseudonymised,
-    coarsened and risk-analysed extract.
+    (writing a summary page of each), then run both authorisations end to end: 25/074
+    phase 1 at KSZ and the three-party 26/050 flow (KSZ and VDAB send to Statbel, the
+    trusted third party), each to a pseudonymised, coarsened, risk-treated extract that is
+    delivered over SFTP and opened as its researcher would.
 
-    Later stages extend this to run both authorisations end to end. The demo owns its output
-    directory and replaces it on every run.
+    The demo owns its output directory and replaces it on every run; it exits non-zero
+    when a delivery is refused.
 
     Example: sluis demo --scale 0.01
     """
@@ -124,12 +126,17 @@ def demo(
     specs_ok = _demo_specs(specs, out_dir)
     if not report.ok or not specs_ok:
         raise typer.Exit(1)
-    _demo_run(specs / "25-074.yaml", sources, out_dir / "run-25-074")
+    delivered = [
+        _demo_run(specs / f"{name}.yaml", sources, out_dir / f"run-{name}")
+        for name in ("25-074", "26-050")
+    ]
+    if not all(delivered):
+        raise typer.Exit(1)
 
 
-def _demo_run(spec_file: Path, sources: Path, work: Path) -> None:
-    """25/074 phase 1 on the embedded default; the registers were checked just above. The
-    SCRA verdict is shown, not enforced: the demo shows where the flow stands."""
+def _demo_run(spec_file: Path, sources: Path, work: Path) -> bool:
+    """Phase 1 of a spec on the embedded default (the registers were checked just above),
+    then its delivery when the SCRA thresholds hold; False when they do not."""
     from sluis.cli.run_view import render_run, run_progress, write_run_report
     from sluis.flow import run_spec
 
@@ -139,8 +146,11 @@ def _demo_run(spec_file: Path, sources: Path, work: Path) -> None:
         )
     render_run(out, summary)
     render_written(out, write_run_report(work / "run.html", summary), "the run report")
-    if summary.scra_ok:
-        _demo_deliver(spec_file, work, work.parent / "recipient")
+    if not summary.scra_ok:
+        out.print(f"[red]{summary.decision}: not delivered, the SCRA thresholds do not hold[/]")
+        return False
+    _demo_deliver(spec_file, work, work.parent / f"recipient-{work.name.removeprefix('run-')}")
+    return True
 
 
 def _demo_deliver(spec_file: Path, work: Path, recipient: Path) -> None:
@@ -171,8 +181,11 @@ def _demo_deliver(spec_file: Path, work: Path, recipient: Path) -> None:
     render_delivery(out, summary)
     received = recipient / "inbox" / Path(summary.encrypted).name
     opened = recipient / "opened"
+    from sluis.spec import load_spec
+
+    party = load_spec(spec_file).recipient.party
     archive = decrypt(
-        received, spec_file.parent / "demo-keys" / "uantwerpen-1", recipient / "package.tar"
+        received, spec_file.parent / "demo-keys" / f"{party}-1", recipient / "package.tar"
     )
     with tarfile.open(archive) as tar:
         tar.extractall(opened, filter="data")
@@ -266,7 +279,13 @@ def sources_doc(
 @app.command()
 def run(
     spec_file: Annotated[Path, typer.Argument(help="The authorisation's spec (YAML).")],
-    data: Annotated[Path, typer.Option(help="Directory of the source registers.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory of the source registers (default: the embedded synthetic Belgium "
+            "in out/demo/sources, generated at scale 0.01 when missing)."
+        ),
+    ] = None,
     phase: Annotated[int, typer.Option(help="Phase of the spec to run.")] = 1,
     work: Annotated[
         Path | None,
@@ -285,16 +304,31 @@ def run(
 ) -> None:
     """Run an authorisation from its spec: select, sample, extract the panels and family
     members, pseudonymise, coarsen, check and stage, then the small-cell risk analysis
-    (G1, G3-G7, A1-A15). Writes run.json and run.html in the workspace.
+    (G1, G3-G7, A1-A15). A spec whose data comes from several providers runs as a linked
+    flow (26/050, B1): the pseudonymiser selects and sends each provider the list of
+    national numbers, the providers extract and send their data over SFTP, the
+    pseudonymiser checks, links, pseudonymises and destroys it. Each party works in
+    <work>/<party>/. Writes run.json and run.html in the workspace.
 
     Exit codes: 0 the staged extract meets the spec's thresholds, 1 it does not, 2 a usage
     error or bad input.
 
-    Example: sluis run specs/25-074.yaml --data out/demo/sources --phase 1
+    Examples: sluis run specs/25-074.yaml --data out/demo/sources --phase 1;
+    sluis run specs/26-050.yaml
     """
     from sluis.cli.run_view import render_run, run_progress, write_run_report
     from sluis.flow import run_spec
     from sluis.spec import load_spec
+
+    if data is None:
+        data = DEFAULT_DEMO_DIR / "sources"
+        if not (data / "_synth.json").exists():
+            from sluis.cli.synth_view import synth_progress
+            from sluis.synth import generate
+
+            out.print(f"generating the embedded synthetic Belgium (scale 0.01) in {data}")
+            with synth_progress(console) as progress:
+                generate(data, scale=0.01, seed=1, force=True, progress=progress)
 
     spec = load_spec(spec_file)
     work = work or Path("out/run") / f"{spec.decision.id.replace('/', '-')}-phase{phase}"

@@ -20,7 +20,7 @@ LABELS = {
     "check": "check sources",
     "select": "select populations",
     "sample": "draw samples",
-    "frames": "panel and family frames",
+    "frames": "frames (who is observed when)",
     "extract": "extract datasets",
     "pseudonymise": "pseudonymise",
     "coarsen": "coarsen and check",
