@@ -2,9 +2,9 @@
 
 A *cohort person* belongs to one of the spec's populations (the 26/050 stock cohorts); a
 person in several cohorts counts in the earliest. *Household members* are everyone (a
-person of a later cohort too) who shares a cohort person's household (same ``household.household_id``) on a reference day
-from the cohort date on: they are followed only while they live there, joiners from their
-arrival (G7). The frames:
+person of a later cohort too) who shares a cohort person's household (same
+``household.household_id``) on a reference day from the cohort date on: they are followed
+only while they live there, joiners from their arrival (G7). The frames:
 
 - ``years``: one row per subject and 1 January (DEMOBEL's reference day) from the cohort
   date to the window's end: a cohort person while resident in Belgium, a member while in a
