@@ -119,23 +119,34 @@ def population_frames(
 
 
 def _attached(sources: Sources, cohorts: ir.Table, days: ir.Table) -> ir.Table:
-    """(subject, qend, cohort, via, household_id): everyone in a cohort person's household
-    on each day from the cohort date on, the cohort person included (via = cohort person)."""
-    cp = cohorts.join(days, days.day >= cohorts.since).select(
-        via=cohorts.insz, qend=days.day, cohort=cohorts.cohort
-    )
+    """(subject, qend, cohort, via): everyone in a cohort person's household on each day
+    from the cohort date on, the cohort person included (via = cohort person).
+
+    Computed on periods, not days: each household period of a cohort person (from the
+    cohort date) meets each period of a person in the same household; the overlap is then
+    spread over the days it covers. The register is read once, whatever the days."""
     h = sources["household"]
-    own = h.semi_join(cohorts, "insz")
-    hh = cp.join(own, [cp.via == own.insz, valid_on(own, cp.qend)]).select(
-        "via", "qend", "cohort", household_id=own.household_id
+    own = h.join(cohorts, h.insz == cohorts.insz).select(
+        via=h.insz,
+        cohort=cohorts.cohort,
+        household_id=h.household_id,
+        start=ibis.greatest(h.valid_from, cohorts.since),
+        end=h.valid_to,
     )
-    hh = hh.distinct(on=["via", "qend"], keep="first")
-    ids = hh.select("household_id").distinct()
-    rows = h.semi_join(ids, "household_id")
-    return hh.join(
-        rows, [hh.household_id == rows.household_id, valid_on(rows, hh.qend)]
-    ).select(subject=rows.insz, qend=hh.qend, cohort=hh.cohort, via=hh.via,
-             household_id=hh.household_id)  # fmt: skip
+    own = own.filter(own.end.isnull() | (own.end >= own.start))
+    rows = h.semi_join(own.select("household_id").distinct(), "household_id")
+    both = own.join(rows, own.household_id == rows.household_id).select(
+        subject=rows.insz,
+        via=own.via,
+        cohort=own.cohort,
+        start=ibis.greatest(own.start, rows.valid_from),
+        end=ibis.least(own.end, rows.valid_to),  # the engine's least skips a missing end
+    )
+    both = both.filter(both.end.isnull() | (both.end >= both.start))
+    spread = both.join(days, [days.day >= both.start, both.end.isnull() | (days.day <= both.end)])
+    return spread.select(
+        "subject", qend=spread.day, cohort=spread.cohort, via=spread.via
+    ).distinct()
 
 
 def _years(engine: Engine, sources: Sources, cohorts: ir.Table, days: ir.Table) -> ir.Table:
