@@ -386,3 +386,32 @@ def test_g8_b11_the_delivery_passes_the_privacy_scan(run, spec_path: Path, tmp_p
     assert set(summary.rows) == {"demobel", "census", "income", "ksz", "vdab", "moves"}
     plain = decrypt(Path(summary.encrypted), ROOT / "specs" / "demo-keys" / "kuleuven-1")
     assert isinstance(plain, bytes) and len(plain) > 0
+
+
+def test_x4_sluis_run_shows_each_party_and_the_destruction(
+    data: Path, spec_path: Path, tmp_path: Path
+) -> None:
+    """`sluis run` on the three-party spec: the summary names cohort persons, household
+    members and each party's stages; run.html says what was linked and destroyed."""
+    from typer.testing import CliRunner
+
+    from sluis.cli.app import app
+
+    work = tmp_path / "w"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(spec_path), "--data", str(data), "--work", str(work)],
+        env={"COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output
+    for text in (
+        "cohort persons",
+        "household members",
+        "ksz: extract and send",
+        "receive and check vdab's extract",
+        "destroy providers' data",
+        "thresholds hold",
+    ):
+        assert text in result.output, text
+    html = (work / "run.html").read_text()
+    assert "linked at the trusted third party" in html and "ksz, vdab" in html
