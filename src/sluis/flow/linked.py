@@ -31,6 +31,7 @@ from sluis.engine import Engine, connect
 from sluis.errors import SourceError
 from sluis.extract import extract_dataset
 from sluis.extract.population import PopulationFrames, last_day_of, population_frames
+from sluis.flow.clock import StageClock
 from sluis.flow.exchange import (
     Workspace,
     pack_extract,
@@ -95,7 +96,7 @@ def link(
     work: Path,
     *,
     audit: AuditLog,
-    clock: Callable[[str], object],
+    clock: StageClock,
     check: CheckSources | None,
 ) -> Linked:
     """Select, exchange and extract: the raw datasets of ``spec`` linked at its pseudonymiser."""
@@ -106,7 +107,7 @@ def link(
     own = frozenset(spec.parties[ttp_name].tables)
     project = spec.decision.id.replace("/", "-")
 
-    with clock("select"):  # type: ignore[attr-defined]
+    with clock("select"):
         chooser = Sources(engine, data, allowed=own | SELECTION_TABLES)
         populations = {
             n: engine.materialise(population(chooser, spec, n)) for n in spec.populations
@@ -114,7 +115,7 @@ def link(
     sizes = {n: engine.count(t) for n, t in populations.items()}
     audit.append("population-selected", {"populations": sizes})
     statbel = Sources(engine, data, allowed=own)
-    with clock("frames"):  # type: ignore[attr-defined]
+    with clock("frames"):
         frames = population_frames(engine, statbel, spec, populations)
 
     scratch = ttp.root / ".lists"
@@ -126,7 +127,7 @@ def link(
     senders = {ttp_name: providers, **{p: [ttp_name] for p in providers}}
     received: dict[str, Path] = {}
     with serving(spaces, senders) as servers:
-        with clock("send-lists"):  # type: ignore[attr-defined]
+        with clock("send-lists"):
             for p in providers:
                 send(
                     listing,
@@ -138,7 +139,7 @@ def link(
                 )
         shutil.rmtree(scratch)
         for p in providers:
-            with clock(f"{p}:extract"):  # type: ignore[attr-defined]
+            with clock(f"{p}:extract"):
                 provide(
                     spec,
                     p,
@@ -150,7 +151,7 @@ def link(
                     check=check,
                 )
     for p in providers:
-        with clock(f"{p}:receive"):  # type: ignore[attr-defined]
+        with clock(f"{p}:receive"):
             try:
                 received[p] = accept(spec, p, ttp=ttp, audit=audit, project=project)
             except SourceError:  # nothing is linked: what the others sent goes too
@@ -160,7 +161,7 @@ def link(
     tables = {t: received[p] for p in providers for t in spec.parties[p].tables}
     linked = Sources(engine, data, allowed=own, received=tables)
     raw = {}
-    with clock("extract"):  # type: ignore[attr-defined]
+    with clock("extract"):
         for name in spec.datasets:
             raw[name] = engine.materialise(
                 extract_dataset(engine, linked, spec, name, None, frames, None)  # type: ignore[arg-type]

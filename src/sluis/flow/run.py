@@ -12,10 +12,7 @@ its report. ``run.json`` and ``run.html`` summarise the run.
 from __future__ import annotations
 
 import json
-import resource
 import shutil
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from sluis.coarsen import check_coarsened, coarsen_dataset
 from sluis.engine import connect
 from sluis.errors import SourceError, UsageError
 from sluis.extract import build_frames, extract_dataset
+from sluis.flow.clock import Progress, StageClock
 from sluis.flow.linked import destroy_received, external_providers, link
 from sluis.pseudo import distinct_ids, load_key, new_key, pseudonymise, sequence_numbers
 from sluis.pseudo.keys import key_path
@@ -34,8 +32,6 @@ from sluis.select import Sources, select_samples
 from sluis.select.sample import draw, seed_key
 from sluis.spec.load import read_document
 from sluis.spec.model import Pseudonym, Spec
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -121,7 +117,7 @@ def run_spec(
             spec_sha256=read_document(spec_path).sha256,
             key_fingerprint=key.fingerprint,
         )
-        clock = _Clock(summary, tick)
+        clock = StageClock(summary.seconds, summary.peak_rss_mib, tick)
         audit.append(
             "run-started",
             {"decision": spec.decision.id, "phase": phase, "spec_sha256": summary.spec_sha256},
@@ -195,7 +191,7 @@ def run_spec(
 
 
 def _sampled(
-    engine, spec: Spec, data: Path, phase: int, audit, clock: _Clock, summary: RunSummary
+    engine, spec: Spec, data: Path, phase: int, audit, clock: StageClock, summary: RunSummary
 ) -> dict:
     """The raw datasets of a sampled flow (25/074): populations, samples, the phase's
     persons, their panel and family frames, then every dataset, at one party."""
@@ -329,27 +325,3 @@ def _pseudonymise(engine, spec: Spec, raw: dict, key) -> dict:
         }
         out[name] = engine.materialise(pseudonymise(engine, table, replace)) if replace else table
     return out
-
-
-class _Clock:
-    """Times each stage into the summary and reports it to the progress callback."""
-
-    def __init__(self, summary: RunSummary, tick: Progress) -> None:
-        self.summary, self.tick = summary, tick
-
-    def __call__(self, stage: str):
-        clock = self
-
-        class _Stage:
-            def __enter__(self):
-                clock.tick(stage, 0, 1)
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                if exc[0] is None:
-                    clock.summary.seconds[stage] = round(time.perf_counter() - self.start, 3)
-                    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-                    clock.summary.peak_rss_mib[stage] = int(peak)
-                    clock.tick(stage, 1, 1)
-
-        return _Stage()
