@@ -46,6 +46,10 @@ from sluis.select.population import population
 from sluis.sources.contract import CONTRACT
 from sluis.spec.model import Spec
 
+#: a provider's own engine: a filter and a sort that spill to disk, while the TTP's engine
+#: keeps its frames in memory in the same process
+PROVIDER_MEMORY = "2GB"
+
 #: tables the trusted third party reads for the cohort selection only (see the module doc)
 SELECTION_TABLES = frozenset({"dwh_position", "education_vl_enrolment", "education_fwb_enrolment"})
 
@@ -202,7 +206,7 @@ def provide(
         out = plain / f"{party}-{project}"
         out.mkdir()
         files, rows = {}, {}
-        with connect() as engine:
+        with connect(memory_limit=PROVIDER_MEMORY) as engine:
             mine = Sources(engine, data, allowed=frozenset(tables))
             ids = engine.read_parquet(ids_file)
             for table in tables:
