@@ -22,6 +22,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pyrage
 
 from sluis.atomic import write_text
@@ -172,8 +173,6 @@ def receive(name: str, *, receiver: Workspace, sender: str, audit: AuditLog, out
 
 def pack_extract(directory: Path, *, party: str, decision: str, tables: dict[str, Path]) -> Path:
     """Write ``manifest.json`` for the extract files in ``directory`` and tar it."""
-    import pyarrow.parquet as pq
-
     files = {}
     for table, path in sorted(tables.items()):
         meta = pq.read_metadata(path)
@@ -206,11 +205,12 @@ def unpack_extract(archive: Path, out: Path, *, party: str) -> dict:
     manifest = json.loads((root / MANIFEST).read_text())
     listed = set(manifest.get("files", {}))
     present = {p.name for p in root.iterdir() if p.name != MANIFEST}
-    for name in sorted(present - listed):
+    extra = sorted(present - listed)
+    if extra:
         raise SourceError(
-            f"{party} sent {name}, which its manifest does not list",
+            f"{party} sent {extra[0]}, which its manifest does not list",
             rule="extract-checksum",
-            file=str(root / name),
+            file=str(root / extra[0]),
         )
     for name, facts in sorted(manifest["files"].items()):
         path = root / name
