@@ -72,9 +72,10 @@ def extract_dataset(
 ) -> ir.Table:
     """The raw dataset ``dataset`` of ``spec`` for the sampled ``persons`` (insz, sample)."""
     ds = spec.datasets[dataset]
+    rows_of = None  # the source table whose rows are the dataset's rows (inner join)
     if ds.who == "population":
         assert isinstance(frames, PopulationFrames)
-        frame, keys = _population_frame(engine, sources, frames, ds)
+        frame, keys, rows_of = _population_frame(frames, ds)
         # only what the frame itself computes (cohort, year, leaver flag, move indicator)
         from_frame = [v for v in ds.variables if v.name in frame.columns and v.computed]
         helpers = [c for c in ("reference", "household_id") if c in frame.columns]
@@ -83,10 +84,13 @@ def extract_dataset(
         frame, keys = _frame(engine, sources, ds.unit, ds.who, frames, persons)
         from_frame = [v for v in ds.variables if v.name in frame.columns and v.name != "person"]
     ctx = Context(engine, sources, spec, selection, frames, frame, keys)
-    wide = engine.materialise(frame)
     generic = _generic_by_table([v for v in ds.variables if v not in from_frame])
+    if rows_of is not None and rows_of not in generic:
+        frame = _having_rows(ctx, frame, rows_of)
+        rows_of = None
+    wide = engine.materialise(frame)
     for table, variables in generic.items():
-        wide = engine.materialise(_join_table(ctx, wide, table, variables))
+        wide = engine.materialise(_join_table(ctx, wide, table, variables, inner=table == rows_of))
     ctx.base = wide
     for v in ds.variables:
         if v.name not in wide.columns:
@@ -98,35 +102,36 @@ def extract_dataset(
 
 
 def _population_frame(
-    engine: Engine, sources: Sources, frames: PopulationFrames, ds: Dataset
-) -> tuple[ir.Table, tuple[str, ...]]:
-    """The rows of a whole-population dataset (B2): a person-year and person-quarter
-    dataset has a row where its time variable's source table has one (an income year in
-    ADI, a quarter in the KSZ or VDAB data) within the frame; DEMOBEL's years are the
-    frame's own."""
+    frames: PopulationFrames, ds: Dataset
+) -> tuple[ir.Table, tuple[str, ...], str | None]:
+    """The frame of a whole-population dataset (B2) and the source table, if any, whose
+    rows are the dataset's rows: a person-year or person-quarter dataset timed by a yearly
+    or quarterly table has a row where that table has one (an income year in ADI, a
+    quarter in the KSZ or VDAB data) within the frame; DEMOBEL's years are the frame's
+    own."""
     keys = ("subject", "qend")
     if ds.unit == "person":
-        return frames.first, keys
+        return frames.first, keys, None
     if ds.unit == "move":
-        return frames.moves, keys
+        return frames.moves, keys, None
     time = next((v for v in ds.variables if v.name in ("year", "quarter")), None)
     table = time.source[0].split(".")[0] if time is not None and not time.computed else None
     if ds.unit == "person_year":
-        f = frames.years
-        if table in YEARLY:
-            t = frames.restricted(engine, sources, table)
-            f = f.semi_join(t, [f.subject == t.insz, f.qend.year() == t[YEARLY[table]]])
-        return f, keys
+        return frames.years, keys, table if table in YEARLY else None
     if ds.unit == "person_quarter":
-        f = frames.quarters
-        if table in QUARTERLY:
-            t = frames.restricted(engine, sources, table)
-            f = f.semi_join(t, [f.subject == t.insz, f.qend == t.quarter_end])
-        return f, keys
+        return frames.quarters, keys, table if table in QUARTERLY else None
     raise SluisError(
         f"datasets of unit {ds.unit} about the whole population are not extracted yet",
         rule="not-implemented",
     )
+
+
+def _having_rows(ctx: Context, frame: ir.Table, table: str) -> ir.Table:
+    """The frame's rows for which ``table`` has a row of the day's year or quarter."""
+    t = ctx.of(table)
+    if table in YEARLY:
+        return frame.semi_join(t, [frame.subject == t.insz, frame.qend.year() == t[YEARLY[table]]])
+    return frame.semi_join(t, [frame.subject == t.insz, frame.qend == t.quarter_end])
 
 
 def _frame(engine, sources, unit, who, frames: Frames, persons: ir.Table):
@@ -178,8 +183,13 @@ def _generic_by_table(variables: list[Variable]) -> dict[str, list[Variable]]:
     return out
 
 
-def _join_table(ctx: Context, wide: ir.Table, table: str, variables: list[Variable]) -> ir.Table:
+def _join_table(
+    ctx: Context, wide: ir.Table, table: str, variables: list[Variable], *, inner: bool = False
+) -> ir.Table:
+    """``wide`` with the variables of one source table taken at each row's day; with
+    ``inner``, only the rows the (quarterly or yearly) table has."""
     t = ctx.sources[table] if table == "municipal_context" else ctx.of(table)
+    join = wide.join if inner else wide.left_join
     picked = {v.name: t[v.source[0].split(".")[1]] for v in variables}
     if table == "municipal_context":
         r = t.select(_nis=t.nis_code, _q=t.quarter_end, **picked)
@@ -191,11 +201,11 @@ def _join_table(ctx: Context, wide: ir.Table, table: str, variables: list[Variab
         return j.select(*wide.columns, *picked)
     if table in QUARTERLY:
         r = t.select(_k=t.insz, _q=t.quarter_end, **picked)
-        j = wide.left_join(r, [wide.subject == r._k, wide.qend == r._q])
+        j = join(r, [wide.subject == r._k, wide.qend == r._q])
         return j.select(*wide.columns, *picked)
     if table in YEARLY:
         r = t.select(_k=t.insz, _y=t[YEARLY[table]], **picked)
-        j = wide.left_join(r, [wide.subject == r._k, wide.qend.year() == r._y])
+        j = join(r, [wide.subject == r._k, wide.qend.year() == r._y])
         return j.select(*wide.columns, *picked)
     if table in CENSUS:
         r = t.select(_k=t.insz, _y=t[CENSUS[table]], **picked)

@@ -56,6 +56,8 @@ class Subjects:
     def restricted(self, engine: Engine, sources: Sources, table: str) -> ir.Table:
         """``table`` cut to the run's subjects: the registers are scanned once per run,
         whatever the number of datasets and derivations that read them."""
+        if table in sources.received:  # already cut to the run's subjects by its sender
+            return sources[table]
         if table not in self.cache:
             self.cache[table] = engine.materialise(sources[table].semi_join(self.subjects, "insz"))
         return self.cache[table]
