@@ -42,7 +42,7 @@ from sluis.flow.exchange import (
 )
 from sluis.retain import destroy
 from sluis.select import Sources
-from sluis.select.population import population
+from sluis.select.population import population, status_snapshot
 from sluis.sources.contract import CONTRACT
 from sluis.spec.model import Spec
 
@@ -113,6 +113,7 @@ def link(
 
     with clock("select"):
         chooser = Sources(engine, data, allowed=own | SELECTION_TABLES)
+        chooser.keep("dwh_position", engine.materialise(status_snapshot(chooser, spec)))
         populations = {
             n: engine.materialise(population(chooser, spec, n)) for n in spec.populations
         }

@@ -50,6 +50,11 @@ class Sources:
                 self._tables[name] = self.engine.source(self.directory, name)
         return self._tables[name]
 
+    def keep(self, name: str, table: ir.Table) -> None:
+        """Read ``table`` (a cut of the source computed once) wherever a stage asks for
+        ``name``."""
+        self._tables[name] = table
+
 
 def completed_years(birth: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
     """Age in completed years on a date (a birthday on the date counts)."""
@@ -121,6 +126,17 @@ def _having_status(sources: Sources, status: str, day: dt.date) -> ir.Table:
             e = sources[name]
             having = having.union(e.filter(e.school_year == school_year).select("insz"))
     return having.distinct()
+
+
+def status_snapshot(sources: Sources, spec: Spec) -> ir.Table:
+    """The ``dwh_position`` rows (insz, quarter_end, sep) of the quarter ends on which the
+    spec's populations' statuses are read: one scan of the table serves every population
+    (``Sources.keep``), instead of one per cohort."""
+    days = sorted(
+        {_last_quarter_end_before(p.reference_date) for p in spec.populations.values() if p.not_in}
+    )
+    t = sources["dwh_position"]
+    return t.filter(t.quarter_end.isin(days)).select("insz", "quarter_end", "sep")
 
 
 def _last_quarter_end_before(day: dt.date) -> dt.date:
