@@ -166,11 +166,15 @@ def link(
     tables = {t: received[p] for p in providers for t in spec.parties[p].tables}
     linked = Sources(engine, data, allowed=own, received=tables)
     raw = {}
-    with clock("extract"):
-        for name in spec.datasets:
-            raw[name] = engine.materialise(
-                extract_dataset(engine, linked, spec, name, None, frames, None)  # type: ignore[arg-type]
-            )
+    try:
+        with clock("extract"):
+            for name in spec.datasets:
+                raw[name] = engine.materialise(
+                    extract_dataset(engine, linked, spec, name, None, frames, None)  # type: ignore[arg-type]
+                )
+    except BaseException:  # a failed or interrupted link keeps nothing of the providers'
+        _destroy(ttp, providers, audit, project, "the run stopped while linking")
+        raise
     audit.append("linked", {"providers": providers, "datasets": sorted(raw)})
     return Linked(
         raw=raw, populations=sizes, frames=frames, ttp=ttp, providers=providers, received=received

@@ -150,12 +150,14 @@ def run_spec(
             else:
                 raw = _sampled(engine, spec, Path(data), phase, audit, clock, summary)
             audit.append("key-used", {"project": project, "key_fingerprint": key.fingerprint})
-            with clock("pseudonymise"):
-                pseudonymised = _pseudonymise(engine, spec, raw, key)
-            audit.append("pseudonymised", {"datasets": sorted(pseudonymised)})
-            if linked:
-                with clock("destroy"):
-                    destroy_received(joined, audit, project)
+            try:
+                with clock("pseudonymise"):
+                    pseudonymised = _pseudonymise(engine, spec, raw, key)
+                audit.append("pseudonymised", {"datasets": sorted(pseudonymised)})
+            finally:  # right after linking, and also when pseudonymisation fails (B1)
+                if linked:
+                    with clock("destroy"):
+                        destroy_received(joined, audit, project)
             with clock("coarsen"):
                 coarse = {}
                 for name, table in pseudonymised.items():
