@@ -62,3 +62,24 @@ def test_x3_parallel_writer_gives_the_same_bytes_as_one_thread(tmp_path: Path) -
 def test_x2_a_missing_source_table_names_the_file(engine, tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="person"):
         engine.source(tmp_path, "person")
+
+
+def test_x1_scratch_drops_what_a_stage_does_not_keep(engine) -> None:
+    """Intermediate tables of a block are freed at its end; the kept result and lasting
+    caches stay; a dropped table is gone."""
+    base = engine.arrow(pa.table({"k": [1, 2, 3]}))
+    with engine.scratch() as keep:
+        step = engine.materialise(base.mutate(v=base.k * 2))
+        cache = engine.materialise(base.filter(base.k > 1), lasting=True)
+        result = keep(engine.materialise(step.filter(step.v > 2)))
+    tables = _temp_tables(engine)
+    assert step.get_name() not in tables
+    assert {cache.get_name(), result.get_name()} <= tables
+    assert engine.count(result) == 2
+    engine.drop(result)
+    assert result.get_name() not in _temp_tables(engine)
+
+
+def _temp_tables(engine) -> set[str]:
+    rows = engine.con.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    return {name for (name,) in rows}

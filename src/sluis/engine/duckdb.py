@@ -6,7 +6,8 @@ import hashlib
 import itertools
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
@@ -63,6 +64,7 @@ class Engine:
             preserve_insertion_order=False,
         )
         self._names = itertools.count()
+        self._made: list[str] = []  # tables materialised and not dropped, in order
 
     def close(self) -> None:
         """Release the connection and remove spilled data."""
@@ -97,12 +99,47 @@ class Engine:
 
     # -- intermediate and results ---------------------------------------------------------
 
-    def materialise(self, expr: ir.Table, name: str | None = None) -> ir.Table:
-        """Compute ``expr`` once into a temporary table, for results used several times."""
+    def materialise(
+        self, expr: ir.Table, name: str | None = None, *, lasting: bool = False
+    ) -> ir.Table:
+        """Compute ``expr`` once into a temporary table, for results used several times.
+
+        The table lives until the connection closes or it is dropped; one made inside a
+        ``scratch`` block is dropped at its end unless kept or ``lasting`` (a cache that
+        later stages read)."""
         name = name or self._name("t")
         sql = self.con.compile(expr)
         self.con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}').fetchall()
+        if not lasting:
+            self._made.append(name)
         return self.con.table(name)
+
+    def drop(self, *tables: ir.Table) -> None:
+        """Free materialised tables no stage needs any more (memory, spilled bytes, and
+        for raw extracts the national numbers they hold)."""
+        for table in tables:
+            name = table.get_name()
+            if name in self._made:
+                self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"').fetchall()
+                self._made.remove(name)
+
+    @contextmanager
+    def scratch(self) -> Iterator[Callable[[ir.Table], ir.Table]]:
+        """Drop, at the end of the block, every table materialised inside it except those
+        passed to the function it yields (``keep(table)`` returns the table). A stage
+        that builds a result through many intermediate tables keeps only the result;
+        without this a full-scale run holds every intermediate until it ends."""
+        before = set(self._made)
+        kept: set[str] = set()
+
+        def keep(table: ir.Table) -> ir.Table:
+            kept.add(table.get_name())
+            return table
+
+        yield keep
+        for name in [n for n in self._made if n not in before and n not in kept]:
+            self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"').fetchall()
+            self._made.remove(name)
 
     def count(self, expr: ir.Table) -> int:
         return int(self.con.execute(expr.count()))

@@ -59,7 +59,8 @@ class Subjects:
         if table in sources.received:  # already cut to the run's subjects by its sender
             return sources[table]
         if table not in self.cache:
-            self.cache[table] = engine.materialise(sources[table].semi_join(self.subjects, "insz"))
+            cut = sources[table].semi_join(self.subjects, "insz")
+            self.cache[table] = engine.materialise(cut, lasting=True)
         return self.cache[table]
 
 

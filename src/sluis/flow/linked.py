@@ -169,12 +169,13 @@ def link(
     try:
         with clock("extract"):
             for name in spec.datasets:
-                raw[name] = engine.materialise(
-                    extract_dataset(engine, linked, spec, name, None, frames, None)  # type: ignore[arg-type]
-                )
+                with engine.scratch() as keep:
+                    dataset = extract_dataset(engine, linked, spec, name, None, frames, None)  # type: ignore[arg-type]
+                    raw[name] = keep(engine.materialise(dataset))
     except BaseException:  # a failed or interrupted link keeps nothing of the providers'
         _destroy(ttp, providers, audit, project, "the run stopped while linking")
         raise
+    engine.drop(frames.years, frames.quarters, frames.first, frames.moves)
     audit.append("linked", {"providers": providers, "datasets": sorted(raw)})
     return Linked(
         raw=raw, populations=sizes, frames=frames, ttp=ttp, providers=providers, received=received

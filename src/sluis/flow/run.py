@@ -151,8 +151,11 @@ def run_spec(
                 raw = _sampled(engine, spec, Path(data), phase, audit, clock, summary)
             audit.append("key-used", {"project": project, "key_fingerprint": key.fingerprint})
             try:
-                with clock("pseudonymise"):
-                    pseudonymised = _pseudonymise(engine, spec, raw, key)
+                with clock("pseudonymise"), engine.scratch() as keep:
+                    pseudonymised = {
+                        n: keep(t) for n, t in _pseudonymise(engine, spec, raw, key).items()
+                    }
+                    _drop_replaced(engine, raw, pseudonymised)
                 audit.append("pseudonymised", {"datasets": sorted(pseudonymised)})
             finally:  # right after linking, and also when pseudonymisation fails (B1)
                 if linked:
@@ -161,8 +164,13 @@ def run_spec(
             with clock("coarsen"):
                 coarse = {}
                 for name, table in pseudonymised.items():
-                    coarse[name] = engine.materialise(coarsen_dataset(engine, table, spec, name))
+                    # a person-year's EU is that of its year (eu4, birth5 and their recodes)
+                    year = "year" if spec.datasets[name].unit == "person_year" else None
+                    coarse[name] = engine.materialise(
+                        coarsen_dataset(engine, table, spec, name, reference_year=year)
+                    )
                     check_coarsened(engine, coarse[name], spec, name, party=party)
+                _drop_replaced(engine, pseudonymised, coarse)
             with clock("write"):
                 for name, table in coarse.items():
                     engine.write_parquet(
@@ -227,11 +235,18 @@ def _sampled(
     raw = {}
     with clock("extract"):
         for i, name in enumerate(spec.datasets):
-            raw[name] = engine.materialise(
-                extract_dataset(engine, sources, spec, name, selection, frames, persons)
-            )
+            with engine.scratch() as keep:
+                dataset = extract_dataset(engine, sources, spec, name, selection, frames, persons)
+                raw[name] = keep(engine.materialise(dataset))
             clock.tick("extract", i + 1, len(spec.datasets))
     return raw
+
+
+def _drop_replaced(engine, old: dict, new: dict) -> None:
+    """Free the tables of one stage once the next stage has made its own (a dataset a
+    stage leaves unchanged is the same table and stays)."""
+    carried = {t.get_name() for t in new.values()}
+    engine.drop(*[t for t in old.values() if t.get_name() not in carried])
 
 
 def _check_sources(spec: Spec, data: Path, workspace: Path, tables: frozenset[str]) -> None:
