@@ -417,3 +417,35 @@ def test_x4_sluis_run_shows_each_party_and_the_destruction(
         assert text in result.output, text
     html = (work / "run.html").read_text()
     assert "linked at the trusted third party" in html and "ksz, vdab" in html
+
+
+def test_b1_g9_a_terminated_run_leaves_nothing_received(
+    data: Path, spec_path: Path, tmp_path: Path
+) -> None:
+    """SIGTERM while Statbel holds the providers' extracts: the run stops (exit 143), the
+    extracts are destroyed and recorded, nothing is staged."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    work = tmp_path / "w"
+    received = work / "statbel" / "received"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sluis.cli.app", "run", str(spec_path), "--data", str(data),
+         "--work", str(work), "--no-check"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not received.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert received.exists(), "the run never received an extract"
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(60) == 143
+    assert not received.exists()
+    assert not (work / "statbel" / "staged").exists()
+    assert not list((work / "statbel" / "inbox").iterdir())
+    events = [e["event"] for e in _events(work / "statbel" / "audit.log")]
+    assert "destroyed" in events

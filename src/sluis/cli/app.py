@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -463,13 +464,22 @@ def spec_show(
 
 
 def main() -> None:
-    """Entry point: run the app, print user errors as one line without a traceback."""
+    """Entry point: run the app, print user errors as one line without a traceback.
+
+    A termination signal (SIGTERM, as a scheduler or ``kill`` sends) stops the run like an
+    interrupt: every ``finally`` runs, so received source data is destroyed and temporary
+    engine files are removed; exit code 143."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except SluisError as err:
         # one line, whatever the terminal width; the message is text, never Rich markup
         console.print(Text.assemble(("error", "bold red"), f": {err}"), soft_wrap=True)
         sys.exit(2)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

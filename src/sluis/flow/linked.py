@@ -155,25 +155,28 @@ def link(
                     list_name=f"{listing.name}.age",
                     check=check,
                 )
-    for p in providers:
-        with clock(f"{p}:receive"):
-            try:
-                received[p] = accept(spec, p, ttp=ttp, audit=audit, project=project)
-            except SourceError:  # nothing is linked: what the others sent goes too
-                others = [q for q in providers if q != p]
-                _destroy(ttp, others, audit, project, f"the extract of {p} was refused")
-                raise
-    tables = {t: received[p] for p in providers for t in spec.parties[p].tables}
-    linked = Sources(engine, data, allowed=own, received=tables)
-    raw = {}
+    refused = ""
     try:
+        for p in providers:
+            with clock(f"{p}:receive"):
+                try:
+                    received[p] = accept(spec, p, ttp=ttp, audit=audit, project=project)
+                except SourceError:
+                    refused = p
+                    raise
+        tables = {t: received[p] for p in providers for t in spec.parties[p].tables}
+        linked = Sources(engine, data, allowed=own, received=tables)
+        raw = {}
         with clock("extract"):
             for name in spec.datasets:
                 with engine.scratch() as keep:
                     dataset = extract_dataset(engine, linked, spec, name, None, frames, None)  # type: ignore[arg-type]
                     raw[name] = keep(engine.materialise(dataset))
-    except BaseException:  # a failed or interrupted link keeps nothing of the providers'
-        _destroy(ttp, providers, audit, project, "the run stopped while linking")
+    except BaseException:  # nothing is linked: no provider's data stays (B1)
+        why = (
+            f"the extract of {refused} was refused" if refused else "the run stopped while linking"
+        )
+        _destroy(ttp, providers, audit, project, why)
         raise
     engine.drop(frames.years, frames.quarters, frames.first, frames.moves)
     audit.append("linked", {"providers": providers, "datasets": sorted(raw)})
@@ -236,7 +239,8 @@ def provide(
 
 def accept(spec: Spec, party: str, *, ttp: Workspace, audit: AuditLog, project: str) -> Path:
     """Receive, unpack and check one provider's extract at the TTP; returns the directory
-    of its tables. A refused extract is destroyed at once and the run stops (B1)."""
+    of its tables. A refused extract is recorded and stops the run; the caller destroys
+    it with every other provider's (B1)."""
     from sluis.sources.check import check_sources
 
     name = f"{party}-{project}.tar.age"
@@ -268,7 +272,6 @@ def accept(spec: Spec, party: str, *, ttp: Workspace, audit: AuditLog, project: 
             )
     except SourceError as err:
         audit.append("refused", {"from": party, "file": name, "rule": err.rule or ""})
-        _destroy(ttp, [party], audit, project, f"refused: {err.rule}")
         raise
     return root
 

@@ -149,8 +149,8 @@ def run_spec(
                 summary.family_members = engine.count(joined.frames.subjects) - summary.persons
             else:
                 raw = _sampled(engine, spec, Path(data), phase, audit, clock, summary)
-            audit.append("key-used", {"project": project, "key_fingerprint": key.fingerprint})
             try:
+                audit.append("key-used", {"project": project, "key_fingerprint": key.fingerprint})
                 with clock("pseudonymise"), engine.scratch() as keep:
                     pseudonymised = {
                         n: keep(t) for n, t in _pseudonymise(engine, spec, raw, key).items()
