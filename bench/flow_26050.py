@@ -7,7 +7,8 @@ Statbel's list of persons and send over the in-process SFTP server).
 
 Data: a synthetic Belgium per scale in --data-root (generated first when missing, seed 1;
 not timed). Each run is a fresh process (``sluis run ... --force`` in the same workspace
---data-root/run-26-050-<scale>), timed from start to exit; its peak RSS is that process's
+<--work-root>/run-26-050-<scale>; a workspace whose last run did not finish is removed
+first), timed from start to exit; its peak RSS is that process's
 own (wait4), the per-stage figures come from its run.json (the process's peak RSS so far
 after each stage). Every party runs in the one process, so a party's peak is the process
 peak at the end of its stages; the "rise" column says how much a stage raised that peak.
@@ -24,6 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -99,6 +102,11 @@ def last_events(work: Path, parties: list[str]) -> dict[str, str]:
 
 def one_run(data: Path, work: Path, check: bool) -> dict:
     """One ``sluis run`` in its own process: wall time, its peak RSS, its run.json."""
+    if work.exists() and not (work / "run.json").exists():
+        # an earlier run died there: its transfers are still in the parties' in- and
+        # outboxes, and --force does not replace them (the next run refuses: transfer-exists)
+        print(f"removing {work}: an earlier run there did not finish", flush=True)
+        shutil.rmtree(work)
     (work / "run.json").unlink(missing_ok=True)
     cmd = [str(SLUIS), "run", str(SPEC), "--data", str(data), "--work", str(work), "--force"]
     cmd += [] if check else ["--no-check"]
@@ -116,7 +124,19 @@ def one_run(data: Path, work: Path, check: bool) -> dict:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        stopped: list[int] = []
+
+        def forward(signum: int, _frame: object) -> None:
+            # a benchmark stopped from outside stops its run too, and says where it was
+            stopped.append(signum)
+            proc.send_signal(signum)
+
+        handlers = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
         wall = time.perf_counter() - start
         done.set()
         sampler.join()
@@ -129,6 +149,8 @@ def one_run(data: Path, work: Path, check: bool) -> dict:
             else f"exit code {proc.returncode}"
         )
         top = max(samples, key=lambda s: s[1], default=(0.0, 0))
+        if stopped:
+            how += f" (the benchmark got signal {stopped[0]} from outside and passed it on)"
         print(f"\n!! sluis run failed after {wall:.1f} s: {how}; peak RSS {peak:,} MiB")
         print(f"   command: {' '.join(cmd)}")
         print(f"   highest sampled RSS {top[1]:,} MiB at {top[0]:.0f} s; last samples (s, MiB):")
@@ -138,6 +160,8 @@ def one_run(data: Path, work: Path, check: bool) -> dict:
         print(f"   output (tail of {log}):")
         tail = log.read_text(errors="replace").splitlines()[-40:]
         print("\n".join("   | " + ln for ln in tail))
+        if stopped:
+            sys.exit(128 + stopped[0])
         return {"wall": wall, "peak_mib": peak, "summary": None, "failed": how}
     summary = json.loads((work / "run.json").read_text())
     return {"wall": wall, "peak_mib": peak, "summary": summary, "exit": proc.returncode}
@@ -258,6 +282,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per scale below 1.0")
     parser.add_argument("--data-root", type=Path, default=Path("/work/data"))
     parser.add_argument(
+        "--work-root",
+        type=Path,
+        help="where the workspaces run-26-050-<scale> go (default: --data-root)",
+    )
+    parser.add_argument(
         "--no-check",
         action="store_true",
         help="skip the sources check (needed at full scale: it runs out of memory there)",
@@ -266,7 +295,7 @@ def main() -> None:
     failed = False
     for scale in args.scales:
         data = ensure_data(args.data_root, scale)
-        work = args.data_root / f"run-26-050-{scale}"
+        work = (args.work_root or args.data_root) / f"run-26-050-{scale}"
         check = not args.no_check
         count = 1 if scale >= 1.0 else args.repeat
         first = None
