@@ -22,29 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SLUIS = ROOT / ".venv" / "bin" / "sluis"
-
-
-def ensure_data(root: Path, scale: float) -> Path:
-    data = root / f"be-{scale}"
-    if not (data / "_synth.json").exists():
-        print(f"generating scale {scale} into {data} (not timed) ...", flush=True)
-        subprocess.run(
-            [
-                str(SLUIS),
-                "synth",
-                "--scale",
-                str(scale),
-                "--seed",
-                "1",
-                "--out",
-                str(data),
-                "--force",
-            ],
-            check=True,
-        )
-    return data
+from registers import ROOT, SLUIS, ensure_data
 
 
 def one_run(data: Path, work: Path, check: bool = True) -> dict:

@@ -34,8 +34,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SLUIS = ROOT / ".venv" / "bin" / "sluis"
+from registers import ROOT, SLUIS, ensure_data
+
 SPEC = ROOT / "specs" / "26-050.yaml"
 TTP = "statbel"
 PROVIDERS = ["ksz", "vdab"]  # the order of the spec; run.json's "providers" wins when present
@@ -55,27 +55,6 @@ ORDER = [
     "write",
     "scra",
 ]
-
-
-def ensure_data(root: Path, scale: float) -> Path:
-    data = root / f"be-{scale}"
-    if not (data / "_synth.json").exists():
-        print(f"generating scale {scale} into {data} (not timed) ...", flush=True)
-        subprocess.run(
-            [
-                str(SLUIS),
-                "synth",
-                "--scale",
-                str(scale),
-                "--seed",
-                "1",
-                "--out",
-                str(data),
-                "--force",
-            ],
-            check=True,
-        )
-    return data
 
 
 def rss_mib(pid: int) -> int:
