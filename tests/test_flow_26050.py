@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -449,3 +450,49 @@ def test_b1_g9_a_terminated_run_leaves_nothing_received(
     assert not list((work / "statbel" / "inbox").iterdir())
     events = [e["event"] for e in _events(work / "statbel" / "audit.log")]
     assert "destroyed" in events
+
+
+def test_b5_b9_variables_in_their_classes(run) -> None:
+    """The staged datasets carry the decision's variables in their classes: census (B5),
+    DEMOBEL classes (B6), ADI amounts in EUR 1,000 classes (B7), KSZ quarters with the
+    activation start as year-month within three years of the cohort date (B8), VDAB
+    quarters with the registration start within three years of the quarter (B9)."""
+    _, work = run
+    staged = work / "statbel" / "staged"
+    con = duckdb.connect()
+    for name in ("demobel", "census", "income", "ksz", "vdab"):
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM '{staged / name}.parquet'")
+    # B5: one census row per person, from the census before the cohort date
+    assert con.execute("SELECT count(*) = count(DISTINCT person_seq) FROM census").fetchone()[0]
+    years = {y for (y,) in con.execute("SELECT DISTINCT census_year FROM census").fetchall()}
+    assert years <= {2011, 2021, None} and {2011, 2021} & years
+    # B6: the four-class nationality and origin, the five-class place of birth
+    for column in ("first_nationality", "nationality", "origin"):
+        codes = {c for (c,) in con.execute(f"SELECT DISTINCT {column} FROM demobel").fetchall()}
+        assert codes <= {"01", "02", "03", "99", None}, column
+    births = {c for (c,) in con.execute("SELECT DISTINCT birth_place FROM demobel").fetchall()}
+    assert births <= {"01", "02", "03", "04", "05", "06", "99", None}
+    assert {c for (c,) in con.execute("SELECT DISTINCT cohort FROM demobel").fetchall()} <= {
+        "2016", "2019", "2022"
+    }  # fmt: skip
+    # B7: amounts are class lower bounds of EUR 1,000, top-coded at 100,000
+    bad = con.execute(
+        "SELECT count(*) FROM income WHERE wages % 1000 <> 0 OR wages > 100000"
+    ).fetchone()[0]
+    assert bad == 0
+    # B8: quarters from the look-back (2013Q1) to 2024Q4, activation start as 'YYYY-MM'
+    lo, hi = con.execute("SELECT min(quarter), max(quarter) FROM ksz").fetchone()
+    assert lo >= "2013Q1" and hi <= "2024Q4"
+    starts = con.execute(
+        "SELECT DISTINCT activation_start_ym FROM ksz WHERE activation_start_ym IS NOT NULL"
+    ).fetchall()
+    assert all(re.fullmatch(r"20(1[0-9]|2[0-2])-[01][0-9]", s) for (s,) in starts)
+    # B9: the registration start is never more than three years before the quarter
+    late = con.execute(
+        "SELECT count(*) FROM vdab WHERE registration_start_yq IS NOT NULL AND "
+        "(CAST(left(quarter, 4) AS INT) * 4 + CAST(right(quarter, 1) AS INT)) - "
+        "(CAST(left(registration_start_yq, 4) AS INT) * 4 "
+        "+ CAST(right(registration_start_yq, 1) AS INT)) > 12"
+    ).fetchone()[0]
+    assert late == 0
+    assert con.execute("SELECT count(*) FROM vdab").fetchone()[0] > 0
