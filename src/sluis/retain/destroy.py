@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sluis.atomic import fsync_dir
 from sluis.audit.log import AuditLog
 from sluis.deliver import sha256_file
 
@@ -55,7 +56,7 @@ def destroy(
     for d in dirs:
         shutil.rmtree(d, ignore_errors=True)
     for parent in {f.parent for f in files if f.parent.exists()}:
-        _fsync_dir(parent)
+        fsync_dir(parent)
     audit.append(
         "destroyed",
         {
@@ -77,11 +78,3 @@ def _overwrite(path: Path, size: int) -> None:
             left -= n
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
