@@ -496,3 +496,15 @@ def test_b5_b9_variables_in_their_classes(run) -> None:
     ).fetchone()[0]
     assert late == 0
     assert con.execute("SELECT count(*) FROM vdab").fetchone()[0] > 0
+
+
+def test_b1_a_rerun_clears_what_a_dead_run_left(run, spec_path: Path, data: Path) -> None:
+    """A run that died left a provider's extract in Statbel's inbox: the next run destroys
+    it with a record and completes (its transfers are not refused)."""
+    _, work = run
+    stale = work / "statbel" / "inbox" / "ksz-26-050.tar.age"
+    stale.write_bytes(b"left by a killed run")
+    summary = run_spec(spec_path, data, phase=1, work=work, force=True)
+    assert summary.scra_ok and not stale.exists()
+    events = _events(work / "statbel" / "audit.log")
+    assert any(e["event"] == "destroyed" and "earlier run" in e["data"]["reason"] for e in events)

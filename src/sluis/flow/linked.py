@@ -110,6 +110,7 @@ def link(
     ttp = spaces[ttp_name]
     own = frozenset(spec.parties[ttp_name].tables)
     project = spec.decision.id.replace("/", "-")
+    _clear_leftovers(spaces, ttp, providers, audit, project)
 
     with clock("select"):
         chooser = Sources(engine, data, allowed=own | SELECTION_TABLES)
@@ -183,6 +184,27 @@ def link(
     return Linked(
         raw=raw, populations=sizes, frames=frames, ttp=ttp, providers=providers, received=received
     )
+
+
+def _clear_leftovers(
+    spaces: dict[str, Workspace],
+    ttp: Workspace,
+    providers: list[str],
+    audit: AuditLog,
+    project: str,
+) -> None:
+    """What a run that died (SIGKILL, power loss) left in the exchange: providers' data
+    at the TTP is destroyed with a record; the parties' own sent copies are removed, so a
+    new run's transfers are not refused as different files."""
+    if (
+        any((ttp.inbox / f"{p}-{project}.tar.age").exists() for p in providers)
+        or (ttp.root / "received").exists()
+    ):
+        _destroy(ttp, providers, audit, project, "left by an earlier run that did not finish")
+    for ws in spaces.values():
+        for box in (ws.inbox, ws.outbox):
+            for leftover in box.iterdir():
+                leftover.unlink()
 
 
 def provide(
