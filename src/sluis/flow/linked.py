@@ -227,7 +227,31 @@ def provide(
     with open_log(ws.audit_log, party=party, store=ws.keys) as log:
         sent = False
         try:
-            _extract_and_send(spec, party, data, ws, ttp, server, list_name, check, log, plain)
+            project = spec.decision.id.replace("/", "-")
+            tables = list(spec.parties[party].tables)
+            first = last_day_of(min(spec.window.lookback.values(), default=spec.window.start))
+            last = last_day_of(spec.window.end)
+            ids_file = receive(
+                list_name, receiver=ws, sender=ttp.party, audit=log, out=plain / "insz.parquet"
+            )
+            if check is not None:
+                check(spec, data, ws.root, frozenset(tables))
+            out = plain / f"{party}-{project}"
+            out.mkdir()
+            files, rows = {}, {}
+            with connect(memory_limit=PROVIDER_MEMORY) as engine:
+                mine = Sources(engine, data, allowed=frozenset(tables))
+                ids = engine.read_parquet(ids_file)
+                for table in tables:
+                    t = mine[table]
+                    cut = t.semi_join(ids, "insz").filter(t.quarter_end.between(first, last))
+                    cut = cut.select(*requested_columns(spec, table))
+                    files[table] = out / f"{table}.parquet"
+                    engine.write_parquet(cut, files[table], order_by=["insz", "quarter_end"])
+                    rows[table] = engine.count(engine.read_parquet(files[table]))
+            log.append("extracted", {"for": ttp.party, "decision": spec.decision.id, "rows": rows})
+            archive = pack_extract(out, party=party, decision=spec.decision.id, tables=files)
+            send(archive, sender=ws, receiver=ttp, server=server, audit=log, what="extract")
             sent = True
         finally:  # the list is the TTP's data: it does not outlive the provider's part
             destroy(
@@ -240,46 +264,6 @@ def provide(
                 else "the provider's run stopped",
                 party_of_data=ttp.party,
             )
-
-
-def _extract_and_send(
-    spec: Spec,
-    party: str,
-    data: Path,
-    ws: Workspace,
-    ttp: Workspace,
-    server: LocalServer,
-    list_name: str,
-    check: CheckSources | None,
-    log: AuditLog,
-    plain: Path,
-) -> None:
-    """Receive the list, extract the asked columns into ``plain``, pack and send them."""
-    project = spec.decision.id.replace("/", "-")
-    tables = list(spec.parties[party].tables)
-    first = last_day_of(min(spec.window.lookback.values(), default=spec.window.start))
-    last = last_day_of(spec.window.end)
-    ids_file = receive(
-        list_name, receiver=ws, sender=ttp.party, audit=log, out=plain / "insz.parquet"
-    )
-    if check is not None:
-        check(spec, data, ws.root, frozenset(tables))
-    out = plain / f"{party}-{project}"
-    out.mkdir()
-    files, rows = {}, {}
-    with connect(memory_limit=PROVIDER_MEMORY) as engine:
-        mine = Sources(engine, data, allowed=frozenset(tables))
-        ids = engine.read_parquet(ids_file)
-        for table in tables:
-            t = mine[table]
-            cut = t.semi_join(ids, "insz").filter(t.quarter_end.between(first, last))
-            cut = cut.select(*requested_columns(spec, table))
-            files[table] = out / f"{table}.parquet"
-            engine.write_parquet(cut, files[table], order_by=["insz", "quarter_end"])
-            rows[table] = engine.count(engine.read_parquet(files[table]))
-    log.append("extracted", {"for": ttp.party, "decision": spec.decision.id, "rows": rows})
-    archive = pack_extract(out, party=party, decision=spec.decision.id, tables=files)
-    send(archive, sender=ws, receiver=ttp, server=server, audit=log, what="extract")
 
 
 def accept(spec: Spec, party: str, *, ttp: Workspace, audit: AuditLog, project: str) -> Path:
