@@ -2,12 +2,21 @@
 
 Large per-record arrays stay out of it; it holds the figures the report and the terminal
 summary show, before and after treatment, and whether each threshold holds.
+
+Two audiences read it (G5, G8). The pseudonymiser's full report keeps a few examples of
+suppressed cells (original values, the row of the staged file) so that a steward can check
+the treatment; the recipient's version (:func:`for_recipient`) holds thresholds, figures and
+what was treated (variables, counts, shares, recodes) and never an original value, a
+record's cell or a row number, since the delivered files hold the treated values in the same
+rows: an example would undo the suppression it documents.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from sluis.scra.longitudinal import LongitudinalRisk
 
@@ -65,10 +74,28 @@ class KeySetResult:
 
 @dataclass
 class Threshold:
+    """One check of the analysis. ``holds`` is what the figure says (the value against the
+    limit); ``enforced`` says whether the spec makes it a condition of delivery. A check the
+    spec only asks to report (``enforce: false``) never decides :attr:`ScraResult.ok`, and
+    the report shows it as *not enforced*, not as holding (G5)."""
+
     name: str
     limit: str
     value: str
     holds: bool
+    enforced: bool = True
+
+    @property
+    def state(self) -> Literal["holds", "fails", "not enforced"]:
+        """How the report shows the check: holds, fails, or not enforced (whatever its value)."""
+        if not self.enforced:
+            return "not enforced"
+        return "holds" if self.holds else "fails"
+
+
+def _all_hold(thresholds: list[Threshold]) -> bool:
+    """Every enforced threshold holds (a check that is only reported never blocks)."""
+    return all(t.holds or not t.enforced for t in thresholds)
 
 
 @dataclass
@@ -82,7 +109,12 @@ class Treatment:
     semantics: str
     explanations_file: str
     treated_file: str
+    #: the first suppressions with their original values and rows: the pseudonymiser's
+    #: report only (emptied and left out of the JSON in the recipient's version)
     examples: list[dict[str, Any]]
+    #: suppressed values / records of the dataset, per variable (0..1); filled by
+    #: :class:`SpecScraResult` from ``per_variable`` and the dataset's records
+    shares: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,7 +134,7 @@ class ScraResult:
 
     @property
     def ok(self) -> bool:
-        return all(t.holds for t in self.thresholds)
+        return _all_hold(self.thresholds)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -208,12 +240,77 @@ class SpecScraResult:
     seconds: dict[str, float] = field(default_factory=dict)
     #: the global recoding steps applied, in order (the treated files hold their ``to`` rule)
     recoded: list[Recoding] = field(default_factory=list)
+    #: the spec's cap on the share of a variable's values that may be suppressed (0..1)
+    max_suppression_share: float | None = None
+    #: who the report is for: the pseudonymiser (full) or the recipient (:func:`for_recipient`)
+    audience: Literal["pseudonymiser", "recipient"] = "pseudonymiser"
+
+    def __post_init__(self) -> None:
+        for run in self.datasets:
+            t = run.treatment
+            if t is not None and not t.shares:
+                t.shares = {
+                    var: (n / run.records if run.records else 0.0)
+                    for var, n in t.per_variable.items()
+                }
 
     @property
     def ok(self) -> bool:
-        return all(t.holds for t in self.thresholds)
+        return _all_hold(self.thresholds)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["ok"] = self.ok
+        if self.audience == "recipient":
+            _drop_keys(data, PRIVATE_KEYS)
         return data
+
+
+#: keys of the full report the recipient's JSON never carries: suppressed cells with their
+#: original values and rows (``examples``, whose rows have ``record``), and the
+#: pseudonymiser's files and paths (the explanations, the staged and treated files)
+PRIVATE_KEYS = frozenset(
+    {"examples", "record", "explanations_file", "treated_file", "file", "staged", "out"}
+)
+
+
+def _drop_keys(data: Any, keys: frozenset[str]) -> None:
+    if isinstance(data, dict):
+        for key in keys & data.keys():
+            del data[key]
+        for value in data.values():
+            _drop_keys(value, keys)
+    elif isinstance(data, list):
+        for value in data:
+            _drop_keys(value, keys)
+
+
+def private_keys(data: Any) -> set[str]:
+    """The :data:`PRIVATE_KEYS` anywhere in a parsed report (the package refuses them)."""
+    found: set[str] = set()
+    if isinstance(data, dict):
+        found |= PRIVATE_KEYS & data.keys()
+        data = list(data.values())
+    if isinstance(data, list):
+        for value in data:
+            found |= private_keys(value)
+    return found
+
+
+def for_recipient(result: SpecScraResult) -> SpecScraResult:
+    """The recipient's version of a spec-driven report (G5, G8): the same thresholds,
+    figures and treatment (variables, counts, shares, recodes, per-period labels, which are
+    delivered anyway), without the examples of suppressed cells and without the
+    pseudonymiser's paths. The result is a copy; ``result`` is not changed."""
+    view = copy.deepcopy(result)
+    view.audience = "recipient"
+    view.staged = ""
+    view.out = ""
+    for run in view.datasets:
+        run.file = Path(run.file).name
+        run.treated_file = None
+        if run.treatment is not None:
+            run.treatment.examples = []
+            run.treatment.explanations_file = ""
+            run.treatment.treated_file = ""
+    return view

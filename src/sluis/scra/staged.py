@@ -488,11 +488,11 @@ def run_spec_scra(
             thresholds.append(
                 Threshold(
                     f"{name}: persons whose {lg.m}-quarter trajectory of "
-                    f"{', '.join(lg.states)} is shared by < {lg.k} persons ({stage})"
-                    + ("" if lg.enforce else "; reported, not enforced by the spec"),
+                    f"{', '.join(lg.states)} is shared by < {lg.k} persons ({stage})",
                     "0",
                     f"{final_lr.persons_at_risk:,}",
-                    final_lr.persons_at_risk == 0 or not lg.enforce,
+                    final_lr.persons_at_risk == 0,
+                    enforced=lg.enforce,
                 )
             )
             timings[f"{name}: longitudinal"] = time.perf_counter() - t0
@@ -504,22 +504,22 @@ def run_spec_scra(
             thresholds.append(
                 Threshold(
                     f"{s.dataset}: l-diversity of {s.variable} (no key set on {s.dataset}, "
-                    "so it cannot be evaluated)"
-                    + ("" if s.enforce else "; reported, not enforced by the spec"),
+                    "so it cannot be evaluated)",
                     f">= {s.l}",
                     "not evaluated",
-                    not s.enforce,
+                    False,
+                    enforced=s.enforce,
                 )
             )
         for dataset, key_set, l_min, ld in checks:
             thresholds.append(
                 Threshold(
                     f"{dataset}/{key_set}: records in cells with fewer than {l_min} distinct "
-                    f"values of {s.variable}"
-                    + ("" if s.enforce else "; reported, not enforced by the spec"),
+                    f"values of {s.variable}",
                     "0",
                     f"{ld.records_below:,}",
-                    ld.records_below == 0 or not s.enforce,
+                    ld.records_below == 0,
+                    enforced=s.enforce,
                 )
             )
 
