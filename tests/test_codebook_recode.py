@@ -75,7 +75,7 @@ def _package(spec: Spec, work: Path, scra: dict[str, Any], recode_age: bool):
         column = recode_column(table["age_class"], "age_class", own, to, None)
         index = table.schema.get_field_index("age_class")
         pq.write_table(table.set_column(index, "age_class", column), path)
-    (scra_dir / "scra.json").write_text(json.dumps(scra, sort_keys=True) + "\n")
+    (scra_dir / "recipient" / "scra.json").write_text(json.dumps(scra, sort_keys=True) + "\n")
     return build_package(
         spec, spec_digest(SPEC_FILE), treated, scra_dir, work / "out", created=CREATED
     )

@@ -66,8 +66,9 @@ def write_extract(spec: Spec, work: Path, rows: int = ROWS) -> tuple[Path, Path]
     for name, ds in spec.datasets.items():
         table = pa.table({v.name: _column(v, rows) for v in ds.variables})
         pq.write_table(table, treated / f"{name}.parquet")
-    (scra / "scra.json").write_text(json.dumps({"k": 5, "ok": True}, sort_keys=True) + "\n")
-    (scra / "scra.html").write_text("<html><body>SCRA: every key combination k=5</body></html>\n")
+    (scra / "recipient").mkdir()  # the recipient's version, the one a package carries
+    (scra / "recipient" / "scra.json").write_text(json.dumps({"k": 5, "ok": True}) + "\n")
+    (scra / "recipient" / "scra.html").write_text("<html><body>SCRA: k=5</body></html>\n")
     return treated, scra
 
 

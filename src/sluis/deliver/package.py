@@ -8,7 +8,7 @@ BagIt-compatible layout, written atomically and reproducibly.
   data/parquet/<dataset>.parquet  data/stata/<dataset>.dta  data/csv/<dataset>.csv
   data/datapackage.json (Frictionless: at the root of the files it describes)
   data/codebook/ddi-codebook.xml  data/codebook/codebook.html
-  data/scra/scra.html  data/scra/scra.json
+  data/scra/scra.html  data/scra/scra.json  (the recipient's version of the SCRA report)
 ```
 
 The package is built in a temporary sibling directory, every file fsynced, and renamed to
@@ -36,10 +36,13 @@ from sluis.atomic import fsync_dir
 from sluis.deliver import documents, exports
 from sluis.deliver.codebook import Codebook, build_codebook, read_dataset, treated_files
 from sluis.errors import SluisError
+from sluis.scra.result import RECIPIENT_DIR, private_keys
 from sluis.spec.model import Spec
 
 BAGIT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
-#: the SCRA files delivered with the data (the suppressions stay at the pseudonymiser)
+#: the SCRA files delivered with the data: the recipient's version of the report, from
+#: ``<scra_dir>/recipient/`` (the full report, the suppressions and their explanations stay
+#: at the pseudonymiser)
 SCRA_FILES = ("scra.html", "scra.json")
 #: where each format goes under data/ and its file extension
 FORMAT_DIRS = {"parquet": ("parquet", "parquet"), "stata": ("stata", "dta"), "csv": ("csv", "csv")}
@@ -98,19 +101,23 @@ def _manifest(root: Path, files: list[Path]) -> tuple[str, dict[str, str]]:
 
 
 def _scra_report(scra_dir: Path) -> dict[str, Any]:
-    """The parsed ``scra.json`` of ``scra_dir``, after checking that every SCRA file the
-    package carries is there: read before the codebook, because the recode steps it lists
-    decide the rule and the classes of a recoded column (G5, G8)."""
+    """The parsed recipient's ``scra.json`` (``scra_dir/recipient``), after checking that
+    every SCRA file the package carries is there and that the report holds nothing of the
+    pseudonymiser's version (examples of suppressed cells with their original values and
+    rows, the workspace's files): read before the codebook, because the recode steps it
+    lists decide the rule and the classes of a recoded column (G5, G8)."""
+    folder = Path(scra_dir) / RECIPIENT_DIR
     for scra_file in SCRA_FILES:
-        source = scra_dir / scra_file
+        source = folder / scra_file
         if not source.is_file():
             raise SluisError(
-                f"{source}: the SCRA report is missing",
+                f"{source}: the recipient's SCRA report is missing",
                 rule="scra-missing",
                 file=str(source),
-                hint="run the small-cell risk analysis (sluis scra --spec) first",
+                hint="run the small-cell risk analysis (sluis scra --spec) again: it writes "
+                "the recipient's version beside the full report",
             )
-    source = scra_dir / "scra.json"
+    source = folder / "scra.json"
     try:
         report = json.loads(source.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -125,6 +132,14 @@ def _scra_report(scra_dir: Path) -> dict[str, Any]:
             f"{source}: the SCRA report is not a JSON object",
             rule="scra-invalid",
             file=str(source),
+        )
+    leaked = private_keys(report)
+    if leaked:
+        raise SluisError(
+            f"{source}: the SCRA report holds the pseudonymiser's {', '.join(sorted(leaked))}",
+            rule="scra-not-redacted",
+            file=str(source),
+            hint="deliver only the recipient's version (sluis.scra.result.for_recipient)",
         )
     return report
 
@@ -186,8 +201,8 @@ def write_contents(
                 exports.write_csv(tables[d.name], target)
             else:
                 exports.write_stata(tables[d.name], d, target, created=created)
-    for scra_file in SCRA_FILES:
-        _write(data / "scra" / scra_file, (Path(scra_dir) / scra_file).read_bytes())
+    for scra_file in SCRA_FILES:  # the recipient's version only (G5, G8)
+        _write(data / "scra" / scra_file, (Path(scra_dir) / RECIPIENT_DIR / scra_file).read_bytes())
     spec_file = spec.decision.id.replace("/", "-") + ".yaml"
     _write(data / "spec.sha256", f"{spec_sha256}  {spec_file}\n")
     if checkpoint is not None:

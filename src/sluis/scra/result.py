@@ -250,7 +250,7 @@ class SpecScraResult:
             t = run.treatment
             if t is not None and not t.shares:
                 t.shares = {
-                    var: (n / run.records if run.records else 0.0)
+                    var: (round(n / run.records, 6) if run.records else 0.0)
                     for var, n in t.per_variable.items()
                 }
 
@@ -265,6 +265,9 @@ class SpecScraResult:
             _drop_keys(data, PRIVATE_KEYS)
         return data
 
+
+#: the directory, beside the full report, of the recipient's version (what a package carries)
+RECIPIENT_DIR = "recipient"
 
 #: keys of the full report the recipient's JSON never carries: suppressed cells with their
 #: original values and rows (``examples``, whose rows have ``record``), and the

@@ -553,7 +553,11 @@ def run_spec_scra(
 
 def write_spec_html(path: Path, result: SpecScraResult) -> Path:
     """The report of a spec-driven run: thresholds first, then every key set before and
-    after treatment (per period where there is one), trajectories, what was suppressed."""
+    after treatment (per period where there is one), trajectories, what was suppressed.
+
+    For the pseudonymiser's (full) report, the recipient's version is written beside it,
+    ``recipient/scra.json`` and ``recipient/scra.html`` (:func:`~sluis.scra.result.for_recipient`):
+    the only SCRA report a package carries (G5, G8)."""
     plots = {}
     for res in result.key_sets:
         label = f"{res.dataset}/{res.name}"
@@ -576,7 +580,15 @@ def write_spec_html(path: Path, result: SpecScraResult) -> Path:
     marker = "<h2>Treatment</h2>"
     if marker in page:  # global recoding comes first in the treatment
         page = page.replace(marker, marker + "\n" + recoding_html(result), 1)
-    return write_text(path, page)
+    written = write_text(path, page)
+    if result.audience == "pseudonymiser":
+        from sluis.scra.result import RECIPIENT_DIR, for_recipient
+
+        view = for_recipient(result)
+        target = path.parent / RECIPIENT_DIR
+        write_text(target / "scra.json", json.dumps(view.to_dict(), indent=2, default=str) + "\n")
+        write_spec_html(target / "scra.html", view)
+    return written
 
 
 def recoding_html(result: SpecScraResult) -> str:
