@@ -122,8 +122,36 @@ def test_g4_year_quarter_round_trips_to_the_quarter(engine, spec25, days) -> Non
         {"yq": days, "ym": days},
     )
     for day, yq, ym in zip(days, got["yq"], got["ym"], strict=True):
+        if day > dt.date(2022, 12, 31):  # after the window of 25/074: censored (G4, G6)
+            assert yq is None and ym is None
+            continue
         assert (int(yq[:4]), int(yq[5])) == (day.year, (day.month - 1) // 3 + 1)
         assert (int(ym[:4]), int(ym[5:])) == (day.year, day.month)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)), min_size=1, max_size=20),
+    st.sampled_from(["year_quarter", "year_month", "year"]),
+)
+def test_g4_g6_no_date_after_the_window_leaves(engine, spec25, days, precision) -> None:
+    """A date after the window's end (25/074: 2022Q4) is delivered empty; every other date
+    is kept; the check refuses a coarsened date after the end (issue 15, window rule)."""
+    got = run(engine, spec25, {"d": DateRule(kind="date", precision=precision)}, {"d": days})
+    for day, value in zip(days, got["d"], strict=True):
+        assert (value is None) == (day > dt.date(2022, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("precision", "late"),
+    [("year_quarter", "2023Q1"), ("year_month", "2023-01"), ("year", 2023)],
+)
+def test_g4_g6_check_refuses_a_coarsened_date_after_the_window(
+    engine, spec25, precision, late
+) -> None:
+    err = refused(engine, spec25, {"d": DateRule(kind="date", precision=precision)}, {"d": [late]})
+    assert err.rule == "outside-window"
+    assert "d: 1 row(s)" in str(err) and "2000Q1-2022Q4" in str(err)
 
 
 # -- amounts, ages, classes, counts ------------------------------------------------------------
@@ -464,6 +492,9 @@ def test_g4_every_dataset_of_the_shipped_specs_coarsens_and_passes_the_check(eng
     spec = load_spec(SPECS / f"{name}.yaml")
     for dataset, ds in spec.datasets.items():
         data = {v.name: synthetic(v.coarsen, i) for i, v in enumerate(ds.variables)}
+        period = spec.period(dataset)
+        if period is not None and data[period].type == pa.date32():  # inside the window
+            data[period] = pa.array([None] + [dt.date(2016, 3, 31)] * (ROWS - 1), pa.date32())
         out = coarsen_dataset(
             engine, engine.arrow(pa.table(data)), spec, dataset, reference_year=2016
         )

@@ -7,8 +7,9 @@ import ibis.expr.types as ir
 
 from sluis.coarsen import rules
 from sluis.coarsen.errors import CoarseningError
+from sluis.coarsen.window import censor, window_end
 from sluis.engine import Engine
-from sluis.spec.model import Spec
+from sluis.spec.model import DateRule, Spec
 
 
 def coarsen_dataset(
@@ -35,6 +36,9 @@ def coarsen_dataset(
     row, e.g. the ``year`` of a person-year dataset, read before it is coarsened; a column
     the spec does not name is used and dropped), or None for the membership of the code
     list's latest state (today's EU). A member in year Y is a member on 31 December of Y.
+
+    A date after the spec's window is delivered empty (:mod:`sluis.coarsen.window`); the
+    dataset's period column is left to the check, which refuses a period outside the window.
 
     The result has the spec's columns in spec order, in the representation of
     ``docs/coarsening.md``. Nothing is computed here: the result is an expression.
@@ -78,9 +82,16 @@ def coarsen_dataset(
         found[var.name] = {c: small[prefix + c] for c in need.table.column_names}
 
     year = _year(table, reference_year)
+    until, period = window_end(spec), spec.period(dataset)
     out = {
         v.name: rules.coarsen_value(
-            v.coarsen, raw[v.name], found.get(v.name, {}), year, column=v.name
+            v.coarsen,
+            censor(v.coarsen, raw[v.name], until)
+            if isinstance(v.coarsen, DateRule) and v.name != period
+            else raw[v.name],
+            found.get(v.name, {}),
+            year,
+            column=v.name,
         ).name(v.name)
         for v in variables
     }

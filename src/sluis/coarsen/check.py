@@ -1,11 +1,13 @@
-"""The refusal check after coarsening (G4, G1): nothing finer than the spec leaves.
+"""The refusal check after coarsening (G4, G1): nothing finer than the spec, nothing
+outside its window leaves.
 
 :func:`check_coarsened` runs just before a coarsened table is handed on. It first applies
 data minimisation (no column the spec does not name), then counts in the engine, in one
 scan, the values of every column that are finer than its rule, and refuses the table with
 one :class:`CoarseningError` listing every offending column with its rule, the number of
-offending rows and one example value. Values of pseudonym columns and values that look like
-a national number are never shown.
+offending rows and one example value. A date after the spec's window, or a period outside
+it, is refused the same way (``outside-window``, :mod:`sluis.coarsen.window`). Values of
+pseudonym columns and values that look like a national number are never shown.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ibis.expr.types as ir
 
 from sluis.coarsen import classes as cl
 from sluis.coarsen.errors import CoarseningError, Offence
+from sluis.coarsen.window import outside
 from sluis.domain.insz import is_valid_insz
 from sluis.engine import Engine
 from sluis.spec import require_named
@@ -48,11 +51,22 @@ def check_coarsened(engine: Engine, table: ir.Table, spec: Spec, dataset: str, p
     require_named(spec, dataset, table.columns, party=party)
     rules = {v.name: v.coarsen for v in spec.datasets[dataset].variables}
     tests = {c: t for c in table.columns if (t := finer(rules[c], table[c])) is not None}
+    period = spec.period(dataset)
+    late = {
+        c: t
+        for c in table.columns
+        if isinstance(rules[c], DateRule)
+        and (t := outside(rules[c], table[c], spec, period=c == period)) is not None
+    }
+    if not tests and not late:
+        return
+    checks = [*tests.values(), *late.values()]
+    counts = engine.to_arrow(
+        table.aggregate(**{f"n{i}": t.fill_null(False).sum() for i, t in enumerate(checks)})
+    ).to_pylist()[0]
+    _refuse_outside(engine, table, spec, dataset, party, late, counts, first=len(tests))
     if not tests:
         return
-    counts = engine.to_arrow(
-        table.aggregate(**{f"n{i}": t.fill_null(False).sum() for i, t in enumerate(tests.values())})
-    ).to_pylist()[0]
     offences = []
     for i, (col, test) in enumerate(tests.items()):
         rows = int(counts[f"n{i}"] or 0)
@@ -75,6 +89,37 @@ def check_coarsened(engine: Engine, table: ir.Table, spec: Spec, dataset: str, p
             rule="finer-than-rule",
             column=offences[0].column,
             hint="coarsen the dataset with sluis.coarsen.coarsen_dataset before it leaves (G4)",
+            offences=tuple(offences),
+        )
+
+
+def _refuse_outside(
+    engine: Engine,
+    table: ir.Table,
+    spec: Spec,
+    dataset: str,
+    party: str,
+    late: dict[str, ir.BooleanValue],
+    counts: dict[str, int | None],
+    first: int,
+) -> None:
+    """Refuse ``table`` when a date or period lies outside the spec's window (the window is
+    a rule like coarsening: :mod:`sluis.coarsen.window`)."""
+    offences = []
+    for i, (col, test) in enumerate(late.items(), start=first):
+        rows = int(counts[f"n{i}"] or 0)
+        if rows:
+            value = engine.to_arrow(table.filter(test.fill_null(False)).select(col).limit(1))
+            offences.append(Offence(col, "window", rows, _shown(value[0][0].as_py())))
+    if offences:
+        window = f"{spec.window.first()}-{spec.window.end}"
+        lines = "; ".join(f"{o.column}: {o.rows} row(s), e.g. {o.example}" for o in offences)
+        raise CoarseningError(
+            f"{party} may not send dataset {dataset!r}: {len(offences)} column(s) hold dates "
+            f"outside the window {window} of spec {spec.decision.id}: {lines}",
+            rule="outside-window",
+            column=offences[0].column,
+            hint="a date after the window is delivered empty; a period must lie in the window",
             offences=tuple(offences),
         )
 

@@ -88,13 +88,6 @@ from sluis.spec.model import Coarsen, RecodeStep, Spec
 PERSON = "person_seq"
 QUARTER = "quarter"
 WEIGHT = "weight"
-#: the period column of a dataset by its unit: cells are taken within a period
-PERIOD = {
-    "person_quarter": "quarter",
-    "job_quarter": "quarter",
-    "person_year": "year",
-    "household_year": "year",
-}
 
 
 def _subset(encoded: KeyCodes, names: Sequence[str]) -> KeyCodes:
@@ -287,8 +280,7 @@ def run_spec_scra(
         t0 = time.perf_counter()
         path = staged / f"{name}.parquet"
         declared = spec.variable_names(name)
-        period = PERIOD.get(spec.datasets[name].unit)
-        period = period if period in declared else None
+        period = spec.period(name)
         weight = WEIGHT if WEIGHT in declared else None
         key_sets = [ks for ks in sc.key_sets if ks.dataset == name]
         household = hh_column if hh_dataset == name else None

@@ -127,6 +127,10 @@ class Window(Strict):
     lookback: dict[str, Quarter] = {}
     paragraph: Paragraph | None = None
 
+    def first(self) -> str:
+        """The earliest quarter any dataset may hold: the start or an earlier look-back."""
+        return min([self.start, *self.lookback.values()])
+
 
 class Phase(Strict):
     """A phase of the research: a delivery of at most ``persons`` sampled persons, or an
@@ -290,6 +294,16 @@ class Dataset(Strict):
     variables: list[Variable] = Field(min_length=1)
 
 
+#: the period column of a dataset by its unit: cells, windows and trajectories are taken
+#: within it, and it must lie inside the spec's window
+PERIOD = {
+    "person_quarter": "quarter",
+    "job_quarter": "quarter",
+    "person_year": "year",
+    "household_year": "year",
+}
+
+
 class KeySet(Strict):
     """Quasi-identifiers analysed together (G5)."""
 
@@ -384,3 +398,8 @@ class Spec(Strict):
     def variable_names(self, dataset: str) -> list[str]:
         """The columns a dataset may carry, in spec order."""
         return [v.name for v in self.datasets[dataset].variables]
+
+    def period(self, dataset: str) -> str | None:
+        """The period column of ``dataset`` (``quarter`` or ``year``), None when it has none."""
+        name = PERIOD.get(self.datasets[dataset].unit)
+        return name if name in self.variable_names(dataset) else None

@@ -702,13 +702,6 @@ def _scra(c: _Checker, spec: Spec) -> None:
 
 # -- global recoding (G5) -------------------------------------------------------------------
 
-#: the period column of a dataset by its unit (as in sluis.scra.staged): never recoded
-PERIOD_OF_UNIT = {
-    "person_quarter": "quarter",
-    "job_quarter": "quarter",
-    "person_year": "year",
-    "household_year": "year",
-}
 #: country schemes a scheme nests in exactly (class15 -> eu4 only in some years, below)
 _COUNTRY_NESTS = {
     "country_code": {"country_code", "class15", "eu4"},
@@ -818,9 +811,9 @@ def _year_ranges(years: list[int]) -> str:
 def period_years(spec: Spec, dataset: str) -> list[int] | None:
     """The reference years a dataset's rows can have: the years of the spec's window and
     look-back for a dataset with a period, ``None`` for one without."""
-    if PERIOD_OF_UNIT.get(spec.datasets[dataset].unit) not in spec.variable_names(dataset):
+    if spec.period(dataset) is None:
         return None
-    first = min([spec.window.start, *spec.window.lookback.values()])
+    first = spec.window.first()
     return list(range(int(first[:4]), int(spec.window.end[:4]) + 1))
 
 
@@ -842,7 +835,7 @@ def _recode(c: _Checker, spec: Spec) -> None:
             )
             continue
         keys = {k for ks in spec.scra.key_sets if ks.dataset == step.dataset for k in ks.keys}
-        if step.variable == PERIOD_OF_UNIT.get(spec.datasets[step.dataset].unit):
+        if step.variable == spec.period(step.dataset):
             c.add(
                 (*path, "variable"),
                 "recode-not-a-key",
