@@ -13,37 +13,45 @@ from rich.console import Console
 from rich.text import Text
 
 from sluis.cli.audit_cmd import audit_repair, audit_verify
+from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.render import render_written
 from sluis.cli.scra_cmd import scra as scra_command
 from sluis.errors import SluisError, UsageError
 
-app = typer.Typer(
+app = SluisTyper(
     name="sluis",
-    help="Provision pseudonymised social-security research data as an authorisation allows.",
+    help="""Provision research data exactly as an authorisation allows.
+
+    Each verb is one step of the flow, in the order a data steward runs them: synth (or
+    real register extracts), sources check, spec check, keys new, run, scra, deliver and
+    audit verify; sluis demo runs them all on the synthetic Belgium. Every verb has its own
+    --help with an example.
+
+    Example: sluis demo --out /tmp/sluis-demo
+    """,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-sources_app = typer.Typer(
-    help="The source contract: check a directory of register extracts, write its documentation.",
+sources_app = SluisTyper(
+    help="The source contract: check register extracts, write its docs (G2).",
     no_args_is_help=True,
 )
 app.add_typer(sources_app, name="sources")
-spec_app = typer.Typer(
-    help="Authorisations as code: check a spec file, show what it delivers to whom (G1).",
+spec_app = SluisTyper(
+    help="Authorisations as code: check a spec, show what it delivers (G1).",
     no_args_is_help=True,
 )
 app.add_typer(spec_app, name="spec")
-app.command("scra")(scra_command)
-keys_app = typer.Typer(
-    help="Project keys at the pseudonymiser: create one per authorisation (G3).",
+keys_app = SluisTyper(
+    help="Project keys at the pseudonymiser, one per authorisation (G3).",
     no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
 keys_app.command("new")(keys_new)
-audit_app = typer.Typer(
-    help="The tamper-evident audit log: verify a party's log (G10).", no_args_is_help=True
+audit_app = SluisTyper(
+    help="The tamper-evident audit log: verify it, repair a crash (G10).", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
 audit_app.command("verify")(audit_verify)
@@ -71,7 +79,12 @@ def synth(
         int | None, typer.Option(help="Processes to use (default: all cores).")
     ] = None,
 ) -> None:
-    """Generate the synthetic Belgium 2000Q1-2024Q4 in the source contract (S1-S4).
+    """Generate the synthetic Belgium, 2000Q1-2024Q4 (S1-S4).
+
+    Writes every register of the source contract into --out: the National Register and
+    DEMOBEL, the KSZ data warehouse, the education registers, VDAB, CENSUS, ADI and the
+    municipal context, following the real code lists and published figures. Scale 1.0 is
+    the whole country; the same seed and scale give the same bytes.
 
     Example: sluis synth --scale 0.01 --seed 7 --out data/synth
     """
@@ -96,17 +109,19 @@ def demo(
         Path, typer.Option(help="Directory with the authorisations' spec files.")
     ] = DEFAULT_SPECS,
 ) -> None:
-    """The main job on the embedded default: generate the synthetic Belgium, check it
-    against the source contract, show its calibration, check both authorisations' specs
-    (writing a summary page of each), then run both authorisations end to end: 25/074
-    phase 1 at KSZ and the three-party 26/050 flow (KSZ and VDAB send to Statbel, the
-    trusted third party), each to a pseudonymised, coarsened, risk-treated extract that is
-    delivered over SFTP and opened as its researcher would.
+    """Run both authorisations end to end on the synthetic Belgium (X4).
+
+    The main job on the embedded default: generate the synthetic Belgium, check it against
+    the source contract, show its calibration, check both authorisations' specs (writing a
+    summary page of each), then run both authorisations end to end: 25/074 phase 1 at KSZ
+    and the three-party 26/050 flow (KSZ and VDAB send to Statbel, the trusted third
+    party), each to a pseudonymised, coarsened, risk-treated extract that is delivered over
+    SFTP and opened as its researcher would.
 
     The demo owns its output directory and replaces it on every run; it exits non-zero
     when a delivery is refused.
 
-    Example: sluis demo --scale 0.01
+    Example: sluis demo --scale 0.01 --out /tmp/sluis-demo
     """
     from sluis.cli.render import render_check_report
     from sluis.cli.synth_view import render_calibration, render_synth_summary, synth_progress
@@ -245,11 +260,14 @@ def sources_check(
 ) -> None:
     """Validate register extracts against the source contract (G2, X2).
 
-    Bad rows are copied to the quarantine directory and counted; the sources are not changed.
+    Every problem is reported with its file, row, column and rule. Bad rows are copied to
+    the quarantine directory and counted; the sources are not changed.
 
     Exit codes: 0 clean, 1 the sources break the contract, 2 a usage error.
 
-    Example: sluis sources check data/synth --quarantine data/synth.quarantine
+    Examples:
+      sluis sources check data/synth
+      sluis sources check data/synth --quarantine data/synth.quarantine
     """
     from sluis.cli.render import render_check_report
     from sluis.sources.check import check_sources
@@ -266,7 +284,11 @@ def sources_doc(
         Path, typer.Option("--out", help="Markdown file to write.")
     ] = DEFAULT_CONTRACT_DOC,
 ) -> None:
-    """Write the source contract documentation, rendered from the contract declaration (G2).
+    """Write the source contract's documentation (G2).
+
+    The Markdown is rendered from the contract declared in sluis.sources.contract, the
+    same declaration the checks and the generator use; a test fails when the committed
+    docs/source-contract.md is stale.
 
     Example: sluis sources doc --out docs/source-contract.md
     """
@@ -303,19 +325,23 @@ def run(
         bool, typer.Option(help="Check the provider's registers against the contract first.")
     ] = True,
 ) -> None:
-    """Run an authorisation from its spec: select, sample, extract the panels and family
-    members, pseudonymise, coarsen, check and stage, then the small-cell risk analysis
-    (G1, G3-G7, A1-A15). A spec whose data comes from several providers runs as a linked
-    flow (26/050, B1): the pseudonymiser selects and sends each provider the list of
-    national numbers, the providers extract and send their data over SFTP, the
-    pseudonymiser checks, links, pseudonymises and destroys it. Each party works in
-    <work>/<party>/. Writes run.json and run.html in the workspace.
+    """Run an authorisation from its spec to a risk-treated extract (G1).
+
+    Select, sample, extract the panels and family members, pseudonymise, coarsen, check and
+    stage, then the small-cell risk analysis (G1, G3-G7, A1-A15). Progress is shown per
+    stage and a summary at the end; run.json and run.html are written in the workspace.
+
+    A spec whose data comes from several providers runs as a linked flow (26/050, B1): the
+    pseudonymiser selects and sends each provider the list of national numbers, the
+    providers extract and send their data over SFTP, the pseudonymiser checks, links,
+    pseudonymises and destroys it. Each party works in <work>/<party>/.
 
     Exit codes: 0 the staged extract meets the spec's thresholds, 1 it does not, 2 a usage
     error or bad input.
 
-    Examples: sluis run specs/25-074.yaml --data out/demo/sources --phase 1;
-    sluis run specs/26-050.yaml
+    Examples:
+      sluis run specs/25-074.yaml --data out/demo/sources --phase 1
+      sluis run specs/26-050.yaml
     """
     from sluis.cli.run_view import render_run, run_progress, write_run_report
     from sluis.flow import run_spec
@@ -351,6 +377,9 @@ def run(
         raise typer.Exit(1)
 
 
+app.command("scra")(scra_command)
+
+
 @app.command()
 def deliver(
     spec_file: Annotated[Path, typer.Argument(help="The authorisation's spec (YAML).")],
@@ -373,14 +402,19 @@ def deliver(
     remote_dir: Annotated[str, typer.Option(help="Remote directory to upload into.")] = ".",
     force: Annotated[bool, typer.Option(help="Replace an earlier package of that date.")] = False,
 ) -> None:
-    """Deliver a run's extract (G8, G10, G11): build the package (Parquet, Stata, CSV,
-    codebook, manifest), scan it for anything identifying, encrypt it to the spec's
-    researchers and upload it over SFTP, recording each step in the audit log.
+    """Package, encrypt and upload a run's extract (G8, G10, G11).
+
+    Build the package (Parquet, Stata, CSV, codebook, manifest), scan it for anything
+    identifying, encrypt it with age to the spec's researchers and upload it over SFTP to
+    a server whose host key is pinned, recording each step in the audit log. Without
+    --sftp-host the package is built and encrypted but not uploaded.
 
     Refused when the run's SCRA thresholds do not hold or the privacy scan finds anything.
 
-    Example: sluis deliver specs/25-074.yaml --work out/run/25-074-phase1 --sftp-host
-    sftp.uantwerpen.example --client-key ~/.ssh/sluis --host-key "ssh-ed25519 AAAA..."
+    Example:
+      sluis deliver specs/25-074.yaml --work out/run/25-074-phase1 \\
+        --sftp-host sftp.uantwerpen.example --client-key ~/.ssh/sluis \\
+        --host-key "ssh-ed25519 AAAA..."
     """
     import datetime as dt
 
@@ -408,8 +442,11 @@ def deliver(
 def spec_check(
     files: Annotated[list[Path], typer.Argument(help="Spec files (YAML) to check.")],
 ) -> None:
-    """Load and validate specs: structure, the source contract, the decision's limits and
-    the project's floors (G1). Every problem is printed as file:line:column: rule: message.
+    """Validate specs against the language, contract and limits (G1).
+
+    Each spec is checked for its structure, against the source contract, the decision's
+    limits and the project's floors. Every problem is printed as file:line:column: rule:
+    message.
 
     Exit codes: 0 every spec is valid, 1 a spec has problems.
 
@@ -441,7 +478,11 @@ def spec_show(
         Path | None, typer.Option("--html", help="Also write the summary as an HTML page.")
     ] = None,
 ) -> None:
-    """Summarise what a spec delivers to whom, to compare with the decision (G1).
+    """Show what a spec delivers to whom (G1).
+
+    Parties, researchers' keys, populations, samples, datasets, every variable with its
+    source, coarsening and paragraph, thresholds, retention and the coverage of the
+    decision's variables: what a reviewer compares with the decision.
 
     Example: sluis spec show specs/25-074.yaml --html out/spec-25-074.html
     """

@@ -3,11 +3,10 @@
 Thin on purpose: it calls :func:`sluis.audit.verify` and prints the result. Exit codes: 0
 the log is intact, 1 it was changed (or cut off, against ``--checkpoint``), 2 a usage error
 (no such log, not a checkpoint, not a public key: a :class:`~sluis.errors.SluisError`, which
-the app prints as one line). Register it on the app as an ``audit`` sub-app::
+the app prints as one line). Register it on the app as an ``audit`` sub-app (a
+:class:`~sluis.cli.helptext.SluisTyper`, so that its help reflows)::
 
-    audit_app = typer.Typer(
-        help="The tamper-evident audit log: verify a party's log (G10).", no_args_is_help=True
-    )
+    audit_app = SluisTyper(help="The tamper-evident audit log ... (G10).", no_args_is_help=True)
     app.add_typer(audit_app, name="audit")
     audit_app.command("verify")(audit_verify)
 """
@@ -47,12 +46,17 @@ def audit_verify(
         ),
     ] = None,
 ) -> None:
-    """Verify an audit log: edits, deletions, insertions, reordering, truncation (G10).
+    """Verify an audit log and name the line of any change (G10).
 
-    Prints the records, the checkpoints and the first problem with its line number.
+    Detects edits, deletions, insertions and reordering, and with --checkpoint (the
+    audit-checkpoint.json of a delivered package) records cut off the end. Prints the
+    records, the checkpoints and the first problem with its line number.
+
     Exit codes: 0 intact, 1 changed, 2 a usage error.
 
-    Example: sluis audit verify work/ksz/audit.jsonl --checkpoint delivery/manifest.json
+    Example:
+      sluis audit verify out/run/25-074-phase1/ksz/audit.log \\
+        --checkpoint 25-074-uantwerpen-20261123/data/audit-checkpoint.json
     """
     from sluis.audit import AuditError, load_checkpoint, load_public_key, verify
 
@@ -112,24 +116,25 @@ def audit_repair(
     party: Annotated[str, typer.Option(help="The party that keeps the log (e.g. ksz).")],
     store: Annotated[Path, typer.Option(help="The party's key store (holds its signing key).")],
 ) -> None:
-    """Cut an incomplete last line (an append interrupted by a crash) off a party's audit
-    log and record the repair in the log itself, with the bytes removed and their SHA-256.
+    """Cut a crash's incomplete last line off an audit log (G10).
 
-    The rest of the log must verify; a log changed anywhere else is refused (G10).
+    An append interrupted by a crash can leave an incomplete last line in a party's log.
+    The line is cut off and the repair recorded in the log itself, with the bytes removed
+    and their SHA-256. The rest of the log must verify; a log changed anywhere else is
+    refused.
 
-    Example: sluis audit repair out/run/25-074-phase1/ksz/audit.log --party ksz
-    --store out/run/25-074-phase1/ksz/keys
+    Example:
+      sluis audit repair out/run/25-074-phase1/ksz/audit.log --party ksz \\
+        --store out/run/25-074-phase1/ksz/keys
     """
     from sluis.audit import open_log
 
     with open_log(log, party=party, store=store) as audit:
         removed = audit.repair()
-    out = Console()
-    if removed:
-        out.print(
-            f"{log}: removed an incomplete last line of {removed} bytes; recorded as "
-            "a repaired event",
-            highlight=False,
-        )
-    else:
-        out.print(f"{log}: nothing to repair", highlight=False)
+    # one line whatever the terminal width (a long path wrapped it), as text, not markup
+    message = (
+        f"{log}: removed an incomplete last line of {removed} bytes; recorded as a repaired event"
+        if removed
+        else f"{log}: nothing to repair"
+    )
+    Console(highlight=False).print(Text(message), soft_wrap=True)

@@ -3,7 +3,7 @@
 Thin on purpose: it calls :func:`sluis.pseudo.keys.new_key` and prints where the key is and
 its fingerprint, never the key. Register it on the app as a ``keys`` sub-app::
 
-    keys_app = typer.Typer(help="...", no_args_is_help=True)
+    keys_app = SluisTyper(help="...", no_args_is_help=True)
     app.add_typer(keys_app, name="keys")
     keys_app.command("new")(keys_new)
 """

@@ -87,8 +87,11 @@ def scra(
         int, typer.Option("-m", "--window", help="Consecutive quarters per trajectory window.")
     ] = 4,
 ) -> None:
-    """Small-cell risk analysis: fk, individual and global risk, SUDA2, household risk,
-    l-diversity, local suppression to k; writes scra.json and scra.html (G5).
+    """Small-cell risk analysis of a file or a staged extract (G5).
+
+    Measures fk and Fk, individual and global risk, SUDA2, household risk, l-diversity and
+    trajectory risk, and suppresses key values locally to k; writes scra.json and
+    scra.html, with the figures sdcMicro gives.
 
     Either FILE with --keys (and the options below), or --spec with --staged: every key
     set, the household, longitudinal and l-diversity checks of the spec's scra section on
@@ -97,9 +100,11 @@ def scra(
     Exit codes: 0 every threshold holds (after treatment), 1 a threshold does not hold,
     2 a usage error.
 
-    Examples: sluis scra data.parquet --keys birth_year,sex,region --weight w -k 5
-    --suppress --out out/scra;
-    sluis scra --spec specs/25-074.yaml --staged out/25-074/staged --out out/25-074/scra
+    Examples:
+      sluis scra data.parquet --keys birth_year,sex,region --weight w -k 5 \\
+        --suppress --out out/scra
+      sluis scra --spec specs/25-074.yaml --staged out/25-074/staged \\
+        --out out/25-074/scra
     """
     if suppression not in ("strict", "sdcmicro"):
         raise SluisError(
