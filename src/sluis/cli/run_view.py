@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,10 +95,49 @@ def render_run(console: Console, s: RunSummary) -> None:
         "total", f"{sum(s.seconds.values()):.1f}", f"{max(s.peak_rss_mib.values(), default=0):,}"
     )
     console.print(times)
+    shares = suppression_table(Path(s.scra_dir) / "scra.json") if s.scra_dir else None
+    if shares is not None:
+        console.print(shares)
     verdict = ("thresholds hold", "green") if s.scra_ok else ("thresholds do NOT hold", "red")
     console.print(
         Text.assemble("SCRA: ", verdict, f" (report {s.scra_dir}/scra.html)"), soft_wrap=True
     )
+
+
+def suppression_table(report: Path) -> Table | None:
+    """The share of every treated variable's values the SCRA suppressed (suppressed values /
+    records of the dataset), from the run's ``scra.json``, with the spec's cap when the
+    report carries one: what a steward checks before delivering (G5). None without a report
+    or without local suppression."""
+    try:
+        data = json.loads(Path(report).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    cap = data.get("max_suppression_share")
+    rows = [
+        (d["name"], var, count, d["treatment"].get("shares", {}).get(var), d["records"])
+        for d in data.get("datasets", [])
+        if d.get("treatment")
+        for var, count in d["treatment"]["per_variable"].items()
+    ]
+    if not rows:
+        return None
+    title = "Suppressed by the SCRA (share of the dataset's records)"
+    if cap is not None:
+        title += f", cap {cap * 100:g}%"
+    t = Table(title=title, title_justify="left")
+    for col in ("dataset", "variable", "suppressed", "share"):
+        t.add_column(col, justify="left" if col in ("dataset", "variable") else "right")
+    for dataset, var, count, share, records in rows:
+        share = share if share is not None else (count / records if records else 0.0)
+        over = cap is not None and share > cap
+        t.add_row(
+            dataset,
+            var,
+            f"{count:,}",
+            Text(f"{share:.1%}", style="red" if over else ""),
+        )
+    return t
 
 
 def write_run_report(path: Path, s: RunSummary) -> Path:
