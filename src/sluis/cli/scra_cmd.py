@@ -272,12 +272,14 @@ def render_spec_scra(console: Console, result: SpecScraResult, out_dir: Path) ->
 
 
 def render_thresholds(console: Console, thresholds: list, out_dir: Path) -> None:
-    """One line per threshold, ok or FAIL, then where the report and the result are."""
+    """One line per threshold, ok, FAIL or n/e (not enforced by the spec, G5), then where
+    the report and the result are."""
+    marks = {
+        "holds": ("ok  ", "green"),
+        "fails": ("FAIL", "bold red"),
+        "not enforced": ("n/e ", "dim"),
+    }
     for th in thresholds:
-        console.print(
-            Text.assemble(
-                ("ok  " if th.holds else "FAIL", "green" if th.holds else "bold red"),
-                f" {th.name}: {th.value} (limit {th.limit})",
-            )
-        )
+        limit = f"limit {th.limit}" if th.enforced else f"not enforced, target {th.limit}"
+        console.print(Text.assemble(marks[th.state], f" {th.name}: {th.value} ({limit})"))
     console.print(f"Report: {out_dir / 'scra.html'}  Result: {out_dir / 'scra.json'}")
