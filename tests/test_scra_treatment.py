@@ -41,3 +41,23 @@ def test_g5_a_design_weight_lowers_the_risk_of_a_sample(tmp_path: Path) -> None:
     assert _risk(weighted, "person") < _risk(plain, "person")
     run = next(d for d in weighted.datasets if d.name == "person")
     assert run.weight == "design weight 200"
+
+
+def test_g5_checks_the_spec_does_not_enforce_are_marked_and_never_decide(tmp_path: Path) -> None:
+    """G5: 25/074's trajectory and l-diversity checks are ``enforce: false``: their
+    thresholds say so (``enforced``), ``holds`` is what their value says (no "0 holds" when
+    persons are at risk), and ``ok`` is decided by the enforced checks alone."""
+    staged = stage_25_074(SPEC, tmp_path / "staged", persons=300)
+    result = run_spec_scra(SPEC, staged, tmp_path / "out", treat=False)  # persons at risk
+    reported = {lg.enforce for lg in SPEC.scra.longitudinal} | {
+        s.enforce for s in SPEC.scra.sensitive
+    }
+    assert reported == {False}
+    loose = [t for t in result.thresholds if not t.enforced]
+    assert {("trajectory" in t.name) or ("distinct values" in t.name) for t in loose} == {True}
+    assert len(loose) == len(SPEC.scra.longitudinal) + len(SPEC.scra.sensitive)
+    assert any(t.value != "0" and not t.holds for t in loose)
+    for t in loose:
+        assert t.state == "not enforced"
+        assert t.holds == (t.value == "0")
+    assert result.ok == all(t.holds for t in result.thresholds if t.enforced)
