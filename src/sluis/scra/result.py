@@ -202,6 +202,10 @@ class Recoding:
     categories_before: int
     categories_after: int
     key_sets: list[RecodeKeySet] = field(default_factory=list)
+    #: values local suppression would take to make the thresholds hold, without and with
+    #: this step (a step is kept only when it lowers them)
+    suppressions_before: int | None = None
+    suppressions_after: int | None = None
 
 
 @dataclass

@@ -36,9 +36,11 @@ suppressed, and no column the spec does not name is added, G1).
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,7 @@ from sluis.scra.result import (
 )
 from sluis.scra.suppress import (
     SUPPRESSED_COLUMN,
+    Suppression,
     apply_suppression,
     check_semantics,
     explanations,
@@ -145,62 +148,177 @@ def _categories(values: pa.ChunkedArray | pa.Array) -> int:
     return len(pc.unique(values).drop_null())
 
 
+def sample_k(k: int, design_weight: float | None) -> int:
+    """The k on sample frequencies that a sample with one design weight must reach so that
+    every record's estimated population frequency Fk = weight x fk is at least ``k``.
+
+    A random sample (25/074's phase 1: about 3,000 of 638,000 persons) is not a population:
+    a record alone in the sample stands for ``weight`` persons of the population. Asking
+    fk >= k of a 0.5% sample would suppress nearly every value without lowering the risk
+    that matters, which is measured by the individual and global risk (sdcMicro's
+    ``indivRisk``, which uses the same Fk)."""
+    if design_weight is None or design_weight <= 1:
+        return k
+    return max(1, math.ceil(k / design_weight - 1e-9))
+
+
+def suppress_until_safe(
+    encoded: KeyCodes,
+    analysed: Sequence[Sequence[str]],
+    k: int,
+    *,
+    max_global_risk: float | None,
+    max_k: int,
+    semantics: str,
+    period: str | None,
+    weights: np.ndarray | None,
+    households: np.ndarray | None,
+) -> tuple[Suppression, int]:
+    """Local suppression to ``k``; then, while a key set's global risk is above the spec's
+    maximum, to a larger k (at most ``max_k``). Returns the suppression and the k used."""
+    k_used = k
+    while True:
+        sup = local_suppression(
+            encoded, max(k_used, 1), semantics=semantics, fixed=[period] if period else []
+        )
+        if max_global_risk is None or k_used >= max_k:
+            return sup, k_used
+        worst = 0.0
+        for keys_used in analysed:
+            keys = _subset(encoded, keys_used)
+            idx = [encoded.names.index(key) for key in keys_used]
+            fk_a, Fk_a, shown = treated_frequencies(
+                keys, sup.suppressed[:, idx], semantics, weights
+            )
+            worst = max(worst, _measures(fk_a, Fk_a, shown, k, households)[0].global_risk)
+        if worst <= max_global_risk:
+            return sup, k_used
+        k_used += 1
+
+
+def _suppressions(safe: Callable[..., tuple[Suppression, int]], k: int, codes: KeyCodes) -> int:
+    return safe(codes, k=k)[0].total
+
+
+def _recode_steps(
+    table: pa.Table,
+    steps: Sequence[RecodeStep],
+    rules: dict[str, Coarsen],
+    years: np.ndarray | None,
+) -> tuple[pa.Table, list[tuple[RecodeStep, Coarsen]]]:
+    """``table`` with ``steps`` applied in order, and the rule each step started from."""
+    rules = dict(rules)
+    applied = []
+    for step in steps:
+        current = rules[step.variable]
+        recoded = recode_column(table.column(step.variable), step.variable, current, step.to, years)
+        table = table.set_column(
+            table.schema.get_field_index(step.variable), step.variable, recoded
+        )
+        applied.append((step, current))
+        rules[step.variable] = step.to
+    return table, applied
+
+
 def global_recoding(
     spec: Spec,
     name: str,
     table: pa.Table,
     encoded: KeyCodes,
     analysed: Sequence[Sequence[str]],
-    weights: np.ndarray | None,
     period: str | None,
+    cost: Callable[[KeyCodes], int],
+    *,
+    weights: np.ndarray | None = None,
+    k: int,
 ) -> tuple[pa.Table, KeyCodes, list[tuple[RecodeStep, Coarsen]], list[Recoding], list[str]]:
-    """Apply the spec's recode steps of dataset ``name`` in order, one at a time, while a
-    key set's thresholds (no record below k within its period, the global risk at most the
-    spec's maximum) do not hold; stop as soon as they hold. Returns the recoded table and
-    key codes, the steps applied with the rule each started from, their records and why
-    the other steps were not applied."""
+    """Choose the spec's recode steps of dataset ``name`` that lower ``cost`` (the values
+    local suppression must take to make the thresholds hold), so that recoding along the
+    spec's hierarchies comes before suppression and a variable is never made coarser for
+    nothing (G5).
+
+    The steps are tried in the spec's order, cumulatively (a step may help only together
+    with a later one: birth year and registration year); the shortest prefix with the
+    fewest suppressions is taken, then each of its steps is dropped again when the others
+    do as well without it. Nothing is recoded when the thresholds hold without suppression
+    or no prefix lowers the suppressions. Returns the recoded table and key codes, the steps
+    kept with the rule each started from, their records and why the other steps were not
+    kept."""
     sc = spec.scra
     steps = [step for step in sc.recode if step.dataset == name]
     rules = {v.name: v.coarsen for v in spec.datasets[name].variables}
     years = period_years(table.column(period)) if period else None
-    figures = _key_set_figures(encoded, analysed, weights, sc.k)
-    applied: list[tuple[RecodeStep, Coarsen]] = []
-    records: list[Recoding] = []
-    skipped: list[str] = []
-    names = [ks.name for ks in sc.key_sets if ks.dataset == name]
-    for i, step in enumerate(steps):
-        if _thresholds_hold(figures, sc.max_global_risk):
-            skipped += [
-                f"{s.variable} to {rule_text(s.to)}: not needed, the thresholds hold"
-                for s in steps[i:]
-            ]
+    names = list(encoded.names)
+
+    def cost_of(chosen: Sequence[RecodeStep]) -> int:
+        return cost(encode_keys(_recode_steps(table, chosen, rules, years)[0], names))
+
+    base = cost_of([])
+    if base == 0:
+        return (
+            table,
+            encoded,
+            [],
+            [],
+            [
+                f"{s.variable} to {rule_text(s.to)}: not needed, the thresholds hold without "
+                "suppression"
+                for s in steps
+            ],
+        )
+    best, best_cost = 0, base
+    for i in range(1, len(steps) + 1):
+        c = cost_of(steps[:i])
+        if c < best_cost:
+            best, best_cost = i, c
+        if c == 0:
             break
-        current = rules[step.variable]
-        column = table.column(step.variable)
-        recoded = recode_column(column, step.variable, current, step.to, years)
-        index = table.schema.get_field_index(step.variable)
-        table = table.set_column(index, step.variable, recoded)
-        encoded = encode_keys(table, list(encoded.names))
-        after = _key_set_figures(encoded, analysed, weights, sc.k)
+    chosen = list(steps[:best])
+    for step in list(chosen):
+        trial = [s for s in chosen if s is not step]
+        if cost_of(trial) <= best_cost:
+            chosen = trial
+    skipped = [
+        f"{s.variable} to {rule_text(s.to)}: "
+        + (
+            "not needed, the steps before it leave nothing to suppress"
+            if best_cost == 0 and i >= best
+            else "not kept, it does not lower the suppressions "
+            f"({base:,} without recoding, {best_cost:,} with the steps kept)"
+        )
+        for i, s in enumerate(steps)
+        if all(s is not c for c in chosen)
+    ]
+    figures = _key_set_figures(encoded, analysed, weights, k)
+    records: list[Recoding] = []
+    key_set_names = [ks.name for ks in sc.key_sets if ks.dataset == name]
+    suppressions = base
+    for i, step in enumerate(chosen):
+        before_table, _ = _recode_steps(table, chosen[:i], rules, years)
+        after_table, applied = _recode_steps(table, chosen[: i + 1], rules, years)
+        after_codes = encode_keys(after_table, names)
+        after = _key_set_figures(after_codes, analysed, weights, k)
+        after_cost = cost(after_codes)
         records.append(
             Recoding(
                 dataset=name,
                 variable=step.variable,
-                from_rule=rule_text(current),
+                from_rule=rule_text(applied[-1][1]),
                 to_rule=rule_text(step.to),
                 to=step.to.model_dump(mode="json", exclude_none=True),
-                categories_before=_categories(column),
-                categories_after=_categories(recoded),
+                categories_before=_categories(before_table.column(step.variable)),
+                categories_after=_categories(after_table.column(step.variable)),
                 key_sets=[
                     RecodeKeySet(ks, a[0], b[0], a[1], b[1], a[2], b[2])
-                    for ks, a, b in zip(names, figures, after, strict=True)
+                    for ks, a, b in zip(key_set_names, figures, after, strict=True)
                 ],
+                suppressions_before=suppressions,
+                suppressions_after=after_cost,
             )
         )
-        applied.append((step, current))
-        rules[step.variable] = step.to
-        figures = after
-    return table, encoded, applied, records, skipped
+        figures, suppressions = after, after_cost
+    recoded, applied = _recode_steps(table, chosen, rules, years)
+    return recoded, encode_keys(recoded, names), applied, records, skipped
 
 
 def run_spec_scra(
@@ -300,6 +418,7 @@ def run_spec_scra(
         table = load_table(path, needed)
         n = table.num_rows
         weights = None
+        declared_weight = weight is not None
         if not weight and design_weight is not None and design_weight > 1:
             # a sample without a weight column: every record stands for design_weight persons
             weights = np.full(n, float(design_weight))
@@ -324,19 +443,39 @@ def run_spec_scra(
                 )
         sens_codes = [(s, encode_keys(table, [s.variable]).codes[0]) for s in sensitive]
         original = encoded  # the measures before treatment are taken on the staged values
+        # a sample with one design weight: k holds on the estimated population frequency
+        k_eff = sample_k(k, design_weight) if weights is not None and not declared_weight else k
+        safe = partial(
+            suppress_until_safe,
+            analysed=analysed,
+            max_global_risk=sc.max_global_risk,
+            max_k=max(sc.max_k, k_eff),
+            semantics=semantics,
+            period=period,
+            weights=weights,
+            households=hh_ids,
+        )
         applied: list[tuple[RecodeStep, Coarsen]] = []
         recode_skipped: list[str] = []
         has_steps = any(step.dataset == name for step in sc.recode)
         if treat and key_sets and has_steps:
             _, encoded, applied, records, recode_skipped = global_recoding(
-                spec, name, table, encoded, analysed, weights, period
+                spec,
+                name,
+                table,
+                encoded,
+                analysed,
+                period,
+                partial(_suppressions, safe, k_eff),
+                weights=weights,
+                k=k_eff,
             )
             recoded += records
             if applied:
                 thresholds.append(
                     Threshold(
-                        f"{name}: global recoding before local suppression (a threshold "
-                        "failed): "
+                        f"{name}: global recoding before local suppression (kept where it "
+                        "lowers the suppressions): "
                         + "; ".join(f"{r.variable} {r.from_rule} to {r.to_rule}" for r in records),
                         "coarser than the spec's rule",
                         f"{len(applied)} of {len(applied) + len(recode_skipped)} steps",
@@ -346,41 +485,47 @@ def run_spec_scra(
         elif has_steps:
             recode_skipped = ["not applied: no treatment asked for"]
         sup = None
-        k_used = k
+        k_used = k_eff
         if treat and key_sets:
-            # treat until the thresholds hold: k first; then, while a key set's global risk
-            # is above the spec's maximum, suppress to a larger k (at most scra.max_k)
-            while True:
-                sup = local_suppression(
-                    encoded, k_used, semantics=semantics, fixed=[period] if period else []
-                )
-                if sc.max_global_risk is None or k_used >= sc.max_k:
-                    break
-                worst = 0.0
-                for keys_used in analysed:
-                    keys = _subset(encoded, keys_used)
-                    idx = [encoded.names.index(key) for key in keys_used]
-                    fk_a, Fk_a, shown = treated_frequencies(
-                        keys, sup.suppressed[:, idx], semantics, weights
-                    )
-                    worst = max(worst, _measures(fk_a, Fk_a, shown, k, hh_ids)[0].global_risk)
-                if worst <= sc.max_global_risk:
-                    break
-                k_used += 1
-            if k_used > k:
+            sup, k_used = safe(encoded, k=k_eff)
+            if k_used > k_eff:
                 thresholds.append(
                     Threshold(
-                        f"{name}: local suppression raised from k = {k} to k = {k_used} to "
+                        f"{name}: local suppression raised from k = {k_eff} to k = {k_used} to "
                         f"bring the global risk to at most {sc.max_global_risk:g}",
                         f"k <= {sc.max_k}",
                         f"k = {k_used}",
                         True,
                     )
                 )
+            cap = sc.max_suppression_share
+            for variable, count in sup.per_variable.items():
+                share = count / n if n else 0.0
+                if share > cap:
+                    thresholds.append(
+                        Threshold(
+                            f"{name}: share of {variable} suppressed (the spec's cap "
+                            "max_suppression_share; recode it coarser or review the key sets)",
+                            f"<= {cap:.1%}",
+                            f"{share:.1%} ({count:,} of {n:,})",
+                            False,
+                        )
+                    )
+            worst = max(sup.per_variable.items(), key=lambda kv: kv[1], default=("", 0))
+            if worst[1] * 1.0 <= cap * n:
+                thresholds.append(
+                    Threshold(
+                        f"{name}: share of each variable suppressed (largest: "
+                        f"{worst[0] or 'none'})",
+                        f"<= {cap:.1%}",
+                        f"{(worst[1] / n if n else 0.0):.1%}",
+                        True,
+                    )
+                )
         for ks, keys_used in zip(key_sets, analysed, strict=True):
             keys = _subset(original, keys_used)
             freq = frequencies(keys, weights)
-            before, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k, hh_ids)
+            before, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k_eff, hh_ids)
             for s, codes in sens_codes:
                 ld = distinct_l_diversity(freq.cell, freq.n_cells, codes, s.variable, s.l)
                 before.ldiversity.append(
@@ -393,7 +538,7 @@ def run_spec_scra(
                 idx = [encoded.names.index(key) for key in keys_used]
                 mask = sup.suppressed[:, idx]
                 fk_after, Fk_after, n_shown = treated_frequencies(keys, mask, semantics, weights)
-                after, _ = _measures(fk_after, Fk_after, n_shown, k, hh_ids)
+                after, _ = _measures(fk_after, Fk_after, n_shown, k_eff, hh_ids)
                 cells, n_cells = _shown_cells(keys, mask)
                 for s, codes in sens_codes:
                     ld = distinct_l_diversity(cells, n_cells, codes, s.variable, s.l)
@@ -403,7 +548,7 @@ def run_spec_scra(
                         )
                     )
             per_period = (
-                _period_risk(_subset(encoded, [period]), freq.fk, k, fk_after) if period else []
+                _period_risk(_subset(encoded, [period]), freq.fk, k_eff, fk_after) if period else []
             )
             result = SpecKeySet(ks.name, name, list(ks.keys), period, before, after, per_period)
             key_results.append(result)
@@ -412,7 +557,14 @@ def run_spec_scra(
             within = f" within each {period}" if period else ""
             thresholds.append(
                 Threshold(
-                    f"{name}/{ks.name}: records with fk < {k}{within} ({stage})",
+                    f"{name}/{ks.name}: records with fk < {k_eff}{within}"
+                    + (
+                        f" (sample: estimated population frequency Fk = {design_weight:.4g} x fk "
+                        f"below k = {k})"
+                        if k_eff != k
+                        else ""
+                    )
+                    + f" ({stage})",
                     "0",
                     f"{final.records_below['k']:,}",
                     final.records_below["k"] == 0,
@@ -537,6 +689,7 @@ def run_spec_scra(
         thresholds=thresholds,
         seconds={name: round(v, 3) for name, v in timings.items()},
         recoded=recoded,
+        max_suppression_share=sc.max_suppression_share,
     )
     write_text(out / "scra.json", json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     write_spec_html(out / "scra.html", result)

@@ -350,6 +350,9 @@ class Scra(Strict):
     max_global_risk: Annotated[float, Field(gt=0, le=1)] | None = None
     #: the largest k local suppression may go to while the global risk is above its maximum
     max_k: Annotated[int, Field(ge=2, le=100)] = 25
+    #: the largest share of a key variable's values local suppression may take (0..1); a
+    #: treatment that needs more fails, naming the variable (recode it coarser instead)
+    max_suppression_share: Annotated[float, Field(gt=0, le=1)] = 0.05
     household: str | None = None
     longitudinal: list[Longitudinal] = []
     sensitive: list[Sensitive] = []
