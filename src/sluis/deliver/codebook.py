@@ -14,12 +14,20 @@ may have coarsened it further to a ``scra.recode`` step's ``to`` rule, and the t
 hold the recoded values. :func:`effective_rules` decides, from the spec and the SCRA report
 (``scra.json``, key ``recoded``), which rule each delivered column follows, so that the
 classes, the labels and the Stata value labels describe the values really delivered (G8), and
-the variable's rule says it was recoded by the SCRA.
+the variable's rule says it was recoded by the SCRA. The variable's label follows too
+(:func:`recoded_label`): a spec label such as ``Age class (5 years)`` names the variable's own
+rule, and a Stata user reads only the label.
+
+Numeric class rules (ages, amounts, ``classes``) have an open class below their first bound
+(:func:`sluis.coarsen.classes.below`); it is listed only when the delivered column holds it,
+because for most rules it cannot happen (``under 0 years``) or does not (``under 1,900`` for
+an arrival year), and a codebook that labels a class nobody is in reads as a defect.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +38,26 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sluis.coarsen import classes, describe
+from sluis.coarsen.classes import below
 from sluis.domain.codelists import codelists
 from sluis.errors import SluisError
 from sluis.sources.contract import table as source_table
 from sluis.spec.minimise import require_named
-from sluis.spec.model import Coarsen, Keep, RecodeStep, Spec, Variable
+from sluis.spec.model import (
+    AgeRule,
+    AmountRule,
+    Coarsen,
+    CountryRule,
+    DateRule,
+    Keep,
+    NaceRule,
+    NumericClasses,
+    PlaceRule,
+    RecodeStep,
+    Spec,
+    TopCode,
+    Variable,
+)
 
 Code = int | float | str
 
@@ -45,6 +68,10 @@ NOT_IN_LIST = "(code not in the code list)"
 SCRA_RECODED = "recoded"
 #: where the classes of a recoded variable come from (``categories_from``)
 FROM_RECODE = "SCRA's recode rule"
+
+#: the Stata display format of a date delivered at a quarter's or a month's precision: the
+#: Stata file holds the quarters (``%tq``) or months (``%tm``) since 1960
+STATA_DATE_FORMATS = {"year_quarter": "%tq", "year_month": "%tm"}
 
 _FLAG = {"0": "No", "1": "Yes"}
 #: labels of values a stage computes (``computed:``), by variable name: the source column's
@@ -97,11 +124,19 @@ class VariableDoc:
     #: the variable's own rule in words when the SCRA recoded the column to a coarser rule
     #: (G5); ``rule`` then reads ``recoded by the SCRA from <own rule> to <recode's rule>``
     recoded_from: str | None = None
+    #: the precision of a date rule (``year_quarter``, ``year_month``, ``year``, ``day``):
+    #: the Stata file holds quarters and months as Stata dates (``%tq``, ``%tm``)
+    precision: str | None = None
 
     @property
     def stata_recoded(self) -> bool:
         """True when the Stata file holds integers for string codes (see :attr:`Category.stata`)."""
         return self.type == "string" and self.categories is not None
+
+    @property
+    def stata_format(self) -> str | None:
+        """``%tq`` or ``%tm`` when the Stata file holds the column as a Stata date."""
+        return STATA_DATE_FORMATS.get(self.precision or "")
 
     @property
     def source(self) -> str:
@@ -132,6 +167,8 @@ class Codebook:
     producer: str
     recipient: str
     researchers: tuple[str, ...]
+    #: the date of the decision (the authorisation) the delivery is made under
+    decision_date: dt.date
     retention_deadline: dt.date | None
     spec_sha256: str
     created: dt.date
@@ -260,6 +297,66 @@ def _declared_step(spec: Spec, entry: object) -> RecodeStep:
     )
 
 
+#: the country schemes in a researcher's words
+_SCHEMES = {
+    "class15": "15 country classes",
+    "eu4": "Belgium, other EU, non-EU",
+    "birth5": "Belgian region, other EU, non-EU",
+    "country_code": "country",
+}
+#: the longest variable label Stata keeps (dta 118)
+LABEL_MAX = 80
+
+
+def rule_phrase(rule: Coarsen) -> str:
+    """A rule in the words a variable's label uses: ``20-year classes``, ``top-coded at 4``,
+    ``Belgium, other EU, non-EU``; :func:`sluis.coarsen.describe` is the technical form."""
+    if isinstance(rule, AgeRule | NumericClasses | AmountRule) and rule.breaks:
+        widths = {b - a for a, b in itertools.pairwise(rule.breaks)}
+        width = _number(widths.pop()) if len(widths) == 1 else None
+        start = _number(rule.breaks[0])
+        if isinstance(rule, AgeRule) and width is not None:
+            return f"{width}-year classes" + (f" from {start}" if start != "0" else "")
+        if isinstance(rule, AmountRule):
+            return f"EUR {width} classes" if width is not None else "EUR classes"
+        shown = ", ".join(_number(b) for b in rule.breaks)
+        if len(shown) <= 40:
+            return f"classes starting {shown}"
+        return f"classes of {width} from {start}" if width is not None else "classes"
+    if isinstance(rule, AmountRule):
+        return f"EUR {rule.width:,} classes up to {rule.top:,}"
+    if isinstance(rule, TopCode):
+        return f"top-coded at {rule.max}"
+    if isinstance(rule, CountryRule):
+        return _SCHEMES[rule.classes]
+    if isinstance(rule, PlaceRule):
+        return rule.level
+    if isinstance(rule, NaceRule):
+        return f"NACE {rule.digits} digit{'s' if rule.digits > 1 else ''}"
+    if isinstance(rule, DateRule):
+        return rule.precision.replace("_", " and ")
+    return describe(rule)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def recoded_label(label: str, rule: Coarsen) -> str:
+    """The label of a variable the SCRA recoded to ``rule`` (G5, G8): the spec's label names
+    the variable's own rule in a closing parenthesis (``Age class (5 years)``), which the
+    recoded column no longer follows; that parenthesis is replaced by the recode rule's
+    phrase, marked as the SCRA's, within Stata's 80 characters."""
+    base = label.strip()
+    if base.endswith(")") and " (" in base:
+        base = base[: base.rindex(" (")].rstrip()
+    phrase = rule_phrase(rule)
+    for candidate in (f"{base} ({phrase}; recoded by the SCRA)", f"{base} ({phrase})"):
+        if len(candidate) <= LABEL_MAX:
+            return candidate
+    return f"{base[: LABEL_MAX - len(' (recoded)')]} (recoded)"
+
+
 def variable_doc(
     v: Variable,
     default_paragraph: str,
@@ -278,13 +375,15 @@ def variable_doc(
     categories = None
     if listed is not None:
         found = [x for x in pc.unique(column.drop_null()).to_pylist()]
+        if isinstance(rule, AgeRule | AmountRule | NumericClasses) and below(rule) not in found:
+            listed = [(c, label) for c, label in listed if c != below(rule)]
         categories = _categories(list(listed), found, column.type)
     text = describe(rule)
     if recoded:  # the delivered values follow the recode (G5): say so where the rule is read
         text = f"recoded by the SCRA from {describe(v.coarsen)} to {text}"
     return VariableDoc(
         name=v.name,
-        label=v.label,
+        label=recoded_label(v.label, rule) if recoded else v.label,
         type=_type(column.type),
         sources=tuple(v.source),
         rule=text,
@@ -296,6 +395,7 @@ def variable_doc(
         computed=v.computed,
         note=v.note,
         recoded_from=describe(v.coarsen) if recoded else None,
+        precision=rule.precision if isinstance(rule, DateRule) else None,
     )
 
 
@@ -384,6 +484,7 @@ def build_codebook(
         producer=producer,
         recipient=recipient,
         researchers=tuple(r.name for r in spec.recipient.researchers),
+        decision_date=spec.decision.date,
         retention_deadline=spec.retention.deadline,
         spec_sha256=spec_sha256,
         created=created,

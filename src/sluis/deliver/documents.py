@@ -23,6 +23,8 @@ from sluis.deliver.codebook import Category, Codebook, VariableDoc
 from sluis.report import render_page
 
 DDI_NS = "ddi:codebook:2_5"
+#: the body whose decision authorises every delivery
+AUTHORITY = "Information Security Committee"
 FORMATS = {
     "parquet": ("parquet", "application/vnd.apache.parquet", "parquet"),
     "csv": ("csv", "text/csv", "csv"),
@@ -43,7 +45,8 @@ def _category(c: Category, stata: bool) -> dict[str, Any]:
 
 
 def _field(v: VariableDoc, stata: bool) -> dict[str, Any]:
-    kind = "integer" if stata and v.stata_recoded else v.type
+    stata_format = v.stata_format if stata else None
+    kind = "integer" if stata and (v.stata_recoded or stata_format) else v.type
     field: dict[str, Any] = {
         "name": v.name,
         "title": v.label,
@@ -57,6 +60,11 @@ def _field(v: VariableDoc, stata: bool) -> dict[str, Any]:
     if v.categories is not None and not (stata and v.type == "number"):
         cats = [_category(c, stata) for c in v.categories if not stata or c.stata is not None]
         field["categories"] = cats
+        # frictionless checks constraints, not categories: every delivered code is listed
+        # (a code its list lacks is a category of its own), so the enum always holds
+        field["constraints"] = {"enum": [c["value"] for c in cats]}
+    if stata_format is not None:  # a Stata date: the quarters or months since 1960
+        field["sluis:stata_format"] = stata_format
     if v.recoded_from is not None:  # the SCRA's global recoding (G5): the rule it replaced
         field["sluis:recoded_from"] = v.recoded_from
     if v.note:
@@ -67,13 +75,27 @@ def _field(v: VariableDoc, stata: bool) -> dict[str, Any]:
 def datapackage(codebook: Codebook, files: dict[str, tuple[int, str]]) -> dict[str, Any]:
     """The Data Package descriptor, written as ``data/datapackage.json``: Frictionless wants
     resource paths relative to the descriptor without ``../``. ``files`` maps each path under
-    ``data/`` to its size and SHA-256."""
+    ``data/`` to its size and SHA-256.
+
+    Every resource is declared so that ``frictionless validate`` passes on the package (G8):
+
+    - CSV: a table with its Table Schema, size and SHA-256 (every cell is checked);
+    - Parquet: a table with its Table Schema and no size or hash: frictionless-py opens a
+      Parquet file by its path (never counting its bytes, so any ``bytes`` fails) and reads it
+      through pandas, where the nulls of an integer column arrive as NaN; the schema therefore
+      also counts ``nan`` as missing (no delivered value is the text ``nan``). The BagIt
+      manifest holds the file's SHA-256;
+    - Stata: a plain file (frictionless reads no ``.dta``) with its size and SHA-256; its
+      schema documents the integers and value labels the Stata file holds;
+    - every other file (README, codebooks, SCRA report): a plain file with size and SHA-256.
+    """
     resources = []
     for path, (size, sha) in sorted(files.items()):
         parts = path.split("/")
         resource: dict[str, Any] = {
             "name": path.replace("/", "-").replace(".", "-").replace("_", "-").lower(),
             "path": path,
+            "type": "file",
             "bytes": size,
             "hash": f"sha256:{sha}",
         }
@@ -82,21 +104,21 @@ def datapackage(codebook: Codebook, files: dict[str, tuple[int, str]]) -> dict[s
             ext, media, _ = FORMATS[fmt]
             dataset = codebook.dataset(parts[1].removesuffix(f".{ext}"))
             resource |= {
-                "type": "table",
+                "type": "file" if fmt == "stata" else "table",
                 "format": ext,
                 "mediatype": media,
                 "title": f"{dataset.name} ({fmt})",
                 "description": dataset.description,
                 "schema": {
                     "fields": [_field(v, fmt == "stata") for v in dataset.variables],
-                    "missingValues": [""],
+                    "missingValues": ["", "nan"] if fmt == "parquet" else [""],
                 },
             }
+            if fmt == "parquet":
+                del resource["bytes"], resource["hash"]
             if fmt == "csv":
                 resource["encoding"] = "utf-8"
                 resource["dialect"] = {"delimiter": ",", "header": True}
-        else:
-            resource["type"] = "file"
         resources.append(resource)
     name = "decision-" + codebook.decision_id.replace("/", "-")
     return {
@@ -129,14 +151,21 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 def ddi(codebook: Codebook) -> bytes:
-    """The DDI-Codebook 2.5 XML of the delivery (UTF-8, indented)."""
+    """The DDI-Codebook 2.5 XML of the delivery (UTF-8, indented), valid against the DDI
+    Alliance's ``codebook.xsd``: every element in the order its type's sequence sets.
+
+    The decision is the study's authorisation (``studyAuthorization``: the Information
+    Security Committee, the decision's date and id, and the legal basis as its statement);
+    ``useStmt`` holds what the recipient must respect (confidentiality, the ban on
+    re-identification, the retention deadline). A variable's ``catgry`` come before its
+    ``codInstr`` (the source and coarsening rule)."""
     ET.register_namespace("", DDI_NS)
     root = ET.Element(f"{{{DDI_NS}}}codeBook", {"version": "2.5"})
     study = _sub(root, "stdyDscr")
     citation = _sub(study, "citation")
     titles = _sub(citation, "titlStmt")
     _sub(titles, "titl", codebook.title)
-    _sub(titles, "IDNo", codebook.decision_id, agency="Information Security Committee")
+    _sub(titles, "IDNo", codebook.decision_id, agency=AUTHORITY)
     prod = _sub(citation, "prodStmt")
     _sub(prod, "producer", codebook.producer, role="pseudonymiser")
     _sub(prod, "prodDate", codebook.created.isoformat(), date=codebook.created.isoformat())
@@ -144,6 +173,14 @@ def ddi(codebook: Codebook) -> bytes:
     dist = _sub(citation, "distStmt")
     _sub(dist, "distrbtr", codebook.producer)
     _sub(dist, "contact", codebook.recipient)
+    authorisation = _sub(study, "studyAuthorization", date=codebook.decision_date.isoformat())
+    _sub(authorisation, "authorizingAgency", AUTHORITY)
+    _sub(
+        authorisation,
+        "authorizationStatement",
+        f"Decision {codebook.decision_id} of {codebook.decision_date.isoformat()}. "
+        f"Legal basis: {codebook.legal_basis}",
+    )
     info = _sub(study, "stdyInfo")
     _sub(info, "abstract", codebook.purpose)
     access = _sub(study, "dataAccs")
@@ -152,7 +189,6 @@ def ddi(codebook: Codebook) -> bytes:
     _sub(use, "restrctn", "Any attempt to re-identify a person is forbidden.")
     if codebook.retention_deadline:
         _sub(use, "conditions", f"Destroy by {codebook.retention_deadline.isoformat()}.")
-    _sub(use, "citReq", codebook.legal_basis)
     for i, d in enumerate(codebook.datasets, start=1):
         fd = _sub(root, "fileDscr", ID=f"F{i}", URI=f"parquet/{d.name}.parquet")
         txt = _sub(fd, "fileTxt")
@@ -174,11 +210,11 @@ def ddi(codebook: Codebook) -> bytes:
             )
             _sub(var, "labl", v.label)
             _sub(var, "txt", f"Covers {'; '.join(v.covers)}. Decision §{v.paragraph}.")
-            _sub(var, "codInstr", f"Source {v.source}; coarsening: {v.rule}.")
             for c in v.categories or ():
                 cat = _sub(var, "catgry")
                 _sub(cat, "catValu", str(c.code))
                 _sub(cat, "labl", c.label)
+            _sub(var, "codInstr", f"Source {v.source}; coarsening: {v.rule}.")
             _sub(var, "varFormat", type="character" if v.type == "string" else "numeric")
             if v.note:
                 _sub(var, "notes", v.note)
@@ -197,8 +233,14 @@ def codebook_html(codebook: Codebook) -> str:
     )
 
 
+def _example_dataset(codebook: Codebook) -> str:
+    """The dataset the README's examples name: the one with the most rows (the panel a
+    researcher opens first), so that every example names a file of this package."""
+    return max(codebook.datasets, key=lambda d: d.rows).name
+
+
 def readme(codebook: Codebook, formats: list[str], package: str) -> str:
-    """The researcher's README.md."""
+    """The researcher's README.md; its examples name files of this package (G8)."""
     c = codebook
     deadline = c.retention_deadline.isoformat() if c.retention_deadline else "(not set)"
     lines = [
@@ -242,19 +284,26 @@ def readme(codebook: Codebook, formats: list[str], package: str) -> str:
         "## Formats",
         "",
     ]
+    example = _example_dataset(c)
     if "parquet" in formats:
         lines += [
             "- `parquet/<dataset>.parquet`: Apache Parquet, the reference copy. R:",
             "  `arrow::read_parquet()`; Python: `pandas.read_parquet()` or",
-            "  `pyarrow.parquet.read_table()`; DuckDB: `SELECT * FROM 'parquet/panel.parquet'`.",
+            "  `pyarrow.parquet.read_table()`; DuckDB:",
+            f"  `SELECT * FROM 'parquet/{example}.parquet'`.",
         ]
     if "stata" in formats:
         lines += [
-            "- `stata/<dataset>.dta`: Stata 14 or later (format 118), `use stata/panel.dta`.",
+            f"- `stata/<dataset>.dta`: Stata 14 or later (format 118), `use stata/{example}.dta`.",
             "  Variable and value labels are set. Codes that are text in Parquet and CSV",
             "  (`'01'`, `'MAR+'`) are integers here: a whole-number code is that number",
             "  (`'02000'` is 2000), any other code is numbered 1, 2, ... in the codebook's",
-            "  order; the codebook lists each code with its Stata integer.",
+            "  order; the codebook lists each code with its Stata integer. Quarters",
+            "  (`'2012Q2'`) and months (`'2012-05'`) are Stata dates with display formats",
+            "  `%tq` and `%tm` (quarters or months since 1960). R's `haven::read_dta()` reads",
+            "  these as numbers with the attribute `format.stata`; as R dates:",
+            "  `as.Date(sprintf('%d-%02d-01', 1960 + x %/% 4, 3 * (x %% 4) + 1))` for `%tq`,",
+            "  `as.Date(sprintf('%d-%02d-01', 1960 + x %/% 12, x %% 12 + 1))` for `%tm`.",
         ]
     if "csv" in formats:
         lines += [

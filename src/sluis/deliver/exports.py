@@ -11,8 +11,11 @@ file; columns are converted with Arrow compute, never with Python loops over row
 - **Stata** (``.dta`` format 118, Stata 14 and later): through pyreadstat, which needs a pandas
   DataFrame (acceptable for a delivery-size table). String codes with classes become
   integers with value labels (:attr:`sluis.deliver.codebook.Category.stata`); whole 64-bit
-  integers that fit become Stata ``long``; the file's timestamp (``dd Mon yyyy hh:mm``, the
-  only varying bytes ReadStat writes) is replaced by the package's creation date at 00:00.
+  integers that fit become Stata ``long``; a quarter (``'2012Q2'``) or a month
+  (``'2012-05'``) becomes a Stata date, the quarters (``%tq``) or months (``%tm``) since
+  1960, so that ``tsset`` and Stata's date functions work on it as researchers expect; the
+  file's timestamp (``dd Mon yyyy hh:mm``, the only varying bytes ReadStat writes) is
+  replaced by the package's creation date at 00:00.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ STATA_NAME = 32
 STATA_LABEL = 80
 #: Stata's largest "long"
 STATA_LONG = 2_147_483_620
+#: the year Stata counts its dates from
+STATA_EPOCH = 1960
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _PANDAS = {
     pa.int8(): pd.Int8Dtype(),
@@ -128,9 +133,23 @@ def _value_labels(v: VariableDoc) -> dict[int, str] | None:
     return labels or None
 
 
+def stata_date(column: pa.ChunkedArray | pa.Array, precision: str) -> pa.ChunkedArray | pa.Array:
+    """Quarters ``'YYYYQn'`` (``year_quarter``) as the quarters since 1960Q1, months
+    ``'YYYY-MM'`` (``year_month``) as the months since 1960-01: the values of Stata's ``%tq``
+    and ``%tm`` dates (1960Q1 and 1960-01 are 0); nulls stay null."""
+    year = pc.cast(pc.utf8_slice_codeunits(column, 0, 4), pa.int32())
+    part = pc.cast(pc.utf8_slice_codeunits(column, 5, 7), pa.int32())
+    per_year = 4 if precision == "year_quarter" else 12
+    since = pc.multiply(pc.subtract(year, STATA_EPOCH), per_year)
+    return pc.add(since, pc.subtract(part, 1))
+
+
 def stata_column(column: pa.ChunkedArray, v: VariableDoc) -> pa.ChunkedArray | pa.Array:
-    """One column as Stata will hold it: string codes with classes as their integers, 64-bit
-    integers that fit as 32-bit, everything else unchanged."""
+    """One column as Stata will hold it: string codes with classes as their integers,
+    quarters and months as Stata dates (:func:`stata_date`), 64-bit integers that fit as
+    32-bit, everything else unchanged."""
+    if v.stata_format is not None and pa.types.is_string(column.type):
+        return stata_date(column, v.precision)  # type: ignore[arg-type]
     if v.stata_recoded:
         assert v.categories is not None
         codes = pa.array([str(c.code) for c in v.categories], pa.string())
@@ -160,6 +179,11 @@ def write_stata(table: pa.Table, dataset: DatasetDoc, path: Path, *, created: dt
         name: "%20.0f"
         for name in table.column_names
         if pa.types.is_integer(converted[name].type) and converted[name].type.bit_width == 64
+    }
+    formats |= {
+        name: fmt
+        for name in table.column_names
+        if (fmt := docs[name].stata_format) and pa.types.is_string(table[name].type)
     }
     import pyreadstat  # loaded only when a package is written
 

@@ -6,7 +6,8 @@
   (:func:`sluis.domain.insz.is_valid_insz`) in any column of a data file (text, or a whole
   number of 9 to 11 digits, zero-padded as an INSZ born in 2000-2009 would be), in the
   ``YY.MM.DD-SSS.CC`` notation, or in any text file;
-- ``exact-date``: a date-typed column (Parquet date/time/timestamp, a Stata ``%t`` format), or
+- ``exact-date``: a date-typed column (Parquet date/time/timestamp, a Stata day, week or
+  time format: ``%td``, ``%tw``, ``%tc``; ``%tq`` and ``%tm`` are quarters and months), or
   a value like ``YYYY-MM-DD``, ``DD/MM/YYYY`` (also ``.`` and ``-``) in a data file; in the
   other text files every such date that is not one of the spec's own dates (the decision's,
   the reference dates, the retention deadline) or the package's creation date;
@@ -101,6 +102,16 @@ def _is_date_type(t: pa.DataType) -> bool:
     return pa.types.is_date(t) or pa.types.is_timestamp(t) or pa.types.is_time(t)
 
 
+def _exact_stata_format(fmt: str) -> bool:
+    """A Stata display format of a day, a week or a time (``%td``, ``%tw``, ``%tc``, the old
+    ``%d``): an exact date. Quarters, months, half-years and years (``%tq``, ``%tm``, ``%th``,
+    ``%ty``) are the coarsened dates G4 allows."""
+    f = fmt.lower().replace("%-", "%")
+    if f.startswith("%d"):
+        return True
+    return f.startswith("%t") and not f.startswith(("%tq", "%tm", "%th", "%ty"))
+
+
 def _load(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[tuple[str, str]], list[str]]:
     """Register ``path`` as view ``t``; returns (column, kind) pairs and date-typed columns.
     kind is ``int``, ``float`` or ``text``."""
@@ -121,7 +132,7 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[tuple[str, s
         dated = [
             c
             for c, fmt in (meta.original_variable_types or {}).items()
-            if str(fmt).lower().startswith(("%t", "%-t"))
+            if _exact_stata_format(str(fmt))
         ]
         table = pa.Table.from_pandas(frame, preserve_index=False)
         dated += [f.name for f in table.schema if _is_date_type(f.type) and f.name not in dated]
