@@ -56,3 +56,23 @@ def test_write_page_is_atomic_and_leaves_no_temporary(tmp_path: Path) -> None:
     write_page(target, "base.html", title="Report")
     assert "<h1>Report</h1>" in target.read_text()
     assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+def test_x4_g5_file_scra_report_is_escaped_once(tmp_path: Path) -> None:
+    """X4, G5: the report of ``sluis scra FILE --suppress`` (suppression order, thresholds
+    with ``<``, ``>`` and ``&`` in values) holds no double escape such as ``&amp;gt;``."""
+    import re
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sluis.scra.report import run_scra
+
+    path = tmp_path / "in.parquet"
+    pq.write_table(
+        pa.table({"a": ["<x>", "y&z", "<x>", "w"] * 3, "b": [str(i) for i in range(12)]}), path
+    )
+    run_scra(path, tmp_path / "out", key_sets=[["a", "b"]], k=3, suppress=True)
+    html = (tmp_path / "out" / "scra.html").read_text()
+    assert re.findall(r"&amp;(?:[a-z]+|#\d+);", html) == []
+    assert "in the order" in html and "&lt;x&gt;" in html
