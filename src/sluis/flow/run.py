@@ -210,7 +210,7 @@ def _sampled(
         selection = select_samples(engine, sources, spec)
         summary.populations = {n: engine.count(t) for n, t in selection.populations.items()}
     with clock("sample"):
-        persons = _phase_persons(engine, spec, selection.persons, phase)
+        persons = _phase_persons(engine, spec, selection.persons, phase, summary.populations)
         counts = engine.to_arrow(persons.group_by("sample").aggregate(n=persons.count()))
         names = list(spec.samples)
         summary.samples = {
@@ -309,9 +309,25 @@ def _pseudonymiser(spec: Spec) -> str:
     return next(p for p, party in spec.parties.items() if "pseudonymiser" in party.roles)
 
 
-def _phase_persons(engine, spec: Spec, persons, phase: int):
+def phase_size(spec: Spec, phase: int, populations: dict[str, int]) -> int | None:
+    """The number of persons phase ``phase`` draws (A4): the spec's ``persons``, or, with
+    ``sized_to``, the same share of the population found as ``persons`` is of the
+    population's expected size (at least 1, at most ``persons``); None for all sampled
+    persons."""
+    p = spec.phases[phase]
+    if p.persons is None:
+        return None
+    if p.sized_to is None:
+        return p.persons
+    expected = spec.populations[p.sized_to].expected
+    if not expected:
+        return p.persons
+    return min(p.persons, max(1, round(p.persons * populations[p.sized_to] / expected)))
+
+
+def _phase_persons(engine, spec: Spec, persons, phase: int, populations: dict[str, int]):
     """All sampled persons, or the phase's random draw of at most ``persons`` of them (A4)."""
-    limit = spec.phases[phase].persons
+    limit = phase_size(spec, phase, populations)
     if limit is None:
         return persons
     first_seed = next(iter(spec.samples.values())).seed if spec.samples else 0

@@ -174,15 +174,16 @@ def suppress_until_safe(
     weights: np.ndarray | None,
     households: np.ndarray | None,
 ) -> tuple[Suppression, int]:
-    """Local suppression to ``k``; then, while a key set's global risk is above the spec's
-    maximum, to a larger k (at most ``max_k``). Returns the suppression and the k used."""
-    k_used = k
-    while True:
+    """Local suppression to ``k``; when a key set's global risk is then above the spec's
+    maximum, to the smallest larger k (at most ``max_k``) that brings it down. Returns the
+    suppression and the k used."""
+
+    def attempt(k_try: int) -> tuple[Suppression, bool]:
         sup = local_suppression(
-            encoded, max(k_used, 1), semantics=semantics, fixed=[period] if period else []
+            encoded, max(k_try, 1), semantics=semantics, fixed=[period] if period else []
         )
-        if max_global_risk is None or k_used >= max_k:
-            return sup, k_used
+        if max_global_risk is None:
+            return sup, True
         worst = 0.0
         for keys_used in analysed:
             keys = _subset(encoded, keys_used)
@@ -191,9 +192,22 @@ def suppress_until_safe(
                 keys, sup.suppressed[:, idx], semantics, weights
             )
             worst = max(worst, _measures(fk_a, Fk_a, shown, k, households)[0].global_risk)
-        if worst <= max_global_risk:
-            return sup, k_used
-        k_used += 1
+        return sup, worst <= max_global_risk
+
+    # the global risk falls as k rises: the smallest k that holds, by bisection
+    sup, ok = attempt(k)
+    if ok or k >= max_k:
+        return sup, k
+    best, best_k = attempt(max_k)[0], max_k
+    low, high = k, max_k  # fails at low, holds (or is the last resort) at high
+    while high - low > 1:
+        mid = (low + high) // 2
+        trial, ok = attempt(mid)
+        if ok:
+            best, best_k, high = trial, mid, mid
+        else:
+            low = mid
+    return best, best_k
 
 
 def _suppressions(safe: Callable[..., tuple[Suppression, int]], k: int, codes: KeyCodes) -> int:
@@ -250,8 +264,13 @@ def global_recoding(
     years = period_years(table.column(period)) if period else None
     names = list(encoded.names)
 
+    costs: dict[tuple[int, ...], int] = {}
+
     def cost_of(chosen: Sequence[RecodeStep]) -> int:
-        return cost(encode_keys(_recode_steps(table, chosen, rules, years)[0], names))
+        key = tuple(id(step) for step in chosen)
+        if key not in costs:
+            costs[key] = cost(encode_keys(_recode_steps(table, chosen, rules, years)[0], names))
+        return costs[key]
 
     base = cost_of([])
     if base == 0:
@@ -298,7 +317,7 @@ def global_recoding(
         after_table, applied = _recode_steps(table, chosen[: i + 1], rules, years)
         after_codes = encode_keys(after_table, names)
         after = _key_set_figures(after_codes, analysed, weights, k)
-        after_cost = cost(after_codes)
+        after_cost = cost_of(chosen[: i + 1])
         records.append(
             Recoding(
                 dataset=name,

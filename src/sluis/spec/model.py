@@ -138,6 +138,10 @@ class Phase(Strict):
 
     mode: Literal["delivery", "enclave"]
     persons: Annotated[int, Field(gt=0)] | None = None
+    #: a population whose ``expected`` size ``persons`` is meant for: a run on a population
+    #: of another size (the synthetic Belgium at a small scale) draws the same share of it,
+    #: so that the delivery carries the risk the real one does
+    sized_to: str | None = None
     paragraph: Paragraph | None = None
 
 

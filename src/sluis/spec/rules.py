@@ -360,6 +360,15 @@ def _window_phases_family(c: _Checker, spec: Spec, d: DecisionLimits) -> None:
                 key=True,
             )
             continue
+        if phase.sized_to is not None and not (
+            phase.sized_to in spec.populations and spec.populations[phase.sized_to].expected
+        ):
+            c.add(
+                (*path, "sized_to"),
+                "unknown-party",
+                f"sized_to names {phase.sized_to!r}, which is not a population with an "
+                "expected size",
+            )
         limit = d.phases[phase_id]
         if limit is not None and (phase.persons is None or phase.persons > limit):
             c.add(
