@@ -80,6 +80,11 @@ def _events(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
+def _flemish(con: duckdb.DuckDBPyConnection) -> None:
+    flemish = [m.nis for m in municipalities() if m.region == "02000"]
+    con.execute("CREATE TABLE flemish AS SELECT unnest(?::VARCHAR[]) AS nis", [flemish])
+
+
 def test_b2_cohorts_match_a_direct_query(data: Path, run) -> None:
     """26/050's cohorts: Flemish Region, 18-64, not working, retired or studying on
     1 January, against a direct SQL query on the registers; the flow's own selection (one
@@ -93,8 +98,7 @@ def test_b2_cohorts_match_a_direct_query(data: Path, run) -> None:
         "education_vl_enrolment",
         "education_fwb_enrolment",
     )
-    flemish = [m.nis for m in municipalities() if m.region == "02000"]
-    con.execute("CREATE TABLE flemish AS SELECT unnest(?::VARCHAR[]) AS nis", [flemish])
+    _flemish(con)
     with connect() as engine:
         sources = Sources(engine, data)
         for name, pop in spec.populations.items():
@@ -124,20 +128,39 @@ def test_b2_cohorts_match_a_direct_query(data: Path, run) -> None:
 def test_b2_g7_household_members_only_while_in_the_household(data: Path) -> None:
     """The yearly frame is every cohort person from their cohort date while resident,
     plus everyone in a cohort person's household on that 1 January (G7), against SQL on
-    the household history."""
+    the household history; a cohort person's days end at their first move out of the
+    Flemish Region after the cohort date (B3, decision §2 note 2), unless a later cohort
+    selects them again."""
     spec = load_spec(SPEC)
     con = _sql(data, "residence", "household")
+    _flemish(con)
     with connect() as engine:
         sources = Sources(engine, data)
         pops = {n: engine.materialise(population(sources, spec, n)) for n in spec.populations}
         frames = population_frames(engine, sources, spec, pops)
-        cohorts = engine.to_arrow(frames.cohorts.select("insz", "cohort", "since"))
+        members_of = pa.concat_tables(
+            engine.to_arrow(t.select("insz")).append_column(
+                "since", pa.array([spec.populations[n].reference_date] * engine.count(t))
+            )
+            for n, t in pops.items()
+        )
         got = engine.to_arrow(frames.years.select("subject", "qend", "cohort_member"))
-    con.register("cohorts", cohorts)
+    con.register("cohorts", members_of)
     con.register("days", pa.table({"day": pa.array(DAYS, pa.date32())}))
     want = con.execute(
         """
-        WITH cp AS (SELECT c.insz, d.day FROM cohorts c JOIN days d ON d.day >= c.since),
+        WITH fl AS (SELECT * FROM residence WHERE nis_code IN (SELECT nis FROM flemish)),
+        gone AS (
+            SELECT a.insz, a.valid_to AS left_on FROM fl a
+            WHERE a.valid_to IS NOT NULL AND coalesce(a.end_reason, '') <> 'D'
+              AND NOT EXISTS (SELECT 1 FROM fl b WHERE b.insz = a.insz
+                              AND b.valid_from = a.valid_to + 1)),
+        spells AS (
+            SELECT c.insz, c.since, (SELECT min(g.left_on) FROM gone g
+                                     WHERE g.insz = c.insz AND g.left_on >= c.since) AS until
+            FROM cohorts c),
+        cp AS (SELECT DISTINCT s.insz, d.day FROM spells s JOIN days d
+               ON d.day >= s.since AND (s.until IS NULL OR d.day <= s.until)),
         resident AS (
             SELECT DISTINCT cp.insz AS subject, cp.day FROM cp JOIN residence r
             ON r.insz = cp.insz AND r.valid_from <= cp.day
@@ -508,3 +531,136 @@ def test_b1_a_rerun_clears_what_a_dead_run_left(run, spec_path: Path, data: Path
     assert summary.scra_ok and not stale.exists()
     events = _events(work / "statbel" / "audit.log")
     assert any(e["event"] == "destroyed" and "earlier run" in e["data"]["reason"] for e in events)
+
+
+def test_b2_every_delivered_person_is_tied_to_a_household_and_cohort(run) -> None:
+    """Every person of ksz, vdab, income, census and moves has DEMOBEL rows, each with a
+    household number and a cohort (B2, B4): a member who is never in a cohort person's
+    household on a 1 January (a short stay, a joiner after 1 January 2024) is not observed,
+    so KSZ and VDAB are not asked for them either."""
+    _, work = run
+    staged = work / "statbel" / "staged"
+    con = duckdb.connect()
+    for name in ("demobel", "census", "income", "ksz", "vdab", "moves"):
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM '{staged / name}.parquet'")
+    for name in ("census", "income", "ksz", "vdab", "moves"):
+        loose = con.execute(
+            f"SELECT count(DISTINCT person_seq) FROM {name} "
+            "WHERE person_seq NOT IN (SELECT person_seq FROM demobel)"
+        ).fetchone()[0]
+        assert loose == 0, name
+        assert con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] > 0, name
+    untied = con.execute(
+        "SELECT count(*) FROM demobel WHERE household_seq IS NULL OR cohort IS NULL"
+    ).fetchone()[0]
+    assert untied == 0
+
+
+def test_b3_a_person_who_moves_out_of_the_flemish_region_is_not_followed(data: Path) -> None:
+    """Decision 26/050 §2 note 2 as the spec reads it: after a move out of the Flemish
+    Region only the move (sequence numbers and year) is delivered. Against SQL on the
+    residence history: everyone observed on a 1 January lives in the Flemish Region that
+    day, and no quarter is observed after a move out of a person who is never observed on a
+    later 1 January (someone who comes back and is selected again, or joins a cohort
+    person's household, is observed again)."""
+    spec = load_spec(SPEC)
+    with connect() as engine:
+        sources = Sources(engine, data)
+        pops = {n: engine.materialise(population(sources, spec, n)) for n in spec.populations}
+        frames = population_frames(engine, sources, spec, pops)
+        years = engine.to_arrow(frames.years.select("subject", "qend"))
+        quarters = engine.to_arrow(frames.quarters.select("subject", "qend"))
+        moves = engine.to_arrow(frames.moves.select("subject", "qend"))
+    con = _sql(data, "residence")
+    _flemish(con)
+    con.register("years", years)
+    con.register("quarters", quarters)
+    outside = con.execute(
+        """
+        SELECT count(*) FROM years y WHERE NOT EXISTS (
+            SELECT 1 FROM residence r WHERE r.insz = y.subject AND r.valid_from <= y.qend
+              AND (r.valid_to IS NULL OR r.valid_to >= y.qend)
+              AND r.nis_code IN (SELECT nis FROM flemish))
+        """
+    ).fetchone()[0]
+    assert outside == 0
+    # moves out, straight from the register: a Flemish period that ends (not by death)
+    # without a Flemish period from the next day
+    after = con.execute(
+        """
+        WITH fl AS (SELECT * FROM residence WHERE nis_code IN (SELECT nis FROM flemish)),
+        gone AS (
+            SELECT a.insz, a.valid_to AS left_on FROM fl a
+            WHERE a.valid_to IS NOT NULL AND coalesce(a.end_reason, '') <> 'D'
+              AND NOT EXISTS (SELECT 1 FROM fl b WHERE b.insz = a.insz
+                              AND b.valid_from = a.valid_to + 1)),
+        seen AS (SELECT subject, min(qend) AS first_day FROM years GROUP BY 1),
+        moved AS (
+            SELECT g.* FROM gone g JOIN seen s ON s.subject = g.insz
+            WHERE g.left_on >= s.first_day
+              AND NOT EXISTS (SELECT 1 FROM years y WHERE y.subject = g.insz
+                              AND y.qend > g.left_on))
+        SELECT count(*), count(DISTINCT m.insz) FROM quarters q
+        JOIN moved m ON m.insz = q.subject AND q.qend > m.left_on
+        """
+    ).fetchone()
+    assert after == (0, 0)
+    assert moves.num_rows > 0  # the moves themselves are delivered
+
+
+def test_b3_delivered_rows_stay_in_the_flemish_region(run) -> None:
+    """In the staged data: every DEMOBEL row is in the Flemish Region, and a person with a
+    move and no later DEMOBEL year has no KSZ, VDAB or income row after the move year."""
+    _, work = run
+    staged = work / "statbel" / "staged"
+    con = duckdb.connect()
+    for name in ("demobel", "income", "ksz", "vdab", "moves"):
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM '{staged / name}.parquet'")
+    regions = {r for (r,) in con.execute("SELECT DISTINCT region FROM demobel").fetchall()}
+    assert regions == {"02000"}
+    gone = (
+        "SELECT m.person_seq, max(m.move_year) AS y FROM moves m GROUP BY 1 HAVING NOT EXISTS "
+        "(SELECT 1 FROM demobel d WHERE d.person_seq = m.person_seq AND d.year > max(m.move_year))"
+    )
+    assert con.execute(f"SELECT count(*) FROM ({gone})").fetchone()[0] > 0
+    for name, year in (
+        ("ksz", "CAST(left(quarter, 4) AS INT)"),
+        ("vdab", "CAST(left(quarter, 4) AS INT)"),
+        ("income", "year"),
+    ):
+        late = con.execute(
+            f"SELECT count(*) FROM {name} t JOIN ({gone}) g USING (person_seq) WHERE {year} > g.y"
+        ).fetchone()[0]
+        assert late == 0, name
+
+
+def test_b8_activation_start_of_a_person_in_activation_at_the_cohort_date(data: Path, run) -> None:
+    """B8: every delivered person in an RVA activation on their cohort date (the DWH row of
+    the quarter ending the day before) that started at most three years earlier has its
+    start month on their KSZ rows; the values are exactly those of the register (SQL on
+    dwh_unemployment, over the frame's persons on their cohort date)."""
+    spec = load_spec(SPEC)
+    with connect() as engine:
+        sources = Sources(engine, data)
+        pops = {n: engine.materialise(population(sources, spec, n)) for n in spec.populations}
+        frames = population_frames(engine, sources, spec, pops)
+        years = engine.to_arrow(frames.years.select("subject", "qend", "cohort"))
+    con = _sql(data, "dwh_unemployment")
+    con.register("years", years)
+    want = con.execute(
+        """
+        SELECT strftime(u.activation_start, '%Y-%m') AS ym, count(*) FROM years y
+        JOIN dwh_unemployment u ON u.insz = y.subject AND u.quarter_end = y.qend - 1
+        WHERE CAST(year(y.qend) AS VARCHAR) = y.cohort AND u.activation_regime IS NOT NULL
+          AND u.activation_start >= y.qend - INTERVAL 3 YEAR
+        GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
+    assert want, "the fixture has nobody in an activation at their cohort date"
+    _, work = run
+    got = duckdb.execute(
+        "SELECT activation_start_ym, count(*) FROM (SELECT DISTINCT person_seq, "
+        f"activation_start_ym FROM '{work / 'statbel' / 'staged' / 'ksz.parquet'}' "
+        "WHERE activation_start_ym IS NOT NULL) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert got == want

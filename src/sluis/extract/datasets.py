@@ -561,13 +561,23 @@ def _origin(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
 
 
 def _activation_start(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
-    """B8: for a cohort person in an activation at the cohort date (an activation regime
-    on the DWH row of the quarter ending the day before), its start when at most three
-    years earlier; empty otherwise ('longer ago' included). One value per person, on each
-    of the person's rows."""
+    """B8: for a person in an activation at their cohort date (an activation regime on the
+    DWH row of the quarter ending the day before), its start when at most three years
+    earlier; empty otherwise ('longer ago' included). One value per person, on each of the
+    person's rows.
+
+    Every delivered person, not only the cohort persons: the decision asks it "van
+    personen die begin 2016, 2019 of 2022 al een activeringsactie volgden" (§5), and in the
+    KSZ data warehouse an RVA activation measure is work (Activa and its successors: the
+    position is 'working'), which the cohort persons are not on their cohort date by
+    definition (§2). So the values come from household members observed on the date of
+    their cohort (the earliest cohort of the cohort persons they live with); a cohort
+    person gets one only if the register holds an activation of a person not working."""
     u = ctx.of("dwh_unemployment")
-    c = ctx.frames.cohorts  # type: ignore[attr-defined]
-    j = c.join(u, [c.insz == u.insz, u.quarter_end == c.since - ibis.interval(days=1)])
+    y = ctx.frames.years  # type: ignore[attr-defined]
+    at = y.filter(y.qend.year().cast("string") == y.cohort).select(insz=y.subject, since=y.qend)
+    at = at.distinct()
+    j = at.join(u, [at.insz == u.insz, u.quarter_end == at.since - ibis.interval(days=1)])
     j = j.filter(
         j.activation_regime.notnull() & (j.activation_start >= j.since - ibis.interval(years=3))
     )

@@ -179,7 +179,7 @@ def link(
         )
         _destroy(ttp, providers, audit, project, why)
         raise
-    engine.drop(frames.years, frames.quarters, frames.first, frames.moves)
+    engine.drop(frames.spells, frames.years, frames.quarters, frames.first, frames.moves)
     audit.append("linked", {"providers": providers, "datasets": sorted(raw)})
     return Linked(
         raw=raw, populations=sizes, frames=frames, ttp=ttp, providers=providers, received=received
