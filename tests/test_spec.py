@@ -301,9 +301,8 @@ CASES = [
     (
         "recode-not-coarser",
         "25",
-        "no l-diversity treatment yet).\nenclave:",
-        "no l-diversity treatment yet).\n  recode:\n    - {dataset: panel, variable: "
-        "nationality, to: {kind: country, classes: eu4}}\nenclave:",
+        "- {dataset: panel, variable: household_size, to: {kind: top, max: 5}}",
+        "- {dataset: panel, variable: nationality, to: {kind: country, classes: eu4}}",
         "{kind: country, classes: eu4}",
     ),
     (
@@ -433,6 +432,7 @@ def _small_spec() -> str:
     used |= {s for lg in scra["longitudinal"] for s in lg["states"]}
     used |= {sv["variable"] for sv in scra["sensitive"]} | {scra["household"].split(".")[1]}
     used.add("unemployment_benefit")  # an amount, for the amount-class property
+    used |= {name.split(".")[1] for entry in scra.get("implied", []) for name in entry["by"]}
     for ds in tree["datasets"].values():
         keep = [v for i, v in enumerate(ds["variables"]) if i < 2 or v["name"] in used]
         del ds["variables"][:]

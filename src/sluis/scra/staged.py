@@ -53,8 +53,10 @@ from sluis.atomic import atomic_path, write_text
 from sluis.report import render_page, svg
 from sluis.scra.frequencies import KeyCodes, cell_ids, encode_keys, frequencies
 from sluis.scra.household import household_ids
+from sluis.scra.implied import pinned_keys, treat_implied
 from sluis.scra.ldiversity import distinct_l_diversity
 from sluis.scra.longitudinal import longitudinal_risk
+from sluis.scra.rebuild import rebuild_attacks
 from sluis.scra.recode import period_years, recode_column, rule_text
 from sluis.scra.report import (
     SEMANTICS_TEXT,
@@ -173,6 +175,7 @@ def suppress_until_safe(
     period: str | None,
     weights: np.ndarray | None,
     households: np.ndarray | None,
+    pinned: Sequence[str] = (),
 ) -> tuple[Suppression, int]:
     """Local suppression to ``k``; when a key set's global risk is then above the spec's
     maximum, to the smallest larger k (at most ``max_k``) that brings it down. Returns the
@@ -180,7 +183,10 @@ def suppress_until_safe(
 
     def attempt(k_try: int) -> tuple[Suppression, bool]:
         sup = local_suppression(
-            encoded, max(k_try, 1), semantics=semantics, fixed=[period] if period else []
+            encoded,
+            max(k_try, 1),
+            semantics=semantics,
+            fixed=([period] if period else []) + list(pinned),
         )
         if max_global_risk is None:
             return sup, True
@@ -259,7 +265,8 @@ def global_recoding(
     kept with the rule each started from, their records and why the other steps were not
     kept."""
     sc = spec.scra
-    steps = [step for step in sc.recode if step.dataset == name]
+    pinned = pinned_keys(spec, name)
+    steps = [step for step in sc.recode if step.dataset == name and step.variable not in pinned]
     rules = {v.name: v.coarsen for v in spec.datasets[name].variables}
     years = period_years(table.column(period)) if period else None
     names = list(encoded.names)
@@ -464,8 +471,10 @@ def run_spec_scra(
         original = encoded  # the measures before treatment are taken on the staged values
         # a sample with one design weight: k holds on the estimated population frequency
         k_eff = sample_k(k, design_weight) if weights is not None and not declared_weight else k
+        pinned = pinned_keys(spec, name)
         safe = partial(
             suppress_until_safe,
+            pinned=pinned,
             analysed=analysed,
             max_global_risk=sc.max_global_risk,
             max_k=max(sc.max_k, k_eff),
@@ -693,6 +702,40 @@ def run_spec_scra(
             if source.exists() and not target.exists():
                 with atomic_path(target) as tmp:
                     shutil.copyfile(source, tmp)
+        t0 = time.perf_counter()
+        for key, column, count in treat_implied(spec, staged, treated_dir):
+            thresholds.append(
+                Threshold(
+                    f"{column}: values that give back the treated {key} suppressed with it "
+                    "(scra.implied)",
+                    "treated together",
+                    f"{count:,} values",
+                    True,
+                )
+            )
+        attacks = rebuild_attacks(spec, staged, treated_dir)
+        for attack in attacks:
+            if attack.rebuilds:
+                thresholds.append(
+                    Threshold(
+                        f"{attack.key}: {attack.column} ({attack.how}) gives back treated "
+                        "values; declare it in scra.implied so the treatment covers it",
+                        "at most a fifth",
+                        f"{attack.rebuilt:,} of {attack.treated:,}",
+                        False,
+                    )
+                )
+        if not any(a.rebuilds for a in attacks):
+            thresholds.append(
+                Threshold(
+                    "no other delivered column gives back a suppressed or recoded key value "
+                    f"({len(attacks):,} column and key pairs tried)",
+                    "at most a fifth of a key's treated values",
+                    f"at most {max((a.rebuilt for a in attacks), default=0):,}",
+                    True,
+                )
+            )
+        timings["rebuild attacks"] = time.perf_counter() - t0
 
     result = SpecScraResult(
         decision=spec.decision.id,

@@ -336,6 +336,18 @@ class Sensitive(Strict):
     note: str | None = None
 
 
+class Implied(Strict):
+    """Delivered columns that carry a key's fact (G5): ``by`` columns (``dataset.variable``)
+    whose value, read at the key's precision, gives back the value of ``key``
+    (``dataset.variable``): the date a nationality held from birth was acquired is the birth
+    date. The treatment covers them: where the key is suppressed or recoded, their values
+    that agree with the key's value are suppressed too; a ``by`` column that is a dataset's
+    period cannot be suppressed, so the key is kept as it is (never suppressed or recoded)."""
+
+    key: str
+    by: list[str] = Field(min_length=1)
+
+
 class RecodeStep(Strict):
     """One step of global recoding (G5): the staged values of ``variable`` (coarsened by its
     own rule) recoded to the coarser rule ``to``, applied only while the thresholds fail."""
@@ -362,6 +374,7 @@ class Scra(Strict):
     sensitive: list[Sensitive] = []
     missing_is_category: bool = True
     recode: list[RecodeStep] = []
+    implied: list[Implied] = []
 
 
 class Enclave(Strict):

@@ -692,6 +692,7 @@ def _scra(c: _Checker, spec: Spec) -> None:
                 f"l = {sv.l}; the project floor is {FLOORS['scra.sensitive.l']}",
             )
     _recode(c, spec)
+    _implied(c, spec)
     if spec.enclave is not None:
         e = spec.enclave
         if e.min_frequency < FLOORS["enclave.min_frequency"]:
@@ -824,6 +825,19 @@ def period_years(spec: Spec, dataset: str) -> list[int] | None:
         return None
     first = spec.window.first()
     return list(range(int(first[:4]), int(spec.window.end[:4]) + 1))
+
+
+def _implied(c: _Checker, spec: Spec) -> None:
+    """Each ``scra.implied`` entry names a key of a key set and variables of the spec."""
+    keys = {f"{ks.dataset}.{k}" for ks in spec.scra.key_sets for k in ks.keys}
+    variables = {f"{n}.{v.name}" for n, ds in spec.datasets.items() for v in ds.variables}
+    for i, entry in enumerate(spec.scra.implied):
+        path = ("scra", "implied", i)
+        if entry.key not in keys:
+            c.add((*path, "key"), "unknown-party", f"{entry.key} is not a key of a key set")
+        for j, name in enumerate(entry.by):
+            if name not in variables:
+                c.add((*path, "by", j), "unknown-party", f"no variable {name} in the spec")
 
 
 def _recode(c: _Checker, spec: Spec) -> None:

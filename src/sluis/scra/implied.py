@@ -1,0 +1,91 @@
+"""Treating together the columns that carry a key's fact (G5, ``scra.implied``).
+
+A spec declares which delivered columns give back a key's value (:class:`Implied`). Where
+the treatment suppressed or recoded the key, the values of those columns that agree with
+the key's value before treatment (read at the key's precision) are suppressed too: on the
+same row when the column is in the key's dataset, in every row of the person otherwise. A
+column that is a dataset's period (the first quarter of a panel is the first registration)
+cannot be suppressed without losing the rows, so its key is *pinned*: never suppressed or
+recoded, and local suppression reaches k on the other keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sluis.atomic import atomic_path
+from sluis.scra.rebuild import PERSON, at_precision, treated_mask
+from sluis.spec.model import Spec
+
+
+def _split(name: str) -> tuple[str, str]:
+    dataset, _, variable = name.partition(".")
+    return dataset, variable
+
+
+def pinned_keys(spec: Spec, dataset: str) -> list[str]:
+    """The keys of ``dataset`` that a period column gives back: never treated."""
+    pinned = []
+    for entry in spec.scra.implied:
+        key_dataset, key = _split(entry.key)
+        if key_dataset != dataset:
+            continue
+        if any(spec.period(d) == v for d, v in map(_split, entry.by)):
+            pinned.append(key)
+    return pinned
+
+
+def treat_implied(spec: Spec, staged: Path, treated: Path) -> list[tuple[str, str, int]]:
+    """Suppress, in the treated files under ``treated``, every declared ``by`` value that
+    gives back a treated key value (see the module docstring); returns (key, column,
+    values suppressed) for each column touched."""
+    rules = {(n, v.name): v.coarsen for n, ds in spec.datasets.items() for v in ds.variables}
+    done = []
+    for entry in spec.scra.implied:
+        dataset, key = _split(entry.key)
+        if not (treated / f"{dataset}.parquet").exists():
+            continue
+        before = pq.read_table(staged / f"{dataset}.parquet")
+        after = pq.read_table(treated / f"{dataset}.parquet", columns=[key])
+        mask = treated_mask(before.column(key), after.column(key))
+        if not pc.any(mask).as_py():
+            continue
+        original = pc.cast(before.column(key), pa.string()).combine_chunks()
+        per_person = spec.period(dataset) is None and PERSON in before.column_names
+        if per_person:
+            person = pc.cast(before.column(PERSON), pa.string()).combine_chunks()
+            wanted = pc.binary_join_element_wise(person, original, "|").filter(mask)
+        for other, column in map(_split, entry.by):
+            if column == spec.period(other):
+                continue  # the key is pinned instead (pinned_keys)
+            path = treated / f"{other}.parquet"
+            if not path.exists() or column not in pq.read_schema(path).names:
+                continue
+            table = pq.read_table(path)
+            got = at_precision(table.column(column), rules[(other, column)], rules[(dataset, key)])
+            if got is None:
+                continue
+            if other == dataset:
+                hit = pc.and_(mask, pc.equal(got, original))
+            elif per_person and PERSON in table.column_names:
+                person_other = pc.cast(table.column(PERSON), pa.string()).combine_chunks()
+                hit = pc.is_in(
+                    pc.binary_join_element_wise(person_other, got, "|"), value_set=wanted
+                )
+            else:
+                continue
+            hit = pc.fill_null(hit, False)
+            count = pc.sum(hit).as_py() or 0
+            if not count:
+                continue
+            values = table.column(column).combine_chunks()
+            index = table.schema.get_field_index(column)
+            cleared = pc.if_else(hit, pa.nulls(len(values), values.type), values)
+            with atomic_path(path) as tmp:
+                pq.write_table(table.set_column(index, column, cleared), tmp)
+            done.append((entry.key, f"{other}.{column}", count))
+    return done
