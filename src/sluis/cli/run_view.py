@@ -122,11 +122,11 @@ def suppression_table(report: Path) -> Table | None:
     ]
     if not rows:
         return None
-    title = "Suppressed by the SCRA (share of the dataset's records)"
+    title = "Suppressed by the SCRA, per variable"
     if cap is not None:
-        title += f", cap {cap * 100:g}%"
+        title += f" (cap {cap * 100:g}%)"
     t = Table(title=title, title_justify="left")
-    for col in ("dataset", "variable", "suppressed", "share"):
+    for col in ("dataset", "variable", "suppressed", "share of records"):
         t.add_column(col, justify="left" if col in ("dataset", "variable") else "right")
     for dataset, var, count, share, records in rows:
         share = share if share is not None else (count / records if records else 0.0)
