@@ -5,6 +5,7 @@ reproducibility (X3)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -13,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sluis.cli.app import app
@@ -20,6 +23,7 @@ from sluis.domain.insz import is_valid_insz
 from sluis.engine import connect
 from sluis.extract import build_frames
 from sluis.flow import run_spec
+from sluis.flow.run import phase_size
 from sluis.select import Sources, select_samples
 from sluis.select.sample import seed_key
 from sluis.spec import load_spec
@@ -248,6 +252,7 @@ def test_x3_same_data_and_key_give_the_same_bytes(data: Path, run, tmp_path: Pat
 
 def test_a4_phase_one_draws_at_most_the_phase_size(data: Path, tmp_path: Path) -> None:
     spec_text = SPEC.read_text().replace("    persons: 3000", "    persons: 200", 1)
+    spec_text = spec_text.replace("    sized_to: target\n", "", 1)
     small = tmp_path / "25-074.yaml"
     small.write_text(spec_text)
     summary = run_spec(small, data, phase=1, work=tmp_path / "w")
@@ -392,3 +397,43 @@ def test_g5_no_delivery_when_the_thresholds_do_not_hold(run, tmp_path: Path) -> 
         deliver(SPEC, copy, created=dt.date(2026, 11, 23))
     assert err.value.rule == "scra-failed"
     assert not (copy / "ksz" / "delivery").exists()
+
+
+def test_a4_phase_one_is_sized_to_its_population(data: Path, tmp_path: Path) -> None:
+    """A4, issue 15: the shipped phase 1 draws 3,000 of the 638,000 expected persons; on the
+    test registers' smaller population it draws the same share, so the delivery carries the
+    risk the real one does (the design weight stays about 213)."""
+    summary = run_spec(SPEC, data, phase=1, work=tmp_path / "w")
+    target = summary.populations["target"]
+    assert summary.persons == min(3000, max(1, round(3000 * target / 638_000)))
+    assert summary.persons < sum(summary.samples.values()) + 1
+
+
+@functools.cache
+def _shipped():
+    return load_spec(SPEC)
+
+
+@settings(deadline=None)
+@given(
+    st.integers(1, 10_000),
+    st.integers(0, 2_000_000),
+    st.integers(1, 2_000_000),
+)
+def test_a4_phase_size_is_the_same_share_never_more_than_the_spec(
+    persons: int, found: int, expected: int
+) -> None:
+    """A4: sized_to draws persons x found / expected, at least 1 and at most persons."""
+    spec = _shipped()
+    phase = spec.phases[1].model_copy(update={"persons": persons})
+    target = spec.populations["target"].model_copy(update={"expected": expected})
+    spec = spec.model_copy(
+        update={
+            "phases": {**spec.phases, 1: phase},
+            "populations": {**spec.populations, "target": target},
+        }
+    )
+    size = phase_size(spec, 1, {"target": found})
+    assert 1 <= size <= persons
+    assert abs(size - min(persons, persons * found / expected)) <= 1
+    assert phase_size(spec, 2, {"target": found}) is None
