@@ -4,6 +4,7 @@ strict suppression semantics, and ``sluis scra --spec --staged``."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import hypothesis.strategies as st
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from sluis.errors import SluisError
 from sluis.scra import encode_keys, local_suppression
+from sluis.scra.rebuild import rebuild_attacks
 from sluis.scra.staged import run_spec_scra
 from sluis.scra.suppress import strict_frequencies
 from sluis.spec import load_spec
@@ -299,3 +301,39 @@ def test_g5_scra_cli_spec_and_file_are_alternatives(spec: Spec, tmp_path: Path) 
     assert isinstance(res.exception, SluisError) and res.exception.rule == "scra-usage"
     res = CliRunner().invoke(_app(), ["scra", "--out", str(tmp_path)])
     assert isinstance(res.exception, SluisError) and res.exception.rule == "scra-usage"
+
+
+def test_g5_a_key_its_period_gives_back_is_pinned(spec: Spec, tmp_path: Path) -> None:
+    """Issue 15: the panel's first quarter is the first registration, and a period cannot be
+    suppressed, so ``scra.implied`` pins first_registration_yq: it is never suppressed or
+    recoded (k is reached on the other keys); suppressed, the panel's first quarter would
+    give every value back (the rebuild check finds it)."""
+    staged = stage_25_074(spec, tmp_path / "staged", seed=11)
+    # as in the registers: the panel starts at the first registration
+    panel = pq.read_table(staged / "panel.parquet")
+    first = panel.group_by("person_seq").aggregate([("quarter", "min")])
+    person = pq.read_table(staged / "person.parquet").drop_columns(["first_registration_yq"])
+    person = person.join(first, "person_seq").rename_columns(
+        [*person.column_names, "first_registration_yq"]
+    )
+    pq.write_table(person.sort_by("person_seq"), staged / "person.parquet")
+    pinned = run_spec_scra(spec, staged, tmp_path / "pinned")
+    person = next(d for d in pinned.datasets if d.name == "person")
+    assert "first_registration_yq" not in person.treatment.per_variable
+    assert person.treatment.suppressed_values > 0  # the other keys were treated
+    before = pq.read_table(staged / "person.parquet")["first_registration_yq"]
+    after = pq.read_table(tmp_path / "pinned" / "staged" / "person.parquet")
+    assert after["first_registration_yq"].equals(before)
+
+    # had it been suppressed, the panel's first quarter would give every value back
+    treated = tmp_path / "suppressed"
+    shutil.copytree(tmp_path / "pinned" / "staged", treated)
+    cut = after.set_column(
+        after.schema.get_field_index("first_registration_yq"),
+        "first_registration_yq",
+        pa.nulls(after.num_rows, pa.string()),
+    )
+    pq.write_table(cut, treated / "person.parquet")
+    attacks = {(a.key, a.column): a for a in rebuild_attacks(spec, staged, treated)}
+    attack = attacks[("person.first_registration_yq", "panel.quarter")]
+    assert attack.rebuilds and attack.rebuilt == attack.treated == after.num_rows
