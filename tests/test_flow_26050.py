@@ -664,3 +664,32 @@ def test_b8_activation_start_of_a_person_in_activation_at_the_cohort_date(data: 
         "WHERE activation_start_ym IS NOT NULL) GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert got == want
+
+
+def test_g4_g6_no_delivered_date_lies_outside_the_window(
+    run, spec_path: Path, tmp_path: Path
+) -> None:
+    """Issue 15 defect 3 for 26/050: no quarter or month after 2024Q4 in any delivered
+    Parquet or CSV file, and no dataset period before the earliest look-back (2013Q1)."""
+    from sluis.flow.deliver import deliver
+    from test_delivery_leaks import _outside
+
+    _, work = run
+    copy = tmp_path / "work"
+    shutil.copytree(work, copy)
+    data = Path(deliver(spec_path, copy, created=dt.date(2026, 12, 7)).package) / "data"
+    spec = load_spec(spec_path)
+    end, first = spec.window.end, spec.window.first()
+    checked = 0
+    for name in spec.datasets:
+        table = pq.read_table(data / "parquet" / f"{name}.parquet")
+        for column in table.column_names:
+            values = table[column].drop_null().to_pylist()
+            late = [v for v in values if _outside(v, end, first, column == spec.period(name))]
+            assert late == [], (name, column, late[:3])
+            checked += len(values)
+        cells = re.findall(
+            r"\b\d{4}(?:Q[1-4]|-\d{2})\b", (data / "csv" / f"{name}.csv").read_text()
+        )
+        assert [c for c in cells if _outside(c, end, "0000Q1", False)] == [], name
+    assert checked > 0

@@ -636,7 +636,7 @@ def run_spec_scra(
             run.treated_file = str(treated_dir / f"{name}.parquet")
             run.unreachable = sup.unreachable
             run.treatment = Treatment(
-                k=k,
+                k=sup.k,
                 keys=[key for key in all_keys if key not in sup.fixed],
                 order=list(sup.order),
                 suppressed_values=sup.total,
