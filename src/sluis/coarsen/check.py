@@ -12,6 +12,8 @@ pseudonym columns and values that look like a national number are never shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis.expr.types as ir
 
 from sluis.coarsen import classes as cl
@@ -64,21 +66,23 @@ def check_coarsened(engine: Engine, table: ir.Table, spec: Spec, dataset: str, p
     counts = engine.to_arrow(
         table.aggregate(**{f"n{i}": t.fill_null(False).sum() for i, t in enumerate(checks)})
     ).to_pylist()[0]
-    _refuse_outside(engine, table, spec, dataset, party, late, counts, first=len(tests))
-    if not tests:
-        return
-    offences = []
-    for i, (col, test) in enumerate(tests.items()):
-        rows = int(counts[f"n{i}"] or 0)
-        if rows == 0:
-            continue
-        rule = rules[col]
-        if isinstance(rule, Pseudonym):
-            example = "(not shown: pseudonym column)"
-        else:
-            value = engine.to_arrow(table.filter(test.fill_null(False)).select(col).limit(1))[0][0]
-            example = _shown(value.as_py())
-        offences.append(Offence(col, cl.describe(rule), rows, example))
+    rows = [int(counts[f"n{i}"] or 0) for i in range(len(checks))]
+    beyond = _offences(engine, table, late, rows[len(tests) :], lambda _: "window")
+    if beyond:
+        lines = "; ".join(f"{o.column}: {o.rows} row(s), e.g. {o.example}" for o in beyond)
+        raise CoarseningError(
+            f"{party} may not send dataset {dataset!r}: {len(beyond)} column(s) hold dates "
+            f"outside the window {spec.window.first()}-{spec.window.end} of spec "
+            f"{spec.decision.id}: {lines}",
+            rule="outside-window",
+            column=beyond[0].column,
+            hint="a date after the window is delivered empty; a period must lie in the window",
+            offences=tuple(beyond),
+        )
+    pseudonyms = frozenset(c for c in tests if isinstance(rules[c], Pseudonym))
+    offences = _offences(
+        engine, table, tests, rows[: len(tests)], lambda c: cl.describe(rules[c]), pseudonyms
+    )
     if offences:
         lines = "; ".join(
             f"{o.column} ({o.rule}): {o.rows} row(s), e.g. {o.example}" for o in offences
@@ -93,35 +97,27 @@ def check_coarsened(engine: Engine, table: ir.Table, spec: Spec, dataset: str, p
         )
 
 
-def _refuse_outside(
+def _offences(
     engine: Engine,
     table: ir.Table,
-    spec: Spec,
-    dataset: str,
-    party: str,
-    late: dict[str, ir.BooleanValue],
-    counts: dict[str, int | None],
-    first: int,
-) -> None:
-    """Refuse ``table`` when a date or period lies outside the spec's window (the window is
-    a rule like coarsening: :mod:`sluis.coarsen.window`)."""
+    tests: dict[str, ir.BooleanValue],
+    rows: list[int],
+    rule: Callable[[str], str],
+    hidden: frozenset[str] = frozenset(),
+) -> list[Offence]:
+    """One :class:`Offence` per column of ``tests`` with offending rows, with one example
+    (never the value of a pseudonym column)."""
     offences = []
-    for i, (col, test) in enumerate(late.items(), start=first):
-        rows = int(counts[f"n{i}"] or 0)
-        if rows:
+    for (col, test), n in zip(tests.items(), rows, strict=True):
+        if n == 0:
+            continue
+        if col in hidden:
+            example = "(not shown: pseudonym column)"
+        else:
             value = engine.to_arrow(table.filter(test.fill_null(False)).select(col).limit(1))
-            offences.append(Offence(col, "window", rows, _shown(value[0][0].as_py())))
-    if offences:
-        window = f"{spec.window.first()}-{spec.window.end}"
-        lines = "; ".join(f"{o.column}: {o.rows} row(s), e.g. {o.example}" for o in offences)
-        raise CoarseningError(
-            f"{party} may not send dataset {dataset!r}: {len(offences)} column(s) hold dates "
-            f"outside the window {window} of spec {spec.decision.id}: {lines}",
-            rule="outside-window",
-            column=offences[0].column,
-            hint="a date after the window is delivered empty; a period must lie in the window",
-            offences=tuple(offences),
-        )
+            example = _shown(value[0][0].as_py())
+        offences.append(Offence(col, rule(col), n, example))
+    return offences
 
 
 def _shown(value: object) -> str:
