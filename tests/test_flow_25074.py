@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 import re
 from pathlib import Path
 
@@ -437,3 +438,34 @@ def test_a4_phase_size_is_the_same_share_never_more_than_the_spec(
     assert 1 <= size <= persons
     assert abs(size - min(persons, persons * found / expected)) <= 1
     assert phase_size(spec, 2, {"target": found}) is None
+
+
+def test_g5_a_cap_that_cannot_hold_fails_the_run_naming_the_variable(
+    data: Path, tmp_path: Path
+) -> None:
+    """Issue 15: a phase of 400 persons (a third of the test population, not the real share)
+    needs far more than 5% of the birth quarters suppressed: the run fails, and the SCRA
+    report names each variable over the cap with its share."""
+    text = SPEC.read_text().replace("    persons: 3000", "    persons: 400", 1)
+    spec = tmp_path / "25-074.yaml"
+    spec.write_text(text.replace("    sized_to: target\n", "", 1))
+    summary = run_spec(spec, data, phase=1, work=tmp_path / "w")
+    assert not summary.scra_ok
+    report = json.loads((tmp_path / "w" / "ksz" / "scra" / "scra.json").read_text())
+    over = [t for t in report["thresholds"] if "share of" in t["name"] and not t["holds"]]
+    assert any(t["name"].startswith("person: share of birth_yq suppressed") for t in over)
+    for t in over:
+        share = float(t["value"].split("%")[0]) / 100
+        assert share > report["max_suppression_share"] == 0.05
+
+
+def test_g5_the_shipped_phase_one_stays_under_the_cap(data: Path, tmp_path: Path) -> None:
+    """Issue 15: phase 1 as shipped (sized to its population) holds every threshold, and no
+    key variable has more than the spec's cap suppressed."""
+    summary = run_spec(SPEC, data, phase=1, work=tmp_path / "w")
+    assert summary.scra_ok
+    report = json.loads((tmp_path / "w" / "ksz" / "scra" / "scra.json").read_text())
+    cap = report["max_suppression_share"]
+    for run in report["datasets"]:
+        for variable, share in (run.get("treatment") or {}).get("shares", {}).items():
+            assert share <= cap, (run["name"], variable, share)
