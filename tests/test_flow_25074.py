@@ -333,10 +333,10 @@ def test_g10_every_stage_of_the_run_is_in_the_audit_log(run) -> None:
     assert events[-1] == "checkpoint"
 
 
-def test_g8_g11_delivery_reaches_the_researcher_and_only_them(run, tmp_path: Path) -> None:
-    """The package goes out encrypted over SFTP; the named researcher decrypts it with the
-    real age tool, every file matches the manifest, the privacy scan finds nothing, and a
-    key the spec does not name cannot open it."""
+def test_g8_g11_delivery_reaches_the_researcher_and_only_them(data: Path, tmp_path: Path) -> None:
+    """The phase-1 package (phase 2 never leaves KSZ, A5) goes out encrypted over SFTP; the
+    named researcher decrypts it with the real age tool, every file matches the manifest,
+    the privacy scan finds nothing, and a key the spec does not name cannot open it."""
     import datetime as dt
     import shutil
     import subprocess
@@ -349,7 +349,8 @@ def test_g8_g11_delivery_reaches_the_researcher_and_only_them(run, tmp_path: Pat
 
     if shutil.which("age") is None:
         pytest.skip("the age tool is not installed (./dev test installs it as root)")
-    _, work = run
+    work = tmp_path / "w"
+    run_spec(SPEC, data, phase=1, work=work)
     with local_sftp(tmp_path / "inbox", tmp_path / "keys") as s:
         target = SftpTarget(s.host, s.port, s.username, s.client_key, s.host_public_key, "/")
         summary = deliver(SPEC, work, created=dt.date(2026, 11, 23), target=target)

@@ -11,9 +11,10 @@ month gives its quarter and year, a quarter its year; a column with the key's ow
 it is) and compared with the value before treatment: on the same row, and, where the key
 describes a person (a dataset without a period), as the person's earliest value in every
 other dataset about the same persons. A column that agrees with more than a fifth of the
-treated values rebuilds them: the spec declares it in ``scra.implied`` so that the
-treatment covers it, and the run fails until it does. Only Arrow kernels run here (group
-by, joins, comparisons on whole columns), never a loop over records.
+treated values (and with at least three) rebuilds them: the spec declares it in
+``scra.implied`` so that the treatment covers it, and the run fails until it does. Only
+Arrow kernels run here (group by, joins, comparisons on whole columns), never a loop over
+records.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import pyarrow.parquet as pq
 from sluis.spec.model import Coarsen, DateRule, Keep, Pseudonym, Spec
 
 PERSON = "person_seq"
+#: the fewest treated values a column must give back to count as a channel
+MIN_REBUILT = 3
 _ORDER = {"year_month": 0, "year_quarter": 1, "year": 2}
 
 
@@ -43,9 +46,10 @@ class Rebuild:
 
     @property
     def rebuilds(self) -> bool:
-        """More than a fifth of the treated values come back: far above chance for a date
-        or a class, so the column carries the key's fact."""
-        return self.treated > 0 and 5 * self.rebuilt > self.treated
+        """More than a fifth of the treated values come back, and at least
+        :data:`MIN_REBUILT` of them: far above chance for a date or a class, so the column
+        carries the key's fact (one value of four agreeing by chance is not a channel)."""
+        return self.rebuilt >= MIN_REBUILT and 5 * self.rebuilt > self.treated
 
 
 def at_precision(
