@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -182,6 +183,9 @@ def _demo_deliver(spec_file: Path, work: Path, recipient: Path) -> None:
     from sluis.flow.deliver import SftpTarget
     from sluis.flow.deliver import deliver as run_delivery
 
+    # the demo owns its directory: an earlier demo's package (another version of sluis, other
+    # data) in the researcher's inbox would be refused as a different file of the same name
+    shutil.rmtree(recipient, ignore_errors=True)
     with local_sftp(recipient / "inbox", recipient / "server-keys") as server:
         target = SftpTarget(
             server.host,
