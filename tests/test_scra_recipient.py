@@ -139,7 +139,8 @@ def _leaks(folder: Path, out: Path) -> list[str]:
             if e["value"] is None:
                 continue
             facts = {str(e["record"]), e["variable"], str(e["value"])}
-            if e["cell"] in html or any(e["cell"] in o for o in objects):
+            cell = e["cell"]  # none for a value suppressed with a key (scra.implied)
+            if cell is not None and (cell in html or any(cell in o for o in objects)):
                 found.append(f"{path.stem} record {e['record']}: cell {e['cell']}")
             if any(facts <= r for r in rows) or any(facts <= o for o in objects):
                 found.append(f"{path.stem} record {e['record']}: {e['variable']}={e['value']}")

@@ -39,10 +39,52 @@ def pinned_keys(spec: Spec, dataset: str) -> list[str]:
     return pinned
 
 
-def treat_implied(spec: Spec, staged: Path, treated: Path) -> list[tuple[str, str, int]]:
+EXPLANATION = pa.schema(
+    [
+        ("record", pa.int64()),
+        ("variable", pa.string()),
+        ("value", pa.string()),
+        ("cell", pa.string()),
+        ("fk", pa.int64()),
+        ("rule", pa.string()),
+    ]
+)
+
+
+def _explain(path: Path, rows: pa.Array, column: str, values: pa.Array, key: str) -> None:
+    """Append one explanation per value suppressed with ``key`` to the dataset's
+    explanation file (``suppressions/<dataset>.parquet``), kept in record order."""
+    n = len(rows)
+    added = pa.table(
+        {
+            "record": rows,
+            "variable": pa.array([column] * n, pa.string()),
+            "value": pc.cast(values, pa.string()),
+            "cell": pa.nulls(n, pa.string()),
+            "fk": pa.nulls(n, pa.int64()),
+            "rule": pa.array(
+                [f"suppressed with {key}: this value gives it back (scra.implied)"] * n,
+                pa.string(),
+            ),
+        },
+        schema=EXPLANATION,
+    )
+    if path.exists():
+        earlier = pq.read_table(path).cast(EXPLANATION)
+        added = pa.concat_tables([earlier, added])
+        added = added.take(pc.sort_indices(added, [("record", "ascending")]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        pq.write_table(added, tmp)
+
+
+def treat_implied(
+    spec: Spec, staged: Path, treated: Path, explained: Path
+) -> list[tuple[str, str, int]]:
     """Suppress, in the treated files under ``treated``, every declared ``by`` value that
-    gives back a treated key value (see the module docstring); returns (key, column,
-    values suppressed) for each column touched."""
+    gives back a treated key value (see the module docstring), each explained in
+    ``explained/<dataset>.parquet``; returns (key, column, values suppressed) for each
+    column touched."""
     rules = {(n, v.name): v.coarsen for n, ds in spec.datasets.items() for v in ds.variables}
     done = []
     for entry in spec.scra.implied:
@@ -87,5 +129,13 @@ def treat_implied(spec: Spec, staged: Path, treated: Path) -> list[tuple[str, st
             cleared = pc.if_else(hit, pa.nulls(len(values), values.type), values)
             with atomic_path(path) as tmp:
                 pq.write_table(table.set_column(index, column, cleared), tmp)
+            rows = pc.indices_nonzero(hit)
+            _explain(
+                explained / f"{other}.parquet",
+                rows.cast(pa.int64()),
+                column,
+                values.take(rows),
+                entry.key,
+            )
             done.append((entry.key, f"{other}.{column}", count))
     return done

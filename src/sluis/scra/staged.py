@@ -703,7 +703,7 @@ def run_spec_scra(
                 with atomic_path(target) as tmp:
                     shutil.copyfile(source, tmp)
         t0 = time.perf_counter()
-        for key, column, count in treat_implied(spec, staged, treated_dir):
+        for key, column, count in treat_implied(spec, staged, treated_dir, out / "suppressions"):
             thresholds.append(
                 Threshold(
                     f"{column}: values that give back the treated {key} suppressed with it "
