@@ -584,3 +584,20 @@ def test_g10_cli_verify_with_the_wrong_public_key_fails(tmp_path: Path, cli) -> 
     assert result.exit_code == 1 and "audit-key" in result.output
     result = cli(path, "--public-key", tmp_path / "missing.pub")
     assert isinstance(result.exception, AuditError) and result.exception.rule == "key-missing"
+
+
+def test_g10_cli_verify_calls_an_empty_log_an_error(tmp_path: Path, cli) -> None:
+    """Issue 23: a party's log is written by its run or delivery, so an empty one was
+    emptied; "valid: 0 record(s)" hid that. One line, exit 1; a log of one record passes."""
+    empty = tmp_path / "audit.jsonl"
+    empty.write_bytes(b"")
+    result = cli(empty)
+    assert result.exit_code == 1, result.output
+    assert result.output.count("\n") == 1, result.output
+    assert "EMPTY" in result.output and "audit-empty" in result.output
+    assert "valid" not in result.output
+    report = verify(empty)
+    assert not report.ok and report.first_problem.rule == "audit-empty"
+    with AuditLog(empty, party="ksz", key=KEY) as log:  # an appender starts from an empty file
+        log.append("run-started", {"decision": "25/074"})
+    assert cli(empty).exit_code == 0

@@ -13,6 +13,8 @@ What each check catches (docs/audit.md has the full table):
 - an incomplete last line: an interrupted append, or a cut in the middle of a line;
 - against an external checkpoint (from a manifest): the log ends before the checkpointed
   record (truncation), or that record differs (rewrite).
+- an empty file (:func:`verify` only; an appender starts from one): a log emptied, or
+  never written by the run that should have written it.
 
 Cutting whole lines off the end leaves a valid chain: only an external checkpoint proves it.
 Without one, a log that does not end with a checkpoint gets a warning saying how many
@@ -116,7 +118,8 @@ def verify(
     it (without it, signatures are checked against the key the log itself names, which only
     proves the log is consistent, not who signed it). ``checkpoint``: an external checkpoint
     (``AuditLog.current_checkpoint()`` as a manifest carries it) the log must still contain.
-    A missing or unreadable file raises :class:`AuditError`; tampering never raises.
+    A missing or unreadable file raises :class:`AuditError`; tampering never raises. An
+    empty file is a problem (``audit-empty``), not a valid log of 0 records.
     """
     path = Path(path)
     try:
@@ -127,7 +130,20 @@ def verify(
         raise AuditError(
             f"cannot read the audit log: {err.strerror}", rule="audit-missing", file=str(path)
         ) from None
-    return verify_bytes(content, public_key=public_key, checkpoint=checkpoint, name=str(path))
+    report = verify_bytes(content, public_key=public_key, checkpoint=checkpoint, name=str(path))
+    if not report.records and not report.problems:
+        # a party's log is written by the run or delivery that made it: an empty one was
+        # emptied (or never written), and "valid" would hide that
+        report.problems.append(
+            Problem(
+                None,
+                None,
+                "audit-empty",
+                "the log holds no record: a run or a delivery writes to it, so it was "
+                "emptied or never written",
+            )
+        )
+    return report
 
 
 def verify_bytes(

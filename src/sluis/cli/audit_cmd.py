@@ -1,10 +1,11 @@
 """``sluis audit verify``: check a party's audit log (G10) and say where it was changed.
 
 Thin on purpose: it calls :func:`sluis.audit.verify` and prints the result. Exit codes: 0
-the log is intact, 1 it was changed (or cut off, against ``--checkpoint``), 2 a usage error
-(no such log, not a checkpoint, not a public key: a :class:`~sluis.errors.SluisError`, which
-the app prints as one line). Register it on the app as an ``audit`` sub-app (a
-:class:`~sluis.cli.helptext.SluisTyper`, so that its help reflows)::
+the log is intact, 1 it was changed (or cut off, against ``--checkpoint``) or is empty, 2 a
+usage error (no such log, not a checkpoint, not a public key: a
+:class:`~sluis.errors.SluisError`, which the app prints as one line). Register it on the
+app as an ``audit`` sub-app (a :class:`~sluis.cli.helptext.SluisTyper`, so that its help
+reflows)::
 
     audit_app = SluisTyper(help="The tamper-evident audit log ... (G10).", no_args_is_help=True)
     app.add_typer(audit_app, name="audit")
@@ -52,7 +53,9 @@ def audit_verify(
     audit-checkpoint.json of a delivered package) records cut off the end. Prints the
     records, the checkpoints and the first problem with its line number.
 
-    Exit codes: 0 intact, 1 changed, 2 a usage error.
+    An empty log is an error: a run or a delivery writes to it, so it was emptied.
+
+    Exit codes: 0 intact, 1 changed or empty, 2 a usage error.
 
     Example:
       sluis audit verify out/run/25-074-phase1/ksz/audit.log \\
@@ -93,6 +96,14 @@ def render_report(console: Console, report: VerifyReport) -> None:
     if report.ok:
         console.print(
             Text.assemble((f"{report.path}: ", "bold"), ("valid", "bold green"), f": {counts}"),
+            soft_wrap=True,
+        )
+    elif not report.records and report.problems[0].rule == "audit-empty":
+        # nothing to count or list: one line
+        console.print(
+            Text.assemble(
+                (f"{report.path}: ", "bold"), ("EMPTY", "bold red"), f": {report.problems[0]}"
+            ),
             soft_wrap=True,
         )
     else:
