@@ -104,11 +104,18 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
     files = {name: treated / f"{name}.parquet" for name in spec.datasets}
     files = {name: path for name, path in files.items() if path.exists()}
     results: list[Rebuild] = []
+    tables: dict[Path, pa.Table] = {}
+
+    def read(path: Path) -> pa.Table:  # each dataset once, whatever the number of its keys
+        if path not in tables:
+            tables[path] = pq.read_table(path)
+        return tables[path]
+
     for dataset, key in keys:
         if dataset not in files or key == spec.period(dataset):
             continue
-        before = pq.read_table(staged / f"{dataset}.parquet")
-        after = pq.read_table(files[dataset], columns=[key])
+        before = read(staged / f"{dataset}.parquet")
+        after = read(files[dataset])
         mask = treated_mask(before.column(key), after.column(key))
         n = pc.sum(mask).as_py() or 0
         if not n:
@@ -116,7 +123,7 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
         original = pc.cast(before.column(key), pa.string()).combine_chunks()
         target = rules[(dataset, key)]
         period = spec.period(dataset)
-        delivered = pq.read_table(files[dataset])
+        delivered = after
         # the other keys of its key sets were measured with it: their joint cells are the risk
         together = {
             k for ks in sc.key_sets if ks.dataset == dataset and key in ks.keys for k in ks.keys

@@ -540,11 +540,11 @@ def run_spec_scra(
                         )
                     )
             worst = max(sup.per_variable.items(), key=lambda kv: kv[1], default=("", 0))
-            if worst[1] * 1.0 <= cap * n:
+            if worst[1] <= cap * n:
+                largest = f"largest: {worst[0]}" if worst[1] else "nothing suppressed"
                 thresholds.append(
                     Threshold(
-                        f"{name}: share of each variable suppressed (largest: "
-                        f"{worst[0] or 'none'})",
+                        f"{name}: share of each variable suppressed ({largest})",
                         f"<= {cap:.1%}",
                         f"{(worst[1] / n if n else 0.0):.1%}",
                         True,
