@@ -21,8 +21,13 @@ def render_check_report(console: Console, report: CheckReport, max_findings: int
     """The source check (G2, X2): one row per table, then the first findings one per line.
 
     A finding reads ``file:row:column: rule: message (value)``; table-level findings have no
-    row. Counts of quarantined rows always match what was written to the quarantine.
+    row. The value is masked (issue 23: no national number on a screen): the line is
+    redacted once more as a whole, file name included, whoever built the finding. Counts of
+    quarantined rows always match what was written to the quarantine, which alone holds the
+    full rows.
     """
+    from sluis.sources.check import redact
+
     table = RichTable(title=f"Source check of {report.directory}", title_justify="left")
     table.add_column("table")
     table.add_column("files", justify="right")
@@ -41,7 +46,7 @@ def render_check_report(console: Console, report: CheckReport, max_findings: int
     console.print(table)
 
     for finding in report.findings[:max_findings]:
-        console.print(Text(str(finding)), soft_wrap=True)
+        console.print(Text(redact(str(finding))), soft_wrap=True)
     hidden = report.total_findings - min(len(report.findings), max_findings)
     if hidden > 0:
         console.print(f"... and {hidden:,} more findings", highlight=False)

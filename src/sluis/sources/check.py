@@ -15,10 +15,18 @@ only created when there is something to put in it.
 
 Row numbers are 1-based positions within the Parquet file (or part) that holds the row, as
 stored in the file, so they are the same on every run.
+
+No national number reaches a screen or a log (issue 23): a finding shows the row and a
+masked value. Values of identifier columns (INSZ columns, ``*_id``) are masked inside the
+engine, every letter and digit replaced by ``*`` (the punctuation and the length stay, so a
+lost leading zero or a formatted number can still be told apart); any other text of a
+finding has its runs of nine or more digits and anything shaped like a valid INSZ masked
+the same way. Only the quarantine file, owner-only (0600), holds the full rows.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,7 +36,7 @@ import duckdb
 
 from sluis.atomic import atomic_path
 from sluis.domain.codelists import VINTAGE_2019, codelists, municipalities
-from sluis.domain.insz import insz_valid_sql
+from sluis.domain.insz import insz_valid_sql, is_valid_insz
 from sluis.errors import SourceError, UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Column, Table
 
@@ -100,10 +108,47 @@ MEMORY_LIMIT = "2GB"
 #: columns added to every quarantined row
 QUARANTINE_COLUMNS = ("_source_file", "_source_row", "_rules", "_failures")
 
+#: what a masked letter or digit becomes
+MASK = "*"
+#: a run of nine or more digits: a national number, or most of one, or another account number
+_LONG_DIGITS = re.compile(r"[0-9]{9,}")
+#: an INSZ written with separators (99.09.27-001.70, 990927 001 70, ...)
+_SEPARATED_INSZ = re.compile(
+    r"(?<![0-9])[0-9]{2}[ ./-]?[0-9]{2}[ ./-]?[0-9]{2}[ ./-]?[0-9]{3}[ ./-]?[0-9]{2}(?![0-9])"
+)
+
+
+def is_identifier(col: Column) -> bool:
+    """A column whose values identify a person or lead to one: every INSZ column and the
+    ``*_id`` keys (``household_id``). Its values are never shown, only masked."""
+    return col.type == "insz" or col.name.endswith("_id")
+
+
+def mask(value: str) -> str:
+    """``value`` with every letter and digit replaced by ``*``: its length and punctuation
+    stay (what a steward needs to see a lost leading zero), nothing usable is left."""
+    return re.sub(r"[^\W_]", MASK, value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every run of nine or more digits and every separated valid INSZ
+    masked: the safety net for values of columns that should never hold a national
+    number, and for messages that quote a value."""
+
+    def separated(m: re.Match[str]) -> str:
+        digits = re.sub(r"[^0-9]", "", m.group())
+        return mask(m.group()) if is_valid_insz(digits) else m.group()
+
+    text = _SEPARATED_INSZ.sub(separated, text)
+    return _LONG_DIGITS.sub(lambda m: MASK * len(m.group()), text)
+
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: where (file, column, row), which rule, the bad value and a message."""
+    """One problem: where (file, column, row), which rule, the bad value and a message.
+
+    The message and the value are redacted when the finding is made (see :func:`redact`), so
+    no printer, log or error built from a finding can show a national number."""
 
     table: str
     file: str
@@ -112,6 +157,11 @@ class Finding:
     column: str | None = None
     row: int | None = None
     value: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact(self.message))
+        if self.value is not None:
+            object.__setattr__(self, "value", redact(self.value))
 
     def __str__(self) -> str:
         where = ":".join(str(p) for p in (self.file, self.row, self.column) if p is not None)
@@ -439,13 +489,13 @@ def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
                     "null",
                     col.name,
                     empty,
-                    _str(q),
+                    _shown(col),
                     "'empty value in a column that may not be empty'",
                 )
             )
             present = f"NOT {empty}"
         for rule, fails, message in _value_rules(col, usable):
-            checks.append(_Check(rule, col.name, f"({present} AND {fails})", _str(q), message))
+            checks.append(_Check(rule, col.name, f"({present} AND {fails})", _shown(col), message))
     for start, end in table.periods:
         if start in usable and end in usable:
             s, e = _ident(start), _ident(end)
@@ -478,7 +528,7 @@ def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
                 "duplicate-key",
                 ",".join(table.key),
                 f"({_DUP} IS NOT NULL)",
-                f"concat_ws(', ', {', '.join(_str(_ident(k)) for k in table.key)})",
+                f"concat_ws(', ', {', '.join(_shown(table.column(k)) for k in table.key)})",
                 f"'key ({keys}) occurs ' || CAST({_DUP} AS VARCHAR) || ' times'",
             )
         )
@@ -495,7 +545,11 @@ def _insz_sex_check(insz: str, sex: str) -> _Check:
         f"coalesce({insz_valid_sql(i)} AND ({month} < 20 OR {month} >= 40) AND {x} IN ('1', '2') "
         f"AND ({counter} % 2 = 1) <> ({x} = '1'), false)"
     )
-    message = "'sex ' || " + _str(x) + " || ' does not match the INSZ counter ' || " + _str(i)
+    # the message names the rule, never the number (issue 23: no INSZ on a screen)
+    message = (
+        "'sex ' || " + _str(x) + f" || ' does not match the parity of the day counter of {insz} "
+        "(odd for men, even for women)'"
+    )
     return _Check("insz-sex", sex, fails, _str(x), message)
 
 
@@ -638,6 +692,7 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[_Check], qfil
         f"list_sort(list_distinct([{failures}])) AS _failures "
         f"FROM bad ORDER BY {_FILE}, {_ROW}"
     )
+    qfile.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with atomic_path(qfile, mode=0o600) as tmp:  # rows keyed by national number
         con.execute(f"COPY ({query}) TO {_lit(str(tmp))} (FORMAT parquet)")
 
@@ -676,6 +731,15 @@ def _str(expr: str) -> str:
     return f"CAST({expr} AS VARCHAR)"
 
 
+def _shown(col: Column) -> str:
+    """A column's value as a finding shows it: masked in the engine for an identifier
+    column (:func:`is_identifier`), so the full value never leaves DuckDB."""
+    value = _str(_ident(col.name))
+    if is_identifier(col):
+        return f"regexp_replace({value}, '[\\pL\\pN]', {_lit(MASK)}, 'g')"
+    return value
+
+
 def _in_list(codes: Iterable[str]) -> str:
     return ", ".join(_lit(c) for c in sorted(set(codes)))
 
@@ -689,5 +753,8 @@ __all__ = [
     "TableReport",
     "check_sources",
     "default_quarantine",
+    "is_identifier",
+    "mask",
+    "redact",
     "table_files",
 ]

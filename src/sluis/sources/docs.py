@@ -95,7 +95,10 @@ def _layout() -> list[str]:
         "",
         "`sluis sources check DIR` applies these rules; each has a stable id. Table rules stop "
         "the row checks of the column concerned; rows that break a row rule are copied to "
-        "`DIR.quarantine/<table>.parquet` with their file, row and rules, and counted.",
+        "`DIR.quarantine/<table>.parquet` with their file, row and rules, and counted. The "
+        "quarantine file is owner-only (0600) and is the only place that holds the bad rows' "
+        "values: a finding shows the row and a masked value (every letter and digit of an "
+        "INSZ or `*_id` column, and any run of nine or more digits, becomes `*`).",
         "",
         _row("rule", "kind", "meaning"),
         _row("---", "---", "---"),
