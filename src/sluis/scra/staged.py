@@ -36,16 +36,12 @@ suppressed, and no column the spec does not name is added, G1).
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import time
-from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from markupsafe import escape
 
@@ -57,7 +53,7 @@ from sluis.scra.implied import pinned_keys, treat_implied
 from sluis.scra.ldiversity import distinct_l_diversity
 from sluis.scra.longitudinal import longitudinal_risk
 from sluis.scra.rebuild import rebuild_attacks
-from sluis.scra.recode import period_years, recode_column, rule_text
+from sluis.scra.recode import period_years, recode_column
 from sluis.scra.report import (
     SEMANTICS_TEXT,
     ScraInputError,
@@ -71,7 +67,6 @@ from sluis.scra.result import (
     LongitudinalCheck,
     Measures,
     PeriodRisk,
-    RecodeKeySet,
     Recoding,
     SpecKeySet,
     SpecScraResult,
@@ -80,28 +75,24 @@ from sluis.scra.result import (
 )
 from sluis.scra.suppress import (
     SUPPRESSED_COLUMN,
-    Suppression,
     apply_suppression,
     check_semantics,
     explanations,
-    local_suppression,
     treated_frequencies,
     write_explanations,
+)
+from sluis.scra.treat import (
+    global_recoding,
+    sample_k,
+    subset_keys,
+    suppress_until_safe,
+    suppressions_needed,
 )
 from sluis.spec.model import Coarsen, RecodeStep, Spec
 
 PERSON = "person_seq"
 QUARTER = "quarter"
 WEIGHT = "weight"
-
-
-def _subset(encoded: KeyCodes, names: Sequence[str]) -> KeyCodes:
-    idx = [encoded.names.index(name) for name in names]
-    return KeyCodes(
-        tuple(names),
-        tuple(encoded.codes[i] for i in idx),
-        tuple(encoded.labels[i] for i in idx),
-    )
 
 
 def _shown_cells(keys: KeyCodes, suppressed: np.ndarray) -> tuple[np.ndarray, int]:
@@ -128,223 +119,6 @@ def _period_risk(
         )
         for c in range(len(labels))
     ]
-
-
-def _key_set_figures(
-    encoded: KeyCodes, analysed: Sequence[Sequence[str]], weights: np.ndarray | None, k: int
-) -> list[tuple[int, int, float]]:
-    """(cells, records with fk < k, global risk) of every key set, cells within the period."""
-    figures = []
-    for keys_used in analysed:
-        freq = frequencies(_subset(encoded, keys_used), weights)
-        measures, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k, None)
-        figures.append((freq.n_cells, measures.records_below["k"], measures.global_risk))
-    return figures
-
-
-def _thresholds_hold(figures: list[tuple[int, int, float]], max_risk: float | None) -> bool:
-    return all(below == 0 and (max_risk is None or risk <= max_risk) for _, below, risk in figures)
-
-
-def _categories(values: pa.ChunkedArray | pa.Array) -> int:
-    return len(pc.unique(values).drop_null())
-
-
-def sample_k(k: int, design_weight: float | None) -> int:
-    """The k on sample frequencies that a sample with one design weight must reach so that
-    every record's estimated population frequency Fk = weight x fk is at least ``k``.
-
-    A random sample (25/074's phase 1: about 3,000 of 638,000 persons) is not a population:
-    a record alone in the sample stands for ``weight`` persons of the population. Asking
-    fk >= k of a 0.5% sample would suppress nearly every value without lowering the risk
-    that matters, which is measured by the individual and global risk (sdcMicro's
-    ``indivRisk``, which uses the same Fk)."""
-    if design_weight is None or design_weight <= 1:
-        return k
-    return max(1, math.ceil(k / design_weight - 1e-9))
-
-
-def suppress_until_safe(
-    encoded: KeyCodes,
-    analysed: Sequence[Sequence[str]],
-    k: int,
-    *,
-    max_global_risk: float | None,
-    max_k: int,
-    semantics: str,
-    period: str | None,
-    weights: np.ndarray | None,
-    households: np.ndarray | None,
-    pinned: Sequence[str] = (),
-) -> tuple[Suppression, int]:
-    """Local suppression to ``k``; when a key set's global risk is then above the spec's
-    maximum, to the smallest larger k (at most ``max_k``) that brings it down. Returns the
-    suppression and the k used."""
-
-    def attempt(k_try: int) -> tuple[Suppression, bool]:
-        sup = local_suppression(
-            encoded,
-            max(k_try, 1),
-            semantics=semantics,
-            fixed=([period] if period else []) + list(pinned),
-        )
-        if max_global_risk is None:
-            return sup, True
-        worst = 0.0
-        for keys_used in analysed:
-            keys = _subset(encoded, keys_used)
-            idx = [encoded.names.index(key) for key in keys_used]
-            fk_a, Fk_a, shown = treated_frequencies(
-                keys, sup.suppressed[:, idx], semantics, weights
-            )
-            worst = max(worst, _measures(fk_a, Fk_a, shown, k, households)[0].global_risk)
-        return sup, worst <= max_global_risk
-
-    # the global risk falls as k rises: the smallest k that holds, by bisection
-    sup, ok = attempt(k)
-    if ok or k >= max_k:
-        return sup, k
-    best, best_k = attempt(max_k)[0], max_k
-    low, high = k, max_k  # fails at low, holds (or is the last resort) at high
-    while high - low > 1:
-        mid = (low + high) // 2
-        trial, ok = attempt(mid)
-        if ok:
-            best, best_k, high = trial, mid, mid
-        else:
-            low = mid
-    return best, best_k
-
-
-def _suppressions(safe: Callable[..., tuple[Suppression, int]], k: int, codes: KeyCodes) -> int:
-    return safe(codes, k=k)[0].total
-
-
-def _recode_steps(
-    table: pa.Table,
-    steps: Sequence[RecodeStep],
-    rules: dict[str, Coarsen],
-    years: np.ndarray | None,
-) -> tuple[pa.Table, list[tuple[RecodeStep, Coarsen]]]:
-    """``table`` with ``steps`` applied in order, and the rule each step started from."""
-    rules = dict(rules)
-    applied = []
-    for step in steps:
-        current = rules[step.variable]
-        recoded = recode_column(table.column(step.variable), step.variable, current, step.to, years)
-        table = table.set_column(
-            table.schema.get_field_index(step.variable), step.variable, recoded
-        )
-        applied.append((step, current))
-        rules[step.variable] = step.to
-    return table, applied
-
-
-def global_recoding(
-    spec: Spec,
-    name: str,
-    table: pa.Table,
-    encoded: KeyCodes,
-    analysed: Sequence[Sequence[str]],
-    period: str | None,
-    cost: Callable[[KeyCodes], int],
-    *,
-    weights: np.ndarray | None = None,
-    k: int,
-) -> tuple[pa.Table, KeyCodes, list[tuple[RecodeStep, Coarsen]], list[Recoding], list[str]]:
-    """Choose the spec's recode steps of dataset ``name`` that lower ``cost`` (the values
-    local suppression must take to make the thresholds hold), so that recoding along the
-    spec's hierarchies comes before suppression and a variable is never made coarser for
-    nothing (G5).
-
-    The steps are tried in the spec's order, cumulatively (a step may help only together
-    with a later one: birth year and registration year); the shortest prefix with the
-    fewest suppressions is taken, then each of its steps is dropped again when the others
-    do as well without it. Nothing is recoded when the thresholds hold without suppression
-    or no prefix lowers the suppressions. Returns the recoded table and key codes, the steps
-    kept with the rule each started from, their records and why the other steps were not
-    kept."""
-    sc = spec.scra
-    pinned = pinned_keys(spec, name)
-    steps = [step for step in sc.recode if step.dataset == name and step.variable not in pinned]
-    rules = {v.name: v.coarsen for v in spec.datasets[name].variables}
-    years = period_years(table.column(period)) if period else None
-    names = list(encoded.names)
-
-    costs: dict[tuple[int, ...], int] = {}
-
-    def cost_of(chosen: Sequence[RecodeStep]) -> int:
-        key = tuple(id(step) for step in chosen)
-        if key not in costs:
-            costs[key] = cost(encode_keys(_recode_steps(table, chosen, rules, years)[0], names))
-        return costs[key]
-
-    base = cost_of([])
-    if base == 0:
-        return (
-            table,
-            encoded,
-            [],
-            [],
-            [
-                f"{s.variable} to {rule_text(s.to)}: not needed, the thresholds hold without "
-                "suppression"
-                for s in steps
-            ],
-        )
-    best, best_cost = 0, base
-    for i in range(1, len(steps) + 1):
-        c = cost_of(steps[:i])
-        if c < best_cost:
-            best, best_cost = i, c
-        if c == 0:
-            break
-    chosen = list(steps[:best])
-    for step in list(chosen):
-        trial = [s for s in chosen if s is not step]
-        if cost_of(trial) <= best_cost:
-            chosen = trial
-    skipped = [
-        f"{s.variable} to {rule_text(s.to)}: "
-        + (
-            "not needed, the steps before it leave nothing to suppress"
-            if best_cost == 0 and i >= best
-            else "not kept, it does not lower the suppressions "
-            f"({base:,} without recoding, {best_cost:,} with the steps kept)"
-        )
-        for i, s in enumerate(steps)
-        if all(s is not c for c in chosen)
-    ]
-    figures = _key_set_figures(encoded, analysed, weights, k)
-    records: list[Recoding] = []
-    key_set_names = [ks.name for ks in sc.key_sets if ks.dataset == name]
-    suppressions = base
-    for i, step in enumerate(chosen):
-        before_table, _ = _recode_steps(table, chosen[:i], rules, years)
-        after_table, applied = _recode_steps(table, chosen[: i + 1], rules, years)
-        after_codes = encode_keys(after_table, names)
-        after = _key_set_figures(after_codes, analysed, weights, k)
-        after_cost = cost_of(chosen[: i + 1])
-        records.append(
-            Recoding(
-                dataset=name,
-                variable=step.variable,
-                from_rule=rule_text(applied[-1][1]),
-                to_rule=rule_text(step.to),
-                to=step.to.model_dump(mode="json", exclude_none=True),
-                categories_before=_categories(before_table.column(step.variable)),
-                categories_after=_categories(after_table.column(step.variable)),
-                key_sets=[
-                    RecodeKeySet(ks, a[0], b[0], a[1], b[1], a[2], b[2])
-                    for ks, a, b in zip(key_set_names, figures, after, strict=True)
-                ],
-                suppressions_before=suppressions,
-                suppressions_after=after_cost,
-            )
-        )
-        figures, suppressions = after, after_cost
-    recoded, applied = _recode_steps(table, chosen, rules, years)
-    return recoded, encode_keys(recoded, names), applied, records, skipped
 
 
 def run_spec_scra(
@@ -494,7 +268,7 @@ def run_spec_scra(
                 encoded,
                 analysed,
                 period,
-                partial(_suppressions, safe, k_eff),
+                partial(suppressions_needed, safe, k_eff),
                 weights=weights,
                 k=k_eff,
             )
@@ -551,7 +325,7 @@ def run_spec_scra(
                     )
                 )
         for ks, keys_used in zip(key_sets, analysed, strict=True):
-            keys = _subset(original, keys_used)
+            keys = subset_keys(original, keys_used)
             freq = frequencies(keys, weights)
             before, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k_eff, hh_ids)
             for s, codes in sens_codes:
@@ -562,7 +336,7 @@ def run_spec_scra(
             after: Measures | None = None
             fk_after = None
             if sup is not None:
-                keys = _subset(encoded, keys_used)
+                keys = subset_keys(encoded, keys_used)
                 idx = [encoded.names.index(key) for key in keys_used]
                 mask = sup.suppressed[:, idx]
                 fk_after, Fk_after, n_shown = treated_frequencies(keys, mask, semantics, weights)
@@ -576,7 +350,9 @@ def run_spec_scra(
                         )
                     )
             per_period = (
-                _period_risk(_subset(encoded, [period]), freq.fk, k_eff, fk_after) if period else []
+                _period_risk(subset_keys(encoded, [period]), freq.fk, k_eff, fk_after)
+                if period
+                else []
             )
             result = SpecKeySet(ks.name, name, list(ks.keys), period, before, after, per_period)
             key_results.append(result)
