@@ -14,18 +14,25 @@ columns named exactly as the spec's variables, values already coarsened and pseu
 - adds the household risk over ``scra.household`` (households per period) to the key sets
   on that dataset, the l-diversity of every sensitive variable to the key sets on its
   dataset, and the longitudinal risk of every ``scra.longitudinal`` entry;
-- with ``treat``, when a key set of a dataset fails a threshold: applies the spec's
-  ``scra.recode`` steps of that dataset in order, one at a time, until the thresholds hold
-  (:func:`global_recoding`, :mod:`sluis.scra.recode`); the recoded values are what the
-  suppression works on and what the treated files hold (``scra.json`` lists the steps);
-- with ``treat``: suppresses locally to k on the union of the key sets of each dataset
-  (the period is never suppressed), under ``semantics`` (``strict``: a suppressed value is
-  its own category; ``sdcmicro``: a wildcard), writes the treated datasets to
-  ``<out>/staged/`` (datasets without key sets are copied unchanged, so ``<out>/staged`` is
-  the whole treated extract), one explanation per suppressed value to
+- with ``treat``: keeps the spec's ``scra.recode`` steps of the dataset that lower the
+  values local suppression must take (:func:`sluis.scra.treat.global_recoding`); the
+  recoded values are what the suppression works on and what the treated files hold
+  (``scra.json`` lists the steps);
+- with ``treat``: suppresses locally on the union of the key sets of each dataset (the
+  period and keys pinned by ``scra.implied`` are never suppressed) to k, or for a sample to
+  the k its estimated population frequency needs, and further while the global risk is
+  above the spec's maximum (:mod:`sluis.scra.treat`), under ``semantics`` (``strict``: a
+  suppressed value is its own category; ``sdcmicro``: a wildcard), writes the treated
+  datasets to ``<out>/staged/`` (datasets without key sets are copied unchanged, so
+  ``<out>/staged`` is the whole treated extract), one explanation per suppressed value to
   ``<out>/suppressions/<dataset>.parquet``, and measures everything again;
-- checks the thresholds after treatment (k on every key set, ``max_global_risk``, the
-  longitudinal k, l) and writes ``<out>/scra.json`` and ``<out>/scra.html``.
+- suppresses with each key the values that give it back (``scra.implied``,
+  :mod:`sluis.scra.implied`) and tries every other delivered column against the treated
+  values (:mod:`sluis.scra.rebuild`);
+- checks the thresholds after treatment (k on every key set, ``max_global_risk``, the cap
+  on the share suppressed per variable, no column giving back treated values, the
+  longitudinal k, l) and writes ``<out>/scra.json`` and ``<out>/scra.html`` (and the
+  recipient's version under ``<out>/recipient/``).
 
 A treated dataset keeps the input's columns, rows and types; a suppressed value becomes
 null (the spec may name a variable ``sdc_suppressed`` on a dataset, which then lists each
