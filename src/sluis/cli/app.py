@@ -413,7 +413,15 @@ def deliver(
     a server whose host key is pinned, recording each step in the audit log. Without
     --sftp-host the package is built and encrypted but not uploaded.
 
-    Refused when the run's SCRA thresholds do not hold or the privacy scan finds anything.
+    Refused when the spec is not the one the run used (its digest, in run.json), the run
+    is of an enclave phase (its data never leave), the date is after the spec's retention
+    deadline, the run's SCRA thresholds do not hold, a researcher's key is unusable or the
+    privacy scan finds anything. A refusal removes what it built (plaintext first) and is
+    recorded in the audit log. delivery.json and the receipt carry a signed audit
+    checkpoint taken after the delivery's last record (sluis audit verify LOG --checkpoint
+    delivery.json).
+
+    Exit codes: 0 delivered, 1 refused, 2 a usage error.
 
     Example:
       sluis deliver specs/25-074.yaml --work out/run/25-074-phase1 \\
@@ -423,7 +431,7 @@ def deliver(
     import datetime as dt
 
     from sluis.cli.run_view import render_delivery
-    from sluis.flow.deliver import SftpTarget
+    from sluis.flow.deliver import DeliveryRefused, SftpTarget
     from sluis.flow.deliver import deliver as run_delivery
 
     target = None
@@ -438,7 +446,12 @@ def deliver(
         day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
     except ValueError:
         raise UsageError(f"--date {date!r} is not YYYY-MM-DD", rule="bad-date") from None
-    summary = run_delivery(spec_file, work, created=day, target=target, force=force)
+    try:
+        summary = run_delivery(spec_file, work, created=day, target=target, force=force)
+    except DeliveryRefused as err:
+        # one line, as text: a refusal is the rules' answer (exit 1), not a usage error (2)
+        console.print(Text.assemble(("refused", "bold red"), f": {err}"), soft_wrap=True)
+        raise typer.Exit(1) from None
     render_delivery(out, summary)
 
 

@@ -43,9 +43,10 @@ class EncryptionError(SluisError):
 
 
 def recipients_of(spec: object) -> list[str]:
-    """The public keys of the researchers a spec names (``spec.recipient.researchers``)."""
+    """The public keys of the researchers a spec names (``spec.recipient.researchers``); a
+    researcher the spec gives no key is not a recipient."""
     researchers = spec.recipient.researchers  # type: ignore[attr-defined]
-    return [r.public_key for r in researchers]
+    return [r.public_key for r in researchers if r.public_key]
 
 
 def pack(package_dir: Path, out: Path | None = None) -> Path:

@@ -113,6 +113,21 @@ def write_receipt(
     return write_text(Path(path), json.dumps(signed, indent=2, sort_keys=True) + "\n")
 
 
+def countersign_receipt(
+    path: Path, fields: Mapping[str, Any], private_key: Ed25519PrivateKey | Path | str
+) -> dict[str, Any]:
+    """Add ``fields`` to the receipt at ``path`` and sign it again with the same key.
+
+    The receipt must verify under that key first: only the sender extends its own receipt.
+    A delivery adds the audit checkpoint written after its last record (G10), which does
+    not exist yet when the upload writes the receipt."""
+    key = load_private_key(private_key)
+    data = verify_receipt(path, key.public_key())
+    data.update(fields)
+    write_receipt(path, data, key)
+    return sign_receipt(data, key)
+
+
 def verify_receipt(
     path: Path, public_key: Ed25519PublicKey | Ed25519PrivateKey | Path | str
 ) -> dict[str, Any]:

@@ -13,6 +13,17 @@ temporary names, reuses a complete package that no ``delivery.json`` names yet (
 byte for byte with the checkpoint it carries) and the encrypted file the audit log records
 for it, so an interrupted upload resumes and a file already renamed on the server is
 recognised rather than refused.
+
+A package is bound to its run (G1, A5): ``run.json`` records the digest of the spec the run
+used, its phase and the phase's mode, and a delivery is refused with another spec, for an
+enclave phase (25/074 phase 2, decision §4 and §29: the full samples never leave KSZ), after
+the spec's retention deadline, or for a run that recorded none of this (an older sluis).
+Every refusal removes what the delivery built (the plaintext archive first, then the package
+directory, then the encrypted file) and is recorded as a ``refused`` event in the party's
+audit log. After the delivery's last record (``sent``, or ``encrypted`` without an upload)
+the log is checkpointed again and that signed checkpoint goes into ``delivery.json`` and the
+receipt: the checkpoint inside the package is signed before the package exists, so it cannot
+cover the records of its own delivery.
 """
 
 from __future__ import annotations
@@ -20,17 +31,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sluis.atomic import write_text
 from sluis.audit import load_checkpoint, open_log, signing_key
+from sluis.audit.log import AuditLog
 from sluis.deliver import build_package, package_name, scan_package, sha256_file, verify_package
-from sluis.deliver.encrypt import encrypt, pack, recipients_of
+from sluis.deliver.encrypt import EncryptionError, encrypt, pack, parse_recipient, recipients_of
+from sluis.deliver.receipt import countersign_receipt
 from sluis.deliver.transfer import upload
 from sluis.errors import SluisError, UsageError
 from sluis.spec import load_spec
 from sluis.spec.load import read_document
+from sluis.spec.model import Spec
+
+#: the fields of ``run.json`` that bind a run to its spec and phase (written since issue 23)
+RUN_BINDING = ("spec_sha256", "phase", "phase_mode")
 
 
 @dataclass(frozen=True)
@@ -60,10 +79,15 @@ class DeliverySummary:
     receipt: str = ""
     resumed_from: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    #: a signed checkpoint of the audit log after the delivery's last record (G10): give
+    #: ``delivery.json`` to ``sluis audit verify LOG --checkpoint`` to prove none was cut
+    audit_checkpoint: dict[str, Any] | None = None
 
 
 class DeliveryRefused(SluisError):
-    """A delivery the rules do not allow (thresholds, privacy scan)."""
+    """A delivery the rules do not allow: another spec than the run's, an enclave phase,
+    past the retention deadline, thresholds, privacy scan, an unusable recipient key. The
+    CLI exits 1 on it (2 is a usage error)."""
 
 
 def deliver(
@@ -75,13 +99,253 @@ def deliver(
     force: bool = False,
 ) -> DeliverySummary:
     """Package, scan, encrypt and (with ``target``) send the treated extract of the run in
-    ``work`` of the spec at ``spec_path``."""
-    import time
+    ``work`` of the spec at ``spec_path``.
 
+    Raises :class:`DeliveryRefused` when the rules forbid the delivery (see the module
+    docstring); nothing the refused delivery built is left, and the refusal is in the audit
+    log."""
     spec = load_spec(spec_path)
-    party = next(p for p, x in spec.parties.items() if "pseudonymiser" in x.roles)
-    home = Path(work) / party
+    digest = read_document(spec_path).sha256
+    work = Path(work)
+    run = _run_record(work, spec)
+    party = str(run.get("party") or _pseudonymiser(spec))
+    home = work / party
+    store = home / "keys"
     scra_dir = home / "scra"
+    out = home / "delivery"
+    name = package_name(spec, created)
+    try:
+        _check_binding(spec, Path(spec_path), digest, run, work, created)
+        _check_scra(scra_dir)
+        _check_recipients(spec, Path(spec_path))
+    except DeliveryRefused as err:
+        _record_refusal(home / "audit.log", party, store, err, name)
+        raise
+    seconds: dict[str, float] = {}
+    # An interrupted delivery (killed, crashed) left its package complete under its final
+    # name but no delivery.json for it: a rerun carries on without --force. The package is
+    # rebuilt with the checkpoint it carries, so it comes out byte for byte the same (X3)
+    # and the encrypted file and a partial upload of it can be reused.
+    earlier = None if force else _unfinished(out, name)
+    _remove_leftovers(out, name)
+    had_out = out.is_dir()
+    archive = out / f"{name}.tar"
+    with open_log(home / "audit.log", party=party, store=store) as audit:
+        try:
+            summary = _build_and_send(
+                spec, digest, home, out, name, audit, created, target, force, earlier, seconds
+            )
+        except (DeliveryRefused, EncryptionError) as err:
+            refusal = (
+                err
+                if isinstance(err, DeliveryRefused)
+                else DeliveryRefused(err.message, rule=err.rule, file=err.file, hint=err.hint)
+            )
+            refusal.hint = (refusal.hint + "; " if refusal.hint else "") + "nothing was delivered"
+            _remove_built(out, name, remove_dir=not had_out)
+            _append_refusal(audit, refusal, name)
+            raise refusal from (None if err is refusal else err)
+        finally:
+            archive.unlink(missing_ok=True)  # the plaintext archive is never kept
+        # a checkpoint after the delivery's last record: the one in the package is older
+        summary.audit_checkpoint = audit.checkpoint()
+        if summary.receipt:
+            countersign_receipt(
+                Path(summary.receipt),
+                {"audit_checkpoint": summary.audit_checkpoint},
+                signing_key(store, party),
+            )
+    summary.seconds = {k: round(v, 2) for k, v in seconds.items()}
+    write_text(out / "delivery.json", json.dumps(asdict(summary), indent=2) + "\n")
+    return summary
+
+
+def _build_and_send(
+    spec: Spec,
+    digest: str,
+    home: Path,
+    out: Path,
+    name: str,
+    audit: AuditLog,
+    created: dt.date,
+    target: SftpTarget | None,
+    force: bool,
+    earlier: dict | None,
+    seconds: dict[str, float],
+) -> DeliverySummary:
+    """Build, scan, pack, encrypt and send; each step in the audit log."""
+    store = home / "keys"
+    scra_dir = home / "scra"
+    t = time.perf_counter()
+    checkpoint = earlier or audit.checkpoint()
+    info = build_package(
+        spec,
+        digest,
+        scra_dir / "staged",
+        scra_dir,
+        out,
+        created=created,
+        checkpoint=checkpoint,
+        force=force or earlier is not None,
+    )
+    seconds["package"] = time.perf_counter() - t
+    t = time.perf_counter()
+    findings = scan_package(info.path, spec)
+    seconds["privacy scan"] = time.perf_counter() - t
+    if findings:
+        raise DeliveryRefused(
+            f"the privacy scan found {len(findings)} problem(s); first: {findings[0]}",
+            rule="privacy-scan",
+            file=str(info.path),
+        )
+    audit.append(
+        "package-built",
+        {
+            "package": info.name,
+            "files": len(info.files),
+            "payload_bytes": info.payload_bytes,
+            "manifest_sha256": sha256_file(info.path / "manifest-sha256.txt"),
+        },
+    )
+    t = time.perf_counter()
+    archive = pack(info.path, out / f"{info.name}.tar")
+    archive_sha = sha256_file(archive)
+    sealed = out / f"{info.name}.tar.age"
+    if not _sealed_before(home / "audit.log", sealed, archive_sha):
+        sealed = encrypt(archive, recipients_of(spec), sealed)
+    archive.unlink()  # the plaintext archive is not kept; the package directory is
+    seconds["encrypt"] = time.perf_counter() - t
+    audit.append(
+        "encrypted",
+        {
+            "archive_sha256": archive_sha,
+            "file": sealed.name,
+            "sha256": sha256_file(sealed),
+            "recipients": len(recipients_of(spec)),
+        },
+    )
+    summary = DeliverySummary(
+        decision=spec.decision.id,
+        package=str(info.path),
+        files=len(info.files),
+        payload_bytes=info.payload_bytes,
+        rows=info.rows,
+        archive_sha256=archive_sha,
+        encrypted=str(sealed),
+        encrypted_bytes=sealed.stat().st_size,
+        recipients=[r.name for r in spec.recipient.researchers if r.public_key],
+    )
+    if target is not None:
+        t = time.perf_counter()
+        sent = upload(
+            sealed,
+            target.host,
+            target.port,
+            target.username,
+            target.client_key,
+            target.host_key,
+            target.remote_dir,
+            signing_key=signing_key(store, audit.party),
+            receipt=out / f"{info.name}.receipt.json",
+        )
+        seconds["send"] = time.perf_counter() - t
+        summary.remote_path = sent.remote_path
+        summary.receipt = str(sent.receipt or "")
+        summary.resumed_from = sent.resumed_from
+        audit.append(
+            "sent",
+            {
+                "remote_path": sent.remote_path,
+                "sha256": sent.sha256,
+                "size_mb": sent.size // 10**6,
+                "host_key": sent.host_key_fingerprint,
+            },
+        )
+    return summary
+
+
+def _pseudonymiser(spec: Spec) -> str:
+    return next(p for p, x in spec.parties.items() if "pseudonymiser" in x.roles)
+
+
+def _run_record(work: Path, spec: Spec) -> dict[str, Any]:
+    """The ``run.json`` of the run in ``work``; {} when the run wrote none (an older sluis
+    without it is refused by :func:`_check_binding`); a usage error when there is no run."""
+    record = work / "run.json"
+    if not record.is_file():
+        scra = work / _pseudonymiser(spec) / "scra" / "scra.json"
+        if not scra.exists():
+            raise UsageError(
+                "no run in the workspace (no run.json, no SCRA result)",
+                rule="no-run",
+                file=str(work),
+                hint="run `sluis run` first",
+            )
+        return {}
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise UsageError(
+            f"cannot read the run's record: {err}", rule="run-record", file=str(record)
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(
+            "the run's record is not a JSON object", rule="run-record", file=str(record)
+        )
+    return data
+
+
+def _check_binding(
+    spec: Spec, spec_path: Path, digest: str, run: dict[str, Any], work: Path, created: dt.date
+) -> None:
+    """Refuse a delivery the run and the spec do not allow (G1, A5): another spec than the
+    run's, an enclave phase, a date past the retention deadline, or a run that recorded
+    neither (older runs)."""
+    record = work / "run.json"
+    rerun = f"rerun it: sluis run {spec_path} --work {work} --phase 1 --force"
+    missing = [k for k in RUN_BINDING if not run.get(k)]
+    if missing:
+        raise DeliveryRefused(
+            "the run does not record the spec, phase and mode it ran ("
+            + ", ".join(missing)
+            + " missing: a run of an older sluis); its data cannot be bound to a delivery",
+            rule="run-unbound",
+            file=str(record),
+            hint=rerun,
+        )
+    if run["spec_sha256"] != digest:
+        raise DeliveryRefused(
+            f"the run used spec {run.get('decision', '?')} (digest {str(run['spec_sha256'])[:12]}"
+            f"...), not this one ({spec.decision.id}, digest {digest[:12]}...)",
+            rule="spec-mismatch",
+            file=str(spec_path),
+            hint="deliver with the spec the run used, or run this spec first",
+        )
+    phase = run["phase"]
+    mode = run["phase_mode"]
+    declared = spec.phases.get(phase) if isinstance(phase, int) else None
+    if mode != "delivery" or declared is None or declared.mode != "delivery":
+        where = f" (§{declared.paragraph})" if declared is not None and declared.paragraph else ""
+        raise DeliveryRefused(
+            f"phase {phase} of {spec.decision.id} is an {mode} phase{where}: its data are "
+            "analysed on site and never leave the pseudonymiser",
+            rule="enclave-phase",
+            file=str(record),
+            hint="only a delivery phase is delivered (sluis run --phase 1)",
+        )
+    deadline = spec.retention.deadline
+    if deadline is not None and created > deadline:
+        where = f" (§{spec.retention.paragraph})" if spec.retention.paragraph else ""
+        raise DeliveryRefused(
+            f"the delivery date {created.isoformat()} is after the spec's retention deadline "
+            f"{deadline.isoformat()}{where}: the data must be destroyed by then, not sent",
+            rule="past-deadline",
+            file=str(spec_path),
+        )
+
+
+def _check_scra(scra_dir: Path) -> None:
+    """Refuse when the run's SCRA says the spec's thresholds do not hold (G5)."""
     result = scra_dir / "scra.json"
     if not result.exists():
         raise UsageError(
@@ -94,105 +358,60 @@ def deliver(
             file=str(result),
             hint=f"read {scra_dir / 'scra.html'}; nothing was delivered",
         )
-    seconds: dict[str, float] = {}
-    store = home / "keys"
-    out = home / "delivery"
-    name = package_name(spec, created)
-    # An interrupted delivery (killed, crashed) left its package complete under its final
-    # name but no delivery.json for it: a rerun carries on without --force. The package is
-    # rebuilt with the checkpoint it carries, so it comes out byte for byte the same (X3)
-    # and the encrypted file and a partial upload of it can be reused.
-    earlier = None if force else _unfinished(out, name)
-    _remove_leftovers(out, name)
-    with open_log(home / "audit.log", party=party, store=store) as audit:
-        t = time.perf_counter()
-        checkpoint = earlier or audit.checkpoint()
-        info = build_package(
-            spec,
-            read_document(spec_path).sha256,
-            scra_dir / "staged",
-            scra_dir,
-            out,
-            created=created,
-            checkpoint=checkpoint,
-            force=force or earlier is not None,
+
+
+def _check_recipients(spec: Spec, spec_path: Path) -> None:
+    """Refuse before anything is built when a researcher's key cannot be encrypted to."""
+    if not recipients_of(spec):
+        raise DeliveryRefused(
+            "the spec names no researcher to encrypt to",
+            rule="deliver-recipient",
+            file=str(spec_path),
         )
-        seconds["package"] = time.perf_counter() - t
-        t = time.perf_counter()
-        findings = scan_package(info.path, spec)
-        seconds["privacy scan"] = time.perf_counter() - t
-        if findings:
+    for researcher in spec.recipient.researchers:
+        if not researcher.public_key:
+            continue
+        try:
+            parse_recipient(researcher.public_key)
+        except EncryptionError as err:
             raise DeliveryRefused(
-                f"the privacy scan found {len(findings)} problem(s); first: {findings[0]}",
-                rule="privacy-scan",
-                file=str(info.path),
-            )
-        audit.append(
-            "package-built",
-            {
-                "package": info.name,
-                "files": len(info.files),
-                "payload_bytes": info.payload_bytes,
-                "manifest_sha256": sha256_file(info.path / "manifest-sha256.txt"),
-            },
-        )
-        t = time.perf_counter()
-        archive = pack(info.path, out / f"{info.name}.tar")
-        archive_sha = sha256_file(archive)
-        sealed = out / f"{info.name}.tar.age"
-        if not _sealed_before(home / "audit.log", sealed, archive_sha):
-            sealed = encrypt(archive, recipients_of(spec), sealed)
-        archive.unlink()  # the plaintext archive is not kept; the package directory is
-        seconds["encrypt"] = time.perf_counter() - t
-        audit.append(
-            "encrypted",
-            {
-                "archive_sha256": archive_sha,
-                "file": sealed.name,
-                "sha256": sha256_file(sealed),
-                "recipients": len(recipients_of(spec)),
-            },
-        )
-        summary = DeliverySummary(
-            decision=spec.decision.id,
-            package=str(info.path),
-            files=len(info.files),
-            payload_bytes=info.payload_bytes,
-            rows=info.rows,
-            archive_sha256=archive_sha,
-            encrypted=str(sealed),
-            encrypted_bytes=sealed.stat().st_size,
-            recipients=[r.name for r in spec.recipient.researchers if r.public_key],
-        )
-        if target is not None:
-            t = time.perf_counter()
-            sent = upload(
-                sealed,
-                target.host,
-                target.port,
-                target.username,
-                target.client_key,
-                target.host_key,
-                target.remote_dir,
-                signing_key=signing_key(store, party),
-                receipt=out / f"{info.name}.receipt.json",
-            )
-            seconds["send"] = time.perf_counter() - t
-            summary.remote_path = sent.remote_path
-            summary.receipt = str(sent.receipt or "")
-            summary.resumed_from = sent.resumed_from
-            audit.append(
-                "sent",
-                {
-                    "remote_path": sent.remote_path,
-                    "sha256": sent.sha256,
-                    "size_mb": sent.size // 10**6,
-                    "host_key": sent.host_key_fingerprint,
-                },
-            )
-    summary.seconds = {k: round(v, 2) for k, v in seconds.items()}
-    write_text(out / "delivery.json", json.dumps(asdict(summary), indent=2) + "\n")
-    return summary
+                f"{researcher.name}: the public key cannot be encrypted to: {err.message}",
+                rule=err.rule,
+                file=str(spec_path),
+                hint="put the researcher's ssh-ed25519 or age1 public key in the spec and "
+                "run it again; nothing was built",
+            ) from None
+
+
+def _record_refusal(
+    log: Path, party: str, store: Path, refusal: DeliveryRefused, package: str
+) -> None:
+    """A refusal in the party's audit log, when the party keeps one in this workspace (a
+    spec naming another party creates no workspace, key or log for it)."""
+    if not log.is_file():
+        return
+    with open_log(log, party=party, store=store) as audit:
+        _append_refusal(audit, refusal, package)
+
+
+def _append_refusal(audit: AuditLog, refusal: DeliveryRefused, package: str) -> None:
+    # the rule and where: never the message, which may quote data (G10: no national number)
+    audit.append("refused", {"stage": "deliver", "rule": refusal.rule, "package": package})
+
+
+def _remove_built(out: Path, name: str, *, remove_dir: bool) -> None:
+    """Remove what a refused delivery built, plaintext first: the archive, the package
+    directory (and any temporaries of it), then the encrypted file and its receipt; the
+    delivery directory too when this delivery created it and it is now empty."""
+    (out / f"{name}.tar").unlink(missing_ok=True)
+    _remove_leftovers(out, name)
+    package = out / name
+    if package.is_dir() and not package.is_symlink():
+        shutil.rmtree(package)
+    for path in (out / f"{name}.tar.age", out / f"{name}.receipt.json"):
+        path.unlink(missing_ok=True)
+    if remove_dir and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
 
 
 def _unfinished(out: Path, name: str) -> dict | None:

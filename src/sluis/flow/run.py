@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial as bind
 from pathlib import Path
 
 import ibis
@@ -22,7 +24,7 @@ from sluis.atomic import write_text
 from sluis.audit import open_log
 from sluis.coarsen import check_coarsened, coarsen_dataset
 from sluis.engine import connect
-from sluis.errors import SourceError, UsageError
+from sluis.errors import UsageError
 from sluis.extract import build_frames, extract_dataset
 from sluis.flow.clock import Progress, StageClock
 from sluis.flow.linked import destroy_received, external_providers, link
@@ -30,13 +32,18 @@ from sluis.pseudo import distinct_ids, load_key, new_key, pseudonymise, sequence
 from sluis.pseudo.keys import key_path
 from sluis.select import Sources, select_samples
 from sluis.select.sample import draw, seed_key
+from sluis.sources.remember import Remembered
 from sluis.spec.load import read_document
 from sluis.spec.model import Pseudonym, Spec
 
 
 @dataclass
 class RunSummary:
-    """What a run did: sizes, the datasets written, time per stage."""
+    """What a run did: sizes, the datasets written, time per stage.
+
+    ``spec_sha256``, ``phase``, ``phase_mode`` and ``party`` bind the run's output to the
+    spec that made it (G1, A5): ``sluis deliver`` refuses another spec and an enclave
+    phase, reading them from ``run.json``."""
 
     decision: str
     phase: int
@@ -44,6 +51,10 @@ class RunSummary:
     work: str
     spec_sha256: str
     key_fingerprint: str
+    #: the phase's mode in the spec: "delivery", or "enclave" (its data never leave)
+    phase_mode: str = ""
+    #: the pseudonymiser whose workspace (``<work>/<party>/``) holds the output
+    party: str = ""
     populations: dict[str, int] = field(default_factory=dict)
     samples: dict[str, int] = field(default_factory=dict)
     persons: int = 0
@@ -72,6 +83,8 @@ def run_spec(
     progress: Progress | None = None,
     force: bool = False,
     check: bool = True,
+    paranoid: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Run phase ``phase`` of the spec at ``spec_path`` on the registers in ``data``.
 
@@ -79,6 +92,8 @@ def run_spec(
     key store in it is kept). A key store given as ``key_store`` must hold the project's
     key; the default store in ``work`` gets one on the first run. Outputs appear only when
     complete: the staged extract is written under a temporary name and renamed at the end.
+    With ``check``, the sources check is remembered by content digests (``paranoid``: of
+    every byte) and ``notify`` hears which file changed since it was last passed.
     """
     from sluis.spec import load_spec
 
@@ -116,19 +131,27 @@ def run_spec(
             work=str(work),
             spec_sha256=read_document(spec_path).sha256,
             key_fingerprint=key.fingerprint,
+            phase_mode=spec.phases[phase].mode,
+            party=party,
         )
         clock = StageClock(summary.seconds, summary.peak_rss_mib, tick)
         audit.append(
             "run-started",
-            {"decision": spec.decision.id, "phase": phase, "spec_sha256": summary.spec_sha256},
+            {
+                "decision": spec.decision.id,
+                "phase": phase,
+                "phase_mode": summary.phase_mode,
+                "spec_sha256": summary.spec_sha256,
+            },
         )
         linked = external_providers(spec)
+        checker = bind(_check_sources, paranoid=paranoid, notify=notify)
         if check:
             with clock("check"):
-                _check_sources(
+                remembered = checker(
                     spec, Path(data), work / party, frozenset(spec.parties[party].tables)
                 )
-            audit.append("sources-checked", {"data": str(data)})
+            audit.append("sources-checked", {"data": str(data), **remembered.as_record()})
         partial = work / party / ".staged.partial"
         shutil.rmtree(partial, ignore_errors=True)
         with connect() as engine:
@@ -140,7 +163,7 @@ def run_spec(
                     work,
                     audit=audit,
                     clock=clock,
-                    check=_check_sources if check else None,
+                    check=checker if check else None,
                 )
                 raw = joined.raw
                 summary.providers = joined.providers
@@ -249,38 +272,23 @@ def _drop_replaced(engine, old: dict, new: dict) -> None:
     engine.drop(*[t for t in old.values() if t.get_name() not in carried])
 
 
-def _check_sources(spec: Spec, data: Path, workspace: Path, tables: frozenset[str]) -> None:
+def _check_sources(
+    spec: Spec,
+    data: Path,
+    workspace: Path,
+    tables: frozenset[str],
+    *,
+    paranoid: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Remembered:
     """The provider's tables against the source contract (G2, X2): a run never starts on
-    registers that break it. A passed check is remembered in the workspace with the size
-    and modification time of every file it read, so the registers are scanned again only
-    when a file changed (a full-scale check reads billions of rows)."""
-    from sluis.sources.check import check_sources, table_files
-    from sluis.sources.contract import CONTRACT
+    registers that break it. A passed check is remembered in the workspace with a content
+    digest of every file it read (``--paranoid``: of every byte), so a table is scanned
+    again only when one of its files changed, and ``notify`` hears which (a full-scale
+    check reads billions of rows; :mod:`sluis.sources.remember`)."""
+    from sluis.sources.remember import check_remembered
 
-    files = []
-    for table in CONTRACT:
-        if table.name in tables:
-            found, _ = table_files(data, table)
-            files += [
-                [str(f.relative_to(data)), f.stat().st_size, f.stat().st_mtime_ns] for f in found
-            ]
-    workspace.mkdir(parents=True, exist_ok=True)
-    stamp = workspace / "sources-checked.json"
-    seen = {"data": str(data.resolve()), "files": files}
-    if stamp.exists() and json.loads(stamp.read_text()) == seen:
-        return
-    quarantine = workspace / "quarantine"
-    report = check_sources(data, quarantine, tables=tables)
-    if not report.ok:
-        first = report.findings[0] if report.findings else None
-        raise SourceError(
-            f"the registers break the source contract ({report.total_findings:,} findings; "
-            f"bad rows quarantined in {quarantine})" + (f"; first: {first}" if first else ""),
-            rule="sources-invalid",
-            file=str(data),
-            hint=f"sluis sources check {data} lists every finding",
-        )
-    write_text(stamp, json.dumps(seen, indent=1) + "\n")
+    return check_remembered(data, workspace, tables, paranoid=paranoid, notify=notify)
 
 
 #: columns that identify a row of every dataset the flow writes, in sort order
