@@ -105,6 +105,22 @@ PSEUDONYM = "coarsen: {kind: pseudonym, domain: person}"
 BIRTH = "source: [person.birth_date]\n        coarsen: {kind: date, precision: year_quarter}"
 BIRTH_RULE = "coarsen: {kind: date, precision: year_quarter}"
 AMOUNT = "coarsen: {kind: amount, width: 150, top: 3000}"
+KEY_25 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO28kMWzElqniZXnhn1/0ujFbHAo4RsW2Ceq3DtgEhUf"
+#: a valid age X25519 recipient (no one holds its identity)
+AGE_KEY = "age178g6xffcvjslvn4jp7a2dcmvcuaxjtllqkqrcl689yhc6ga4xyls5mns6j"
+#: well-formed (51 bytes) but its 32 key bytes are not a point of the curve
+NOT_A_POINT = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILB2cOuUC9UzX5c9qthhm5H/yRH1fM7UWLu/LOA3U8m9"
+SAMPLE_25 = (
+    "covers: ['A6: sample flag']\n        source: [person.insz]\n        coarsen: {kind: keep}"
+)
+PERSON_SEQ = "source: [person.insz]\n        coarsen: {kind: pseudonym, domain: person}"
+JOBSEEKER_25 = (
+    "source: [dwh_unemployment.regional_service, dwh_unemployment.quarter_end]\n"
+    "        coarsen: {kind: keep}\n        computed: extract"
+)
+HOUSEHOLD_SEQ = (
+    "source: [household.household_id]\n        coarsen: {kind: pseudonym, domain: household}"
+)
 
 # (rule, spec, old, new, where): ``where`` is the text whose first character the problem
 # must point at, searched from where ``new`` was put (or, with a leading "^", from the top)
@@ -248,6 +264,9 @@ CASES = [
     ("population-beyond-decision", "26", "    region: '02000'", "    region: '03000'", "'03000'"),
     ("sample-beyond-decision", "25", "    fraction: 0.25", "    fraction: 0.5", "0.5"),
     ("phase-beyond-decision", "25", "    persons: 3000", "    persons: 5000", "5000"),
+    # A5, decision 25/074 §4, §29: phase 2's full samples never leave KSZ
+    ("phase-mode-beyond-decision", "25", "    mode: enclave", "    mode: delivery", "delivery"),
+    ("phase-mode-beyond-decision", "26", "    mode: delivery", "    mode: enclave", "enclave"),
     ("window-beyond-decision", "25", "  end: 2022Q4", "  end: 2024Q4", "^window:"),
     ("window-beyond-decision", "26", "cohort_2016: 2013Q1", "cohort_2016: 2012Q1", "2012Q1"),
     (
@@ -269,6 +288,15 @@ CASES = [
         "2030-10-31",
     ),
     (
+        "retention-before-decision",
+        "25",
+        "  deadline: 2029-10-31",
+        "  deadline: 2024-10-31",
+        "2024-10-31",
+    ),
+    # after the decision's date, before today (the test below injects today)
+    ("retention-passed", "26", "  deadline: 2033-11-30", "  deadline: 2026-06-30", "2026-06-30"),
+    (
         "no-recipient-keys",
         "25",
         "      public_key: ssh-ed25519 AAAAC3",
@@ -281,6 +309,71 @@ CASES = [
         "public_key: ssh-ed25519 AAAAC3",
         "public_key: ssh-rsa AAAAC3",
         "ssh-rsa",
+    ),
+    # G11: a key the encryption could not use (broken base64, wrong length, bad checksum)
+    ("bad-public-key", "25", KEY_25, KEY_25[:-4], "ssh-ed25519 AAAA"),
+    ("bad-public-key", "25", KEY_25, KEY_25 + "AAAA", "ssh-ed25519 AAAA"),
+    ("bad-public-key", "25", KEY_25, KEY_25[:-2] + "!f", "ssh-ed25519 AAAA"),
+    ("bad-public-key", "25", KEY_25, NOT_A_POINT, "ssh-ed25519 AAAA"),
+    ("bad-public-key", "25", KEY_25, AGE_KEY[:-1] + "k", "age1"),
+    # G3, G4: a national number, a household id or an exact date is never a delivered value,
+    # whatever stage computes it
+    (
+        "identifier-in-delivery",
+        "25",
+        PERSON_SEQ,
+        "source: [person.insz]\n        coarsen: {kind: keep}\n        computed: extract",
+        "{kind: keep}",
+    ),
+    (
+        "identifier-in-delivery",
+        "25",
+        SAMPLE_25 + "\n        computed: selection",
+        SAMPLE_25 + "\n        computed: extract",
+        "{kind: keep}",
+    ),
+    (
+        "identifier-in-delivery",
+        "25",
+        SAMPLE_25,
+        SAMPLE_25.replace("A6: sample flag", "A6: sex"),
+        "{kind: keep}",
+    ),
+    (
+        "identifier-in-delivery",
+        "25",
+        JOBSEEKER_25,
+        JOBSEEKER_25.replace("dwh_unemployment.quarter_end", "person.father_insz"),
+        "{kind: keep}",
+    ),
+    (
+        "identifier-in-delivery",
+        "26",
+        HOUSEHOLD_SEQ,
+        HOUSEHOLD_SEQ.replace("{kind: pseudonym, domain: household}", "{kind: keep}")
+        + "\n        computed: extract",
+        "{kind: keep}",
+    ),
+    (
+        "identifier-in-delivery",
+        "26",
+        HOUSEHOLD_SEQ,
+        "source: [household.household_id]\n        coarsen: {kind: top, max: 9}",
+        "{kind: top",
+    ),
+    (
+        "date-precision",
+        "25",
+        BIRTH,
+        "source: [person.birth_date]\n        coarsen: {kind: keep}\n        computed: extract",
+        "{kind: keep}",
+    ),
+    (
+        "date-precision",
+        "25",
+        BIRTH,
+        BIRTH.replace("year_quarter", "day") + "\n        computed: extract",
+        "day}",
     ),
     # G5: global recoding only along the rules' hierarchies, on a key, never finer
     ("recode-not-coarser", "26", "to: {kind: top, max: 6}", "to: {kind: top, max: 9}", "{kind"),
@@ -575,4 +668,135 @@ def test_g1_a_variable_without_a_paragraph(tmp_path: Path) -> None:
 
 def test_g1_every_rule_has_a_spec_that_breaks_it() -> None:
     tested = {c[0] for c in CASES} | {"yaml-syntax", "not-a-mapping", "no-paragraph"}
+    tested |= {"yaml-too-large", "yaml-too-deep", "yaml-aliases"}  # tests/test_spec_limits.py
     assert tested == set(RULES)
+
+
+# -- what never leaves, whatever the spec says (G1, G3, G4, G11, A5, A14, B10) -----------
+
+
+@pytest.mark.parametrize(
+    ("today", "deadline", "passed"),
+    [("2033-11-30", "2033-11-30", False), ("2033-12-01", "2033-11-30", True)],
+)
+def test_a14_b10_a_retention_deadline_before_today_is_refused(
+    tmp_path: Path, today: str, deadline: str, passed: bool
+) -> None:
+    """The day is injected: the deadline itself is still in time, the day after is not."""
+    import datetime as dt
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(TEXT["26"])
+    rules = {
+        p.rule for p in check_document(read_document(path), today=dt.date.fromisoformat(today))[1]
+    }
+    assert ("retention-passed" in rules) == passed, rules
+    with pytest.raises(SpecError, match="retention-passed"):
+        load_spec(SPEC_26, today=dt.date(2034, 1, 1))
+
+
+def test_g1_no_national_number_or_exact_date_leaves_as_a_computed_kept_value(
+    tmp_path: Path,
+) -> None:
+    """Every variable of both shipped specs whose value is a national number, a sequence
+    number or an exact date, rewritten as ``keep`` computed by the extract, is
+    refused at its rule: the computed flag does not open a way around G3 and G4."""
+    from sluis.sources.contract import CONTRACT
+
+    columns = {f"{t.name}.{c.name}": c for t in CONTRACT for c in t.columns}
+    for key in ("25", "26"):
+        yaml = YAML()
+        tree = yaml.load(TEXT[key])
+        rewritten = []
+        for name, ds in tree["datasets"].items():
+            for i, v in enumerate(ds["variables"]):
+                first = columns[v["source"][0]]
+                sequence = any("sequence number" in item for item in v["covers"])
+                if first.type in ("insz", "date") or sequence:
+                    v["coarsen"] = {"kind": "keep"}
+                    v["computed"] = "extract"
+                    rewritten.append((name, i, v["name"]))
+        assert len(rewritten) > 10
+        import io
+
+        buffer = io.StringIO()
+        yaml.dump(tree, buffer)
+        path = tmp_path / f"{key}.yaml"
+        path.write_text(buffer.getvalue())
+        doc = read_document(path)
+        found = {
+            (p.line, p.column)
+            for p in check_document(doc)[1]
+            if p.rule in ("identifier-in-delivery", "date-precision")
+        }
+        for name, i, variable in rewritten:
+            where = doc.position(("datasets", name, "variables", i, "coarsen"))
+            assert where in found, (key, name, variable)
+
+
+def test_g1_selection_flags_from_the_national_number_stay_legitimate() -> None:
+    """The shipped sample flags and cohorts are computed from ``person.insz`` by the
+    selection stage and kept as they are: a flag about the person, not the number."""
+    for path in (SPEC_25, SPEC_26):
+        spec = load_spec(path)
+        kept = [
+            v
+            for ds in spec.datasets.values()
+            for v in ds.variables
+            if v.computed == "selection" and v.coarsen.kind == "keep" and "person.insz" in v.source
+        ]
+        assert kept, path
+
+
+def test_g1_a_name_column_is_identifying_and_a_household_id_is_not() -> None:
+    from sluis.sources.contract import CONTRACT, Column
+    from sluis.spec.rules import identifying
+
+    assert identifying(Column("surname", "string", "Surname.")) == "name"
+    assert identifying(Column("first_name", "string", "Given name.")) == "name"
+    assert identifying(Column("insz", "insz", "Person.")) == "national number"
+    assert identifying(Column("household_id", "string", "Household.")) is None
+    assert identifying(Column("name", "code", "A coded name list.")) is None
+    # today's contract: every national number column is identifying, nothing else
+    for table in CONTRACT:
+        for col in table.columns:
+            assert (identifying(col) is not None) == (col.type == "insz"), col
+
+
+def test_g11_the_researcher_keys_spec_check_accepts() -> None:
+    """The shipped keys and an age recipient pass; they are the keys the encryption uses."""
+    from sluis.spec.rules import public_key_problem
+
+    for researcher in [*_SPEC_25.recipient.researchers, *load_spec(SPEC_26).recipient.researchers]:
+        assert researcher.public_key and public_key_problem(researcher.public_key) is None
+    assert public_key_problem(AGE_KEY) is None
+    assert public_key_problem(KEY_25 + " researcher@uantwerpen.invalid") is None
+    assert "not a point" in (public_key_problem(NOT_A_POINT) or "")
+
+
+def test_g11_a_spec_with_an_age_recipient_passes(tmp_path: Path) -> None:
+    assert KEY_25 in TEXT["25"]
+    assert not _problems(TEXT["25"].replace(KEY_25, AGE_KEY, 1), tmp_path)
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(4, len(AGE_KEY) - 1), st.sampled_from(_BECH32))
+def test_g11_any_one_character_changed_in_an_age_key_is_refused(at: int, char: str) -> None:
+    """bech32's checksum catches every single substitution; the parser must check it."""
+    from sluis.spec.rules import public_key_problem
+
+    changed = AGE_KEY[:at] + char + AGE_KEY[at + 1 :]
+    assert (public_key_problem(changed) is None) == (changed == AGE_KEY)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(-40, 40).filter(lambda n: n != 0))
+def test_g11_an_ssh_key_of_another_length_is_refused(change: int) -> None:
+    from sluis.spec.rules import public_key_problem
+
+    body = KEY_25.split()[1]
+    body = body[:change] if change < 0 else body + "A" * change
+    assert public_key_problem(f"ssh-ed25519 {body}") is not None

@@ -57,10 +57,16 @@ class DecisionLimits:
     whole_population: bool
     #: phase id -> largest number of sampled persons delivered in that phase (None: all)
     phases: dict[int, int | None]
+    #: phase id -> (the only mode the decision allows in it, its paragraphs): ``delivery``
+    #: (pseudonymised data leave to the researchers) or ``enclave`` (they stay with the
+    #: provider; only checked results leave)
+    phase_modes: dict[int, tuple[str, str]]
     window: tuple[str, str]
     #: earliest quarter of a look-back, per population (cohort)
     lookback: dict[str, str] = field(default_factory=dict)
     family: frozenset[str] = frozenset()
+    #: the date by which the researchers destroy the data; a spec's deadline lies between
+    #: the decision's date (and today) and this
     retention: dt.date = dt.date.min
     retention_paragraph: str = ""
     max_country_classes: int = 15
@@ -106,6 +112,9 @@ DECISIONS: dict[str, DecisionLimits] = {
         sample_fraction={"target": 0.25, "naturalised": 0.25},  # §3, §29
         whole_population=False,
         phases={1: 3000, 2: None},  # §4, §28: about 3,000 persons; §29: full samples
+        # §4, §28: phase 1 is delivered; §4, §29: in phase 2 the full samples are analysed
+        # only on a secure computer at KSZ, and only anonymous results leave
+        phase_modes={1: ("delivery", "4, 28"), 2: ("enclave", "4, 29")},
         window=("2000Q1", "2022Q4"),  # §3, §5
         family=frozenset({"partner", "children"}),  # §18-20
         retention=_D(2029, 10, 31),  # §30
@@ -138,6 +147,8 @@ DECISIONS: dict[str, DecisionLimits] = {
         sample_fraction={},  # §20-21: the whole population, no sample
         whole_population=True,
         phases={1: None},
+        # §4, §26: one study, its pseudonymised data delivered to the researchers over SFTP
+        phase_modes={1: ("delivery", "4, 26")},
         window=("2016Q1", "2024Q4"),  # §2
         lookback={"cohort_2016": "2013Q1", "cohort_2019": "2016Q1", "cohort_2022": "2019Q1"},
         family=frozenset({"cohabiting"}),  # §2 note 3, §19

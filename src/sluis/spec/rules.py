@@ -9,6 +9,7 @@ from the spec itself; the floors below are the project's own and apply to every 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
@@ -54,6 +55,10 @@ CEILINGS = {
 
 RULES: dict[str, str] = {
     "yaml-syntax": "the file is not valid YAML (UTF-8)",
+    "yaml-too-large": "a file or tree larger than a spec may be",
+    "yaml-too-deep": "mappings and sequences nested deeper than a spec may be",
+    "yaml-aliases": "too many aliases, an alias that expands the tree past the node cap, or "
+    "one inside the node it names",
     "duplicate-key": "a key appears twice in one mapping",
     "not-a-mapping": "the file is not a mapping of sections",
     "unknown-key": "a key the spec language does not have",
@@ -70,8 +75,10 @@ RULES: dict[str, str] = {
     "unknown-item": "covers a variable the decision's requirements do not list",
     "no-paragraph": "a variable without the decision paragraph it comes from",
     "duplicate-variable": "two variables with one name in a dataset",
-    "identifier-in-delivery": "a national number or household id not replaced by a pseudonym",
-    "date-precision": "a date finer than the decision allows",
+    "identifier-in-delivery": "a national number, name or household id as a delivered value "
+    "(not replaced by a pseudonym), whatever the variable's computed flag",
+    "date-precision": "a date finer than the decision allows (an exact date kept as it is, "
+    "whatever the variable's computed flag)",
     "country-classes": "more country classes than the decision allows",
     "amount-class-width": "an amount class narrower than the decision allows",
     "age-class-width": "an age class narrower than the project floor",
@@ -82,13 +89,18 @@ RULES: dict[str, str] = {
     "population-beyond-decision": "a population wider than the decision allows",
     "sample-beyond-decision": "a sample larger than the decision allows",
     "phase-beyond-decision": "a phase or phase size the decision does not allow",
+    "phase-mode-beyond-decision": "a phase mode (delivery or enclave) the decision does not "
+    "allow in that phase",
     "window-beyond-decision": "quarters outside the decision's window or look-back",
     "family-beyond-decision": "family members the decision does not allow",
     "threshold-floor": "a disclosure threshold below the project's floor",
     "retention-missing": "no retention deadline",
     "retention-beyond-decision": "a retention deadline later than the decision's",
+    "retention-before-decision": "a retention deadline before the decision's date",
+    "retention-passed": "a retention deadline that has passed (before today)",
     "no-recipient-keys": "a delivery without named researchers' public keys",
-    "bad-public-key": "a public key that is not an age or ssh-ed25519 recipient",
+    "bad-public-key": "a public key that is not a valid age X25519 or ssh-ed25519 recipient "
+    "(broken base64 or bech32 checksum, wrong length, not a curve point)",
     "recode-not-coarser": "a recode step whose target is finer than, or not nested in, the "
     "variable's rule",
     "recode-not-a-key": "a recode step on a variable no key set of its dataset names, or on "
@@ -106,6 +118,23 @@ STRUCTURAL = frozenset(
     }
 )
 _ITEMS = {f"{d.requirement}: {d.variable}" for d in DERIVATIONS} | STRUCTURAL
+#: what the selection stage sets (A2, B2): a sample flag or a cohort, derived from who the
+#: person is and never the person's number itself
+SELECTION_ITEMS = frozenset(
+    {
+        f"{d.requirement}: {d.variable}"
+        for d in DERIVATIONS
+        if d.rule.startswith("set by the selection")
+    }
+    | {"B2: cohort"}
+)
+#: the items whose value is a person's or household's identity: they leave as pseudonyms
+IDENTIFIER_ITEMS = frozenset(
+    f"{d.requirement}: {d.variable}" for d in DERIVATIONS if d.variable.endswith("sequence number")
+)
+#: a source column holding a name (given names, surname): none in today's contract, but a
+#: register that adds one may not deliver it
+_NAME_COLUMN = re.compile(r"(^|_)(name|names|surname|surnames)$")
 _DATE_ORDER = {"day": 0, "year_month": 1, "year_quarter": 2, "year": 3}
 _PLACE_ORDER = {"municipality": 0, "arrondissement": 1, "province": 2, "region": 3}
 
@@ -131,8 +160,9 @@ class _Checker:
         self.problems.append(self.doc.problem(path, rule, message, key=key))
 
 
-def check_spec(spec: Spec, doc: Document) -> list[Problem]:
-    """Every rule on a structurally valid spec."""
+def check_spec(spec: Spec, doc: Document, *, today: dt.date | None = None) -> list[Problem]:
+    """Every rule on a structurally valid spec; ``today`` (default: the system's date) is
+    the day a retention deadline must not precede."""
     decision = DECISIONS.get(spec.decision.id)
     c = _Checker(doc, decision)
     if decision is None:
@@ -148,7 +178,7 @@ def check_spec(spec: Spec, doc: Document) -> list[Problem]:
         _populations(c, spec, decision)
         _samples(c, spec, decision)
         _window_phases_family(c, spec, decision)
-        _retention(c, spec, decision)
+        _retention(c, spec, decision, dt.date.today() if today is None else today)
     _recipients(c, spec)
     held = {t for p in spec.parties.values() if "provider" in p.roles for t in p.tables}
     for path, variable, dataset_paragraph in _variables(spec):
@@ -369,6 +399,14 @@ def _window_phases_family(c: _Checker, spec: Spec, d: DecisionLimits) -> None:
                 f"sized_to names {phase.sized_to!r}, which is not a population with an "
                 "expected size",
             )
+        mode, paragraphs = d.phase_modes[phase_id]
+        if phase.mode != mode:
+            c.add(
+                (*path, "mode"),
+                "phase-mode-beyond-decision",
+                f"decision {d.id} §{paragraphs}: phase {phase_id} is {_MODE_SAYS[mode]}, so "
+                f"its mode is {mode}, not {phase.mode}",
+            )
         limit = d.phases[phase_id]
         if limit is not None and (phase.persons is None or phase.persons > limit):
             c.add(
@@ -393,24 +431,44 @@ def _window_phases_family(c: _Checker, spec: Spec, d: DecisionLimits) -> None:
             )
 
 
-def _retention(c: _Checker, spec: Spec, d: DecisionLimits) -> None:
-    if spec.retention.deadline is None:
+_MODE_SAYS = {
+    "delivery": "delivered to the researchers",
+    "enclave": "analysed only on site (the data never leave the provider)",
+}
+
+
+def _retention(c: _Checker, spec: Spec, d: DecisionLimits, today: dt.date) -> None:
+    """The deadline lies between the decision's date and its own deadline, and is not past:
+    data kept after it must be destroyed, never delivered."""
+    deadline = spec.retention.deadline
+    if deadline is None:
         c.add(
             ("retention",),
             "retention-missing",
             f"give the deadline; decision {d.id} §{d.retention_paragraph} sets {d.retention}",
             key=True,
         )
-    elif spec.retention.deadline > d.retention:
+    elif deadline > d.retention:
         c.add(
             ("retention", "deadline"),
             "retention-beyond-decision",
             f"decision {d.id} §{d.retention_paragraph} requires destruction by "
-            f"{d.retention}, not {spec.retention.deadline}",
+            f"{d.retention}, not {deadline}",
         )
-
-
-_AGE_KEY = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+    elif deadline < d.date:
+        c.add(
+            ("retention", "deadline"),
+            "retention-before-decision",
+            f"{deadline} is before decision {d.id} itself ({d.date}); it sets {d.retention} "
+            f"(§{d.retention_paragraph})",
+        )
+    elif deadline < today:
+        c.add(
+            ("retention", "deadline"),
+            "retention-passed",
+            f"the deadline {deadline} has passed (today is {today}): the data must be "
+            "destroyed, not delivered",
+        )
 
 
 def _recipients(c: _Checker, spec: Spec) -> None:
@@ -426,26 +484,47 @@ def _recipients(c: _Checker, spec: Spec) -> None:
         )
     for i, researcher in enumerate(spec.recipient.researchers):
         key = researcher.public_key
-        if key is not None and not _valid_public_key(key):
+        why = None if key is None else public_key_problem(key)
+        if why is not None:
             c.add(
                 ("recipient", "researchers", i, "public_key"),
                 "bad-public-key",
-                f"{researcher.name}: not an age X25519 recipient (age1...) or an "
-                "ssh-ed25519 public key",
+                f"{researcher.name}: {why}",
             )
 
 
-def _valid_public_key(key: str) -> bool:
-    if _AGE_KEY.match(key):
-        return True
+#: an OpenSSH ed25519 public key blob: string "ssh-ed25519", then a string of 32 bytes
+_SSH_ED25519_BLOB = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20"
+
+
+def public_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a researcher's recipient, ``None`` when it can. The key is
+    parsed by the parser the encryption uses (:func:`sluis.deliver.encrypt.parse_recipient`:
+    bech32 checksum of an ``age1`` key, a point on the curve), so a key that passes here is
+    one the delivery can encrypt to; the wire format of an ssh-ed25519 key (strict base64,
+    exactly 51 bytes) is checked first, since that parser ignores bytes after the key."""
+    from sluis.deliver.encrypt import EncryptionError, parse_recipient
+
     parts = key.split()
-    if len(parts) < 2 or parts[0] != "ssh-ed25519":
-        return False
+    if parts[:1] == ["ssh-ed25519"]:
+        try:
+            blob = base64.b64decode(parts[1] if len(parts) > 1 else "", validate=True)
+        except ValueError:
+            return "the ssh-ed25519 key's base64 is broken"
+        if not blob.startswith(_SSH_ED25519_BLOB) or len(blob) != len(_SSH_ED25519_BLOB) + 32:
+            return (
+                f"the ssh-ed25519 key holds {len(blob)} bytes, not the 51 of a type name "
+                "and a 32-byte key"
+            )
+    elif not key.startswith("age1"):
+        return "not an age X25519 recipient (age1...) or an ssh-ed25519 public key"
     try:
-        blob = base64.b64decode(parts[1], validate=True)
-    except ValueError:
-        return False
-    return blob.startswith(b"\x00\x00\x00\x0bssh-ed25519") and len(blob) == 51
+        parse_recipient(key)
+    except EncryptionError:
+        if key.startswith("age1"):
+            return "the age1 key is not a valid X25519 recipient (its bech32 checksum or length)"
+        return "the ssh-ed25519 key is not a point of the curve (a damaged key)"
+    return None
 
 
 # -- variables --------------------------------------------------------------------------
@@ -501,6 +580,62 @@ def _variable(
         columns.append(_source_column(c, (*path, "source", i), ref, held))
     value = columns[0] if columns else None
     _coarsening(c, (*path, "coarsen"), v, value)
+    if v.computed is not None:
+        _computed_value(c, (*path, "coarsen"), v, columns)
+    if any(item in IDENTIFIER_ITEMS for item in v.covers) and not isinstance(v.coarsen, Pseudonym):
+        c.add(
+            (*path, "coarsen"),
+            "identifier-in-delivery",
+            f"{v.name}: a sequence number stands for a person or household and leaves only as "
+            "a pseudonym (kind: pseudonym), whatever computes it",
+        )
+
+
+def identifying(col: Column | None) -> str | None:
+    """What identifies a person in a source column: ``"national number"`` (INSZ),
+    ``"name"``, or ``None``. A household id identifies a household and is handled apart:
+    household types, sizes and leaver flags are computed from it."""
+    if col is None:
+        return None
+    if col.type == "insz":
+        return "national number"
+    if col.type == "string" and _NAME_COLUMN.search(col.name):
+        return "name"
+    return None
+
+
+def _computed_value(c: _Checker, path: Path_, v: Variable, columns: list[Column | None]) -> None:
+    """A computed value kept as computed (``keep``) may not be a national number, a name or
+    an exact date, whatever stage computes it (G3, G4). The selection stage's own values
+    (sample flags, cohorts) are computed from the person's number but are not the number;
+    a code computed from dates (an exemption in a quarter, a leaver flag) names its code
+    column first, so the first source being a date means the value is that date."""
+    if not isinstance(v.coarsen, Keep):
+        return
+    selection = v.computed == "selection" and all(item in SELECTION_ITEMS for item in v.covers)
+    for ref, col in zip(v.source, columns, strict=True):
+        what = identifying(col)
+        if what == "name" or (what is not None and not selection):
+            why = (
+                "the selection stage sets only sample flags and cohorts"
+                if v.computed == "selection"
+                else f"a value computed from it and kept as it is can be the {what} itself"
+            )
+            c.add(
+                path,
+                "identifier-in-delivery",
+                f"{v.name}: {ref} is a {what}; {why} (give a pseudonym, or a rule that "
+                "classes the value)",
+            )
+            return
+    value = columns[0] if columns else None
+    if value is not None and value.type == "date":
+        c.add(
+            path,
+            "date-precision",
+            f"{v.name}: {v.source[0]} is an exact date, kept as it is; give kind: date with a "
+            "precision",
+        )
 
 
 _REQUIREMENT_LETTER = {"25/074": "A", "26/050": "B"}
@@ -598,6 +733,9 @@ def _fits_source(c: _Checker, path: Path_, v: Variable, col: Column) -> None:
     national numbers may not leave as the source has them."""
     rule = v.coarsen
     kind = rule.kind
+    if identifying(col) == "name":
+        c.add(path, "identifier-in-delivery", f"{v.name}: {col.name} is a name; it never leaves")
+        return
     if col.type == "insz" or (col.name == "household_id"):
         if not isinstance(rule, Pseudonym):
             c.add(
