@@ -328,6 +328,13 @@ def run(
     check: Annotated[
         bool, typer.Option(help="Check the provider's registers against the contract first.")
     ] = True,
+    paranoid: Annotated[
+        bool,
+        typer.Option(
+            help="Compare every byte of the registers with the remembered sources check "
+            "(default: a cheap digest of each file, its Parquet footer and sampled blocks)."
+        ),
+    ] = False,
 ) -> None:
     """Run an authorisation from its spec to a risk-treated extract (G1).
 
@@ -373,6 +380,8 @@ def run(
             progress=progress,
             force=force,
             check=check,
+            paranoid=paranoid,
+            notify=lambda line: console.print(Text(line), soft_wrap=True),
         )
     render_run(out, summary)
     page = write_run_report(work / "run.html", summary)
@@ -532,8 +541,18 @@ def main() -> None:
         app()
     except SluisError as err:
         # one line, whatever the terminal width; the message is text, never Rich markup
-        console.print(Text.assemble(("error", "bold red"), f": {err}"), soft_wrap=True)
+        console.print(Text.assemble(("error", "bold red"), f": {_error_text(err)}"), soft_wrap=True)
         sys.exit(2)
+
+
+def _error_text(err: SluisError) -> str:
+    """The error after the ``error:`` prefix; an error without its own rule id has the
+    default one, ``error``, which is not repeated (``error: error: ...`` before)."""
+    if err.rule != "error":
+        return str(err)
+    where = ":".join(str(p) for p in (err.file, err.line, err.column, err.row) if p is not None)
+    text = f"{where}: {err.message}" if where else err.message
+    return f"{text} (hint: {err.hint})" if err.hint else text
 
 
 def _terminate(signum: int, frame: object) -> None:
