@@ -157,6 +157,19 @@ def test_x2_a_run_that_records_no_binding_is_refused_with_a_hint_to_rerun(work: 
     _assert_refused_and_nothing_left(work, "run-unbound")
 
 
+def test_g5_no_delivery_when_the_thresholds_do_not_hold(work: Path) -> None:
+    """The run's SCRA says the spec's thresholds do not hold: refused, nothing built, the
+    refusal logged (moved here from test_flow_25074, whose run is of the enclave phase)."""
+    result = work / "ksz" / "scra" / "scra.json"
+    scra = json.loads(result.read_text())
+    scra["ok"] = False
+    result.write_text(json.dumps(scra))
+    with pytest.raises(DeliveryRefused) as err:
+        deliver(SPEC, work, created=DAY)
+    assert err.value.rule == "scra-failed"
+    _assert_refused_and_nothing_left(work, "scra-failed")
+
+
 def _unusable_key() -> str:
     """An ssh-ed25519 key of the right shape whose 32 bytes are not a point of the curve:
     it cannot be encrypted to."""

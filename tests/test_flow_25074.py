@@ -380,27 +380,6 @@ def test_g8_g11_delivery_reaches_the_researcher_and_only_them(data: Path, tmp_pa
     assert verify(log, checkpoint=checkpoint).ok
 
 
-def test_g5_no_delivery_when_the_thresholds_do_not_hold(run, tmp_path: Path) -> None:
-    import datetime as dt
-    import json as _json
-    import shutil
-
-    from sluis.flow.deliver import DeliveryRefused, deliver
-
-    _, work = run
-    copy = tmp_path / "work"
-    shutil.copytree(work, copy)
-    shutil.rmtree(copy / "ksz" / "delivery", ignore_errors=True)
-    result = copy / "ksz" / "scra" / "scra.json"
-    data = _json.loads(result.read_text())
-    data["ok"] = False
-    result.write_text(_json.dumps(data))
-    with pytest.raises(DeliveryRefused) as err:
-        deliver(SPEC, copy, created=dt.date(2026, 11, 23))
-    assert err.value.rule == "scra-failed"
-    assert not (copy / "ksz" / "delivery").exists()
-
-
 def test_a4_phase_one_is_sized_to_its_population(data: Path, tmp_path: Path) -> None:
     """A4, issue 15: the shipped phase 1 draws 3,000 of the 638,000 expected persons; on the
     test registers' smaller population it draws the same share, so the delivery carries the
