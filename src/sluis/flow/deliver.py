@@ -130,6 +130,9 @@ def deliver(
     _remove_leftovers(out, name)
     had_out = out.is_dir()
     archive = out / f"{name}.tar"
+    # an earlier delivery's encrypted file and receipt are its evidence: a refusal of this
+    # one removes only those it wrote itself
+    earlier_files = {p for p in _sent_files(out, name) if p.exists()}
     with open_log(home / "audit.log", party=party, store=store) as audit:
         try:
             summary = _build_and_send(
@@ -142,7 +145,7 @@ def deliver(
                 else DeliveryRefused(err.message, rule=err.rule, file=err.file, hint=err.hint)
             )
             refusal.hint = (refusal.hint + "; " if refusal.hint else "") + "nothing was delivered"
-            _remove_built(out, name, remove_dir=not had_out)
+            _remove_built(out, name, keep=earlier_files, remove_dir=not had_out)
             _append_refusal(audit, refusal, name)
             raise refusal from (None if err is refusal else err)
         finally:
@@ -326,8 +329,13 @@ def _check_binding(
     declared = spec.phases.get(phase) if isinstance(phase, int) else None
     if mode != "delivery" or declared is None or declared.mode != "delivery":
         where = f" (§{declared.paragraph})" if declared is not None and declared.paragraph else ""
+        what = (
+            "an enclave phase"
+            if "enclave" in (mode, getattr(declared, "mode", ""))
+            else ("not a delivery phase of the spec")
+        )
         raise DeliveryRefused(
-            f"phase {phase} of {spec.decision.id} is an {mode} phase{where}: its data are "
+            f"phase {phase} of {spec.decision.id} is {what}{where}: its data are "
             "analysed on site and never leave the pseudonymiser",
             rule="enclave-phase",
             file=str(record),
@@ -349,7 +357,10 @@ def _check_scra(scra_dir: Path) -> None:
     result = scra_dir / "scra.json"
     if not result.exists():
         raise UsageError(
-            "no SCRA result in the workspace", file=str(result), hint="run `sluis run` first"
+            "no SCRA result in the workspace",
+            rule="no-scra",
+            file=str(result),
+            hint="run `sluis run` first",
         )
     if not json.loads(result.read_text()).get("ok"):
         raise DeliveryRefused(
@@ -399,17 +410,24 @@ def _append_refusal(audit: AuditLog, refusal: DeliveryRefused, package: str) -> 
     audit.append("refused", {"stage": "deliver", "rule": refusal.rule, "package": package})
 
 
-def _remove_built(out: Path, name: str, *, remove_dir: bool) -> None:
+def _sent_files(out: Path, name: str) -> tuple[Path, Path]:
+    """The encrypted file of package ``name`` and its receipt."""
+    return out / f"{name}.tar.age", out / f"{name}.receipt.json"
+
+
+def _remove_built(out: Path, name: str, *, keep: set[Path], remove_dir: bool) -> None:
     """Remove what a refused delivery built, plaintext first: the archive, the package
-    directory (and any temporaries of it), then the encrypted file and its receipt; the
-    delivery directory too when this delivery created it and it is now empty."""
+    directory (and any temporaries of it), then the encrypted file and its receipt unless
+    they are in ``keep`` (an earlier delivery's); the delivery directory too when this
+    delivery created it and it is now empty."""
     (out / f"{name}.tar").unlink(missing_ok=True)
     _remove_leftovers(out, name)
     package = out / name
     if package.is_dir() and not package.is_symlink():
         shutil.rmtree(package)
-    for path in (out / f"{name}.tar.age", out / f"{name}.receipt.json"):
-        path.unlink(missing_ok=True)
+    for path in _sent_files(out, name):
+        if path not in keep:
+            path.unlink(missing_ok=True)
     if remove_dir and out.is_dir() and not any(out.iterdir()):
         out.rmdir()
 
