@@ -634,7 +634,7 @@ def _run_row_checks(
         )
     except duckdb.Error as err:
         raise SourceError(
-            f"could not check table {table.name}: {str(err).splitlines()[0]}",
+            f"could not check table {table.name}: {redact(str(err).splitlines()[0])}",
             rule="unreadable-file",
             file=report.files[0] if report.files else None,
         ) from err
