@@ -4,7 +4,7 @@ leaves nothing behind and is in the audit log (G8, G11, X2), and the delivery's 
 covered by a signed checkpoint that delivery.json and the receipt carry (G10).
 
 One 25/074 phase-1 run on a tiny synthetic Belgium serves every test (each on a copy of its
-workspace); the enclave phase and the bad key need a run of their own."""
+workspace); the enclave phase needs a run of its own."""
 
 from __future__ import annotations
 
@@ -177,10 +177,12 @@ def _unusable_key() -> str:
     return "ssh-ed25519 " + base64.b64encode(prefix + b"\x01" * 31 + b"\x02").decode()
 
 
-def test_g11_a_bad_recipient_key_gets_nothing_built(data: Path, tmp_path: Path) -> None:
-    """A researcher's key that cannot be encrypted to: nothing is built (no package, no
-    plaintext archive in delivery/) and the refusal is in the audit log; a spec checker
-    that refuses the key already stops the run."""
+def test_g11_a_bad_recipient_key_gets_nothing_built(work: Path, data: Path, tmp_path: Path) -> None:
+    """A researcher's key that cannot be encrypted to (the corpus case left the package and
+    its plaintext tar in delivery/): the spec is refused where it is loaded, by the run and
+    by the delivery, so nothing is extracted, built or encrypted. (The delivery checks the
+    keys again before it builds anything; the privacy-scan test covers a refusal after the
+    package exists.)"""
     ours = next(
         line.split("public_key: ", 1)[1]
         for line in SPEC.read_text().splitlines()
@@ -188,18 +190,13 @@ def test_g11_a_bad_recipient_key_gets_nothing_built(data: Path, tmp_path: Path) 
     )
     spec = tmp_path / "25-074.yaml"
     spec.write_text(SPEC.read_text().replace(ours, _unusable_key()))
-    work = tmp_path / "work"
-    try:
-        run_spec(spec, data, phase=1, work=work)
-    except SpecError as err:  # the spec check refuses the key: nothing ever runs
-        assert any(p.rule == "bad-public-key" for p in err.problems), err
-        return
-    with pytest.raises(DeliveryRefused) as err:
+    with pytest.raises(SpecError) as err:
+        run_spec(spec, data, phase=1, work=tmp_path / "bad-run")
+    assert [p.rule for p in err.value.problems] == ["bad-public-key"]
+    assert not (tmp_path / "bad-run").exists()
+    with pytest.raises(SpecError):
         deliver(spec, work, created=DAY)
-    assert err.value.rule == "deliver-recipient"
-    assert err.value.message.startswith("Demo researcher UAntwerpen: the public key cannot")
-    assert "nothing was built" in (err.value.hint or "")
-    _assert_refused_and_nothing_left(work, "deliver-recipient")
+    assert not (work / "ksz" / "delivery").exists()
 
 
 def test_g8_a_privacy_scan_refusal_removes_the_package(work: Path) -> None:
