@@ -42,6 +42,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "26-050.yaml"
 pytestmark = pytest.mark.slow
 SCALE = 0.003
+#: moves out of the Flemish Region, straight from the register: a Flemish residence period
+#: that ends (not by death) without a Flemish period from the next day (``gone``)
+_MOVES_OUT = """
+        WITH fl AS (SELECT * FROM residence WHERE nis_code IN (SELECT nis FROM flemish)),
+        gone AS (
+            SELECT a.insz, a.valid_to AS left_on FROM fl a
+            WHERE a.valid_to IS NOT NULL AND coalesce(a.end_reason, '') <> 'D'
+              AND NOT EXISTS (SELECT 1 FROM fl b WHERE b.insz = a.insz
+                              AND b.valid_from = a.valid_to + 1)),
+"""
 DAYS = [dt.date(y, 1, 1) for y in range(2016, 2025)]
 
 
@@ -148,13 +158,8 @@ def test_b2_g7_household_members_only_while_in_the_household(data: Path) -> None
     con.register("cohorts", members_of)
     con.register("days", pa.table({"day": pa.array(DAYS, pa.date32())}))
     want = con.execute(
-        """
-        WITH fl AS (SELECT * FROM residence WHERE nis_code IN (SELECT nis FROM flemish)),
-        gone AS (
-            SELECT a.insz, a.valid_to AS left_on FROM fl a
-            WHERE a.valid_to IS NOT NULL AND coalesce(a.end_reason, '') <> 'D'
-              AND NOT EXISTS (SELECT 1 FROM fl b WHERE b.insz = a.insz
-                              AND b.valid_from = a.valid_to + 1)),
+        _MOVES_OUT
+        + """
         spells AS (
             SELECT c.insz, c.since, (SELECT min(g.left_on) FROM gone g
                                      WHERE g.insz = c.insz AND g.left_on >= c.since) AS until
@@ -587,13 +592,8 @@ def test_b3_a_person_who_moves_out_of_the_flemish_region_is_not_followed(data: P
     # moves out, straight from the register: a Flemish period that ends (not by death)
     # without a Flemish period from the next day
     after = con.execute(
-        """
-        WITH fl AS (SELECT * FROM residence WHERE nis_code IN (SELECT nis FROM flemish)),
-        gone AS (
-            SELECT a.insz, a.valid_to AS left_on FROM fl a
-            WHERE a.valid_to IS NOT NULL AND coalesce(a.end_reason, '') <> 'D'
-              AND NOT EXISTS (SELECT 1 FROM fl b WHERE b.insz = a.insz
-                              AND b.valid_from = a.valid_to + 1)),
+        _MOVES_OUT
+        + """
         seen AS (SELECT subject, min(qend) AS first_day FROM years GROUP BY 1),
         moved AS (
             SELECT g.* FROM gone g JOIN seen s ON s.subject = g.insz

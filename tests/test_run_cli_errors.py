@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from entry_point import sluis
 from sluis.cli.app import _error_text
 from sluis.errors import SluisError, SourceError, UsageError
 from sluis.flow import run_spec
@@ -23,20 +22,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "25-074.yaml"
 
 
-def _sluis(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real entry point in a fresh process, as a user would run it."""
-    return subprocess.run(
-        [sys.executable, "-c", "from sluis.cli.app import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-
-
 def test_x2_unknown_phase_is_one_line_without_a_doubled_prefix(tmp_path: Path) -> None:
-    done = _sluis(
-        "run", str(SPEC), "--phase", "3", "--data", str(tmp_path), "--work", str(tmp_path / "w")
+    done = sluis(
+        "run",
+        str(SPEC),
+        "--phase",
+        "3",
+        "--data",
+        str(tmp_path),
+        "--work",
+        str(tmp_path / "w"),
+        cwd=ROOT,
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -107,7 +103,9 @@ def test_g2_cli_paranoid_run_names_the_changed_file(sources: Path, tmp_path: Pat
     )
     check_remembered(sources, work / "ksz", _ksz_tables(), paranoid=True)
     bad = _corrupt_in_place(sources)
-    done = _sluis("run", str(SPEC), "--data", str(sources), "--work", str(work), "--paranoid")
+    done = sluis(
+        "run", str(SPEC), "--data", str(sources), "--work", str(work), "--paranoid", cwd=ROOT
+    )
     assert done.returncode == 2, done.stderr
     assert "person.parquet changed since the last sources check (content)" in done.stderr
     assert "sources-invalid" in done.stderr

@@ -5,8 +5,6 @@ a traceback; ``sluis sources doc`` writes the contract documentation (G2)."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+from entry_point import sluis
 from sluis.cli.app import app
 from sluis.sources.contract import CONTRACT
 from sluis.sources.docs import render_contract_doc
@@ -21,16 +20,6 @@ from source_tables import N_ROWS, set_value
 
 Edit = Callable[[str, Callable[[pa.Table], pa.Table]], Path]
 runner = CliRunner()
-
-
-def _sluis(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real entry point in a fresh process, as a user would run it."""
-    return subprocess.run(
-        [sys.executable, "-c", "from sluis.cli.app import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def test_x4_clean_sources_exit_zero_with_a_summary(sources: Path) -> None:
@@ -65,14 +54,14 @@ def test_x2_cli_quarantine_option(sources: Path, edit: Edit, tmp_path: Path) -> 
 
 def test_x2_cli_missing_table_exits_one_without_traceback(sources: Path) -> None:
     (sources / "legal_cohabitation.parquet").unlink()
-    done = _sluis("sources", "check", str(sources))
+    done = sluis("sources", "check", str(sources))
     assert done.returncode == 1
     assert f"{sources / 'legal_cohabitation.parquet'}: missing-table: " in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_x2_cli_missing_directory_is_one_line_exit_two(tmp_path: Path) -> None:
-    done = _sluis("sources", "check", str(tmp_path / "nowhere"))
+    done = sluis("sources", "check", str(tmp_path / "nowhere"))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
@@ -83,7 +72,7 @@ def test_x2_cli_missing_directory_is_one_line_exit_two(tmp_path: Path) -> None:
 def test_x2_cli_file_instead_of_directory_exits_two(tmp_path: Path) -> None:
     path = tmp_path / "file.parquet"
     path.write_bytes(b"")
-    done = _sluis("sources", "check", str(path))
+    done = sluis("sources", "check", str(path))
     assert done.returncode == 2
     assert f"{path}: not-a-directory: " in done.stderr
     assert "Traceback" not in done.stderr
