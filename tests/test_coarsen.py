@@ -522,3 +522,15 @@ def test_g4_demobel_takes_the_eu_reference_year_from_its_own_year_column(engine,
         {"year": 2019, "nationality": "02"},
         {"year": 2020, "nationality": "03"},
     ]
+
+
+@given(st.lists(st.integers(1800, 2200), min_size=2, max_size=8, unique=True))
+def test_g4_classes_of_years_are_labelled_as_years(years: list[int]) -> None:
+    """Codebook labels of classes of calendar years have no thousands separator (issue 15:
+    "under 1,900"); other classes keep it."""
+    rule = NumericClasses(kind="classes", breaks=sorted(years))
+    labels = " ".join(label for _, label in classes(rule))
+    assert "," not in labels
+    assert all(str(y) in labels for y in years)
+    amounts = NumericClasses(kind="classes", breaks=[0, 5000, 25000])
+    assert "5,000 to under 25,000" in [label for _, label in classes(amounts)]

@@ -184,6 +184,10 @@ def integral(rule: NumericClasses) -> bool:
     return all(float(b).is_integer() for b in rule.breaks)
 
 
+#: breaks all in this range are calendar years, written without a thousands separator
+YEARS = (1800, 2200)
+
+
 def _num(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
@@ -201,9 +205,12 @@ def _numeric_classes(rule: Coarsen) -> Classes:
         inner = [(lo, f"{lo}-{hi - 1} years") for lo, hi in pairwise(b)]
         last = (b[-1], f"{b[-1]} years or older")
     else:
-        first = (low, f"under {_num(b[0])}")
-        inner = [(lo, f"{_num(lo)} to under {_num(hi)}") for lo, hi in pairwise(b)]
-        last = (b[-1], f"{_num(b[-1])} or more")
+        # classes of calendar years (arrival year: 1900, 1960, ...) read as years, not amounts
+        years = all(float(x).is_integer() and YEARS[0] <= x <= YEARS[1] for x in b)
+        num = (lambda x: str(int(x))) if years else _num
+        first = (low, f"under {num(b[0])}")
+        inner = [(lo, f"{num(lo)} to under {num(hi)}") for lo, hi in pairwise(b)]
+        last = (b[-1], f"{num(b[-1])} or more")
     return [first, *inner, last]
 
 
