@@ -354,3 +354,20 @@ def test_x4_run_summary_shows_the_suppression_shares(delivered: dict[str, Any]) 
         for var, n in (d["treatment"] or {}).get("per_variable", {}).items():
             line = next(x for x in printed.splitlines() if f" {var} " in x and d["name"] in x)
             assert f"{n:,}" in line and f"{100 * n / d['records']:.1f}%" in line
+
+
+def test_x4_run_report_shows_the_suppression_shares(
+    delivered: dict[str, Any], tmp_path: Path
+) -> None:
+    """X4, G5: ``run.html`` lists the share of every treated variable beside the cap."""
+    from sluis.cli.run_view import write_run_report
+
+    out = delivered["out"]
+    summary = RunSummary("25/074", 1, "data", "work", "0" * 64, "f" * 16)
+    summary.scra_ok, summary.scra_dir = False, str(out)
+    rows = _rows(write_run_report(tmp_path / "run.html", summary).read_text())
+    assert ["dataset", "variable", "suppressed", "share of records"] in rows
+    data = json.loads((out / "scra.json").read_text())
+    for d in data["datasets"]:
+        for var, n in (d["treatment"] or {}).get("per_variable", {}).items():
+            assert [d["name"], var, f"{n:,}", f"{100 * n / d['records']:.1f}%"] in rows

@@ -104,22 +104,34 @@ def render_run(console: Console, s: RunSummary) -> None:
     )
 
 
-def suppression_table(report: Path) -> Table | None:
-    """The share of every treated variable's values the SCRA suppressed (suppressed values /
-    records of the dataset), from the run's ``scra.json``, with the spec's cap when the
-    report carries one: what a steward checks before delivering (G5). None without a report
-    or without local suppression."""
+def suppression_shares(
+    report: Path,
+) -> tuple[float | None, list[tuple[str, str, int, float]]]:
+    """The spec's cap and, per dataset and treated variable, the values the SCRA suppressed
+    and their share of the dataset's records, from the run's ``scra.json`` (no rows without
+    a report or without local suppression)."""
     try:
         data = json.loads(Path(report).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    cap = data.get("max_suppression_share")
-    rows = [
-        (d["name"], var, count, d["treatment"].get("shares", {}).get(var), d["records"])
-        for d in data.get("datasets", [])
-        if d.get("treatment")
-        for var, count in d["treatment"]["per_variable"].items()
-    ]
+        return None, []
+    rows = []
+    for d in data.get("datasets", []):
+        if not d.get("treatment"):
+            continue
+        shares = d["treatment"].get("shares", {})
+        for var, count in d["treatment"]["per_variable"].items():
+            share = shares.get(var)
+            if share is None:
+                share = count / d["records"] if d["records"] else 0.0
+            rows.append((d["name"], var, count, share))
+    return data.get("max_suppression_share"), rows
+
+
+def suppression_table(report: Path) -> Table | None:
+    """The share of every treated variable's values the SCRA suppressed (suppressed values /
+    records of the dataset), with the spec's cap when the report carries one: what a steward
+    checks before delivering (G5). None without a report or without local suppression."""
+    cap, rows = suppression_shares(report)
     if not rows:
         return None
     title = "Suppressed by the SCRA, per variable"
@@ -128,8 +140,7 @@ def suppression_table(report: Path) -> Table | None:
     t = Table(title=title, title_justify="left")
     for col in ("dataset", "variable", "suppressed", "share of records"):
         t.add_column(col, justify="left" if col in ("dataset", "variable") else "right")
-    for dataset, var, count, share, records in rows:
-        share = share if share is not None else (count / records if records else 0.0)
+    for dataset, var, count, share in rows:
         over = cap is not None and share > cap
         t.add_row(
             dataset,
@@ -150,11 +161,14 @@ def write_run_report(path: Path, s: RunSummary) -> Path:
     ax.invert_yaxis()
     ax.set_xlabel("seconds")
     fig.tight_layout()
+    cap, shares = suppression_shares(Path(s.scra_dir) / "scra.json") if s.scra_dir else (None, [])
     return write_page(
         path,
         "run.html",
         title=f"sluis run of {s.decision}, phase {s.phase}",
         s=s,
+        cap=cap,
+        shares=shares,
         stages=[(label(st), s.seconds[st]) for st in stages],
         plot=svg(fig),
     )
