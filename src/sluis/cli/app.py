@@ -543,6 +543,32 @@ def main() -> None:
         # one line, whatever the terminal width; the message is text, never Rich markup
         console.print(Text.assemble(("error", "bold red"), f": {_error_text(err)}"), soft_wrap=True)
         sys.exit(2)
+    except Exception as err:  # anything else is a bug: one line, the traceback kept
+        console.print(Text.assemble(("bug", "bold red"), f": {_bug_text(err)}"), soft_wrap=True)
+        sys.exit(BUG_EXIT)
+
+
+#: exit code of an unexpected exception (a bug in sluis, not in the user's input)
+BUG_EXIT = 3
+
+
+def _bug_text(err: Exception) -> str:
+    """One line for an exception no user input should cause: what it was (redacted, as the
+    message may quote data) and the owner-only file that holds the full traceback (X2)."""
+    import tempfile
+    import traceback
+
+    from sluis.sources.check import redact
+
+    fd, name = tempfile.mkstemp(prefix="sluis-bug-", suffix=".txt")  # mode 0600
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write("".join(traceback.format_exception(err)))
+    first = (str(err).splitlines() or [""])[0]
+    what = f"{type(err).__name__}: {redact(first)}" if first else type(err).__name__
+    return (
+        f"this is a bug in sluis, not in your input ({what}); "
+        f"the full traceback is in {name}; please report it"
+    )
 
 
 def _error_text(err: SluisError) -> str:

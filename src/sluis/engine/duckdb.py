@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
@@ -17,8 +18,8 @@ import pyarrow as pa
 
 from sluis.atomic import atomic_path
 from sluis.errors import SourceError
-from sluis.sources.check import table_files
-from sluis.sources.contract import CONTRACT
+from sluis.sources.check import redact, table_files
+from sluis.sources.contract import CONTRACT, Table
 
 _TABLES = {t.name: t for t in CONTRACT}
 _BLOCK = 64  # SHA-256 block size, for HMAC
@@ -65,6 +66,7 @@ class Engine:
         )
         self._names = itertools.count()
         self._made: list[str] = []  # tables materialised and not dropped, in order
+        self._read: dict[Path, str] = {}  # source files read -> their contract table
 
     def close(self) -> None:
         """Release the connection and remove spilled data."""
@@ -79,14 +81,29 @@ class Engine:
 
     # -- reading -----------------------------------------------------------------------
 
-    def source(self, directory: Path, table: str) -> ir.Table:
+    def source(self, directory: Path, table: str, *, complete: bool = True) -> ir.Table:
         """A source table of the contract from a directory of register extracts (one
-        ``table.parquet`` or a folder of ``*.parquet`` parts per table)."""
+        ``table.parquet`` or a folder of ``*.parquet`` parts per table).
+
+        A file that is not Parquet (truncated, or another format under a ``.parquet``
+        name), a contract column that is missing (only when ``complete``: a provider's
+        extract holds just the columns asked of it) or of another type is a
+        :class:`SourceError` naming the file, table and column, here where the file is
+        known, also when the sources check was skipped (``--no-check``, X2)."""
         spec = _TABLES[table]
         files, finding = table_files(Path(directory), spec)
         if finding is not None:
             raise SourceError(finding.message, rule=finding.rule, file=finding.file)
-        return self.con.read_parquet([str(f) for f in files], table_name=f"src_{table}")
+        self._read.update(dict.fromkeys(files, table))
+        try:
+            with self.located():
+                t = self.con.read_parquet([str(f) for f in files], table_name=f"src_{table}")
+            _check_columns(t, spec, files, complete=complete)
+        except SourceError:
+            for f in files:
+                self._read.pop(f, None)
+            raise
+        return t
 
     def read_parquet(self, path: Path | Sequence[Path]) -> ir.Table:
         """Any Parquet file(s), e.g. a staged table of an earlier stage."""
@@ -109,7 +126,8 @@ class Engine:
         later stages read)."""
         name = name or self._name("t")
         sql = self.con.compile(expr)
-        self.con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}').fetchall()
+        with self.located():
+            self.con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}').fetchall()
         if not lasting:
             self._made.append(name)
         return self.con.table(name)
@@ -142,11 +160,13 @@ class Engine:
             self._made.remove(name)
 
     def count(self, expr: ir.Table) -> int:
-        return int(self.con.execute(expr.count()))
+        with self.located():
+            return int(self.con.execute(expr.count()))
 
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         """A small result (a summary, a report table) as Arrow; never person-level data."""
-        return self.con.to_pyarrow(expr)
+        with self.located():
+            return self.con.to_pyarrow(expr)
 
     def write_parquet(
         self, expr: ir.Table, path: Path, *, order_by: Sequence[str], mode: int = 0o600
@@ -165,10 +185,11 @@ class Engine:
             sql = self.con.compile(ordered)
             self.con.raw_sql("SET preserve_insertion_order = true").fetchall()
             try:
-                self.con.raw_sql(
-                    f"COPY ({sql}) TO '{_quote(tmp)}' "
-                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
-                ).fetchall()
+                with self.located():
+                    self.con.raw_sql(
+                        f"COPY ({sql}) TO '{_quote(tmp)}' "
+                        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+                    ).fetchall()
             finally:
                 self.con.raw_sql("SET preserve_insertion_order = false").fetchall()
         return Path(path)
@@ -189,6 +210,31 @@ class Engine:
         digest = _unhex(_sha256(_concat(_unhex(inner), _encode(value))))
         return _sha256(_concat(_unhex(outer), digest))
 
+    @contextmanager
+    def located(self) -> Iterator[None]:
+        """Turn an engine error caused by a broken source file into a :class:`SourceError`
+        naming the file and its table (X2).
+
+        DuckDB reads lazily: a damaged data page fails the first query that scans it, with
+        a message such as "Out of buffer" that names no file. On such an error each source
+        file read so far is scanned in full, once, and the first one that fails is named;
+        when none fails the original error goes on (it is not the data's fault). Running
+        out of memory or disk space is not a broken file and is never wrapped."""
+        try:
+            yield
+        except duckdb.Error as err:
+            if isinstance(err, _NOT_DATA) or "No space left" in str(err):
+                raise
+            for path, table in self._read.items():
+                problem = _unreadable(path)
+                if problem is not None:
+                    raise SourceError(
+                        f"table {table}: not a readable Parquet file: {redact(problem)}",
+                        rule="unreadable-file",
+                        file=str(path),
+                    ) from err
+            raise
+
     def _name(self, prefix: str) -> str:
         return f"sluis_{prefix}_{next(self._names)}"
 
@@ -196,6 +242,55 @@ class Engine:
 def connect(**options: object) -> Engine:
     """The default engine (DuckDB)."""
     return Engine(**options)  # type: ignore[arg-type]
+
+
+#: engine errors that say nothing about the data read
+_NOT_DATA = (duckdb.OutOfMemoryException, duckdb.InterruptException)
+
+#: contract type -> whether an engine column type may stand for it (as the sources check)
+_FITS: dict[str, Callable[[dt.DataType], bool]] = {
+    "insz": lambda t: t.is_string(),
+    "code": lambda t: t.is_string(),
+    "string": lambda t: t.is_string(),
+    "date": lambda t: t.is_date(),
+    "int": lambda t: t.is_integer(),
+    "float": lambda t: t.is_floating() or t.is_integer(),
+}
+
+
+def _check_columns(t: ir.Table, spec: Table, files: list[Path], *, complete: bool) -> None:
+    """Every contract column of ``spec`` present (when ``complete``) with a fitting type."""
+    schema = t.schema()
+    where = str(files[0]) if len(files) == 1 else str(files[0].parent)
+    for col in spec.columns:
+        dtype = schema.get(col.name)
+        if dtype is None:
+            if complete:
+                raise SourceError(
+                    f"table {spec.name}: column {col.name!r} ({col.type}) is missing",
+                    rule="missing-column",
+                    file=where,
+                    column=col.name,
+                )
+        elif not _FITS[col.type](dtype):
+            raise SourceError(
+                f"table {spec.name}: column {col.name!r} is {dtype}; the contract says {col.type}",
+                rule="wrong-type",
+                file=where,
+                column=col.name,
+            )
+
+
+def _unreadable(path: Path) -> str | None:
+    """The first line of the error a full scan of every column of ``path`` gives, or None."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"SELECT bit_xor(hash(t)) FROM read_parquet('{_quote(path)}') AS t").fetchall()
+    except duckdb.Error as err:
+        return str(err).splitlines()[0]
+    finally:
+        con.close()
+    return None
 
 
 def _quote(path: Path) -> str:

@@ -38,7 +38,8 @@ class Sources:
     def __getitem__(self, name: str) -> ir.Table:
         if name not in self._tables:
             if name in self.received:
-                self._tables[name] = self.engine.source(self.received[name], name)
+                # a provider's extract holds only the columns asked of it (B1)
+                self._tables[name] = self.engine.source(self.received[name], name, complete=False)
             elif self.allowed is not None and name not in self.allowed:
                 raise SourceError(
                     f"table {name!r} is not held by this party (it holds "
@@ -49,6 +50,17 @@ class Sources:
             else:
                 self._tables[name] = self.engine.source(self.directory, name)
         return self._tables[name]
+
+    def empty(self) -> list[str]:
+        """The source tables read so far that hold no rows (a cheap count on Parquet:
+        the row counts are in the files' footers)."""
+        return [name for name, t in self._tables.items() if self.engine.count(t) == 0]
+
+    def where(self, name: str) -> str:
+        """Where table ``name`` is read from, for an error message."""
+        directory = self.received.get(name, self.directory)
+        folder = directory / name
+        return str(folder if folder.is_dir() else directory / f"{name}.parquet")
 
     def keep(self, name: str, table: ir.Table) -> None:
         """Read ``table`` (a cut of the source computed once) wherever a stage asks for

@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 
 from sluis.engine import Engine
+from sluis.errors import SourceError
 from sluis.select.population import Sources, population
 from sluis.spec.model import Spec
 
@@ -58,5 +59,27 @@ def select_samples(engine: Engine, sources: Sources, spec: Spec) -> Selection:
         key = seed_key(spec.decision.id, name, sample.seed)
         drawn[name] = engine.materialise(draw(engine, pool, size, key))
         parts.append(drawn[name].mutate(sample=ibis.literal(str(flag))))
-    persons = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-    return Selection(persons=engine.materialise(persons), populations=pops)
+    persons = engine.materialise(parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])
+    if engine.count(persons) == 0:
+        raise _nobody(engine, sources, spec, pops)
+    return Selection(persons=persons, populations=pops)
+
+
+def _nobody(engine: Engine, sources: Sources, spec: Spec, pops: dict[str, ir.Table]) -> SourceError:
+    """The error of a selection without anyone: a run has nothing to extract, and the
+    stages after it (the small-cell risk analysis above all) have no meaning on no rows
+    (X2). It names an empty source table when one is the cause."""
+    empty = sources.empty()
+    if empty:
+        return SourceError(
+            f"table {empty[0]} has no rows, so spec {spec.decision.id} selects no one",
+            rule="empty-table",
+            file=sources.where(empty[0]),
+        )
+    sizes = ", ".join(f"{name} {engine.count(t)}" for name, t in pops.items())
+    return SourceError(
+        f"spec {spec.decision.id} selects no one from these registers (population sizes: "
+        f"{sizes}); every sample is empty",
+        rule="empty-selection",
+        file=str(sources.directory),
+    )

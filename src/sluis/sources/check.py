@@ -37,7 +37,7 @@ import duckdb
 from sluis.atomic import atomic_path
 from sluis.domain.codelists import VINTAGE_2019, codelists, municipalities
 from sluis.domain.insz import insz_valid_sql, is_valid_insz
-from sluis.errors import SourceError, UsageError
+from sluis.errors import UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Column, Table
 
 #: every rule the checker applies, by stable id, with what it means
@@ -47,6 +47,8 @@ RULES: dict[str, str] = {
     "unreadable-file": "The file cannot be read as Parquet.",
     "missing-column": "A contract column is absent from a file.",
     "wrong-type": "A column's Parquet type does not match the contract type.",
+    "reserved-column": "A column outside the contract has a name the checker gives its own "
+    "columns (file_row_number, _source_file, _source_row, _rules, _failures, __sluis_*).",
     "null": "A column that may not be empty holds NULL (or, for text, an empty string).",
     "insz-check-digits": "An INSZ is not 11 digits with a check number valid for either century.",
     "code-list": "A code is outside its code list (NIS codes: outside the list of their vintage).",
@@ -64,6 +66,7 @@ TABLE_RULES = (
     "unreadable-file",
     "missing-column",
     "wrong-type",
+    "reserved-column",
 )
 
 #: contract type -> the DuckDB types a Parquet column may have
@@ -107,6 +110,11 @@ MEMORY_LIMIT = "2GB"
 
 #: columns added to every quarantined row
 QUARANTINE_COLUMNS = ("_source_file", "_source_row", "_rules", "_failures")
+
+#: names of columns the checker adds (DuckDB's row number; the quarantine's columns); a
+#: file with a column so named cannot be checked without confusing the two
+RESERVED_COLUMNS = frozenset({"file_row_number", *QUARANTINE_COLUMNS})
+RESERVED_PREFIX = "__sluis_"
 
 #: what a masked letter or digit becomes
 MASK = "*"
@@ -385,11 +393,18 @@ def _check_table(
     if not readable:
         return report, [], 0
     source = _source_sql(readable)
-    report.rows_read = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
-    checks = _row_checks(table, usable)
-    if not checks:
+    try:
+        report.rows_read = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+        checks = _row_checks(table, usable)
+        if not checks:
+            return report, [], 0
+        found, n_found = _run_row_checks(con, table, source, checks, report, qfile, room)
+    except duckdb.Error as err:
+        # a file that describes well but fails when scanned (a damaged data page)
+        report.errors.append(_unreadable(table, readable, err))
+        _count(report, "unreadable-file")
+        report.rows_quarantined = 0
         return report, [], 0
-    found, n_found = _run_row_checks(con, table, source, checks, report, qfile, room)
     return report, found, n_found
 
 
@@ -425,9 +440,24 @@ def _check_schema(
             )
             _count(report, "unreadable-file")
             continue
-        readable.append(path)
         types = {name: str(dtype) for name, dtype, *_ in rows}
         named = {c.name for c in table.columns}
+        clash = [n for n in types if n in RESERVED_COLUMNS or n.startswith(RESERVED_PREFIX)]
+        for name in clash:
+            report.errors.append(
+                Finding(
+                    table.name,
+                    str(path),
+                    "reserved-column",
+                    f"column {name!r} is not in the contract and its name is one the checker "
+                    "gives its own columns; drop or rename it",
+                    column=name,
+                )
+            )
+            _count(report, "reserved-column")
+        if clash:
+            continue  # not read: its rows could not be numbered
+        readable.append(path)
         for extra in [n for n in types if exact and n not in named]:
             report.errors.append(
                 Finding(
@@ -632,12 +662,9 @@ def _run_row_checks(
             f"(SELECT s.*, {dup} AS {_DUP} FROM {source} AS s{join}) AS s"
             f") WHERE {any_fail}"
         )
-    except duckdb.Error as err:
-        raise SourceError(
-            f"could not check table {table.name}: {redact(str(err).splitlines()[0])}",
-            rule="unreadable-file",
-            file=report.files[0] if report.files else None,
-        ) from err
+    except duckdb.Error:
+        con.execute("DROP TABLE IF EXISTS bad")
+        raise
 
     n_bad = con.execute("SELECT count(*) FROM bad").fetchone()[0]
     report.rows_quarantined = n_bad
@@ -705,6 +732,15 @@ def _source_sql(files: list[Path]) -> str:
         f"FROM read_parquet([{paths}], filename = {_lit(_FILE)}, file_row_number = true, "
         f"union_by_name = true))"
     )
+
+
+def _unreadable(table: Table, files: list[Path], err: duckdb.Error) -> Finding:
+    """The finding of a table whose files describe well but fail when scanned: located at
+    the file the engine names, else at the one file or the folder of the parts."""
+    first = str(err).splitlines()[0]
+    named = [f for f in files if str(f) in str(err)]
+    where = named[0] if named else files[0] if len(files) == 1 else files[0].parent
+    return Finding(table.name, str(where), "unreadable-file", f"cannot be scanned: {first}")
 
 
 def _count(report: TableReport, rule: str) -> None:
