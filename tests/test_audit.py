@@ -30,14 +30,16 @@ from sluis.audit import (
     fingerprint,
     load_checkpoint,
     load_public_key,
+    load_witnesses,
     public_key_openssh,
     public_key_raw,
     signing_key,
     signing_key_path,
     verify,
+    witness,
 )
 from sluis.audit.signing import sign_checkpoint
-from sluis.cli.audit_cmd import audit_verify
+from sluis.cli.audit_cmd import audit_verify, audit_witness
 from sluis.domain.insz import is_valid_insz, make_insz
 
 INSZ = make_insz(dt.date(1985, 7, 31), 123)  # a valid national number (1900s rule)
@@ -102,7 +104,7 @@ def first(report) -> tuple[int | None, str]:
 def test_g10_records_are_canonical_chained_json_lines(tmp_path: Path) -> None:
     path, _ = make_log(tmp_path / "audit.jsonl", steps=5, every=0)
     lines = lines_of(path)
-    assert len(lines) == 6  # five events and the checkpoint close() writes
+    assert len(lines) == 7  # five events, the checkpoint and the seal close() writes
     prev = GENESIS
     for seq, line in enumerate(lines, start=1):
         record = json.loads(line)
@@ -114,7 +116,11 @@ def test_g10_records_are_canonical_chained_json_lines(tmp_path: Path) -> None:
         body = {k: v for k, v in record.items() if k != "hash"}
         assert record["hash"] == hashlib.sha256(canonical(body)).hexdigest()
         prev = hashlib.sha256(line).hexdigest()
-    assert json.loads(lines[-1])["event"] == "checkpoint"
+    assert json.loads(lines[-2])["event"] == "checkpoint"
+    assert "seal" not in json.loads(lines[-2])["data"]
+    seal = json.loads(lines[-1])
+    assert seal["event"] == "checkpoint" and seal["data"]["seal"] is True
+    assert seal["data"]["seq"] == 6  # the seal covers the checkpoint before it
     assert (stat.S_IMODE(path.stat().st_mode) & 0o007) == 0
 
 
@@ -220,7 +226,7 @@ def test_g10_checkpoint_on_demand_covers_the_latest_record(tmp_path: Path) -> No
     assert log.checkpoint() == cp  # the log already ends with a checkpoint: nothing written
     assert log.current_checkpoint() == cp
     log.close()
-    assert len(lines_of(log.path)) == 2
+    assert len(lines_of(log.path)) == 3  # the record, the checkpoint, the seal
 
 
 def test_g10_signing_key_is_created_once_owner_only(tmp_path: Path) -> None:
@@ -251,7 +257,8 @@ def test_g10_a_valid_log_verifies(tmp_path: Path) -> None:
     path, checkpoint = make_log(tmp_path / "audit.jsonl")
     report = verify(path, public_key=KEY.public_key(), checkpoint=checkpoint)
     assert report.ok, report.problems
-    assert (report.records, report.checkpoints, report.last_seq) == (14, 3, 14)
+    assert (report.records, report.checkpoints, report.last_seq) == (15, 4, 15)
+    assert report.seals == 1 and report.sealed
     assert report.key_source == "given" and report.warnings == []
 
 
@@ -312,14 +319,15 @@ def test_g10_truncation_is_found_against_an_external_checkpoint(tmp_path: Path) 
     path, checkpoint = make_log(tmp_path / "audit.jsonl")
     assert checkpoint["seq"] == 13
     write_lines(path, lines_of(path)[:10])  # cut after the second checkpoint (line 10)
-    plain = verify(path)
-    assert plain.ok  # a chain cut at a line boundary is a valid chain
-    report = verify(path, checkpoint=checkpoint)
+    # a chain cut at a line boundary is a valid chain, but a closed log ends with a seal
+    assert first(verify(path)) == (10, "audit-unsealed")
+    assert verify(path, still_open=True).ok
+    report = verify(path, checkpoint=checkpoint, still_open=True)
     assert first(report) == (11, "audit-truncated")
     assert "ends at seq 10" in report.problems[0].message
 
     write_lines(path, lines_of(path)[:8])  # now also records after the last checkpoint
-    plain = verify(path)
+    plain = verify(path, still_open=True)
     assert plain.ok and plain.after_checkpoint == 3
     assert any(
         w.rule == "audit-unsealed" and "ends 3 record(s) after its last checkpoint" in w.message
@@ -372,7 +380,7 @@ def test_g10_external_checkpoint_from_another_history_is_found(tmp_path: Path) -
     _, other = make_log(tmp_path / "other.jsonl", steps=12)
     report = verify(path, checkpoint=other)
     assert first(report) == (14, "audit-checkpoint")  # same seq, another history
-    assert other["seq"] == 14 and len(lines_of(path)) == 14
+    assert other["seq"] == 14 and len(lines_of(path)) == 15
 
 
 # ---------------------------------------------------------------- crashes and concurrency
@@ -540,7 +548,7 @@ def test_g10_cli_verify_reports_valid_and_tampered(tmp_path: Path, cli) -> None:
 
     result = cli(path, "--public-key", key_file, "--checkpoint", manifest)
     assert result.exit_code == 0, result.output
-    assert "valid" in result.output and "14 record(s)" in result.output
+    assert "valid" in result.output and "15 record(s)" in result.output
 
     lines = lines_of(path)
     lines[5], lines[6] = lines[6], lines[5]
@@ -557,9 +565,11 @@ def test_g10_cli_verify_finds_truncation_against_a_manifest(tmp_path: Path, cli)
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"audit_checkpoint": checkpoint}))
     write_lines(path, lines_of(path)[:9])
-    plain = cli(path)
-    assert plain.exit_code == 0 and "after its last checkpoint" in plain.output
-    result = cli(path, "--checkpoint", manifest)
+    plain = cli(path)  # X2: the cut is an error now, not a warning
+    assert plain.exit_code == 1 and "audit-unsealed" in plain.output, plain.output
+    still_open = cli(path, "--open")
+    assert still_open.exit_code == 0 and "after its last checkpoint" in still_open.output
+    result = cli(path, "--checkpoint", manifest, "--open")
     assert result.exit_code == 1 and "audit-truncated" in result.output
     assert "line 10" in result.output
 
@@ -601,3 +611,308 @@ def test_g10_cli_verify_calls_an_empty_log_an_error(tmp_path: Path, cli) -> None
     with AuditLog(empty, party="ksz", key=KEY) as log:  # an appender starts from an empty file
         log.append("run-started", {"decision": "25/074"})
     assert cli(empty).exit_code == 0
+
+
+# ---------------------------------------------------------------- seals and witnesses (issue 22)
+
+
+def _rehash(record: dict) -> dict:
+    record["hash"] = hashlib.sha256(
+        canonical({k: v for k, v in record.items() if k != "hash"})
+    ).hexdigest()
+    return record
+
+
+def _forged_append(lines: list[bytes], event: str = "destroyed") -> list[bytes]:
+    """A record chained to the last line with a correct prev and hash, as anyone without the
+    key can write."""
+    last = json.loads(lines[-1])
+    forged = _rehash(
+        {
+            "seq": last["seq"] + 1,
+            "time": "2026-11-23T09:59:00.000000Z",
+            "party": "ksz",
+            "event": event,
+            "data": {"files": [{"name": "panel.parquet", "bytes": 1}]},
+            "prev": hashlib.sha256(lines[-1]).hexdigest(),
+        }
+    )
+    return [*lines, canonical(forged)]
+
+
+def _resigned(lines: list[bytes], key: Ed25519PrivateKey) -> list[bytes]:
+    """Every line re-chained and every checkpoint re-signed with ``key`` (record 3 edited)."""
+    records = [json.loads(line) for line in lines]
+    records[2]["data"]["rows"] = 7
+    prev, out = GENESIS, []
+    for record in records:
+        record["prev"] = prev
+        if record["event"] == "checkpoint":
+            data, seal = record["data"], record["data"].get("seal") is True
+            data["hash"] = out[-1]["hash"]
+            data["signature"] = sign_checkpoint(key, "ksz", data["seq"], data["hash"], seal=seal)
+            data["fingerprint"] = fingerprint(key)
+            data["public_key"] = public_key_openssh(key)
+        out.append(_rehash(record))
+        prev = hashlib.sha256(canonical(record)).hexdigest()
+    return [canonical(r) for r in out]
+
+
+def _first_checkpoint_line(lines: list[bytes]) -> int:
+    return next(i for i, line in enumerate(lines) if b'"event":"checkpoint"' in line)
+
+
+#: each takes the lines of a closed log (15 lines: checkpoints on 5, 10, 14, the seal on 15)
+#: and returns the bytes of a tampered copy
+TAMPERINGS: dict[str, Callable[[list[bytes]], bytes]] = {
+    "byte flipped": lambda ls: (
+        b"\n".join(ls).replace(b'"persons":41234', b'"persons":41284', 1) + b"\n"
+    ),
+    "line deleted": lambda ls: b"".join(x + b"\n" for i, x in enumerate(ls) if i != 6),
+    "first line deleted": lambda ls: b"".join(x + b"\n" for x in ls[1:]),
+    "last line deleted": lambda ls: b"".join(x + b"\n" for x in ls[:-1]),
+    "lines swapped": lambda ls: b"".join(x + b"\n" for x in [*ls[:3], ls[4], ls[3], *ls[5:]]),
+    "line duplicated": lambda ls: b"".join(x + b"\n" for x in [*ls[:4], ls[3], *ls[4:]]),
+    "truncated mid-line": lambda ls: b"".join(x + b"\n" for x in ls)[:-40],
+    "tail of two lines cut": lambda ls: b"".join(x + b"\n" for x in ls[:-2]),
+    "cut right after the first checkpoint": lambda ls: b"".join(
+        x + b"\n" for x in ls[: _first_checkpoint_line(ls) + 1]
+    ),
+    "forged append with a recomputed hash": lambda ls: b"".join(
+        x + b"\n" for x in _forged_append(ls)
+    ),
+    "forged append with the seal copied after it": lambda ls: b"".join(
+        x + b"\n" for x in [*_forged_append(ls), ls[-1]]
+    ),
+    "forged append sealed with another key": lambda ls: b"".join(
+        x + b"\n" for x in _sealed_by(_forged_append(ls), OTHER_KEY)
+    ),
+    "edited and rehashed": lambda ls: b"".join(
+        x + b"\n"
+        for x in [
+            *ls[:2],
+            canonical(_rehash({**json.loads(ls[2]), "data": {"persons": 1}})),
+            *ls[3:],
+        ]
+    ),
+    "rewritten and re-signed with another key": lambda ls: b"".join(
+        x + b"\n" for x in _resigned(ls, OTHER_KEY)
+    ),
+    "CRLF line ends": lambda ls: b"".join(x + b"\r\n" for x in ls),
+    "emptied": lambda ls: b"",
+    "trailing garbage line": lambda ls: b"".join(x + b"\n" for x in ls) + b"garbage\n",
+    "trailing bytes without a newline": lambda ls: b"".join(x + b"\n" for x in ls) + b"{}",
+}
+
+
+def _sealed_by(lines: list[bytes], key: Ed25519PrivateKey) -> list[bytes]:
+    """``lines`` plus a seal over the last one, signed with ``key``, as ``close`` writes it."""
+    last = json.loads(lines[-1])
+    seal = _rehash(
+        {
+            "seq": last["seq"] + 1,
+            "time": "2026-11-23T09:59:01.000000Z",
+            "party": "ksz",
+            "event": "checkpoint",
+            "data": {
+                "seq": last["seq"],
+                "hash": last["hash"],
+                "signature": sign_checkpoint(key, "ksz", last["seq"], last["hash"], seal=True),
+                "fingerprint": fingerprint(key),
+                "public_key": public_key_openssh(key),
+                "seal": True,
+            },
+            "prev": hashlib.sha256(lines[-1]).hexdigest(),
+        }
+    )
+    return [*lines, canonical(seal)]
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERINGS))
+def test_x2_g10_every_tampered_copy_fails_verification(tmp_path: Path, name: str) -> None:
+    """Issue 22: of 18 tampered copies none verifies against the party's key and the
+    manifest's checkpoint; the untouched log does (X2, G10)."""
+    path, checkpoint = make_log(tmp_path / "audit.jsonl")
+    assert verify(path, public_key=KEY.public_key(), checkpoint=checkpoint).ok
+    lines = lines_of(path)
+    assert len(lines) == 15 and json.loads(lines[-1])["data"]["seal"] is True
+    tampered = TAMPERINGS[name](lines)
+    assert tampered != path.read_bytes()
+    path.write_bytes(tampered)
+    report = verify(path, public_key=KEY.public_key(), checkpoint=checkpoint)
+    assert not report.ok, f"{name}: not detected ({report.warnings})"
+
+
+def test_x2_g10_appends_and_cuts_without_the_key_fail_even_without_it(tmp_path: Path) -> None:
+    """A forged append or a cut tail is an error without any key or manifest too: a closed log
+    ends with a seal, and a seal by a second key is a forger's."""
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    lines = lines_of(path)
+    expected = {
+        "forged append with a recomputed hash": (16, "audit-unsealed"),
+        "tail of two lines cut": (13, "audit-unsealed"),
+        "cut right after the first checkpoint": (5, "audit-unsealed"),
+        "forged append with the seal copied after it": (17, "audit-prev"),
+        "forged append sealed with another key": (17, "audit-key"),
+    }
+    for name, where in expected.items():
+        path.write_bytes(TAMPERINGS[name](lines))
+        assert first(verify(path)) == where, name
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.integers(1, 14), every=st.integers(0, 4), cut=st.integers(1, 40))
+def test_x2_g10_any_tail_cut_by_whole_lines_fails(
+    tmp_path_factory: pytest.TempPathFactory, steps: int, every: int, cut: int
+) -> None:
+    """A log closed once, cut by any number of whole lines: never valid (it no longer ends
+    with its seal), and valid again only when declared still open."""
+    path, _ = make_log(tmp_path_factory.mktemp("cut") / "audit.jsonl", steps=steps, every=every)
+    lines = lines_of(path)
+    kept = lines[: max(0, len(lines) - cut)]
+    write_lines(path, kept)
+    assert not verify(path).ok
+    assert verify(path, still_open=True).ok == bool(kept)
+
+
+def test_g10_close_seals_and_a_reopened_log_is_sealed_again(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path, party="ksz", key=KEY, checkpoint_every=0) as log:
+        log.append("run-started", {})
+    assert verify(path).sealed
+    log = AuditLog(path, party="ksz", key=KEY, checkpoint_every=0)
+    log.append("sent", {"bytes": 1})
+    assert first(verify(path)) == (3, "audit-unsealed")  # open: the appender is still at work
+    assert verify(path, still_open=True).ok
+    log.close()
+    report = verify(path, public_key=KEY)
+    assert report.ok and report.seals == 2 and report.sealed
+
+
+def test_g10_repair_reseals_the_log(tmp_path: Path) -> None:
+    """``repair`` is the key holder's act: it records the cut and seals, so the repaired log
+    verifies as closed even before ``close``."""
+    path, _ = make_log(tmp_path / "audit.jsonl", steps=3, every=0)
+    with path.open("ab") as fh:
+        fh.write(b'{"data":{"fi')
+    log = AuditLog(path, party="ksz", key=KEY)
+    assert log.repair() == 12
+    events = [json.loads(line) for line in lines_of(path)[-2:]]
+    assert [e["event"] for e in events] == ["repaired", "checkpoint"]
+    assert events[1]["data"]["seal"] is True
+    assert verify(path, public_key=KEY).ok
+    log.close()
+    assert len(lines_of(path)) == 7  # close adds nothing to a sealed log
+
+
+def test_g10_a_seal_cannot_be_made_from_a_plain_checkpoint(tmp_path: Path) -> None:
+    """A seal signs another message than a checkpoint: adding ``seal: true`` to a cut log's
+    last checkpoint breaks its signature."""
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    lines = lines_of(path)[:5]
+    record = json.loads(lines[-1])
+    record["data"]["seal"] = True
+    lines[-1] = canonical(_rehash(record))
+    write_lines(path, lines)
+    assert first(verify(path)) == (5, "audit-signature")
+
+
+def test_g10_the_witness_catches_a_log_rewritten_and_resigned_by_the_key_holder(
+    tmp_path: Path,
+) -> None:
+    """Against the key holder (Certificate Transparency's split view): the rewritten log
+    verifies against the party's own key, but not against a checkpoint a witness kept."""
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    kept = tmp_path / "witness.jsonl"
+    checkpoint, _ = witness(path, kept, public_key=KEY.public_key())
+    assert checkpoint["seal"] is True and checkpoint["seq"] == 14
+    assert witness(path, kept)[0] == checkpoint and len(kept.read_bytes().splitlines()) == 1
+    assert verify(path, public_key=KEY, witnesses=load_witnesses(kept)).ok
+
+    path.write_bytes(b"".join(line + b"\n" for line in _resigned(lines_of(path), KEY)))
+    rewritten = verify(path, public_key=KEY.public_key())
+    assert rewritten.ok and rewritten.sealed  # the key holder's rewrite is self-consistent
+    report = verify(path, public_key=KEY, witnesses=load_witnesses(kept))
+    assert first(report) == (14, "audit-witness")
+    with pytest.raises(AuditError, match="fails verification"):
+        witness(path, kept)  # a witness does not countersign another history
+
+
+def test_g10_the_witness_catches_a_cut_back_to_an_earlier_seal(tmp_path: Path) -> None:
+    """A log closed twice can be cut back to its first seal and still end sealed: only a
+    checkpoint kept elsewhere shows the cut."""
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path, party="ksz", key=KEY, clock=fixed_clock()) as log:
+        log.append("run-started", {})
+    first_run = len(lines_of(path))
+    with AuditLog(path, party="ksz", key=KEY, clock=fixed_clock()) as log:
+        log.append("destroyed", {"files": 3})
+    kept = tmp_path / "w.jsonl"
+    witness(path, kept)
+    write_lines(path, lines_of(path)[:first_run])
+    assert verify(path).ok  # a closed log, as far as the log alone can tell
+    assert first(verify(path, witnesses=load_witnesses(kept))) == (3, "audit-truncated")
+
+
+def test_g10_receipts_and_witness_files_are_read_as_witnesses(tmp_path: Path) -> None:
+    _, checkpoint = make_log(tmp_path / "audit.jsonl")
+    receipt = tmp_path / "x.receipt.json"
+    receipt.write_text(json.dumps({"sha256": "00", "audit_checkpoint": checkpoint}, indent=2))
+    assert load_witnesses(receipt) == [checkpoint]
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps(cp) + "\n" for cp in (checkpoint, checkpoint)))
+    assert load_witnesses(many) == [checkpoint, checkpoint]
+    for text, rule in (
+        ("nothing\n{", "audit-witness-format"),
+        ('{"a": 1}', "audit-witness-format"),
+    ):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(AuditError) as err:
+            load_witnesses(bad)
+        assert err.value.rule == rule and err.value.file == str(bad)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "forged append with a recomputed hash",
+        "tail of two lines cut",
+        "cut right after the first checkpoint",
+        "CRLF line ends",
+    ],
+)
+def test_x2_g10_cli_exits_non_zero_on_what_passed_before(tmp_path: Path, cli, name: str) -> None:
+    """Issue 22: these passed `sluis audit verify LOG --checkpoint MANIFEST --public-key KEY`
+    with a warning; now they exit 1. The untouched log exits 0."""
+    path, checkpoint = make_log(tmp_path / "audit.jsonl")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"audit_checkpoint": checkpoint}))
+    key_file = tmp_path / "ksz.pub"
+    key_file.write_text(public_key_openssh(KEY) + "\n")
+    args = ("--checkpoint", manifest, "--public-key", key_file)
+    done = cli(path, *args)
+    assert done.exit_code == 0 and "sealed" in done.output, done.output
+    path.write_bytes(TAMPERINGS[name](lines_of(path)))
+    done = cli(path, *args)
+    assert done.exit_code == 1 and "TAMPERED" in done.output, done.output
+
+
+def test_g10_cli_witness_then_verify_with_the_witness(tmp_path: Path) -> None:
+    app = typer.Typer()
+    audit_app = typer.Typer()
+    app.add_typer(audit_app, name="audit")
+    audit_app.command("verify")(audit_verify)
+    audit_app.command("witness")(audit_witness)
+    runner = CliRunner()
+    path, _ = make_log(tmp_path / "audit.jsonl")
+    kept = tmp_path / "ksz.witness.jsonl"
+    done = runner.invoke(app, ["audit", "witness", str(path), "--to", str(kept)])
+    assert done.exit_code == 0 and "at seq 14" in done.output, done.output
+    done = runner.invoke(app, ["audit", "verify", str(path), "--witness", str(kept)])
+    assert done.exit_code == 0 and "1 witnessed checkpoint(s)" in done.output, done.output
+    path.write_bytes(b"".join(line + b"\n" for line in _resigned(lines_of(path), KEY)))
+    done = runner.invoke(app, ["audit", "verify", str(path), "--witness", str(kept)])
+    assert done.exit_code == 1 and "audit-witness" in done.output, done.output

@@ -18,7 +18,8 @@ from sluis.audit.signing import (
     signing_key,
     signing_key_path,
 )
-from sluis.audit.verify import Problem, VerifyReport, load_checkpoint, verify
+from sluis.audit.verify import Problem, VerifyReport, load_checkpoint, load_witnesses, verify
+from sluis.audit.witness import witness
 
 __all__ = [
     "EVENTS",
@@ -34,10 +35,12 @@ __all__ = [
     "fingerprint",
     "load_checkpoint",
     "load_public_key",
+    "load_witnesses",
     "open_log",
     "public_key_openssh",
     "public_key_raw",
     "signing_key",
     "signing_key_path",
     "verify",
+    "witness",
 ]

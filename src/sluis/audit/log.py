@@ -152,7 +152,8 @@ class AuditLog:
     def _load(self) -> None:
         """Read and verify the whole log; set where the next record continues."""
         content = self.path.read_bytes()
-        report = verify_bytes(content, public_key=self._key, name=str(self.path))
+        # an unsealed end is no fault here: another process may be appending, or a run crashed
+        report = verify_bytes(content, public_key=self._key, name=str(self.path), still_open=True)
         broken = [p for p in report.problems if p.rule != "audit-partial-line"]
         if broken:
             first = broken[0]
@@ -172,6 +173,7 @@ class AuditLog:
         self._last_event = report.last_event
         self._since_checkpoint = report.after_checkpoint
         self._checkpoint = report.last_checkpoint
+        self._sealed = report.sealed
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -269,17 +271,22 @@ class AuditLog:
                 "repaired",
                 {"removed_bytes": len(fragment), "removed_sha256": sha256_hex(fragment)},
             )
+            self._write_checkpoint(seal=True)  # the repair is the key holder's act: sealed
             return len(fragment)
 
     def close(self) -> None:
-        """End with a checkpoint (unless the log is empty, already ends with one, or ends
-        with an incomplete line) and close the file. Closing twice is harmless."""
+        """End with a seal (unless the log is empty, already ends with one, or ends with an
+        incomplete line) and close the file. Closing twice is harmless.
+
+        The seal is a checkpoint signed as "closed here": ``verify`` fails on a log that does
+        not end with one (unless told it is still open), so records appended by someone
+        without the key, or cut off the end, are errors, not warnings."""
         if self._fd is None:
             return
         try:
             with self._locked():
-                if self._seq and not self._partial and self._last_event != "checkpoint":
-                    self._write_checkpoint()
+                if self._seq and not self._partial and not self._sealed:
+                    self._write_checkpoint(seal=True)
         finally:
             with self._lock:
                 fd, self._fd = self._fd, None
@@ -333,22 +340,23 @@ class AuditLog:
         self._last_hash = fields["hash"]
         self._last_event = event
         self._since_checkpoint = 0 if event == "checkpoint" else self._since_checkpoint + 1
+        self._sealed = event == "checkpoint" and data.get("seal") is True
         return Record(line=line, **fields)
 
-    def _write_checkpoint(self) -> None:
+    def _write_checkpoint(self, *, seal: bool = False) -> None:
         assert self._last_hash is not None
         seq, hash_ = self._seq, self._last_hash
-        signature = sign_checkpoint(self._key, self.party, seq, hash_)
-        self._write(
-            "checkpoint",
-            {
-                "seq": seq,
-                "hash": hash_,
-                "signature": signature,
-                "fingerprint": self._fingerprint,
-                "public_key": self._public_key,
-            },
-        )
+        signature = sign_checkpoint(self._key, self.party, seq, hash_, seal=seal)
+        data: dict[str, Any] = {
+            "seq": seq,
+            "hash": hash_,
+            "signature": signature,
+            "fingerprint": self._fingerprint,
+            "public_key": self._public_key,
+        }
+        if seal:
+            data["seal"] = True
+        self._write("checkpoint", data)
         self._checkpoint = {
             "party": self.party,
             "seq": seq,
@@ -356,6 +364,8 @@ class AuditLog:
             "signature": signature,
             "fingerprint": self._fingerprint,
         }
+        if seal:
+            self._checkpoint["seal"] = True
 
 
 def open_log(

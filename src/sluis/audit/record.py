@@ -49,6 +49,9 @@ EVENTS: frozenset[str] = frozenset(
 
 #: a checkpoint's signature covers this JSON object (canonical form), never the whole line
 CHECKPOINT_TYPE = "sluis-audit-checkpoint/1"
+#: the type a seal signs instead: a seal (the checkpoint ``close`` writes) says "the log was
+#: closed here", which a plain checkpoint cannot be turned into without the key
+SEAL_TYPE = "sluis-audit-seal/1"
 
 #: a line longer than this is refused: the data of an event is a few small facts
 MAX_LINE_BYTES = 16 * 1024
@@ -90,10 +93,13 @@ def line_hash(line: bytes) -> str:
     return sha256_hex(line)
 
 
-def checkpoint_message(party: str, seq: int, hash_: str) -> bytes:
+def checkpoint_message(party: str, seq: int, hash_: str, *, seal: bool = False) -> bytes:
     """The bytes a checkpoint signs: the party, and the seq and hash of the last record before
-    the checkpoint (that hash commits to every earlier line through ``prev``)."""
-    return canonical({"hash": hash_, "party": party, "seq": seq, "type": CHECKPOINT_TYPE})
+    the checkpoint (that hash commits to every earlier line through ``prev``); a seal signs
+    the same with another type, so that a cut after a plain checkpoint cannot pass for a
+    closed log."""
+    kind = SEAL_TYPE if seal else CHECKPOINT_TYPE
+    return canonical({"hash": hash_, "party": party, "seq": seq, "type": kind})
 
 
 def check_party(party: str) -> str:

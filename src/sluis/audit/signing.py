@@ -149,17 +149,27 @@ def load_public_key(data: bytes | str) -> Ed25519PublicKey:
     return key
 
 
-def sign_checkpoint(key: Ed25519PrivateKey, party: str, seq: int, hash_: str) -> str:
-    """The hexadecimal Ed25519 signature of :func:`~sluis.audit.record.checkpoint_message`."""
-    return key.sign(checkpoint_message(party, seq, hash_)).hex()
+def sign_checkpoint(
+    key: Ed25519PrivateKey, party: str, seq: int, hash_: str, *, seal: bool = False
+) -> str:
+    """The hexadecimal Ed25519 signature of :func:`~sluis.audit.record.checkpoint_message`
+    (of a seal when ``seal``)."""
+    return key.sign(checkpoint_message(party, seq, hash_, seal=seal)).hex()
 
 
 def checkpoint_signature_ok(
-    public_key: Ed25519PublicKey, party: str, seq: int, hash_: str, signature: str
+    public_key: Ed25519PublicKey,
+    party: str,
+    seq: int,
+    hash_: str,
+    signature: str,
+    *,
+    seal: bool = False,
 ) -> bool:
-    """True when ``signature`` (hex) signs the checkpoint ``(party, seq, hash_)``."""
+    """True when ``signature`` (hex) signs the checkpoint (or seal) ``(party, seq, hash_)``."""
     try:
-        public_key.verify(bytes.fromhex(signature), checkpoint_message(party, seq, hash_))
+        message = checkpoint_message(party, seq, hash_, seal=seal)
+        public_key.verify(bytes.fromhex(signature), message)
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ _PARTY = re.compile(r"[a-z0-9][a-z0-9-]*")
 #: the fields of an external checkpoint (``AuditLog.current_checkpoint``)
 CHECKPOINT_FIELDS: tuple[str, ...] = ("party", "seq", "hash", "signature", "fingerprint")
 _CHECKPOINT_DATA = frozenset({"seq", "hash", "signature", "fingerprint", "public_key"})
+_SEAL_DATA = _CHECKPOINT_DATA | {"seal"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,13 @@ class VerifyReport:
     external: dict[str, Any] | None = None
     #: the last checkpoint in the log, in the form of ``AuditLog.current_checkpoint``
     last_checkpoint: dict[str, Any] | None = None
+    #: seals (checkpoints ``close`` writes) in the log, and whether its last record is one
+    seals: int = 0
+    sealed: bool = False
+    #: the log was verified as still open: an unsealed end is a warning, not a problem
+    still_open: bool = False
+    #: the witnessed checkpoints that were checked
+    witnesses: list[dict[str, Any]] = field(default_factory=list)
     # where an appender continues: the last complete line and what follows it
     last_line_hash: str = GENESIS
     last_hash: str | None = None
@@ -111,6 +119,9 @@ def verify(
     path: Path,
     public_key: Ed25519PublicKey | Ed25519PrivateKey | None = None,
     checkpoint: Mapping[str, Any] | None = None,
+    *,
+    witnesses: Iterable[Mapping[str, Any]] = (),
+    still_open: bool = False,
 ) -> VerifyReport:
     """Verify the audit log at ``path``; see the module docstring for what is checked.
 
@@ -118,6 +129,9 @@ def verify(
     it (without it, signatures are checked against the key the log itself names, which only
     proves the log is consistent, not who signed it). ``checkpoint``: an external checkpoint
     (``AuditLog.current_checkpoint()`` as a manifest carries it) the log must still contain.
+    ``witnesses``: checkpoints other parties kept (:func:`load_witnesses`); the log must hold
+    each one's record at its seq with its hash, which catches a log rewritten and re-signed
+    by the key holder. A log must end with a seal (``audit-unsealed``) unless ``still_open``.
     A missing or unreadable file raises :class:`AuditError`; tampering never raises. An
     empty file is a problem (``audit-empty``), not a valid log of 0 records.
     """
@@ -130,7 +144,14 @@ def verify(
         raise AuditError(
             f"cannot read the audit log: {err.strerror}", rule="audit-missing", file=str(path)
         ) from None
-    report = verify_bytes(content, public_key=public_key, checkpoint=checkpoint, name=str(path))
+    report = verify_bytes(
+        content,
+        public_key=public_key,
+        checkpoint=checkpoint,
+        witnesses=witnesses,
+        still_open=still_open,
+        name=str(path),
+    )
     if not report.records and not report.problems:
         # a party's log is written by the run or delivery that made it: an empty one was
         # emptied (or never written), and "valid" would hide that
@@ -151,13 +172,17 @@ def verify_bytes(
     *,
     public_key: Ed25519PublicKey | Ed25519PrivateKey | None = None,
     checkpoint: Mapping[str, Any] | None = None,
+    witnesses: Iterable[Mapping[str, Any]] = (),
+    still_open: bool = False,
     name: str = "<log>",
 ) -> VerifyReport:
     """:func:`verify` on the bytes of a log."""
     given = public_key.public_key() if isinstance(public_key, Ed25519PrivateKey) else public_key
     given_fp = fingerprint(given) if given is not None else None
     external = check_checkpoint_shape(checkpoint) if checkpoint is not None else None
-    report = VerifyReport(path=name, external=external)
+    witnessed = [check_checkpoint_shape(w) for w in witnesses]
+    report = VerifyReport(path=name, external=external, still_open=still_open)
+    report.witnesses = witnessed
     report.key_source = "given" if given is not None else None
 
     pieces = content.split(b"\n")
@@ -183,6 +208,7 @@ def verify_bytes(
         if isinstance(record, str):
             problem(number, None, "audit-format", record)
             prev, expected_seq, prev_line = None, None, this_line
+            report.sealed = False
             continue
         seq = record["seq"]
         report.records += 1
@@ -234,10 +260,15 @@ def verify_bytes(
                     "the standard vocabulary (an extended log?)",
                 )
             )
+        report.sealed = False
         if record["event"] == "checkpoint":
             report.checkpoints += 1
             last_cp_seq = seq
+            before = len(report.problems)
             _check_checkpoint(record, prev, number, given, given_fp, keys, report)
+            if record["data"].get("seal") is True:
+                report.seals += 1
+                report.sealed = len(report.problems) == before
         by_seq.setdefault(seq, (number, record["hash"], record["party"]))
         prev, expected_seq, prev_line = record, seq + 1, this_line
 
@@ -258,22 +289,10 @@ def verify_bytes(
         )
     if external is not None:
         _check_external(external, by_seq, report, given, given_fp, keys)
-    if report.records and report.last_event != "checkpoint" and not partial:
-        what = (
-            f"ends {report.after_checkpoint} record(s) after its last checkpoint "
-            f"(line {by_seq.get(last_cp_seq, (0,))[0]})"
-            if report.checkpoints
-            else "has no checkpoint"
-        )
-        report.warnings.append(
-            Problem(
-                None,
-                None,
-                "audit-unsealed",
-                f"the log {what}: records cut off after a checkpoint cannot be detected "
-                "without an external checkpoint (--checkpoint MANIFEST)",
-            )
-        )
+    for witness in witnessed:
+        _check_external(witness, by_seq, report, given, given_fp, keys, kind="witnessed")
+    if report.records and not report.sealed and not partial:
+        _check_sealed(report, by_seq.get(last_cp_seq, (0,))[0])
     if given is None and keys:
         report.warnings.append(
             Problem(
@@ -286,6 +305,41 @@ def verify_bytes(
             )
         )
     return report
+
+
+def _check_sealed(report: VerifyReport, last_cp_line: int) -> None:
+    """A log ends with a seal (``close`` writes one): else it was cut, extended by someone
+    without the key, or is still being written (or its run crashed)."""
+    if report.last_event == "checkpoint" and report.after_checkpoint == 0:
+        what = "ends with a plain checkpoint, not a seal"
+    elif report.checkpoints:
+        what = (
+            f"ends {report.after_checkpoint} record(s) after its last checkpoint "
+            f"(line {last_cp_line})"
+        )
+    else:
+        what = "has no checkpoint"
+    if report.still_open:
+        report.warnings.append(
+            Problem(
+                None,
+                None,
+                "audit-unsealed",
+                f"the log {what}: verified as still open, so records after the last "
+                "signature are not proven (a witness or a later seal proves them)",
+            )
+        )
+        return
+    report.problems.append(
+        Problem(
+            report.lines,
+            report.last_seq,
+            "audit-unsealed",
+            f"the log {what}, but a closed log ends with a seal: records were cut off "
+            "the end or appended without the party's key (or the run writing it crashed, "
+            "or it is still open: then verify with --open)",
+        )
+    )
 
 
 def _parse(raw: bytes) -> dict[str, Any] | str:
@@ -333,11 +387,15 @@ def _check_checkpoint(
     def problem(rule: str, message: str) -> None:
         report.problems.append(Problem(number, seq, rule, message))
 
-    if set(data) != _CHECKPOINT_DATA:
+    if set(data) != _CHECKPOINT_DATA and (set(data) != _SEAL_DATA or data["seal"] is not True):
         problem(
-            "audit-checkpoint", "a checkpoint's data holds " + ", ".join(sorted(_CHECKPOINT_DATA))
+            "audit-checkpoint",
+            "a checkpoint's data holds "
+            + ", ".join(sorted(_CHECKPOINT_DATA))
+            + " (and a seal's seal: true)",
         )
         return
+    seal = data.get("seal") is True
     if prev is None or data["seq"] != prev["seq"] or data["hash"] != prev["hash"]:
         problem(
             "audit-checkpoint",
@@ -358,8 +416,12 @@ def _check_checkpoint(
         )
         return
     if keys and fp not in keys and given is None:
-        report.warnings.append(
-            Problem(number, seq, "audit-key", f"the signing key changes to {fp}")
+        # a party's key is never replaced (signing.py): a second key in one log is a forger's
+        # seal over records it added, not a rotation
+        problem(
+            "audit-key",
+            f"the signing key changes to {fp} (the log's earlier checkpoints are signed by "
+            f"{next(iter(keys))}): records were added by someone without the party's key",
         )
     keys.setdefault(fp, key)
     if given is not None and fp != given_fp:
@@ -368,12 +430,17 @@ def _check_checkpoint(
         )
         return
     if not checkpoint_signature_ok(
-        given or key, record["party"], data["seq"], data["hash"], str(data["signature"])
+        given or key,
+        record["party"],
+        data["seq"],
+        data["hash"],
+        str(data["signature"]),
+        seal=seal,
     ):
         problem(
             "audit-signature",
-            "the checkpoint's signature does not verify: the records it covers or the "
-            "checkpoint itself were changed",
+            f"the {'seal' if seal else 'checkpoint'}'s signature does not verify: the records "
+            "it covers or the checkpoint itself were changed",
         )
         return
     report.last_checkpoint = {
@@ -383,6 +450,8 @@ def _check_checkpoint(
         "signature": data["signature"],
         "fingerprint": data["fingerprint"],
     }
+    if seal:
+        report.last_checkpoint["seal"] = True
 
 
 def _check_external(
@@ -392,53 +461,51 @@ def _check_external(
     given: Ed25519PublicKey | None,
     given_fp: str | None,
     keys: dict[str, Ed25519PublicKey],
+    kind: str = "external",
 ) -> None:
     seq = cp["seq"]
+    seal = cp.get("seal") is True
 
     def problem(line: int | None, rule: str, message: str) -> None:
         report.problems.append(Problem(line, seq, rule, message))
 
+    what = f"the {kind} checkpoint"
     if seq not in by_seq:
         if seq > report.last_seq:
             problem(
                 report.lines + 1,
                 "audit-truncated",
-                f"the log ends at seq {report.last_seq} (line {report.lines}) but the "
-                f"external checkpoint covers seq {seq}: records after line {report.lines} "
-                "were cut off",
+                f"the log ends at seq {report.last_seq} (line {report.lines}) but {what} "
+                f"covers seq {seq}: records after line {report.lines} were cut off",
             )
         else:
-            problem(
-                None,
-                "audit-checkpoint",
-                f"the log has no record seq {seq} of the external checkpoint",
-            )
+            problem(None, "audit-checkpoint", f"the log has no record seq {seq} of {what}")
     else:
         line, hash_, party = by_seq[seq]
         if hash_ != cp["hash"] or party != cp["party"]:
             problem(
                 line,
-                "audit-checkpoint",
-                "the record differs from the external checkpoint's (party, hash): the log "
-                "was rewritten up to here",
+                "audit-witness" if kind == "witnessed" else "audit-checkpoint",
+                f"the record differs from {what}'s (party, hash): the log was rewritten up "
+                "to here"
+                + (" (and re-signed: only the key holder can)" if kind == "witnessed" else ""),
             )
     key = given if given is not None else keys.get(cp["fingerprint"])
     if given is not None and cp["fingerprint"] != given_fp:
         problem(
             None,
             "audit-key",
-            f"the external checkpoint is signed by key {cp['fingerprint']}, "
-            f"not by the given key {given_fp}",
+            f"{what} is signed by key {cp['fingerprint']}, not by the given key {given_fp}",
         )
     elif key is None:
         problem(
             None,
             "audit-key",
-            f"the external checkpoint is signed by key {cp['fingerprint']}, which signs no "
+            f"{what} is signed by key {cp['fingerprint']}, which signs no "
             "checkpoint in the log; give the party's public key (--public-key)",
         )
-    elif not checkpoint_signature_ok(key, cp["party"], seq, cp["hash"], cp["signature"]):
-        problem(None, "audit-signature", "the external checkpoint's signature does not verify")
+    elif not checkpoint_signature_ok(key, cp["party"], seq, cp["hash"], cp["signature"], seal=seal):
+        problem(None, "audit-signature", f"{what}'s signature does not verify")
 
 
 def check_checkpoint_shape(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
@@ -449,6 +516,8 @@ def check_checkpoint_shape(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
             rule="audit-checkpoint-format",
         )
     cp = {k: checkpoint[k] for k in CHECKPOINT_FIELDS}
+    if checkpoint.get("seal") is True:
+        cp["seal"] = True
     if not (isinstance(cp["seq"], int) and not isinstance(cp["seq"], bool) and cp["seq"] >= 1):
         raise AuditError(
             "the checkpoint's seq is not a positive integer", rule="audit-checkpoint-format"
@@ -514,3 +583,65 @@ def _find_checkpoint(document: Any) -> Mapping[str, Any] | None:
         if found is not None:
             return found
     return None
+
+
+def load_witnesses(path: Path) -> list[dict[str, Any]]:
+    """Every audit checkpoint a witness kept in ``path``: a witness file (JSON lines, one
+    checkpoint a line, as :func:`witness` writes), or any JSON document holding checkpoints
+    (a receipt, ``delivery.json``, a manifest, a list). A file without one is an error."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AuditError(
+            "no such witness file", rule="audit-witness-format", file=str(path)
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise AuditError(
+            f"cannot read the witness file: {err}", rule="audit-witness-format", file=str(path)
+        ) from None
+    documents: list[Any] = []
+    try:
+        documents.append(json.loads(text))
+    except ValueError:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                documents.append(json.loads(line))
+            except ValueError as err:
+                raise AuditError(
+                    f"not a JSON line: {err.msg}",
+                    rule="audit-witness-format",
+                    file=str(path),
+                    line=number,
+                ) from None
+    found: list[Mapping[str, Any]] = []
+    for document in documents:
+        _all_checkpoints(document, found)
+    if not found:
+        raise AuditError(
+            "no audit checkpoint in this witness file",
+            rule="audit-witness-format",
+            file=str(path),
+            hint="give a file written by sluis audit witness, a receipt or a delivery.json",
+        )
+    try:
+        return [check_checkpoint_shape(cp) for cp in found]
+    except AuditError as err:
+        err.rule, err.file = "audit-witness-format", str(path)
+        raise
+
+
+def _all_checkpoints(document: Any, found: list[Mapping[str, Any]]) -> None:
+    if isinstance(document, Mapping):
+        if set(CHECKPOINT_FIELDS) <= set(document):
+            found.append(document)
+            return
+        children: Any = document.values()
+    elif isinstance(document, list):
+        children = document
+    else:
+        return
+    for child in children:
+        _all_checkpoints(child, found)

@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from sluis.audit.verify import VerifyReport
 
 #: problems listed after the first one before the rest is only counted
@@ -46,12 +48,32 @@ def audit_verify(
             "signature must verify under it.",
         ),
     ] = None,
+    witness: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witness",
+            help="A witness file (sluis audit witness), a receipt or a delivery.json kept by "
+            "another party: the log must hold each checkpoint in it at its seq with its hash "
+            "(detects a log rewritten and re-signed by the key holder). Repeatable.",
+        ),
+    ] = None,
+    still_open: Annotated[
+        bool,
+        typer.Option(
+            "--open",
+            help="The log is still being written: an end without a seal is a warning, "
+            "not an error.",
+        ),
+    ] = False,
 ) -> None:
     """Verify an audit log and name the line of any change (G10).
 
-    Detects edits, deletions, insertions and reordering, and with --checkpoint (the
-    audit-checkpoint.json of a delivered package) records cut off the end. Prints the
-    records, the checkpoints and the first problem with its line number.
+    Detects edits, deletions, insertions and reordering; records cut off the end or appended
+    without the party's key (a closed log ends with a signed seal; --open for one still
+    being written); with --checkpoint (the audit-checkpoint.json of a delivered package)
+    records cut off back to an earlier seal; with --witness a log rewritten and re-signed
+    by the key holder. Prints the records, the checkpoints and the first problem with its
+    line number.
 
     An empty log is an error: a run or a delivery writes to it, so it was emptied.
 
@@ -61,26 +83,61 @@ def audit_verify(
       sluis audit verify out/run/25-074-phase1/ksz/audit.log \\
         --checkpoint 25-074-uantwerpen-20261123/data/audit-checkpoint.json
     """
-    from sluis.audit import AuditError, load_checkpoint, load_public_key, verify
+    from sluis.audit import load_checkpoint, load_witnesses, verify
 
-    key = None
-    if public_key is not None:
-        try:
-            key = load_public_key(public_key.read_bytes())
-        except OSError as err:
-            raise AuditError(
-                f"cannot read the public key: {err.strerror}",
-                rule="key-missing",
-                file=str(public_key),
-            ) from None
-        except AuditError as err:
-            err.file = str(public_key)
-            raise
+    key = _public_key(public_key)
     external = load_checkpoint(checkpoint) if checkpoint is not None else None
-    report = verify(log, public_key=key, checkpoint=external)
+    witnessed = [cp for path in witness or () for cp in load_witnesses(path)]
+    report = verify(
+        log, public_key=key, checkpoint=external, witnesses=witnessed, still_open=still_open
+    )
     render_report(Console(highlight=False), report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _public_key(path: Path | None) -> Ed25519PublicKey | None:
+    """The public key in ``path``, or a located :class:`AuditError`."""
+    from sluis.audit import AuditError, load_public_key
+
+    if path is None:
+        return None
+    try:
+        return load_public_key(path.read_bytes())
+    except OSError as err:
+        raise AuditError(
+            f"cannot read the public key: {err.strerror}", rule="key-missing", file=str(path)
+        ) from None
+    except AuditError as err:
+        err.file = str(path)
+        raise
+
+
+def audit_witness(
+    log: Annotated[Path, typer.Argument(help="The party's audit log (JSON lines).")],
+    to: Annotated[
+        Path, typer.Option("--to", help="The witness file to add the checkpoint to (JSON lines).")
+    ],
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="The party's published signing key."),
+    ] = None,
+) -> None:
+    """Keep a copy of an audit log's latest signed checkpoint (a witness, G10).
+
+    Another party (a recipient, the trusted third party, an auditor) runs this on a copy of
+    the log and keeps the witness file. The log must verify and hold every checkpoint the
+    file already holds. Later, sluis audit verify LOG --witness FILE fails if the log was
+    rewritten, even if it was re-signed with the party's own key.
+
+    Example:
+      sluis audit witness ksz/audit.log --to ksz.witness.jsonl --public-key ksz.pub
+    """
+    from sluis.audit import witness
+
+    checkpoint, _ = witness(log, to, public_key=_public_key(public_key))
+    message = f"{to}: witnessed {log} at seq {checkpoint['seq']} ({checkpoint['hash'][:12]}...)"
+    Console(highlight=False).print(Text(message), soft_wrap=True)
 
 
 def render_report(console: Console, report: VerifyReport) -> None:
@@ -91,6 +148,10 @@ def render_report(console: Console, report: VerifyReport) -> None:
     )
     if report.external is not None:
         counts += f"; external checkpoint at seq {report.external['seq']}"
+    if report.witnesses:
+        counts += f"; {len(report.witnesses)} witnessed checkpoint(s)"
+    if report.sealed:
+        counts += "; sealed"
     if report.key_source == "given":
         counts += "; signatures checked against the given public key"
     if report.ok:
