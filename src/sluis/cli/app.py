@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from sluis.cli.audit_cmd import audit_repair, audit_verify
+from sluis.cli.audit_cmd import audit_repair, audit_verify, audit_witness
 from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.render import render_written
@@ -52,11 +52,13 @@ keys_app = SluisTyper(
 app.add_typer(keys_app, name="keys")
 keys_app.command("new")(keys_new)
 audit_app = SluisTyper(
-    help="The tamper-evident audit log: verify it, repair a crash (G10).", no_args_is_help=True
+    help="The tamper-evident audit log: verify it, repair a crash, witness it (G10).",
+    no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
 audit_app.command("verify")(audit_verify)
 audit_app.command("repair")(audit_repair)
+audit_app.command("witness")(audit_witness)
 
 console = Console(stderr=True)
 out = Console()
