@@ -91,8 +91,9 @@ class AuditLog:
     """The audit log of ``party`` at ``path`` (created if missing, parent directories too).
 
     ``key`` signs the checkpoints (:func:`sluis.audit.signing.signing_key`). A checkpoint
-    follows every ``checkpoint_every`` records (0: only on demand), and :meth:`close` writes
-    one unless the log already ends with one. ``events`` extends the vocabulary
+    follows every ``checkpoint_every`` records (0: only on demand), and :meth:`close` ends
+    the log with a seal (a checkpoint signed as "closed here") unless it already ends with
+    one. ``events`` extends the vocabulary
     (:data:`sluis.audit.record.EVENTS`). ``clock`` returns an aware datetime (tests and
     reproducible runs fix it). Use as a context manager, or call :meth:`close`.
 

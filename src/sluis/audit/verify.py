@@ -16,9 +16,11 @@ What each check catches (docs/audit.md has the full table):
 - an empty file (:func:`verify` only; an appender starts from one): a log emptied, or
   never written by the run that should have written it.
 
-Cutting whole lines off the end leaves a valid chain: only an external checkpoint proves it.
-Without one, a log that does not end with a checkpoint gets a warning saying how many
-records follow the last one (``AuditLog.close`` ends a log with a checkpoint).
+- a log that does not end with its seal (``AuditLog.close`` writes one): lines cut off the
+  end, or a record appended without the party's key (a warning when ``still_open``); a
+  second signing key in one log: a forger's seal;
+- against witnessed checkpoints (kept by other parties): a log rewritten and re-signed by
+  the key holder, or cut back to an earlier seal.
 """
 
 from __future__ import annotations
