@@ -29,7 +29,21 @@ def test_g10_audit_repair_removes_a_partial_line_and_records_it(tmp_path: Path) 
     again = runner.invoke(
         app, ["audit", "repair", str(log), "--party", "ksz", "--store", str(store)]
     )
-    assert "nothing to repair" in again.output
+    assert again.output.strip() == f"{log}: nothing to repair"
+
+
+def test_g10_audit_repair_seals_a_log_a_crash_left_open(tmp_path: Path) -> None:
+    """Issue 22: a run killed before its close leaves the log unsealed, which verify refuses
+    unless told it is open; repair seals it with the party's key."""
+    log, store = tmp_path / "audit.log", tmp_path / "keys"
+    audit = open_log(log, party="ksz", store=store)
+    audit.append("run-started", {"decision": "25/074"})  # and then the process dies
+    assert verify(log).first_problem.rule == "audit-unsealed"
+    result = CliRunner().invoke(
+        app, ["audit", "repair", str(log), "--party", "ksz", "--store", str(store)]
+    )
+    assert result.exit_code == 0 and "sealed the log" in result.output, result.output
+    assert verify(log).sealed
 
 
 def test_g10_audit_witness_through_the_app_catches_a_cut_back_to_an_earlier_seal(

@@ -246,6 +246,12 @@ class AuditLog:
             assert self._checkpoint is not None
             return dict(self._checkpoint)
 
+    @property
+    def sealed(self) -> bool:
+        """True when the log ends with a seal (:meth:`close` writes one)."""
+        with self._locked():
+            return self._sealed
+
     def current_checkpoint(self) -> dict[str, Any] | None:
         """The last checkpoint in the log: ``party``, ``seq`` and ``hash`` of the record it
         covers, ``signature`` (hex) and ``fingerprint`` of the public key; None before the

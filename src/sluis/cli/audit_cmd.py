@@ -188,12 +188,12 @@ def audit_repair(
     party: Annotated[str, typer.Option(help="The party that keeps the log (e.g. ksz).")],
     store: Annotated[Path, typer.Option(help="The party's key store (holds its signing key).")],
 ) -> None:
-    """Cut a crash's incomplete last line off an audit log (G10).
+    """Cut a crash's incomplete last line off an audit log and seal it (G10).
 
     An append interrupted by a crash can leave an incomplete last line in a party's log.
     The line is cut off and the repair recorded in the log itself, with the bytes removed
-    and their SHA-256. The rest of the log must verify; a log changed anywhere else is
-    refused.
+    and their SHA-256, then the log is sealed with the party's key (as is a log a crash left
+    unsealed). The rest of the log must verify; a log changed anywhere else is refused.
 
     Example:
       sluis audit repair out/run/25-074-phase1/ksz/audit.log --party ksz \\
@@ -203,10 +203,14 @@ def audit_repair(
 
     with open_log(log, party=party, store=store) as audit:
         removed = audit.repair()
+        unsealed = not removed and not audit.sealed
     # one line whatever the terminal width (a long path wrapped it), as text, not markup
     message = (
-        f"{log}: removed an incomplete last line of {removed} bytes; recorded as a repaired event"
+        f"{log}: removed an incomplete last line of {removed} bytes; recorded as a repaired "
+        "event and sealed"
         if removed
+        else f"{log}: nothing to repair; sealed the log (it did not end with a seal)"
+        if unsealed
         else f"{log}: nothing to repair"
     )
     Console(highlight=False).print(Text(message), soft_wrap=True)
