@@ -32,11 +32,12 @@ import datetime as dt
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sluis.atomic import write_text
+from sluis.atomic import disk_full, is_disk_full, write_text
 from sluis.audit import load_checkpoint, open_log, signing_key
 from sluis.audit.log import AuditLog
 from sluis.deliver import build_package, package_name, scan_package, sha256_file, verify_package
@@ -44,6 +45,7 @@ from sluis.deliver.encrypt import EncryptionError, encrypt, pack, parse_recipien
 from sluis.deliver.receipt import countersign_receipt
 from sluis.deliver.transfer import upload
 from sluis.errors import SluisError, UsageError
+from sluis.flow.lock import command_line, workspace_lock
 from sluis.spec import load_spec
 from sluis.spec.load import read_document
 from sluis.spec.model import Spec
@@ -97,13 +99,37 @@ def deliver(
     created: dt.date,
     target: SftpTarget | None = None,
     force: bool = False,
+    wait: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> DeliverySummary:
     """Package, scan, encrypt and (with ``target``) send the treated extract of the run in
     ``work`` of the spec at ``spec_path``.
 
     Raises :class:`DeliveryRefused` when the rules forbid the delivery (see the module
     docstring); nothing the refused delivery built is left, and the refusal is in the audit
-    log."""
+    log. The delivery holds the workspace's lock (:mod:`sluis.flow.lock`): a run or another
+    delivery on ``work`` is refused, or with ``wait`` waited for (``notify`` hears who
+    holds it). A full disk is a one-line :class:`~sluis.atomic.DiskFull`; what was built
+    under temporary names is removed by the next delivery."""
+    work = Path(work)
+    with workspace_lock(work, command_line(), wait=wait, notify=notify):
+        try:
+            return _deliver_locked(spec_path, work, created=created, target=target, force=force)
+        except Exception as err:
+            if not isinstance(err, SluisError) and is_disk_full(err):
+                raise disk_full(err) from None
+            raise
+
+
+def _deliver_locked(
+    spec_path: Path,
+    work: Path,
+    *,
+    created: dt.date,
+    target: SftpTarget | None,
+    force: bool,
+) -> DeliverySummary:
+    """:func:`deliver` once the workspace is locked."""
     spec = load_spec(spec_path)
     digest = read_document(spec_path).sha256
     work = Path(work)

@@ -20,14 +20,15 @@ from pathlib import Path
 
 import ibis
 
-from sluis.atomic import write_text
+from sluis.atomic import disk_full, is_disk_full, write_text
 from sluis.audit import open_log
 from sluis.coarsen import check_coarsened, coarsen_dataset
 from sluis.engine import connect
-from sluis.errors import UsageError
+from sluis.errors import SluisError, UsageError
 from sluis.extract import build_frames, extract_dataset
 from sluis.flow.clock import Progress, StageClock
 from sluis.flow.linked import destroy_received, external_providers, link
+from sluis.flow.lock import command_line, workspace_lock
 from sluis.pseudo import distinct_ids, load_key, new_key, pseudonymise, sequence_numbers
 from sluis.pseudo.keys import key_path
 from sluis.select import Sources, select_samples
@@ -85,6 +86,7 @@ def run_spec(
     check: bool = True,
     paranoid: bool = False,
     notify: Callable[[str], None] | None = None,
+    wait: bool = False,
 ) -> RunSummary:
     """Run phase ``phase`` of the spec at ``spec_path`` on the registers in ``data``.
 
@@ -94,7 +96,60 @@ def run_spec(
     complete: the staged extract is written under a temporary name and renamed at the end.
     With ``check``, the sources check is remembered by content digests (``paranoid``: of
     every byte) and ``notify`` hears which file changed since it was last passed.
+
+    The run holds the workspace's lock (:mod:`sluis.flow.lock`): another command on
+    ``work`` is refused, or with ``wait`` waited for. A full disk is a one-line
+    :class:`~sluis.atomic.DiskFull`; a failed or killed run leaves no staged extract under
+    its final name, and a rerun with ``force`` gives the same bytes (X3).
     """
+    work = Path(work)
+    replacing: list[Path] = []
+    with workspace_lock(work, command_line(), wait=wait, notify=notify):
+        try:
+            return _run_locked(
+                spec_path,
+                data,
+                phase=phase,
+                work=work,
+                key_store=key_store,
+                progress=progress,
+                force=force,
+                check=check,
+                paranoid=paranoid,
+                notify=notify,
+                replacing=replacing,
+            )
+        except BaseException as err:
+            # the half-written extract goes at once: it is personal data and takes space;
+            # so do the staged extract and SCRA of a run that failed after replacing the
+            # earlier output (no output without its run.json, which is written last)
+            for partial in [*work.glob(f"*/{PARTIAL}"), *replacing]:
+                shutil.rmtree(partial, ignore_errors=True)
+            if isinstance(err, Exception) and not isinstance(err, SluisError) and is_disk_full(err):
+                raise disk_full(err) from None
+            raise
+
+
+#: the staged extract's name while it is written (renamed to ``staged`` when complete)
+PARTIAL = ".staged.partial"
+
+
+def _run_locked(
+    spec_path: Path,
+    data: Path,
+    *,
+    phase: int,
+    work: Path,
+    key_store: Path | None,
+    progress: Progress | None,
+    force: bool,
+    check: bool,
+    paranoid: bool,
+    notify: Callable[[str], None] | None,
+    replacing: list[Path],
+) -> RunSummary:
+    """:func:`run_spec` once the workspace is locked; ``replacing`` hears the outputs once
+    the earlier ones are removed (the caller removes them when the run fails)."""
     from sluis.spec import load_spec
 
     spec = load_spec(spec_path)
@@ -152,7 +207,7 @@ def run_spec(
                     spec, Path(data), work / party, frozenset(spec.parties[party].tables)
                 )
             audit.append("sources-checked", {"data": str(data), **remembered.as_record()})
-        partial = work / party / ".staged.partial"
+        partial = work / party / PARTIAL
         shutil.rmtree(partial, ignore_errors=True)
         with connect() as engine:
             if linked:
@@ -209,6 +264,7 @@ def run_spec(
                 shutil.rmtree(old)
             else:
                 old.unlink(missing_ok=True)
+        replacing.extend([staged, scra_dir])
         partial.rename(staged)
         with clock("scra"):
             from sluis.scra.staged import run_spec_scra

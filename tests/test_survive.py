@@ -1,0 +1,276 @@
+"""Runs that survive each other and the machine (X3, X2, G10; issue 22 item 3).
+
+Real `sluis` processes on a small synthetic Belgium: a second command on a locked
+workspace is refused at once with one line naming the holder (exit 2), a lock whose holder
+was killed with SIGKILL is free again, `sluis run` and `sluis deliver` killed with SIGKILL
+after seeded random delays are rerun with ``--force`` to byte-identical output, and a full
+disk (a small tmpfs, where the machine lets a test mount one) ends in one line naming the
+path, with nothing half-written, and a rerun after space is freed completes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sluis.flow.deliver import deliver
+from sluis.flow.lock import LOCK_NAME
+from sluis.synth import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "specs" / "25-074.yaml"
+DATE = "2026-12-01"
+PACKAGE = "25-074-uantwerpen-20261201"
+ENTRY = [sys.executable, "-c", "from sluis.cli.app import main; main()"]
+pytestmark = pytest.mark.slow
+if shutil.which("age") is None:
+    pytestmark = [pytestmark, pytest.mark.skip(reason="the age tool is not installed")]
+
+
+def _sluis(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ENTRY, *args], capture_output=True, text=True, check=False)
+
+
+def _run_args(data: Path, work: Path) -> list[str]:
+    return ["run", str(SPEC), "--data", str(data), "--phase", "1", "--work", str(work)]
+
+
+def _deliver_args(work: Path) -> list[str]:
+    return ["deliver", str(SPEC), "--work", str(work), "--date", DATE]
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("belgium") / "sources"
+    generate(out, scale=0.002, seed=5, workers=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted run and delivery: the bytes every interrupted one must give."""
+    work = tmp_path_factory.mktemp("reference")
+    _ok(_sluis(*_run_args(data, work)))
+    _ok(_sluis(*_deliver_args(work)))
+    return work
+
+
+def _same_keys(reference: Path, work: Path) -> None:
+    """Give ``work`` the reference's key store (project key and audit signing key), as a
+    workspace keeps its own from run to run: the same key gives the same pseudonyms (G3)."""
+    shutil.copytree(reference / "ksz" / "keys", work / "ksz" / "keys")
+
+
+def _digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root`` by relative path (no file: empty)."""
+    if not root.is_dir():
+        return {}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _run_output(work: Path) -> dict[str, str]:
+    """The run's output: the staged extract, the SCRA's treated copy, suppressions and the
+    recipient's report byte for byte; the pseudonymiser's SCRA report without its paths
+    (of this workspace) and timings (``run.json`` and the HTML pages hold only these
+    besides what is compared)."""
+    files = {
+        **{f"staged/{k}": v for k, v in _digests(work / "ksz" / "staged").items()},
+        **{f"scra/{k}": v for k, v in _digests(work / "ksz" / "scra").items()},
+    }
+    files.pop("scra/scra.html", None)
+    report = work / "ksz" / "scra" / "scra.json"
+    if report.exists():
+        data = json.loads(report.read_text().replace(str(work), "WORK"))
+        data.pop("seconds", None)
+        files["scra/scra.json"] = json.dumps(data, sort_keys=True)
+    return files
+
+
+#: package files that carry the workspace's own audit log (its signed checkpoint, and the
+#: manifests that hash it): the log's times differ from one workspace to another
+_OWN_LOG = {"data/audit-checkpoint.json", "manifest-sha256.txt", "tagmanifest-sha256.txt"}
+
+
+def _package(work: Path) -> dict[str, str]:
+    """Digests of the package's files but those of :data:`_OWN_LOG`; the two that also
+    give the checkpoint's size and hash are compared without it."""
+    package = work / "ksz" / "delivery" / PACKAGE
+    files = _digests(package)
+    assert files, f"no package in {work}"
+    meta = json.loads((package / "data" / "datapackage.json").read_text())
+    meta["resources"] = [r for r in meta["resources"] if "audit" not in r.get("path", "")]
+    bag = (package / "bag-info.txt").read_text().splitlines()
+    files["data/datapackage.json"] = json.dumps(meta, sort_keys=True)
+    files["bag-info.txt"] = "\n".join(x for x in bag if not x.startswith("Payload-Oxum"))
+    return {k: v for k, v in files.items() if k not in _OWN_LOG}
+
+
+def _leftovers(work: Path) -> list[str]:
+    """Temporary names a killed command left that a rerun did not remove."""
+    return sorted(
+        str(p.relative_to(work))
+        for p in work.rglob("*")
+        if p.name.endswith((".tmp", ".partial", ".old")) and p.exists()
+    )
+
+
+def _start(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*ENTRY, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the kill takes its children too (age, DuckDB has none)
+    )
+
+
+def _kill_after(proc: subprocess.Popen[bytes], delay: float) -> bool:
+    """SIGKILL the process group of ``proc`` after ``delay`` seconds; False when it had
+    already ended."""
+    try:
+        proc.wait(timeout=delay)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+
+
+# --- the workspace lock -----------------------------------------------------------------
+
+
+def _hold_lock(work: Path) -> subprocess.Popen[str]:
+    """A process that holds the workspace's lock until it is killed, as a run would."""
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from sluis.flow.lock import workspace_lock\n"
+        "with workspace_lock(Path(sys.argv[1]), 'sluis run held-by-test'):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(work)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_x3_a_second_command_on_a_held_workspace_is_refused_until_the_holder_is_killed(
+    reference: Path, data: Path, tmp_path: Path
+) -> None:
+    """X3: `sluis run` and `sluis deliver` on a workspace another process holds are refused
+    at once, exit 2, one line naming the workspace and the holder's pid and command, and
+    touch nothing; once the holder is killed with SIGKILL the lock is free and the next
+    command proceeds."""
+    work = tmp_path / "work"
+    shutil.copytree(reference, work)
+    before = _digests(work)
+    del before[LOCK_NAME]  # the holder writes its pid and command into it
+    holder = _hold_lock(work)
+    try:
+        for args in ([*_run_args(data, work), "--force"], _deliver_args(work)):
+            started = time.monotonic()
+            result = _sluis(*args)
+            assert time.monotonic() - started < 30
+            assert result.returncode == 2, result.stdout + result.stderr
+            lines = [line for line in (result.stdout + result.stderr).splitlines() if line]
+            assert len(lines) == 1, lines
+            assert "Traceback" not in lines[0]
+            assert f"{work}: work-busy:" in lines[0]
+            assert f"pid {holder.pid} (sluis run held-by-test)" in lines[0]
+        assert {k: v for k, v in _digests(work).items() if k != LOCK_NAME} == before
+    finally:
+        holder.kill()
+        holder.wait()
+    _ok(_sluis(*_deliver_args(work), "--force"))
+    assert _package(work) == _package(reference)
+
+
+def test_x3_wait_waits_for_the_holder(reference: Path, tmp_path: Path) -> None:
+    """X3: with ``wait``, a delivery waits for the command holding the workspace (told who
+    it is), then delivers."""
+    work = tmp_path / "work"
+    shutil.copytree(reference, work)
+    holder = _hold_lock(work)
+    heard: list[str] = []
+    threading_timer = threading.Timer(1.5, holder.kill)
+    threading_timer.start()
+    try:
+        started = time.monotonic()
+        deliver(SPEC, work, created=dt.date.fromisoformat(DATE), force=True, wait=True,
+                notify=heard.append)  # fmt: skip
+        assert time.monotonic() - started >= 1.0
+    finally:
+        threading_timer.cancel()
+        holder.kill()
+        holder.wait()
+    assert heard and f"pid {holder.pid}" in heard[0]
+    assert _package(work) == _package(reference)
+
+
+def test_x3_lock_file_is_the_only_trace_of_a_lock(reference: Path) -> None:
+    """X3: the lock leaves one small file in the workspace root, never in the package."""
+    assert (reference / LOCK_NAME).is_file()
+    assert not any(p.name == LOCK_NAME for p in (reference / "ksz").rglob("*"))
+
+
+# --- kill -9 ----------------------------------------------------------------------------
+
+
+def test_x3_run_killed_at_random_moments_reruns_to_the_same_bytes(
+    reference: Path, data: Path, tmp_path: Path
+) -> None:
+    """X3: `sluis run` killed with SIGKILL after seeded random delays (from before the
+    sources check to the SCRA), rerun with ``--force`` on the same workspace (whose key
+    store is kept), gives the staged extract and SCRA of an uninterrupted run byte for byte, and no
+    temporary file is left."""
+    rng = random.Random(22)
+    want = _run_output(reference)
+    killed = 0
+    for i, delay in enumerate(sorted(rng.uniform(1.0, 8.0) for _ in range(3))):
+        work = tmp_path / f"work{i}"
+        _same_keys(reference, work)
+        killed += _kill_after(_start(_run_args(data, work)), delay)
+        assert not (work / "run.json").exists() or _run_output(work) == want
+        _ok(_sluis(*_run_args(data, work), "--force"))
+        assert _run_output(work) == want, f"delay {delay:.2f} s"
+        assert _leftovers(work) == []
+    assert killed >= 2, "the delays must kill most runs before they end"
+
+
+def test_x3_delivery_killed_at_random_moments_reruns_to_the_same_package(
+    reference: Path, tmp_path: Path
+) -> None:
+    """X3, G8: `sluis deliver` killed with SIGKILL after seeded random delays, rerun with
+    ``--force`` and the same ``--date``, builds the package of an uninterrupted delivery
+    byte for byte (but for the workspace's own audit checkpoint), and no temporary file is
+    left."""
+    rng = random.Random(2022)
+    want = _package(reference)
+    for i, delay in enumerate(sorted(rng.uniform(0.5, 4.0) for _ in range(2))):
+        work = tmp_path / f"work{i}"
+        shutil.copytree(reference, work)
+        shutil.rmtree(work / "ksz" / "delivery")
+        _kill_after(_start(_deliver_args(work)), delay)
+        _ok(_sluis(*_deliver_args(work), "--force"))
+        assert _package(work) == want, f"delay {delay:.2f} s"
+        assert _leftovers(work) == []
