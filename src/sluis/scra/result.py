@@ -308,11 +308,13 @@ def for_recipient(result: SpecScraResult) -> SpecScraResult:
     """The recipient's version of a spec-driven report (G5, G8): the same thresholds,
     figures and treatment (variables, counts, shares, recodes, per-period labels, which are
     delivered anyway), without the examples of suppressed cells and without the
-    pseudonymiser's paths. The result is a copy; ``result`` is not changed."""
+    pseudonymiser's paths or timings (the package is the same bytes for the same data, X3).
+    The result is a copy; ``result`` is not changed."""
     view = copy.deepcopy(result)
     view.audience = "recipient"
     view.staged = ""
     view.out = ""
+    view.seconds = {}
     for run in view.datasets:
         run.file = Path(run.file).name
         run.treated_file = None
