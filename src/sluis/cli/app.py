@@ -337,6 +337,10 @@ def run(
             "(default: a cheap digest of each file, its Parquet footer and sampled blocks)."
         ),
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(help="Wait for another command holding the workspace (default: refuse)."),
+    ] = False,
 ) -> None:
     """Run an authorisation from its spec to a risk-treated extract (G1).
 
@@ -349,8 +353,11 @@ def run(
     providers extract and send their data over SFTP, the pseudonymiser checks, links,
     pseudonymises and destroys it. Each party works in <work>/<party>/.
 
+    One command at a time per workspace: a run or delivery on a workspace another holds
+    is refused at once, naming the holder (--wait waits for it).
+
     Exit codes: 0 the staged extract meets the spec's thresholds, 1 it does not, 2 a usage
-    error or bad input.
+    error, bad input, a full disk or a busy workspace.
 
     Examples:
       sluis run specs/25-074.yaml --data out/demo/sources --phase 1
@@ -384,6 +391,7 @@ def run(
             check=check,
             paranoid=paranoid,
             notify=lambda line: console.print(Text(line), soft_wrap=True),
+            wait=wait,
         )
     render_run(out, summary)
     page = write_run_report(work / "run.html", summary)
@@ -416,6 +424,10 @@ def deliver(
     ] = None,
     remote_dir: Annotated[str, typer.Option(help="Remote directory to upload into.")] = ".",
     force: Annotated[bool, typer.Option(help="Replace an earlier package of that date.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(help="Wait for another command holding the workspace (default: refuse)."),
+    ] = False,
 ) -> None:
     """Package, encrypt and upload a run's extract (G8, G10, G11).
 
@@ -432,7 +444,10 @@ def deliver(
     checkpoint taken after the delivery's last record (sluis audit verify LOG --checkpoint
     delivery.json).
 
-    Exit codes: 0 delivered, 1 refused, 2 a usage error.
+    One command at a time per workspace: a run or delivery on a workspace another holds
+    is refused at once, naming the holder (--wait waits for it).
+
+    Exit codes: 0 delivered, 1 refused, 2 a usage error, a full disk or a busy workspace.
 
     Example:
       sluis deliver specs/25-074.yaml --work out/run/25-074-phase1 \\
@@ -458,7 +473,15 @@ def deliver(
     except ValueError:
         raise UsageError(f"--date {date!r} is not YYYY-MM-DD", rule="bad-date") from None
     try:
-        summary = run_delivery(spec_file, work, created=day, target=target, force=force)
+        summary = run_delivery(
+            spec_file,
+            work,
+            created=day,
+            target=target,
+            force=force,
+            wait=wait,
+            notify=lambda line: console.print(Text(line), soft_wrap=True),
+        )
     except DeliveryRefused as err:
         # one line, as text: a refusal is the rules' answer (exit 1), not a usage error (2)
         console.print(Text.assemble(("refused", "bold red"), f": {err}"), soft_wrap=True)
