@@ -274,3 +274,67 @@ def test_x3_delivery_killed_at_random_moments_reruns_to_the_same_package(
         _ok(_sluis(*_deliver_args(work), "--force"))
         assert _package(work) == want, f"delay {delay:.2f} s"
         assert _leftovers(work) == []
+
+
+# --- a full disk ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 4 MiB tmpfs mounted for the test (root only; skipped where it cannot be)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ) if shutil.which("mount") else None  # fmt: skip
+    if mounted is None or mounted.returncode != 0:
+        why = "no mount command" if mounted is None else mounted.stderr.strip()
+        pytest.skip(f"cannot mount a small tmpfs here ({why}); the full-disk test needs root")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+#: the stages' progress lines before the error
+PROGRESS = ("check sources", "select", "draw", "frames", "extract", "pseudonymise", "coarsen",
+            "write", "small-cell")  # fmt: skip
+
+
+def _fill(disk: Path, leave: int) -> Path:
+    """Fill ``disk`` with a ballast file, leaving ``leave`` bytes free."""
+    stat = os.statvfs(disk)
+    ballast = disk / "ballast"
+    with ballast.open("wb") as fh:
+        fh.write(b"\0" * max(0, stat.f_bavail * stat.f_frsize - leave))
+    return ballast
+
+
+@pytest.mark.parametrize("leave_kib", [16, 48, 160])
+def test_x3_x2_a_full_disk_is_one_line_naming_the_path_and_a_rerun_completes(
+    small_disk: Path, reference: Path, data: Path, leave_kib: int
+) -> None:
+    """X2, X3: `sluis run` with its workspace on a disk that fills up at different stages
+    ends in one line naming the path it could not write (exit 2), leaves no staged
+    extract, partial or SCRA under any name, and once space is freed a plain rerun (no
+    ``--force``) completes with the bytes of an uninterrupted run."""
+    work = small_disk / "work"
+    _same_keys(reference, work)
+    ballast = _fill(small_disk, leave_kib * 1024)
+    result = _sluis(*_run_args(data, work))
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line]
+    assert result.returncode == 2, lines
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in lines if not line.startswith(PROGRESS)]
+    assert len(errors) == 1 and "disk-full" in errors[0] and f"{work}/" in errors[0], errors
+    assert not (work / "run.json").exists()
+    assert [
+        p.name for p in (work / "ksz").iterdir() if "staged" in p.name or "scra" in p.name
+    ] == []
+    ballast.unlink()
+    _ok(_sluis(*_run_args(data, work)))
+    assert _run_output(work) == _run_output(reference)
+    assert _leftovers(work) == []
