@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from sluis.deliver import verify_package
 from sluis.flow.deliver import deliver
 from sluis.flow.lock import LOCK_NAME
 from sluis.synth import generate
@@ -281,11 +282,11 @@ def test_x3_delivery_killed_at_random_moments_reruns_to_the_same_package(
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A 4 MiB tmpfs mounted for the test (root only; skipped where it cannot be)."""
+    """An 8 MiB tmpfs mounted for the test (root only; skipped where it cannot be)."""
     disk = tmp_path / "disk"
     disk.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(disk)],
+        ["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(disk)],
         capture_output=True,
         text=True,
         check=False,
@@ -337,4 +338,31 @@ def test_x3_x2_a_full_disk_is_one_line_naming_the_path_and_a_rerun_completes(
     ballast.unlink()
     _ok(_sluis(*_run_args(data, work)))
     assert _run_output(work) == _run_output(reference)
+    assert _leftovers(work) == []
+
+
+@pytest.mark.parametrize("leave_kib", [200, 1500, 3000])
+def test_x3_x2_g8_a_disk_full_while_delivering_is_one_line_and_a_rerun_delivers(
+    small_disk: Path, reference: Path, leave_kib: int
+) -> None:
+    """X2, X3, G8: `sluis deliver` on a disk that fills up while it writes the exports,
+    the package or the archive ends in one line naming the path (exit 2); nothing is
+    encrypted or recorded as delivered, a package left under its final name is complete,
+    and once space is freed a plain rerun delivers the package of an uninterrupted one."""
+    work = small_disk / "work"
+    shutil.copytree(reference, work, ignore=shutil.ignore_patterns("delivery"))
+    ballast = _fill(small_disk, leave_kib * 1024)
+    result = _sluis(*_deliver_args(work))
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line]
+    assert result.returncode == 2, lines
+    assert "Traceback" not in result.stdout + result.stderr
+    assert len(lines) == 1 and "disk-full" in lines[0] and f"{work}" in lines[0], lines
+    out = work / "ksz" / "delivery"
+    assert not (out / "delivery.json").exists()
+    assert not (out / f"{PACKAGE}.tar.age").exists()
+    if (out / PACKAGE).exists():
+        assert verify_package(out / PACKAGE) == []
+    ballast.unlink()
+    _ok(_sluis(*_deliver_args(work)))
+    assert _package(work) == _package(reference)
     assert _leftovers(work) == []

@@ -34,6 +34,16 @@ def is_disk_full(err: BaseException) -> bool:
     return any(os.strerror(code) in text for code in _NO_SPACE)
 
 
+def no_space_left(path: Path, *, below: int = 1 << 20) -> bool:
+    """Whether the file system of ``path`` has less than ``below`` bytes free for us: for
+    a library that reports a failed write without the system's error."""
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < below
+
+
 def disk_full(err: BaseException, path: Path | str | None = None) -> DiskFull:
     """The one-line error for a full disk while writing ``path`` (default: the file the
     system names, as a temporary name is no use to the user)."""

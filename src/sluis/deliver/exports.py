@@ -21,6 +21,7 @@ file; columns are converted with Arrow compute, never with Python loops over row
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from sluis.atomic import no_space_left
 from sluis.deliver.codebook import DatasetDoc, VariableDoc
 from sluis.errors import SluisError
 
@@ -187,15 +189,21 @@ def write_stata(table: pa.Table, dataset: DatasetDoc, path: Path, *, created: dt
     }
     import pyreadstat  # loaded only when a package is written
 
-    pyreadstat.write_dta(
-        frame,
-        str(path),
-        file_label=dataset.description[:STATA_LABEL],
-        column_labels=[docs[name].label for name in table.column_names],
-        version=14,  # ReadStat's "Stata 14": dta release 118
-        variable_value_labels=value_labels or None,
-        variable_format=formats or None,
-    )
+    try:
+        pyreadstat.write_dta(
+            frame,
+            str(path),
+            file_label=dataset.description[:STATA_LABEL],
+            column_labels=[docs[name].label for name in table.column_names],
+            version=14,  # ReadStat's "Stata 14": dta release 118
+            variable_value_labels=value_labels or None,
+            variable_format=formats or None,
+        )
+    except pyreadstat.ReadstatError:
+        # ReadStat says only "Unable to write data": on a full disk, say so (X2)
+        if no_space_left(path.parent):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+        raise
     _fix_timestamp(path, created)
     fsync(path)
     return path

@@ -117,7 +117,7 @@ def deliver(
             return _deliver_locked(spec_path, work, created=created, target=target, force=force)
         except Exception as err:
             if not isinstance(err, SluisError) and is_disk_full(err):
-                raise disk_full(err) from None
+                raise disk_full(err, getattr(err, "filename", None) or work) from None
             raise
 
 

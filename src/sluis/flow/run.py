@@ -126,7 +126,7 @@ def run_spec(
             for partial in [*work.glob(f"*/{PARTIAL}"), *replacing]:
                 shutil.rmtree(partial, ignore_errors=True)
             if isinstance(err, Exception) and not isinstance(err, SluisError) and is_disk_full(err):
-                raise disk_full(err) from None
+                raise disk_full(err, getattr(err, "filename", None) or work) from None
             raise
 
 
