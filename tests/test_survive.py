@@ -24,9 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from sluis.audit import verify
+from sluis.audit.signing import signing_key
 from sluis.deliver import verify_package
+from sluis.flow import run_spec
 from sluis.flow.deliver import deliver
 from sluis.flow.lock import LOCK_NAME
+from sluis.pseudo import new_key
 from sluis.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -366,3 +370,21 @@ def test_x3_x2_g8_a_disk_full_while_delivering_is_one_line_and_a_rerun_delivers(
     _ok(_sluis(*_deliver_args(work)))
     assert _package(work) == _package(reference)
     assert _leftovers(work) == []
+
+
+def test_x3_g10_a_run_with_a_key_store_of_its_own_is_delivered(data: Path, tmp_path: Path) -> None:
+    """G3, G10, X3: a run given ``--key-store`` signs its audit log with the party's key in
+    that store, and `sluis deliver` (which has no such option) appends to the same log
+    with the same key instead of refusing it as tampered; a rerun with ``--force`` keeps
+    the store and gives the same bytes."""
+    store, work = tmp_path / "keys", tmp_path / "work"
+    new_key(store, "25-074")
+    first = run_spec(SPEC, data, phase=1, work=work, key_store=store)
+    want = _run_output(work)
+    assert first.key_store == str(store.resolve())
+    deliver(SPEC, work, created=dt.date.fromisoformat(DATE))
+    assert not (work / "ksz" / "keys").exists()
+    again = run_spec(SPEC, data, phase=1, work=work, key_store=store, force=True)
+    assert again.key_fingerprint == first.key_fingerprint
+    assert _run_output(work) == want
+    assert verify(work / "ksz" / "audit.log", signing_key(store, "ksz")).ok

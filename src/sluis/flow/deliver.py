@@ -136,7 +136,8 @@ def _deliver_locked(
     run = _run_record(work, spec)
     party = str(run.get("party") or _pseudonymiser(spec))
     home = work / party
-    store = home / "keys"
+    # the store the run signed the audit log with: the workspace's, or its --key-store
+    store = Path(run["key_store"]) if run.get("key_store") else home / "keys"
     scra_dir = home / "scra"
     out = home / "delivery"
     name = package_name(spec, created)
@@ -162,7 +163,18 @@ def _deliver_locked(
     with open_log(home / "audit.log", party=party, store=store) as audit:
         try:
             summary = _build_and_send(
-                spec, digest, home, out, name, audit, created, target, force, earlier, seconds
+                spec,
+                digest,
+                home,
+                out,
+                name,
+                audit,
+                created,
+                target,
+                force,
+                earlier,
+                seconds,
+                store=store,
             )
         except (DeliveryRefused, EncryptionError) as err:
             refusal = (
@@ -201,9 +213,11 @@ def _build_and_send(
     force: bool,
     earlier: dict | None,
     seconds: dict[str, float],
+    *,
+    store: Path,
 ) -> DeliverySummary:
-    """Build, scan, pack, encrypt and send; each step in the audit log."""
-    store = home / "keys"
+    """Build, scan, pack, encrypt and send; each step in the audit log (signed with the
+    party's key in ``store``)."""
     scra_dir = home / "scra"
     t = time.perf_counter()
     checkpoint = earlier or audit.checkpoint()

@@ -68,6 +68,9 @@ class RunSummary:
     scra_dir: str = ""
     #: the providers whose data was linked at the pseudonymiser (empty: one party)
     providers: list[str] = field(default_factory=list)
+    #: the key store the run signed the audit log with, when not the workspace's own
+    #: (``--key-store``): ``sluis deliver`` appends to the same log with the same key
+    key_store: str = ""
 
     @property
     def person_quarters(self) -> int:
@@ -186,6 +189,7 @@ def _run_locked(
             work=str(work),
             spec_sha256=read_document(spec_path).sha256,
             key_fingerprint=key.fingerprint,
+            key_store="" if key_store is None else str(Path(key_store).resolve()),
             phase_mode=spec.phases[phase].mode,
             party=party,
         )
