@@ -381,3 +381,23 @@ def test_x2_run_on_a_mutated_register_delivers_or_stops_at_one_located_line(
             return
         _one_located_line(done, sources)
         assert not (work / "ksz" / "staged").exists() and not (work / "run.json").exists()
+
+
+@pytest.mark.parametrize("table", ["person", "residence"])
+def test_x2_b1_linked_run_on_an_empty_register_names_it(
+    table: str, sources: Path, tmp_path: Path
+) -> None:
+    """26/050 selects its cohorts at the trusted third party without ``select_samples``:
+    an empty register there is the same located line (a numpy traceback in the small-cell
+    analysis before), and nothing is staged."""
+    path = sources / f"{table}.parquet"
+    _rewrite(path, lambda t: t.slice(0, 0))
+    work = tmp_path / "w"
+    spec = ROOT / "specs" / "26-050.yaml"
+    done = sluis(
+        "run", str(spec), "--data", str(sources), "--work", str(work), "--no-check", cwd=ROOT
+    )
+    _no_traceback(done)
+    line = _one_located_line(done, path)
+    assert ": empty-table: " in line, line
+    assert not [p for p in work.rglob("*.parquet") if "quarantine" not in p.parts]

@@ -43,6 +43,7 @@ import pyarrow as pa
 from sluis.engine import Engine
 from sluis.extract.frame import Subjects, quarter_ends, valid_on
 from sluis.select.population import Sources, municipality_regions
+from sluis.select.sample import no_one_selected
 from sluis.spec.model import Spec
 
 FLEMISH_REGION = "02000"
@@ -157,7 +158,10 @@ def cohort_spells(
 def population_frames(
     engine: Engine, sources: Sources, spec: Spec, populations: dict[str, ir.Table]
 ) -> PopulationFrames:
-    """The frames of the cohorts in ``populations`` (name -> table of ``insz``)."""
+    """The frames of the cohorts in ``populations`` (name -> table of ``insz``); cohorts
+    without anyone are an error that names the empty register, if one is (X2)."""
+    if all(engine.count(t) == 0 for t in populations.values()):
+        raise no_one_selected(engine, sources, spec, populations)
     cohorts = cohort_persons(engine, spec, populations)
     spells = cohort_spells(engine, sources, spec, populations)
     first_year = min(p.reference_date.year for p in spec.populations.values())

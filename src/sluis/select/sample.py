@@ -61,14 +61,20 @@ def select_samples(engine: Engine, sources: Sources, spec: Spec) -> Selection:
         parts.append(drawn[name].mutate(sample=ibis.literal(str(flag))))
     persons = engine.materialise(parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])
     if engine.count(persons) == 0:
-        raise _nobody(engine, sources, spec, pops)
+        raise no_one_selected(engine, sources, spec, pops)
     return Selection(persons=persons, populations=pops)
 
 
-def _nobody(engine: Engine, sources: Sources, spec: Spec, pops: dict[str, ir.Table]) -> SourceError:
+def no_one_selected(
+    engine: Engine, sources: Sources, spec: Spec, pops: dict[str, ir.Table]
+) -> SourceError:
     """The error of a selection without anyone: a run has nothing to extract, and the
     stages after it (the small-cell risk analysis above all) have no meaning on no rows
-    (X2). It names an empty source table when one is the cause."""
+    (X2). It names an empty source table when one is the cause (a table read so far, or
+    one every population reads)."""
+    for name in ("person", "residence"):
+        if sources.allowed is None or name in sources.allowed:
+            sources[name]
     empty = sources.empty()
     if empty:
         return SourceError(
@@ -79,7 +85,7 @@ def _nobody(engine: Engine, sources: Sources, spec: Spec, pops: dict[str, ir.Tab
     sizes = ", ".join(f"{name} {engine.count(t)}" for name, t in pops.items())
     return SourceError(
         f"spec {spec.decision.id} selects no one from these registers (population sizes: "
-        f"{sizes}); every sample is empty",
+        f"{sizes}); there is no one to extract",
         rule="empty-selection",
         file=str(sources.directory),
     )
