@@ -401,3 +401,23 @@ def test_x2_b1_linked_run_on_an_empty_register_names_it(
     line = _one_located_line(done, path)
     assert ": empty-table: " in line, line
     assert not [p for p in work.rglob("*.parquet") if "quarantine" not in p.parts]
+
+
+def test_x2_run_names_the_part_that_lacks_a_column(tmp_path: Path) -> None:
+    """A table as a folder of parts, one part without a column: DuckDB would read the folder
+    by the first part's schema; the run names the part (``--no-check``), as the check does."""
+    sources = _runnable(tmp_path / "sources")
+    single = sources / "residence.parquet"
+    rows = pq.read_table(single)
+    single.unlink()
+    (sources / "residence").mkdir()
+    pq.write_table(rows, sources / "residence" / "a.parquet")
+    part = sources / "residence" / "b.parquet"
+    pq.write_table(rows.drop_columns(["nis_code"]), part)
+    for args in (("--no-check",), ()):
+        work = tmp_path / f"w{len(args)}"
+        done = sluis("run", str(SPEC), "--data", str(sources), "--work", str(work), *args, cwd=ROOT)
+        _no_traceback(done)
+        line = _one_located_line(done, part if args else sources)
+        assert f"{part}:nis_code: missing-column: " in line, line
+        assert not (work / "ksz" / "staged").exists()

@@ -469,10 +469,29 @@ def _check_schema(
                 )
             )
             _count(report, "unexpected-column")
+        for finding in column_findings(table, path, types):
+            report.errors.append(finding)
+            _count(report, finding.rule)
+            broken.add(str(finding.column))
         for col in table.columns:
-            actual = types.get(col.name)
-            if actual is None:
-                report.errors.append(
+            if col.name in types and col.name not in broken:
+                usable[col.name] = types[col.name]
+    return {name: dtype for name, dtype in usable.items() if name not in broken}, readable
+
+
+def column_findings(
+    table: Table, path: Path, types: Mapping[str, str], *, complete: bool = True
+) -> list[Finding]:
+    """The contract columns of ``table`` missing from one file (only when ``complete``: a
+    provider's extract holds just the columns asked of it) or of a type that cannot stand
+    for the contract type, given the file's DuckDB column types. The check and the engine
+    (a run with ``--no-check``) judge a file's columns by this one rule."""
+    found = []
+    for col in table.columns:
+        actual = types.get(col.name)
+        if actual is None:
+            if complete:
+                found.append(
                     Finding(
                         table.name,
                         str(path),
@@ -481,26 +500,19 @@ def _check_schema(
                         column=col.name,
                     )
                 )
-                _count(report, "missing-column")
-                broken.add(col.name)
-            elif actual not in _ALLOWED_TYPES[col.type]:
-                expected = _EXPECTED_NAME.get(col.type, "an integer type")
-                report.errors.append(
-                    Finding(
-                        table.name,
-                        str(path),
-                        "wrong-type",
-                        f"column {col.name!r} is {actual}; "
-                        f"the contract says {col.type} ({expected})",
-                        column=col.name,
-                        value=actual,
-                    )
+        elif actual not in _ALLOWED_TYPES[col.type]:
+            expected = _EXPECTED_NAME.get(col.type, "an integer type")
+            found.append(
+                Finding(
+                    table.name,
+                    str(path),
+                    "wrong-type",
+                    f"column {col.name!r} is {actual}; the contract says {col.type} ({expected})",
+                    column=col.name,
+                    value=actual,
                 )
-                _count(report, "wrong-type")
-                broken.add(col.name)
-            elif col.name not in broken:
-                usable[col.name] = actual
-    return {name: dtype for name, dtype in usable.items() if name not in broken}, readable
+            )
+    return found
 
 
 def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
@@ -788,6 +800,7 @@ __all__ = [
     "Finding",
     "TableReport",
     "check_sources",
+    "column_findings",
     "default_quarantine",
     "is_identifier",
     "mask",
