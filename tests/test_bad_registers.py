@@ -421,3 +421,25 @@ def test_x2_run_names_the_part_that_lacks_a_column(tmp_path: Path) -> None:
         line = _one_located_line(done, part if args else sources)
         assert f"{part}:nis_code: missing-column: " in line, line
         assert not (work / "ksz" / "staged").exists()
+
+
+def test_x2_engine_names_a_damaged_source_file_and_lets_a_bug_through(sources: Path) -> None:
+    """A data page that fails only when scanned ("Out of buffer", no file named) is traced
+    to its file and table; a query the code built wrong is not blamed on the data."""
+    import duckdb
+
+    from sluis.engine import connect
+    from sluis.errors import SourceError
+
+    _damage(sources / "residence.parquet")
+    with connect(threads=1) as engine:
+        person = engine.source(sources, "person")
+        residence = engine.source(sources, "residence")
+        assert engine.count(person) == 3
+        with pytest.raises(SourceError) as err:
+            engine.to_arrow(residence)
+        assert err.value.rule == "unreadable-file"
+        assert err.value.file == str(sources / "residence.parquet")
+        assert "table residence" in err.value.message
+        with pytest.raises(duckdb.BinderException), engine.located():
+            engine.con.raw_sql("SELECT no_such_column FROM src_person").fetchall()

@@ -261,8 +261,16 @@ def connect(**options: object) -> Engine:
     return Engine(**options)  # type: ignore[arg-type]
 
 
-#: engine errors that say nothing about the data read
-_NOT_DATA = (duckdb.OutOfMemoryException, duckdb.InterruptException)
+#: engine errors that say nothing about the data read: no source file is scanned for them
+#: (a query the code built wrong is a bug, and at full scale the scan would take minutes)
+_NOT_DATA = (
+    duckdb.OutOfMemoryException,
+    duckdb.InterruptException,
+    duckdb.BinderException,
+    duckdb.CatalogException,
+    duckdb.ParserException,
+    duckdb.NotImplementedException,
+)
 
 
 def _unreadable(path: Path) -> str | None:
