@@ -34,6 +34,7 @@ class Sources:
     allowed: frozenset[str] | None = None
     received: dict[str, Path] = field(default_factory=dict)
     _tables: dict[str, ir.Table] = field(default_factory=dict)
+    _kept: set[str] = field(default_factory=set)  # tables replaced by a computed cut
 
     def __getitem__(self, name: str) -> ir.Table:
         if name not in self._tables:
@@ -53,8 +54,13 @@ class Sources:
 
     def empty(self) -> list[str]:
         """The source tables read so far that hold no rows (a cheap count on Parquet:
-        the row counts are in the files' footers)."""
-        return [name for name, t in self._tables.items() if self.engine.count(t) == 0]
+        the row counts are in the files' footers); a cut kept in a table's place is not
+        the register and may well be empty."""
+        return [
+            name
+            for name, t in self._tables.items()
+            if name not in self._kept and self.engine.count(t) == 0
+        ]
 
     def where(self, name: str) -> str:
         """Where table ``name`` is read from, for an error message."""
@@ -66,6 +72,7 @@ class Sources:
         """Read ``table`` (a cut of the source computed once) wherever a stage asks for
         ``name``."""
         self._tables[name] = table
+        self._kept.add(name)
 
 
 def completed_years(birth: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
