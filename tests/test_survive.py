@@ -383,3 +383,45 @@ def test_x3_g10_a_run_with_a_key_store_of_its_own_is_delivered(data: Path, tmp_p
     deliver(SPEC, work, created=dt.date.fromisoformat(DATE))
     assert not (work / "ksz" / "keys").exists()
     assert verify(work / "ksz" / "audit.log", signing_key(store, "ksz")).ok
+
+
+# --- kill -9 while the trusted third party holds the providers' data (26/050) -------------
+
+SPEC_26050 = ROOT / "specs" / "26-050.yaml"
+
+
+def test_x3_b1_g10_linked_run_killed_holding_providers_data_reruns_and_destroys_it(
+    data: Path, tmp_path: Path
+) -> None:
+    """X3, B1, G10: a 26/050 run killed with SIGKILL while Statbel holds what KSZ and VDAB
+    sent (decrypted, before it is linked and destroyed): the rerun with ``--force``
+    destroys those leftovers with a record in Statbel's audit log, leaves none of the
+    providers' data, lists or plaintext extracts anywhere, and stages the bytes of an
+    uninterrupted run with the same keys."""
+    args = ["run", str(SPEC_26050), "--data", str(data)]
+    reference = tmp_path / "reference"
+    want = _sluis(*args, "--work", str(reference))
+    assert want.returncode in (0, 1), want.stdout[-2000:] + want.stderr[-2000:]
+    work = tmp_path / "work"
+    for keys in reference.glob("*/keys"):
+        shutil.copytree(keys, work / keys.parent.name / "keys")
+    proc = _start([*args, "--work", str(work)])
+    held = work / "statbel" / "received"
+    deadline = time.monotonic() + 120
+    while not any(held.glob("*/files/*/*.parquet")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before Statbel held the providers' data"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert any(held.glob("*/files/*/*.parquet"))  # what the kill leaves: plaintext data
+    again = _sluis(*args, "--work", str(work), "--force")
+    assert again.returncode == want.returncode, again.stdout[-2000:] + again.stderr[-2000:]
+    staged = work / "statbel" / "staged"
+    assert _digests(staged) == _digests(reference / "statbel" / "staged") != {}
+    assert not held.exists()
+    left = [p for p in work.rglob("*") if p.is_file() and p.parent.name in (".work", ".lists")]
+    assert left == [] and list((work / "statbel" / "inbox").iterdir()) == []
+    log = (work / "statbel" / "audit.log").read_text()
+    assert "left by an earlier run that did not finish" in log
+    assert _leftovers(work) == []
