@@ -18,18 +18,22 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sluis.audit import verify
 from sluis.audit.signing import signing_key
 from sluis.deliver import verify_package
+from sluis.errors import UsageError
 from sluis.flow import run_spec
 from sluis.flow.deliver import deliver
-from sluis.flow.lock import LOCK_NAME
+from sluis.flow.lock import LOCK_NAME, WorkspaceBusy, workspace_lock
 from sluis.pseudo import new_key
 from sluis.synth import generate
 
@@ -236,6 +240,43 @@ def test_x3_lock_file_is_the_only_trace_of_a_lock(reference: Path) -> None:
     """X3: the lock leaves one small file in the workspace root, never in the package."""
     assert (reference / LOCK_NAME).is_file()
     assert not any(p.name == LOCK_NAME for p in (reference / "ksz").rglob("*"))
+
+
+def test_x3_lock_is_per_open_file_and_a_failed_command_leaves_no_workspace(
+    tmp_path: Path,
+) -> None:
+    """X3, X2: the lock refuses a second holder even in the same process (flock is per
+    open file), is free once released, and a command that created the workspace and
+    failed before writing anything leaves no workspace behind (a delivery of no run)."""
+    work = tmp_path / "work"
+    busy = f"pid {os.getpid()} \\(sluis run first\\)"
+    with (
+        workspace_lock(work, "sluis run first"),
+        pytest.raises(WorkspaceBusy, match=busy),
+        workspace_lock(work, "sluis deliver second"),
+    ):
+        pass
+    with workspace_lock(work, "sluis deliver third"):
+        pass
+    missing = tmp_path / "no-run"
+    with pytest.raises(UsageError, match="no run in the workspace"):
+        deliver(SPEC, missing, created=dt.date.fromisoformat(DATE))
+    assert not missing.exists()
+
+
+@settings(max_examples=50, deadline=None)
+@given(content=st.binary(max_size=200) | st.text(max_size=60).map(lambda t: f"12 {t}".encode()))
+def test_x2_x3_any_lock_file_content_gives_a_one_line_refusal(content: bytes) -> None:
+    """X2, X3: whatever the lock file holds (a holder killed while writing it, garbage),
+    the refusal is one line naming the workspace and, when it can, the holder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        with workspace_lock(work, "x"):
+            (work / LOCK_NAME).write_bytes(content)
+            with pytest.raises(WorkspaceBusy) as refused, workspace_lock(work, "y"):
+                pass
+        line = str(refused.value)
+        assert "\n" not in line and line.startswith(f"{work}: work-busy: ")
 
 
 # --- kill -9 ----------------------------------------------------------------------------

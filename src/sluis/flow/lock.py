@@ -97,9 +97,11 @@ def _holder(fd: int) -> str:
     """Who holds the lock, as its file says: ``pid N (command)``; the holder writes this
     right after taking the lock, so a reader may rarely see it empty."""
     try:
-        text = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+        raw = os.pread(fd, 4096, 0).decode("utf-8", "replace")
     except OSError:
-        text = ""
+        raw = ""
+    lines = raw.strip().splitlines()
+    text = "".join(c for c in lines[0] if c.isprintable()) if lines else ""
     pid, _, command = text.partition(" ")
     if not pid.isdigit():
         return "another sluis process"
