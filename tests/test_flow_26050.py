@@ -200,8 +200,9 @@ def test_b1_parties_hold_only_what_they_may(run) -> None:
         )
         for party in ("statbel", "ksz", "vdab")
     }
+    # .sluis.lock: the workspace's lock (sluis.flow.lock)
     assert sorted(p.name for p in work.iterdir()) == [
-        "ksz", "run.json", "statbel", "vdab"
+        ".sluis.lock", "ksz", "run.json", "statbel", "vdab"
     ]  # fmt: skip
     for party in ("ksz", "vdab"):
         assert files[party] == sorted(
