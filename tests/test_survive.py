@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from sluis.audit import verify
 from sluis.audit.signing import signing_key
 from sluis.deliver import verify_package
+from sluis.engine.duckdb import SPILL_PREFIX
 from sluis.errors import UsageError
 from sluis.flow import run_spec
 from sluis.flow.deliver import deliver
@@ -287,17 +288,21 @@ def test_x3_run_killed_at_random_moments_reruns_to_the_same_bytes(
 ) -> None:
     """X3: `sluis run` killed with SIGKILL after seeded random delays (from before the
     sources check to the SCRA), rerun with ``--force`` on the same workspace (whose key
-    store is kept), gives the staged extract and SCRA of an uninterrupted run byte for byte, and no
-    temporary file is left."""
+    store is kept), gives the staged extract and SCRA of an uninterrupted run byte for
+    byte; no temporary file is left, and the killed engine's spill directory is removed
+    by the next engine."""
     rng = random.Random(22)
     want = _run_output(reference)
     killed = 0
     for i, delay in enumerate(sorted(rng.uniform(1.0, 8.0) for _ in range(3))):
         work = tmp_path / f"work{i}"
         _same_keys(reference, work)
-        killed += _kill_after(_start(_run_args(data, work)), delay)
+        proc = _start(_run_args(data, work))
+        killed += _kill_after(proc, delay)
         assert not (work / "run.json").exists() or _run_output(work) == want
         _ok(_sluis(*_run_args(data, work), "--force"))
+        # the killed engine's spill directory went with the next run's engine
+        assert list(Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}{proc.pid}-*")) == []
         assert _run_output(work) == want, f"delay {delay:.2f} s"
         assert _leftovers(work) == []
     assert killed >= 2, "the delays must kill most runs before they end"

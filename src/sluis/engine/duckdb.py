@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,35 @@ def _concat(left: dt.binary, right: dt.binary) -> dt.binary:  # type: ignore[emp
     """Bytes followed by bytes."""
 
 
+#: spill directories are named ``sluis-engine-<pid>-<random>``
+SPILL_PREFIX = "sluis-engine-"
+
+
+def remove_stale_spills(root: Path) -> list[Path]:
+    """Remove the spill directories in ``root`` of sluis processes that are gone: one
+    killed with SIGKILL (or a machine that lost power) cannot remove its own, and at full
+    scale they hold gigabytes of raw rows keyed by national number (X3). A directory whose
+    process still runs (or whose pid another process now has) is left alone."""
+    removed = []
+    for spill in root.glob(f"{SPILL_PREFIX}*-*"):
+        pid = spill.name.removeprefix(SPILL_PREFIX).split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        shutil.rmtree(spill, ignore_errors=True)
+        removed.append(spill)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists (another user's)
+    return True
+
+
 class Engine:
     """One DuckDB connection with its spill directory, memory limit and temporary tables."""
 
@@ -57,7 +87,10 @@ class Engine:
         threads: int | None = None,
         temp_directory: Path | None = None,
     ) -> None:
-        self._spill = tempfile.TemporaryDirectory(prefix="sluis-engine-", dir=temp_directory)
+        remove_stale_spills(Path(temp_directory or tempfile.gettempdir()))
+        self._spill = tempfile.TemporaryDirectory(
+            prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=temp_directory
+        )
         self.con = ibis.duckdb.connect(
             memory_limit=memory_limit,
             temp_directory=self._spill.name,
