@@ -52,7 +52,7 @@ keys_app = SluisTyper(
 app.add_typer(keys_app, name="keys")
 keys_app.command("new")(keys_new)
 audit_app = SluisTyper(
-    help="The tamper-evident audit log: verify it, repair a crash, witness it (G10).",
+    help="The tamper-evident audit log: verify, repair, witness (G10).",
     no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")

@@ -123,7 +123,7 @@ def audit_witness(
         typer.Option("--public-key", help="The party's published signing key."),
     ] = None,
 ) -> None:
-    """Keep a copy of an audit log's latest signed checkpoint (a witness, G10).
+    """Keep a copy of a log's latest signed checkpoint as a witness (G10).
 
     Another party (a recipient, the trusted third party, an auditor) runs this on a copy of
     the log and keeps the witness file. The log must verify and hold every checkpoint the
@@ -131,7 +131,8 @@ def audit_witness(
     rewritten, even if it was re-signed with the party's own key.
 
     Example:
-      sluis audit witness ksz/audit.log --to ksz.witness.jsonl --public-key ksz.pub
+      sluis audit witness ksz/audit.log --to ksz.witness.jsonl \\
+        --public-key ksz.pub
     """
     from sluis.audit import witness
 
@@ -188,7 +189,7 @@ def audit_repair(
     party: Annotated[str, typer.Option(help="The party that keeps the log (e.g. ksz).")],
     store: Annotated[Path, typer.Option(help="The party's key store (holds its signing key).")],
 ) -> None:
-    """Cut a crash's incomplete last line off an audit log and seal it (G10).
+    """Cut a crash's unfinished line off an audit log and seal it (G10).
 
     An append interrupted by a crash can leave an incomplete last line in a party's log.
     The line is cut off and the repair recorded in the log itself, with the bytes removed
