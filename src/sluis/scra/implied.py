@@ -51,13 +51,23 @@ EXPLANATION = pa.schema(
 )
 
 
-def _explain(path: Path, rows: pa.Array, column: str, values: pa.Array, key: str) -> None:
-    """Append one explanation per value suppressed with ``key`` to the dataset's
+def _explain(path: Path, added: list[pa.Table]) -> None:
+    """Append the explanations of the values suppressed with a key to the dataset's
     explanation file (``suppressions/<dataset>.parquet``), kept in record order."""
+    if path.exists():
+        added = [pq.read_table(path).cast(EXPLANATION), *added]
+    table = pa.concat_tables(added)
+    table = table.take(pc.sort_indices(table, [("record", "ascending")]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def _explanations(rows: pa.Array, column: str, values: pa.Array, key: str) -> pa.Table:
     n = len(rows)
-    added = pa.table(
+    return pa.table(
         {
-            "record": rows,
+            "record": rows.cast(pa.int64()),
             "variable": pa.array([column] * n, pa.string()),
             "value": pc.cast(values, pa.string()),
             "cell": pa.nulls(n, pa.string()),
@@ -69,13 +79,6 @@ def _explain(path: Path, rows: pa.Array, column: str, values: pa.Array, key: str
         },
         schema=EXPLANATION,
     )
-    if path.exists():
-        earlier = pq.read_table(path).cast(EXPLANATION)
-        added = pa.concat_tables([earlier, added])
-        added = added.take(pc.sort_indices(added, [("record", "ascending")]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        pq.write_table(added, tmp)
 
 
 def treat_implied(
@@ -84,16 +87,25 @@ def treat_implied(
     """Suppress, in the treated files under ``treated``, every declared ``by`` value that
     gives back a treated key value (see the module docstring), each explained in
     ``explained/<dataset>.parquet``; returns (key, column, values suppressed) for each
-    column touched."""
+    column touched. Each treated file is read and written at most once."""
     rules = {(n, v.name): v.coarsen for n, ds in spec.datasets.items() for v in ds.variables}
+    tables: dict[str, pa.Table] = {}  # the treated files being changed, by dataset
+    notes: dict[str, list[pa.Table]] = {}  # their new explanations
+
+    def treated_table(name: str) -> pa.Table:
+        if name not in tables:
+            tables[name] = pq.read_table(treated / f"{name}.parquet")
+        return tables[name]
+
     done = []
     for entry in spec.scra.implied:
         dataset, key = _split(entry.key)
         if not (treated / f"{dataset}.parquet").exists():
             continue
-        before = pq.read_table(staged / f"{dataset}.parquet")
-        after = pq.read_table(treated / f"{dataset}.parquet", columns=[key])
-        mask = treated_mask(before.column(key), after.column(key))
+        path = staged / f"{dataset}.parquet"
+        wanted_columns = [c for c in (key, PERSON) if c in pq.read_schema(path).names]
+        before = pq.read_table(path, columns=wanted_columns)
+        mask = treated_mask(before.column(key), treated_table(dataset).column(key))
         if not pc.any(mask).as_py():
             continue
         original = pc.cast(before.column(key), pa.string()).combine_chunks()
@@ -104,10 +116,10 @@ def treat_implied(
         for other, column in map(_split, entry.by):
             if column == spec.period(other):
                 continue  # the key is pinned instead (pinned_keys)
-            path = treated / f"{other}.parquet"
-            if not path.exists() or column not in pq.read_schema(path).names:
+            target = treated / f"{other}.parquet"
+            if not target.exists() or column not in pq.read_schema(target).names:
                 continue
-            table = pq.read_table(path)
+            table = treated_table(other)
             got = at_precision(table.column(column), rules[(other, column)], rules[(dataset, key)])
             if got is None:
                 continue
@@ -125,17 +137,16 @@ def treat_implied(
             if not count:
                 continue
             values = table.column(column).combine_chunks()
-            index = table.schema.get_field_index(column)
             cleared = pc.if_else(hit, pa.nulls(len(values), values.type), values)
-            with atomic_path(path) as tmp:
-                pq.write_table(table.set_column(index, column, cleared), tmp)
+            index = table.schema.get_field_index(column)
+            tables[other] = table.set_column(index, column, cleared)
             rows = pc.indices_nonzero(hit)
-            _explain(
-                explained / f"{other}.parquet",
-                rows.cast(pa.int64()),
-                column,
-                values.take(rows),
-                entry.key,
+            notes.setdefault(other, []).append(
+                _explanations(rows, column, values.take(rows), entry.key)
             )
             done.append((entry.key, f"{other}.{column}", count))
+    for name, added in notes.items():
+        with atomic_path(treated / f"{name}.parquet") as tmp:
+            pq.write_table(tables[name], tmp)
+        _explain(explained / f"{name}.parquet", added)
     return done

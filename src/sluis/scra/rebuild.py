@@ -106,7 +106,7 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
     results: list[Rebuild] = []
     tables: dict[Path, pa.Table] = {}
 
-    def read(path: Path) -> pa.Table:  # each dataset once, whatever the number of its keys
+    def read(path: Path) -> pa.Table:  # each delivered file once, whatever its keys
         if path not in tables:
             tables[path] = pq.read_table(path)
         return tables[path]
@@ -114,16 +114,17 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
     for dataset, key in keys:
         if dataset not in files or key == spec.period(dataset):
             continue
-        before = read(staged / f"{dataset}.parquet")
-        after = read(files[dataset])
-        mask = treated_mask(before.column(key), after.column(key))
+        source = staged / f"{dataset}.parquet"
+        own = [c for c in (key, PERSON) if c in pq.read_schema(source).names]
+        before = pq.read_table(source, columns=own)  # the staged key, not the whole file
+        delivered = read(files[dataset])
+        mask = treated_mask(before.column(key), delivered.column(key))
         n = pc.sum(mask).as_py() or 0
         if not n:
             continue
         original = pc.cast(before.column(key), pa.string()).combine_chunks()
         target = rules[(dataset, key)]
         period = spec.period(dataset)
-        delivered = after
         # the other keys of its key sets were measured with it: their joint cells are the risk
         together = {
             k for ks in sc.key_sets if ks.dataset == dataset and key in ks.keys for k in ks.keys
