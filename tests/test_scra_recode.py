@@ -33,7 +33,6 @@ from sluis.spec.model import (
     Spec,
     TopCode,
 )
-from sluis.spec.rules import recode_problem
 from test_scra_spec import stage_25_074
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +103,7 @@ def test_g5_property_numeric_recode_is_the_class_containing_the_value(
         "classes": lambda b: NumericClasses(kind="classes", breaks=b),
         "amount": lambda b: AmountRule(kind="amount", breaks=b),
     }[kind]
-    assert recode_problem(make(old), make(new), None) is None
+    assert make(old).recode_problem(make(new), None) is None
     staged = [int(_code(old, x)) for x in xs]
     assert _one(staged, make(old), make(new)) == [int(_code(new, x)) for x in xs]
 
@@ -122,7 +121,7 @@ def test_g5_property_amount_width_recode(
     top = width * factor * classes
     old = AmountRule(kind="amount", width=width, top=top + width * factor)
     new = AmountRule(kind="amount", width=width * factor, top=top)
-    assert recode_problem(old, new, None) is None
+    assert old.recode_problem(new, None) is None
     old_bounds = [*range(0, old.top, width), old.top]
     new_bounds = [*range(0, new.top, new.width), new.top]
     staged = [int(_code(old_bounds, x)) for x in xs]
@@ -194,11 +193,11 @@ def test_g5_birth5_to_eu4_and_refusals() -> None:
     with pytest.raises(SluisError) as err:  # the United Kingdom is in class 04, not EU in 2020
         _one(["04"], class15, eu4, np.array([2020]))
     assert err.value.rule == "scra-recode-not-coarser"
-    assert "2020-2022" in (recode_problem(class15, eu4, range(2016, 2023)) or "")
-    assert recode_problem(class15, eu4, None) is not None  # no period, no reference year
-    assert recode_problem(TO_YEAR, DateRule(kind="date", precision="year_quarter"), None)
-    assert recode_problem(
-        AgeRule(kind="age", breaks=[0, 5, 10, 15]), AgeRule(kind="age", breaks=[0, 12]), None
+    assert "2020-2022" in (class15.recode_problem(eu4, range(2016, 2023)) or "")
+    assert class15.recode_problem(eu4, None) is not None  # no period, no reference year
+    assert TO_YEAR.recode_problem(DateRule(kind="date", precision="year_quarter"), None)
+    assert AgeRule(kind="age", breaks=[0, 5, 10, 15]).recode_problem(
+        AgeRule(kind="age", breaks=[0, 12]), None
     )
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from sluis.coarsen import rules
 from sluis.coarsen.errors import CoarseningError
-from sluis.coarsen.window import censor, window_end
+from sluis.coarsen.window import window_end
 from sluis.engine import Engine
-from sluis.spec.model import DateRule, Spec
+from sluis.spec.model import Spec
 
 
 def coarsen_dataset(
@@ -71,7 +70,7 @@ def coarsen_dataset(
     table: ir.Table = raw
     found: dict[str, dict[str, ir.Value]] = {}
     for i, var in enumerate(variables):
-        need = rules.lookup(var.coarsen)
+        need = var.coarsen.lookup()
         if need is None:
             continue
         prefix = f"__sluis_lookup_{i}_"
@@ -84,11 +83,8 @@ def coarsen_dataset(
     year = _year(table, reference_year)
     until, period = window_end(spec), spec.period(dataset)
     out = {
-        v.name: rules.coarsen_value(
-            v.coarsen,
-            censor(v.coarsen, raw[v.name], until)
-            if isinstance(v.coarsen, DateRule) and v.name != period
-            else raw[v.name],
+        v.name: v.coarsen.expression(
+            raw[v.name] if v.name == period else v.coarsen.censor(raw[v.name], until),
             found.get(v.name, {}),
             year,
             column=v.name,

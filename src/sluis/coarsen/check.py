@@ -16,31 +16,13 @@ from collections.abc import Callable
 
 import ibis.expr.types as ir
 
-from sluis.coarsen import classes as cl
 from sluis.coarsen.errors import CoarseningError, Offence
+from sluis.coarsen.rule import Rule
 from sluis.coarsen.window import outside
 from sluis.domain.insz import is_valid_insz
 from sluis.engine import Engine
 from sluis.spec import require_named
-from sluis.spec.model import (
-    AgeRule,
-    AmountRule,
-    Coarsen,
-    CountryRule,
-    DateRule,
-    Keep,
-    NaceRule,
-    NumericClasses,
-    PlaceRule,
-    Pseudonym,
-    Spec,
-    TopCode,
-)
-
-YEAR_QUARTER = r"^\d{4}Q[1-4]$"
-YEAR_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-#: a year column holds a calendar year, not e.g. a date written as yyyymmdd
-YEARS = (1000, 9999)
+from sluis.spec.model import Spec
 
 
 def check_coarsened(engine: Engine, table: ir.Table, spec: Spec, dataset: str, party: str) -> None:
@@ -57,8 +39,7 @@ def check_coarsened(engine: Engine, table: ir.Table, spec: Spec, dataset: str, p
     late = {
         c: t
         for c in table.columns
-        if isinstance(rules[c], DateRule)
-        and (t := outside(rules[c], table[c], spec, period=c == period)) is not None
+        if (t := outside(rules[c], table[c], spec, period=c == period)) is not None
     }
     if not tests and not late:
         return
@@ -79,9 +60,9 @@ def check_coarsened(engine: Engine, table: ir.Table, spec: Spec, dataset: str, p
             hint="a date after the window is delivered empty; a period must lie in the window",
             offences=tuple(beyond),
         )
-    pseudonyms = frozenset(c for c in tests if isinstance(rules[c], Pseudonym))
+    pseudonyms = frozenset(c for c in tests if rules[c].pseudonymises)
     offences = _offences(
-        engine, table, tests, rows[: len(tests)], lambda c: cl.describe(rules[c]), pseudonyms
+        engine, table, tests, rows[: len(tests)], lambda c: rules[c].text(), pseudonyms
     )
     if offences:
         lines = "; ".join(
@@ -127,32 +108,12 @@ def _shown(value: object) -> str:
     return repr(value) if isinstance(value, str) else text
 
 
-def finer(rule: Coarsen, x: ir.Value) -> ir.BooleanValue | None:
+def finer(rule: Rule, x: ir.Value) -> ir.BooleanValue | None:
     """True for the rows whose value of ``x`` is finer than ``rule`` allows (null: never);
-    None when no value of the column can be."""
+    None when no value of the column can be. An exact date (or time) is never delivered,
+    whatever the rule; everything else is the rule's own test
+    (:meth:`sluis.coarsen.rule.Rule.finer`)."""
     t = x.type()
-    present = x.notnull()
     if t.is_date() or t.is_timestamp() or t.is_time():
-        return present  # an exact date (or time) is never delivered
-    if isinstance(rule, Keep):
-        return None
-    if isinstance(rule, Pseudonym):
-        return None if t.is_integer() else present
-    if isinstance(rule, DateRule):
-        if rule.precision == "year":
-            return (x < YEARS[0]) | (x > YEARS[1]) if t.is_integer() else present
-        if rule.precision == "day" or not t.is_string():
-            return present
-        pattern = YEAR_QUARTER if rule.precision == "year_quarter" else YEAR_MONTH
-        return ~x.re_search(pattern)
-    if isinstance(rule, TopCode):
-        return x > rule.max if t.is_numeric() else present
-    if isinstance(rule, AmountRule | AgeRule | NumericClasses):
-        return ~x.isin(cl.codes(rule)) if t.is_numeric() else present
-    if isinstance(rule, NaceRule) and rule.digits > 1:
-        return x.length() > rule.digits if t.is_string() else present
-    if isinstance(rule, CountryRule | PlaceRule | NaceRule):
-        if isinstance(rule, PlaceRule) and rule.level == "municipality":
-            return present  # never coarse enough to leave
-        return ~x.isin(cl.codes(rule)) if t.is_string() else present
-    raise TypeError(f"unknown coarsening rule {rule!r}")
+        return x.notnull()
+    return rule.finer(x)

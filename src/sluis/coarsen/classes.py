@@ -1,35 +1,20 @@
-"""Class schemes of the coarsening rules (G4): the codes each rule may deliver and their
-human labels, for the stage itself, its post-check and the codebook.
+"""The reference data of the coarsening rules (G4): country, NACE and place lists with
+their labels, read once from the code lists sluis ships.
 
-One place says which values a coarsened column may hold (:func:`codes`) and what they mean
-(:func:`classes`); :mod:`sluis.coarsen.rules` produces exactly these codes and
-:mod:`sluis.coarsen.check` refuses anything else. Numeric classes are coded by their lower
-bound; values below the first bound form one open class coded ``first bound - 1`` (``-1``
-for amounts, whose first bound is 0).
+The rules (:mod:`sluis.coarsen.kinds`) build their codes, labels and lookups from these;
+:func:`classes`, :func:`codes` and :func:`describe` give a rule's classes, codes and text
+to callers that hold a rule, as the rule's own methods do.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from sluis.domain.codelists import REGIONS, read_csv
-from sluis.spec.model import (
-    AgeRule,
-    AmountRule,
-    Coarsen,
-    CountryRule,
-    DateRule,
-    Keep,
-    NaceRule,
-    NumericClasses,
-    PlaceRule,
-    Pseudonym,
-    TopCode,
-)
 
-Code = int | float | str
-Classes = list[tuple[Code, str]]
+if TYPE_CHECKING:
+    from sluis.coarsen.rule import Classes, Code, Rule
 
 #: NIS country code of Belgium
 BELGIUM = "150"
@@ -155,112 +140,20 @@ def place_labels(level: str) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-# -- numeric classes -----------------------------------------------------------------------
-
-
-def bounds(rule: Coarsen) -> list[int] | list[float] | None:
-    """The lower bounds of a numeric class rule; the last opens a class without end."""
-    if isinstance(rule, AmountRule):
-        if rule.breaks is not None:
-            return list(rule.breaks)
-        assert rule.width is not None and rule.top is not None
-        return [*range(0, rule.top, rule.width), rule.top]
-    if isinstance(rule, AgeRule | NumericClasses):
-        if isinstance(rule, NumericClasses) and not integral(rule):
-            return list(rule.breaks)
-        return [int(b) for b in rule.breaks]
-    return None
-
-
-def below(rule: Coarsen) -> int | float:
-    """The code of the open class below the first bound: first bound - 1."""
-    b = bounds(rule)
-    assert b is not None
-    return b[0] - 1
-
-
-def integral(rule: NumericClasses) -> bool:
-    """True when every break is a whole number: the classes are then coded as integers."""
-    return all(float(b).is_integer() for b in rule.breaks)
-
-
-#: breaks all in this range are calendar years, written without a thousands separator
-YEARS = (1800, 2200)
-
-
-def _num(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
-
-
-def _numeric_classes(rule: Coarsen) -> Classes:
-    b = bounds(rule)
-    assert b is not None
-    low = below(rule)
-    if isinstance(rule, AmountRule):
-        first = (low, f"less than EUR {_num(b[0])}")
-        inner = [(lo, f"EUR {_num(lo)}-{_num(hi - 1)}") for lo, hi in pairwise(b)]
-        last = (b[-1], f"EUR {_num(b[-1])} or more")
-    elif isinstance(rule, AgeRule):
-        first = (low, f"under {b[0]} years")
-        inner = [(lo, f"{lo}-{hi - 1} years") for lo, hi in pairwise(b)]
-        last = (b[-1], f"{b[-1]} years or older")
-    else:
-        # classes of calendar years (arrival year: 1900, 1960, ...) read as years, not amounts
-        years = all(float(x).is_integer() and YEARS[0] <= x <= YEARS[1] for x in b)
-        num = (lambda x: str(int(x))) if years else _num
-        first = (low, f"under {num(b[0])}")
-        inner = [(lo, f"{num(lo)} to under {num(hi)}") for lo, hi in pairwise(b)]
-        last = (b[-1], f"{num(b[-1])} or more")
-    return [first, *inner, last]
-
-
 # -- every rule ----------------------------------------------------------------------------
 
 
-def classes(rule: Coarsen) -> Classes | None:
-    """The classes a rule delivers, as (code, label) in code order, for the codebook.
-
-    None for rules without a class list: ``keep``, ``pseudonym``, ``date`` (the value is a
-    quarter, month or year), ``top`` (the count itself, ``max`` meaning "max or more") and
-    NACE or places finer than the lists sluis ships.
-    """
-    if isinstance(rule, AmountRule | AgeRule | NumericClasses):
-        return _numeric_classes(rule)
-    if isinstance(rule, CountryRule):
-        scheme = {
-            "class15": class15_labels,
-            "eu4": lambda: EU4,
-            "birth5": lambda: BIRTH5,
-            "country_code": country_labels,
-        }[rule.classes]()
-        return sorted(scheme.items())
-    if isinstance(rule, PlaceRule):
-        return list(place_labels(rule.level).items())
-    if isinstance(rule, NaceRule):
-        if rule.digits == 1:
-            return list(NACE_SECTIONS.items())
-        if rule.digits == 2:
-            return [(d, label) for d, (_, label) in nace_divisions().items()]
-        return None
-    if isinstance(rule, Keep | Pseudonym | DateRule | TopCode):
-        return None
-    raise TypeError(f"unknown coarsening rule {rule!r}")
+def classes(rule: Rule) -> Classes | None:
+    """The classes a rule delivers, as (code, label) in code order, for the codebook
+    (:meth:`sluis.coarsen.rule.Rule.labelled`)."""
+    return rule.labelled()
 
 
-def codes(rule: Coarsen) -> list[Code] | None:
+def codes(rule: Rule) -> list[Code] | None:
     """The values a coarsened column may hold, or None when the check is not a list."""
-    if isinstance(rule, NaceRule) and rule.digits == 2:
-        return None  # checked by length: a valid division is the source check's job (G2)
-    found = classes(rule)
-    return None if found is None else [code for code, _ in found]
+    return rule.codes()
 
 
-def describe(rule: Coarsen) -> str:
+def describe(rule: Rule) -> str:
     """The rule as a short text, for messages: ``amount width 500 top 20000``."""
-    fields = rule.model_dump(exclude={"kind"}, exclude_none=True)
-    parts = [
-        str(v) if k in ("precision", "classes", "level") else f"{k} {v}" for k, v in fields.items()
-    ]
-    if isinstance(rule, NumericClasses | AgeRule | AmountRule) and "breaks" in fields:
-        parts = [f"breaks {_num(rule.breaks[0])}..{_num(rule.breaks[-1])}"]  # type: ignore[union-attr]
-    return " ".join([rule.kind, *parts])
+    return rule.text()

@@ -4,10 +4,10 @@ rule, its classes and the paragraph of the decision that allows it.
 One model per delivery, built from the spec and the treated tables; the renderings
 (``datapackage.json``, DDI-Codebook XML, the HTML codebook, the README) and the Stata export
 all read it, so that a label or a class is written down once. Classes come from the
-coarsening rule (:func:`sluis.coarsen.classes`) or, for a ``keep`` code, from the code list
-of the source column (``sluis.sources.contract``); sequence numbers, dates cut to a quarter,
-month or year, and counts have none. A code found in the data that the list does not have is
-kept as a category of its own, labelled as such, so the codebook never hides a value.
+coarsening rule (:meth:`sluis.coarsen.rule.Rule.labelled`) or, for a ``keep`` code, from the
+code list of the source column (``sluis.sources.contract``); sequence numbers, dates cut to a
+quarter, month or year, and counts have none. A code found in the data that the list does not
+have is kept as a category of its own, labelled as such, so the codebook never hides a value.
 
 The rule a column follows is not always the variable's own: the SCRA's global recoding (G5)
 may have coarsened it further to a ``scra.recode`` step's ``to`` rule, and the treated files
@@ -15,11 +15,12 @@ hold the recoded values. :func:`effective_rules` decides, from the spec and the 
 (``scra.json``, key ``recoded``), which rule each delivered column follows, so that the
 classes, the labels and the Stata value labels describe the values really delivered (G8), and
 the variable's rule says it was recoded by the SCRA. The variable's label follows too
-(:func:`recoded_label`): a spec label such as ``Age class (5 years)`` names the variable's own
-rule, and a Stata user reads only the label.
+(:func:`recoded_label`, with the rule's :meth:`~sluis.coarsen.rule.Rule.phrase`): a spec
+label such as ``Age class (5 years)`` names the variable's own rule, and a Stata user reads
+only the label.
 
 Numeric class rules (ages, amounts, ``classes``) have an open class below their first bound
-(:func:`sluis.coarsen.classes.below`); it is listed only when the delivered column holds it,
+(:meth:`sluis.coarsen.rule.Rule.open_below`); it is listed only when the delivered column holds it,
 because for most rules it cannot happen (``under 0 years``) or does not (``under 1,900`` for
 an arrival year), and a codebook that labels a class nobody is in reads as a defect.
 """
@@ -27,7 +28,6 @@ an arrival year), and a codebook that labels a class nobody is in reads as a def
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,27 +37,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sluis.coarsen import classes, describe
-from sluis.coarsen.classes import below
 from sluis.domain.codelists import codelists
 from sluis.errors import SluisError
 from sluis.sources.contract import table as source_table
 from sluis.spec.minimise import require_named
-from sluis.spec.model import (
-    AgeRule,
-    AmountRule,
-    Coarsen,
-    CountryRule,
-    DateRule,
-    Keep,
-    NaceRule,
-    NumericClasses,
-    PlaceRule,
-    RecodeStep,
-    Spec,
-    TopCode,
-    Variable,
-)
+from sluis.spec.model import Coarsen, RecodeStep, Spec, Variable
 
 Code = int | float | str
 
@@ -297,49 +281,8 @@ def _declared_step(spec: Spec, entry: object) -> RecodeStep:
     )
 
 
-#: the country schemes in a researcher's words
-_SCHEMES = {
-    "class15": "15 country classes",
-    "eu4": "Belgium, other EU, non-EU",
-    "birth5": "Belgian region, other EU, non-EU",
-    "country_code": "country",
-}
 #: the longest variable label Stata keeps (dta 118)
 LABEL_MAX = 80
-
-
-def rule_phrase(rule: Coarsen) -> str:
-    """A rule in the words a variable's label uses: ``20-year classes``, ``top-coded at 4``,
-    ``Belgium, other EU, non-EU``; :func:`sluis.coarsen.describe` is the technical form."""
-    if isinstance(rule, AgeRule | NumericClasses | AmountRule) and rule.breaks:
-        widths = {b - a for a, b in itertools.pairwise(rule.breaks)}
-        width = _number(widths.pop()) if len(widths) == 1 else None
-        start = _number(rule.breaks[0])
-        if isinstance(rule, AgeRule) and width is not None:
-            return f"{width}-year classes" + (f" from {start}" if start != "0" else "")
-        if isinstance(rule, AmountRule):
-            return f"EUR {width} classes" if width is not None else "EUR classes"
-        shown = ", ".join(_number(b) for b in rule.breaks)
-        if len(shown) <= 40:
-            return f"classes starting {shown}"
-        return f"classes of {width} from {start}" if width is not None else "classes"
-    if isinstance(rule, AmountRule):
-        return f"EUR {rule.width:,} classes up to {rule.top:,}"
-    if isinstance(rule, TopCode):
-        return f"top-coded at {rule.max}"
-    if isinstance(rule, CountryRule):
-        return _SCHEMES[rule.classes]
-    if isinstance(rule, PlaceRule):
-        return rule.level
-    if isinstance(rule, NaceRule):
-        return f"NACE {rule.digits} digit{'s' if rule.digits > 1 else ''}"
-    if isinstance(rule, DateRule):
-        return rule.precision.replace("_", " and ")
-    return describe(rule)
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def recoded_label(label: str, rule: Coarsen) -> str:
@@ -350,7 +293,7 @@ def recoded_label(label: str, rule: Coarsen) -> str:
     base = label.strip()
     if base.endswith(")") and " (" in base:
         base = base[: base.rindex(" (")].rstrip()
-    phrase = rule_phrase(rule)
+    phrase = rule.phrase()
     for candidate in (f"{base} ({phrase}; recoded by the SCRA)", f"{base} ({phrase})"):
         if len(candidate) <= LABEL_MAX:
             return candidate
@@ -367,20 +310,21 @@ def variable_doc(
     column follows (:func:`effective_rules`; the variable's own rule when not given)."""
     rule = v.coarsen if rule is None else rule
     recoded = rule != v.coarsen
-    listed = classes(rule)
+    listed = rule.labelled()
     origin = (FROM_RECODE if recoded else "coarsening rule") if listed is not None else None
-    if listed is None and isinstance(rule, Keep):
+    if listed is None and rule.keeps_value:
         labels, origin = _labels(v)
         listed = None if labels is None else list(labels.items())
     categories = None
     if listed is not None:
         found = [x for x in pc.unique(column.drop_null()).to_pylist()]
-        if isinstance(rule, AgeRule | AmountRule | NumericClasses) and below(rule) not in found:
-            listed = [(c, label) for c, label in listed if c != below(rule)]
+        below = rule.open_below()
+        if below is not None and below not in found:
+            listed = [(c, label) for c, label in listed if c != below]
         categories = _categories(list(listed), found, column.type)
-    text = describe(rule)
+    text = rule.text()
     if recoded:  # the delivered values follow the recode (G5): say so where the rule is read
-        text = f"recoded by the SCRA from {describe(v.coarsen)} to {text}"
+        text = f"recoded by the SCRA from {v.coarsen.text()} to {text}"
     return VariableDoc(
         name=v.name,
         label=recoded_label(v.label, rule) if recoded else v.label,
@@ -394,8 +338,8 @@ def variable_doc(
         categories_from=origin,
         computed=v.computed,
         note=v.note,
-        recoded_from=describe(v.coarsen) if recoded else None,
-        precision=rule.precision if isinstance(rule, DateRule) else None,
+        recoded_from=v.coarsen.text() if recoded else None,
+        precision=rule.date_precision(),
     )
 
 

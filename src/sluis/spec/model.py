@@ -12,7 +12,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+# the rule kinds are classes of the coarsening stage; callers read them from here too
+from sluis.coarsen.kinds import (  # noqa: F401
+    AgeRule,
+    AmountRule,
+    Coarsen,
+    CountryRule,
+    DateRule,
+    Keep,
+    NaceRule,
+    NumericClasses,
+    PlaceRule,
+    Pseudonym,
+    TopCode,
+)
 
 QUARTER = r"^(19|20)\d\dQ[1-4]$"
 #: delivered names: Stata's limit is 32 characters, lowercase keeps every target happy
@@ -154,121 +169,7 @@ class Family(Strict):
     paragraph: Paragraph | None = None
 
 
-# -- coarsening rules (G4) ------------------------------------------------------------------
-
-
-class Keep(Strict):
-    """The value as the source has it: only for values that are already coarse (codes,
-    flags, counts, years)."""
-
-    kind: Literal["keep"]
-
-
-class Pseudonym(Strict):
-    """A meaningless sequence number in place of a national number or household id (G3)."""
-
-    kind: Literal["pseudonym"]
-    domain: Literal["person", "household"] = "person"
-
-
-class DateRule(Strict):
-    """A date cut to year and quarter, year and month, or year."""
-
-    kind: Literal["date"]
-    precision: Literal["day", "year_month", "year_quarter", "year"]
-
-
-class CountryRule(Strict):
-    """Countries in a named class scheme: ``class15`` (about fifteen classes), ``eu4``
-    (Belgian, EU, non-EU, other), ``birth5`` (Flemish, Walloon, Brussels region, other EU,
-    non-EU) or ``country_code`` (every country: finer than any decision allows)."""
-
-    kind: Literal["country"]
-    classes: Literal["class15", "eu4", "birth5", "country_code"]
-
-
-class AmountRule(Strict):
-    """Amounts in euro classes: equal ``width`` from 0 up to ``top`` (then one open class),
-    or explicit lower bounds ``breaks``; negative amounts get their own open class."""
-
-    kind: Literal["amount"]
-    width: Annotated[int, Field(gt=0)] | None = None
-    top: Annotated[int, Field(gt=0)] | None = None
-    breaks: list[int] | None = None
-
-    @model_validator(mode="after")
-    def _one_form(self) -> AmountRule:
-        if (self.width is None) == (self.breaks is None):
-            raise ValueError("give either width (with top) or breaks")
-        if self.width is not None and self.top is None:
-            raise ValueError("an amount width needs a top (the start of the open class)")
-        if self.breaks is not None and sorted(set(self.breaks)) != self.breaks:
-            raise ValueError("breaks must increase")
-        return self
-
-
-class AgeRule(Strict):
-    """Ages in completed years on the reference date, in classes."""
-
-    kind: Literal["age"]
-    breaks: list[int]
-
-    @field_validator("breaks")
-    @classmethod
-    def _increasing(cls, value: list[int]) -> list[int]:
-        if len(value) < 2 or sorted(set(value)) != value:
-            raise ValueError("at least two increasing breaks")
-        return value
-
-
-class NaceRule(Strict):
-    """Economic activity cut to ``digits`` digits of NACE-BEL (1 = section)."""
-
-    kind: Literal["nace"]
-    digits: Annotated[int, Field(ge=1, le=5)]
-
-
-class PlaceRule(Strict):
-    """A place of residence or work at an administrative level."""
-
-    kind: Literal["place"]
-    level: Literal["region", "province", "arrondissement", "municipality"]
-
-
-class NumericClasses(Strict):
-    """A number (percentage, rate, months) in classes with increasing lower bounds."""
-
-    kind: Literal["classes"]
-    breaks: list[float]
-
-    @field_validator("breaks")
-    @classmethod
-    def _increasing(cls, value: list[float]) -> list[float]:
-        if len(value) < 2 or sorted(set(value)) != value:
-            raise ValueError("at least two increasing breaks")
-        return value
-
-
-class TopCode(Strict):
-    """A count with every value at or above ``max`` shown as ``max``."""
-
-    kind: Literal["top"]
-    max: Annotated[int, Field(gt=0)]
-
-
-Coarsen = Annotated[
-    Keep
-    | Pseudonym
-    | DateRule
-    | CountryRule
-    | AmountRule
-    | AgeRule
-    | NaceRule
-    | PlaceRule
-    | NumericClasses
-    | TopCode,
-    Field(discriminator="kind"),
-]
+# -- coarsening rules (G4): one class per kind, with its behaviour, in sluis.coarsen ------
 
 
 class Variable(Strict):

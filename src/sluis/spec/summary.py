@@ -10,62 +10,7 @@ from dataclasses import dataclass
 
 from sluis.sources.derivations import DERIVATIONS
 from sluis.spec.decisions import DECISIONS
-from sluis.spec.model import (
-    AgeRule,
-    AmountRule,
-    Coarsen,
-    CountryRule,
-    DateRule,
-    Keep,
-    NaceRule,
-    NumericClasses,
-    PlaceRule,
-    Population,
-    Pseudonym,
-    Spec,
-    TopCode,
-)
-from sluis.spec.rules import country_class_count
-
-_PRECISION = {
-    "day": "exact day",
-    "year_month": "year and month",
-    "year_quarter": "year and quarter",
-    "year": "year",
-}
-_SCHEMES = {
-    "class15": "about fifteen country classes",
-    "eu4": "Belgian / EU / non-EU / other",
-    "birth5": "Flemish / Walloon / Brussels region / other EU / non-EU",
-    "country_code": "every country",
-}
-
-
-def coarsening_text(rule: Coarsen) -> str:
-    """One line saying what a coarsening rule does to a value."""
-    if isinstance(rule, Keep):
-        return "as coded in the source"
-    if isinstance(rule, Pseudonym):
-        return f"{rule.domain} sequence number (pseudonym)"
-    if isinstance(rule, DateRule):
-        return _PRECISION[rule.precision]
-    if isinstance(rule, CountryRule):
-        return f"{_SCHEMES[rule.classes]} ({country_class_count(rule.classes)} classes)"
-    if isinstance(rule, AmountRule):
-        if rule.width is not None:
-            return f"EUR classes of {rule.width:,} up to {rule.top:,}, then open"
-        return "EUR classes from " + ", ".join(f"{b:,}" for b in rule.breaks or [])
-    if isinstance(rule, AgeRule):
-        return "age classes from " + ", ".join(str(b) for b in rule.breaks)
-    if isinstance(rule, NaceRule):
-        return "NACE section" if rule.digits == 1 else f"NACE {rule.digits} digits"
-    if isinstance(rule, PlaceRule):
-        return rule.level
-    if isinstance(rule, NumericClasses):
-        return "classes from " + ", ".join(f"{b:g}" for b in rule.breaks)
-    if isinstance(rule, TopCode):
-        return f"count, {rule.max} or more shown as {rule.max}"
-    raise TypeError(rule)
+from sluis.spec.model import Population, Spec
 
 
 def population_text(pop: Population) -> str:
@@ -198,7 +143,7 @@ def summarise(spec: Spec, digest: str) -> SpecSummary:
             label=v.label,
             source=", ".join(v.source[:1])
             + (f" (+{len(v.source) - 1})" if len(v.source) > 1 else ""),
-            coarsening=coarsening_text(v.coarsen),
+            coarsening=v.coarsen.words(),
             paragraph="§" + (v.paragraph or ds.paragraph or "?"),
             covers="; ".join(v.covers),
         )

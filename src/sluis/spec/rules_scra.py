@@ -1,0 +1,152 @@
+"""The SCRA and enclave thresholds of a spec (G5, A5, B11): the project's floors, key sets
+and trajectories that name the spec's variables, and global recoding steps that coarsen a
+key along its rule's hierarchy (:meth:`sluis.coarsen.rule.Rule.recode_problem`)."""
+
+from __future__ import annotations
+
+from sluis.spec.checker import CEILINGS, FLOORS, Checker
+from sluis.spec.load import Path_
+from sluis.spec.model import Coarsen, Spec
+
+
+def check_scra(c: Checker, spec: Spec) -> None:
+    """The SCRA's and the enclave's thresholds, key sets, recode steps and implied keys."""
+    s = spec.scra
+    if s.k < FLOORS["scra.k"]:
+        c.add(
+            ("scra", "k"), "threshold-floor", f"k = {s.k}; the project floor is {FLOORS['scra.k']}"
+        )
+    if s.max_global_risk is not None and s.max_global_risk > CEILINGS["scra.max_global_risk"]:
+        c.add(
+            ("scra", "max_global_risk"),
+            "threshold-floor",
+            f"a global risk of {s.max_global_risk:g} is above the project ceiling "
+            f"{CEILINGS['scra.max_global_risk']:g}",
+        )
+    for i, ks in enumerate(s.key_sets):
+        _keys_exist(c, spec, ("scra", "key_sets", i), ks.dataset, ks.keys, "keys")
+    if s.household is not None:
+        _keys_exist(
+            c,
+            spec,
+            ("scra",),
+            s.household.split(".")[0],
+            [s.household.partition(".")[2]],
+            "household",
+        )
+    for i, lg in enumerate(s.longitudinal):
+        path = ("scra", "longitudinal", i)
+        _keys_exist(c, spec, path, lg.dataset, lg.states, "states")
+        if lg.k < FLOORS["scra.longitudinal.k"]:
+            c.add(
+                (*path, "k"),
+                "threshold-floor",
+                f"k = {lg.k}; the project floor is {FLOORS['scra.longitudinal.k']}",
+            )
+    for i, sv in enumerate(s.sensitive):
+        path = ("scra", "sensitive", i)
+        _keys_exist(c, spec, path, sv.dataset, [sv.variable], "variable")
+        if sv.l < FLOORS["scra.sensitive.l"]:
+            c.add(
+                (*path, "l"),
+                "threshold-floor",
+                f"l = {sv.l}; the project floor is {FLOORS['scra.sensitive.l']}",
+            )
+    _recode(c, spec)
+    _implied(c, spec)
+    if spec.enclave is not None:
+        e = spec.enclave
+        if e.min_frequency < FLOORS["enclave.min_frequency"]:
+            c.add(
+                ("enclave", "min_frequency"),
+                "threshold-floor",
+                f"{e.min_frequency}; the project floor is {FLOORS['enclave.min_frequency']}",
+            )
+        if e.dominance_share > CEILINGS["enclave.dominance_share"]:
+            c.add(
+                ("enclave", "dominance_share"),
+                "threshold-floor",
+                f"{e.dominance_share:g}; the project ceiling is "
+                f"{CEILINGS['enclave.dominance_share']:g}",
+            )
+
+
+def period_years(spec: Spec, dataset: str) -> list[int] | None:
+    """The reference years a dataset's rows can have: the years of the spec's window and
+    look-back for a dataset with a period, ``None`` for one without."""
+    if spec.period(dataset) is None:
+        return None
+    first = spec.window.first()
+    return list(range(int(first[:4]), int(spec.window.end[:4]) + 1))
+
+
+def _implied(c: Checker, spec: Spec) -> None:
+    """Each ``scra.implied`` entry names a key of a key set and variables of the spec."""
+    keys = {f"{ks.dataset}.{k}" for ks in spec.scra.key_sets for k in ks.keys}
+    variables = {f"{n}.{v.name}" for n, ds in spec.datasets.items() for v in ds.variables}
+    for i, entry in enumerate(spec.scra.implied):
+        path = ("scra", "implied", i)
+        if entry.key not in keys:
+            c.add((*path, "key"), "unknown-party", f"{entry.key} is not a key of a key set")
+        for j, name in enumerate(entry.by):
+            if name not in variables:
+                c.add((*path, "by", j), "unknown-party", f"no variable {name} in the spec")
+
+
+def _recode(c: Checker, spec: Spec) -> None:
+    """Each recode step: a variable of its dataset that a key set names (not the period),
+    recoded to a rule coarser than or equal to its rule after the earlier steps."""
+    current: dict[tuple[str, str], Coarsen] = {}
+    for i, step in enumerate(spec.scra.recode):
+        path = ("scra", "recode", i)
+        if step.dataset not in spec.datasets:
+            c.add((*path, "dataset"), "unknown-party", f"no dataset {step.dataset!r}")
+            continue
+        variables = {v.name: v for v in spec.datasets[step.dataset].variables}
+        if step.variable not in variables:
+            c.add(
+                (*path, "variable"),
+                "unknown-party",
+                f"dataset {step.dataset} has no variable {step.variable!r}",
+            )
+            continue
+        keys = {k for ks in spec.scra.key_sets if ks.dataset == step.dataset for k in ks.keys}
+        if step.variable == spec.period(step.dataset):
+            c.add(
+                (*path, "variable"),
+                "recode-not-a-key",
+                f"{step.variable} is the period of {step.dataset}: cells are taken within it, "
+                "it is never recoded",
+            )
+            continue
+        if step.variable not in keys:
+            c.add(
+                (*path, "variable"),
+                "recode-not-a-key",
+                f"no key set on {step.dataset} names {step.variable}, so recoding it cannot "
+                "help k or the global risk",
+            )
+            continue
+        rule = current.get((step.dataset, step.variable), variables[step.variable].coarsen)
+        why = rule.recode_problem(step.to, period_years(spec, step.dataset))
+        if why is not None:
+            c.add((*path, "to"), "recode-not-coarser", f"{step.variable}: {why}")
+            continue
+        current[(step.dataset, step.variable)] = step.to
+
+
+def _keys_exist(
+    c: Checker, spec: Spec, path: Path_, dataset: str, names: list[str], field: str
+) -> None:
+    if dataset not in spec.datasets:
+        c.add(
+            (*path, "dataset") if field != "household" else (*path, "household"),
+            "unknown-party",
+            f"no dataset {dataset!r}",
+        )
+        return
+    known = set(spec.variable_names(dataset))
+    for i, name in enumerate(names):
+        if name not in known:
+            where = (*path, field, i) if field in ("keys", "states") else (*path, field)
+            c.add(where, "unknown-party", f"dataset {dataset} has no variable {name!r}")
