@@ -12,6 +12,7 @@ subclass (see ``docs/coarsening.md``, "How to add a coarsening rule").
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -139,13 +140,13 @@ class Rule(BaseModel):
         every rule by the check itself (:func:`sluis.coarsen.check.finer`)."""
         raise NotImplementedError(type(self).__name__)
 
-    def censor(self, x: ir.Value, until: Any) -> ir.Value:
+    def censor(self, x: ir.Value, until: dt.date) -> ir.Value:
         """``x`` with values after the window's last day ``until`` made empty; only dates
         have such values (:mod:`sluis.coarsen.window`)."""
         return x
 
     def outside(
-        self, x: ir.Value, *, end: Any, start: tuple[int, int], period: bool
+        self, x: ir.Value, *, end: dt.date, start: tuple[int, int], period: bool
     ) -> ir.BooleanValue | None:
         """True for coarsened values after the window's last day ``end`` or, for the
         dataset's ``period``, before its first quarter ``start`` (year, quarter); None for

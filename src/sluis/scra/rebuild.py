@@ -26,12 +26,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sluis.spec.model import Coarsen, DateRule, Keep, Pseudonym, Spec
+from sluis.coarsen.rule_date import ORDER
+from sluis.spec.model import Coarsen, Spec
 
 PERSON = "person_seq"
 #: the fewest treated values a column must give back to count as a channel
 MIN_REBUILT = 3
-_ORDER = {"year_month": 0, "year_quarter": 1, "year": 2}
 
 
 @dataclass
@@ -58,16 +58,15 @@ def at_precision(
     """``values`` (coarsened by ``rule``) read at the precision of ``key``'s rule, as text;
     None when the column cannot say anything about the key (another kind, or coarser)."""
     values = pa.chunked_array([values]) if isinstance(values, pa.Array) else values
-    if isinstance(rule, DateRule) and isinstance(key, DateRule):
-        if rule.precision not in _ORDER or key.precision not in _ORDER:
-            return None
-        if _ORDER[rule.precision] > _ORDER[key.precision]:
+    fine, coarse = rule.date_precision(), key.date_precision()
+    if fine is not None and coarse is not None:
+        if "day" in (fine, coarse) or ORDER.index(fine) > ORDER.index(coarse):
             return None
         text = pc.cast(values, pa.string())
         year = pc.utf8_slice_codeunits(text, 0, 4)
-        if key.precision == "year":
+        if coarse == "year":
             return year.combine_chunks()
-        if key.precision == rule.precision:
+        if coarse == fine:
             return text.combine_chunks()
         # a month read as its quarter: 'YYYY-MM' -> 'YYYYQn'
         month = pc.cast(pc.utf8_slice_codeunits(text, 5, 7), pa.int8())
@@ -75,7 +74,7 @@ def at_precision(
         return pc.binary_join_element_wise(
             year, pc.cast(quarter, pa.string()), "Q"
         ).combine_chunks()
-    if rule == key and not isinstance(rule, Pseudonym):
+    if rule == key and not rule.pseudonymises:
         return pc.cast(values, pa.string()).combine_chunks()
     return None
 
@@ -83,7 +82,7 @@ def at_precision(
 def _comparable(column: str, rule: Coarsen, key: str, key_rule: Coarsen) -> bool:
     """A ``keep`` column holds its own code list: it is compared with a key only when it is
     the same variable (``sex`` in two datasets), never with another list's codes."""
-    return not isinstance(key_rule, Keep) or (column == key and rule == key_rule)
+    return not key_rule.keeps_value or (column == key and rule == key_rule)
 
 
 def treated_mask(original: pa.ChunkedArray, delivered: pa.ChunkedArray) -> pa.Array:
