@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from sluis.cli.app import app
 from sluis.errors import SluisError
 from sluis.extract.columns import PLAIN_TABLES
-from sluis.extract.derivations import REGISTRY, derivation
+from sluis.extract.derivations.registry import REGISTRY, derivation
 from sluis.extract.derivations.requirements import ITEMS
 from sluis.sources.contract import table
 from sluis.sources.docs import render_contract_doc
