@@ -164,3 +164,76 @@ def test_g2_derivations_section_of_the_doc_is_generated_from_the_registry() -> N
     assert committed == rendered, "docs/source-contract.md is stale: run `sluis sources doc`"
     for d in REGISTRY.values():
         assert f"| `{d.id}` | {'; '.join(d.serves)} |" in rendered
+
+
+# -- derivations at work: chosen by id ------------------------------------------------------
+
+
+def _on_jobs(tmp_path: Path, id_: str) -> object:
+    """Derivation ``id_`` on a hand-made dwh_job extract for one person's quarter: two
+    employee jobs (wages 1,000 and 2,500), one self-employed activity, another person's job."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sluis.engine import connect
+    from sluis.extract.derivations.base import Context
+    from sluis.extract.frame import Subjects
+    from sluis.select.population import Sources
+
+    day = dt.date(2019, 3, 31)
+    jobs = pa.table(
+        {
+            "insz": ["p1", "p1", "p1", "p2"],
+            "quarter_end": [day] * 4,
+            "job": pa.array([1, 2, 3, 1], pa.int64()),
+            "statute": ["1", "2", "3", "1"],
+            "gross_wage": pa.array([1000, 2500, None, 9000], pa.int64()),
+            "self_employed_income": pa.array([None, None, 800, None], pa.int64()),
+            "nace": ["47111", "86101", "62010", "10110"],
+        }
+    )
+    pq.write_table(jobs, tmp_path / "dwh_job.parquet")
+    with connect(threads=1, memory_limit="1GB") as engine:
+        sources = Sources(engine, tmp_path, received={"dwh_job": tmp_path})
+        frames = Subjects(engine.arrow(pa.table({"insz": ["p1"]})), {})
+        w = engine.arrow(pa.table({"person": ["p1"], "subject": ["p1"], "qend": [day]}))
+        # the spec and the selection are not read by the labour derivations
+        ctx = Context(engine, sources, None, None, frames, w, ("person",))  # type: ignore[arg-type]
+        v = Variable(
+            name="value",
+            label="value",
+            covers=["A12: gross wage (classes)"],
+            source=["dwh_job.gross_wage"],
+            derive=id_,
+            coarsen={"kind": "keep"},
+        )
+        out = REGISTRY[id_].build(ctx, w, v)
+        return engine.to_arrow(out).to_pylist()[0]["value"]
+
+
+@pytest.mark.parametrize(
+    ("id_", "value"),
+    [
+        ("labour.gross_wage", 3500),
+        ("labour.employer_nace", "86101"),
+        ("labour.self_employed_income", 800),
+        ("labour.self_employed_nace", "62010"),
+    ],
+)
+def test_a12_partner_job_derivations_on_a_hand_made_quarter(
+    tmp_path: Path, id_: str, value: object
+) -> None:
+    """The issue's example: the wage is the sum of the person's employee and civil-servant
+    jobs (1,000 + 2,500), not one job's wage; the employer's NACE is the best-paid job's."""
+    assert _on_jobs(tmp_path, id_) == value
+
+
+def test_g2_extract_never_reads_the_covers_text() -> None:
+    """How a value is computed is its ``derive`` id or its plain column: no extract module
+    looks at ``covers`` (the words of the requirement), so a reworded item cannot send a
+    variable down another path."""
+    extract = ROOT / "src" / "sluis" / "extract"
+    readers = [p.name for p in extract.rglob("*.py") if ".covers" in p.read_text()]
+    assert readers == []
