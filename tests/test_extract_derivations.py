@@ -5,6 +5,7 @@ not a contract column the extract can read, and documented from the registry."""
 from __future__ import annotations
 
 import importlib
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from sluis.sources.docs import render_contract_doc
 from sluis.spec import load_spec
 from sluis.spec.derive import RULES as DERIVE_RULES
 from sluis.spec.derive import derivation_problems
+from sluis.spec.load import check_document, read_document
 from sluis.spec.model import Variable
 from sluis.spec.rules import RULES, STRUCTURAL
 
@@ -153,6 +155,31 @@ def test_g1_property_an_id_is_accepted_exactly_when_the_registry_has_it(id_: str
         ((path, rule, message),) = problems
         assert (path, rule) == (("derive",), "unknown-derivation")
         assert repr(id_) in message
+
+
+_YAML_IDS = st.one_of(
+    st.sampled_from(sorted(REGISTRY)),
+    st.from_regex(r"[a-z_]{1,10}\.[a-z0-9_]{1,16}", fullmatch=True),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(id_=_YAML_IDS)
+def test_g1_property_spec_check_locates_every_unknown_id(id_: str) -> None:
+    """Through the whole spec check: the 25/074 spec with one derive id replaced is valid
+    exactly when the id is registered, else refused at that id's line and column."""
+    text = SPEC_25.read_text()
+    old = "derive: labour.employer_nace"
+    text = text.replace(old, f"derive: {id_}", 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.yaml"
+        path.write_text(text)
+        _, problems = check_document(read_document(path))
+    found = [(p.line, p.column, p.rule) for p in problems]
+    if id_ in REGISTRY:
+        assert found == []
+    else:
+        assert found == [(*_at(text, text.index(f"derive: {id_}\n") + 8), "unknown-derivation")]
 
 
 # -- the generated documentation ----------------------------------------------------------
