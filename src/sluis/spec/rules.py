@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from sluis.spec.checker import Checker
 from sluis.spec.decisions import DECISIONS
+from sluis.spec.derive import RULES as DERIVE_RULES
 from sluis.spec.load import Document, Problem, iter_variables
 from sluis.spec.model import Spec, Variable
 from sluis.spec.rules_decision import check_decision, check_recipients, public_key_problem
@@ -86,6 +87,7 @@ RULES: dict[str, str] = {
     "recode-not-a-key": "a recode step on a variable no key set of its dataset names, or on "
     "its period",
 }
+RULES |= DERIVE_RULES
 
 
 def check_spec(spec: Spec, doc: Document, *, today: dt.date | None = None) -> list[Problem]:

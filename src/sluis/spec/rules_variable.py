@@ -9,9 +9,10 @@ import re
 from collections.abc import Iterator
 
 from sluis.coarsen.rule import Limits
+from sluis.extract.derivations.requirements import ITEMS as DERIVATIONS
 from sluis.sources.contract import CONTRACT, Column
-from sluis.sources.derivations import DERIVATIONS
 from sluis.spec.checker import FLOORS, Checker
+from sluis.spec.derive import check_derivation
 from sluis.spec.load import Path_
 from sluis.spec.model import Spec, Variable
 
@@ -97,6 +98,7 @@ def check_variable(
     columns: list[Column | None] = []
     for i, ref in enumerate(v.source):
         columns.append(_source_column(c, (*path, "source", i), ref, held))
+    check_derivation(v, path, c.add)
     value = columns[0] if columns else None
     _coarsening(c, (*path, "coarsen"), v, value)
     if v.computed is not None:
