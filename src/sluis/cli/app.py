@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from sluis.cli.audit_cmd import audit_repair, audit_verify, audit_witness
+from sluis.cli.enclave_cmd import enclave_app
 from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.render import render_written
@@ -59,6 +60,7 @@ app.add_typer(audit_app, name="audit")
 audit_app.command("verify")(audit_verify)
 audit_app.command("repair")(audit_repair)
 audit_app.command("witness")(audit_witness)
+app.add_typer(enclave_app, name="enclave")
 
 console = Console(stderr=True)
 out = Console()
