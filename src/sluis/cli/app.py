@@ -358,8 +358,9 @@ def run(
     One command at a time per workspace: a run or delivery on a workspace another holds
     is refused at once, naming the holder (--wait waits for it).
 
-    Exit codes: 0 the staged extract meets the spec's thresholds, 1 it does not, 2 a usage
-    error, bad input, a full disk or a busy workspace.
+    Exit codes: 0 the staged extract meets the spec's thresholds (an enclave phase: it is
+    staged; its SCRA is measured, not required), 1 it does not, 2 a usage error, bad input,
+    a full disk or a busy workspace.
 
     Examples:
       sluis run specs/25-074.yaml --data out/demo/sources --phase 1
@@ -398,7 +399,7 @@ def run(
     render_run(out, summary)
     page = write_run_report(work / "run.html", summary)
     render_written(out, page, "the run report")
-    if not summary.scra_ok:
+    if not summary.succeeded:
         raise typer.Exit(1)
 
 
