@@ -44,8 +44,6 @@ from sluis.enclave import reviewers
 from sluis.errors import SluisError
 
 Decision = Literal["approve", "reject"]
-#: audit events written by review and release (the log's vocabulary is extended by them)
-EVENTS = ("output-reviewed", "output-rejected", "released")
 #: a job id as the jobs code makes them (``j0001``)
 JOB_ID = re.compile(r"j[0-9]{4,}")
 #: the helper library's metadata next to a table: released with it, never reviewed alone
@@ -354,7 +352,7 @@ def status(enclave: Path, job: Job, released: dict[tuple[str, str], list[str]]) 
 def open_enclave_log(enclave: Path) -> AuditLog:
     """The audit log of the party whose enclave this is (``W/ksz/audit.log``)."""
     home = enclave.parent
-    return open_log(home / "audit.log", party=home.name, store=home / "keys", events=EVENTS)
+    return open_log(home / "audit.log", party=home.name, store=home / "keys")
 
 
 def decide(

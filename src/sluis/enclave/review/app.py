@@ -188,7 +188,7 @@ def create_app(enclave: Path, *, secret: bytes | None = None) -> Flask:
     def release(job_id: str) -> Any:
         try:
             info = build_release(enclave, job_id)
-            flash(f"Released {len(info.files) - 2} file(s) as {info.id}: {info.path}", "ok")
+            flash(f"Released {len(info.files) - 1} file(s) as {info.id}: {info.path}", "ok")
         except SluisError as err:
             flash(err.message, "error")
         return redirect(url_for("job", job_id=job_id))
