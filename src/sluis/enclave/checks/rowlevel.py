@@ -1,0 +1,229 @@
+"""Row-level data in an output (B11: results are only aggregated): sequence numbers, a
+table with about as many rows as there are persons, exact dates, a log that prints rows.
+
+The delivery's sequence numbers are read from the enclave data (every ``*_seq`` column
+of its Parquet files, in DuckDB) into a :class:`DataProfile`; outside the enclave a
+researcher may point the checks at the phase-1 package's ``data/`` folder, and without
+data only a column's name gives a sequence number away. Sequence numbers are ranks 1..N,
+so a value alone proves nothing: a column is taken for sequence numbers when its name is
+a sequence column's, or when it is nearly unique, mostly made of the delivery's numbers
+and not a plain row number (0..n-1 or 1..n).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sluis.deliver.scan import DATE_SQL
+from sluis.enclave.checks.report import Finding, Thresholds
+from sluis.enclave.checks.tables import MAX_CELLS
+
+#: share of the persons from which a table's rows are too many (fail), or worth a look
+ROWS_FAIL_SHARE = 0.5
+ROWS_REVIEW_SHARE = 0.1
+#: a column is a sequence-number column when this share of its values are distinct and
+#: this share of them are the delivery's sequence numbers
+UNIQUE_SHARE = 0.9
+SEQ_SHARE = 0.9
+#: consecutive lines of a text output that look like a printed table
+PRINTED_RUN = 5
+_SEQ_NAME = re.compile(r"(^|_)seq$", re.IGNORECASE)
+_DATE = re.compile(DATE_SQL)
+_FIELD_SPLIT = re.compile(r"[\s,;|]+")
+_NUMBER = re.compile(r"^-?[0-9]+([.,][0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """What the checks need to know about the data: the sequence columns' names, every
+    sequence number (sorted, distinct) and the number of persons."""
+
+    seq_columns: frozenset[str]
+    seq_values: np.ndarray
+    persons: int
+
+    @classmethod
+    def read(cls, data: Path) -> DataProfile:
+        """The profile of a ``data/`` folder (its ``parquet/*.parquet`` files)."""
+        files = sorted((data / "parquet").glob("*.parquet")) or sorted(data.glob("*.parquet"))
+        names: set[str] = set()
+        parts: list[str] = []
+        persons = 0
+        con = duckdb.connect()
+        try:
+            for file in files:
+                source = f"read_parquet('{_quote(file)}')"
+                columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+                seqs = [c for c in columns if _SEQ_NAME.search(c)]
+                names.update(seqs)
+                parts += [f'SELECT "{c}" AS s FROM {source}' for c in seqs]
+                if "person_seq" in columns:
+                    row = con.execute(f"SELECT count(DISTINCT person_seq) FROM {source}").fetchone()
+                    persons = max(persons, int(row[0]) if row else 0)
+            values = np.zeros(0, dtype=np.int64)
+            if parts:
+                sql = f"SELECT DISTINCT s FROM ({' UNION ALL '.join(parts)}) WHERE s IS NOT NULL"
+                arrow = con.execute(f"{sql} ORDER BY s").fetch_arrow_table()
+                values = arrow["s"].to_numpy().astype(np.int64)
+        finally:
+            con.close()
+        return cls(frozenset(names), values, persons)
+
+
+def check_rows(
+    data: pa.Table, thresholds: Thresholds, profile: DataProfile | None
+) -> list[Finding]:
+    """Row-level data in a table: sequence numbers, exact dates, too many rows."""
+    findings = sequence_columns(data, thresholds, profile)
+    findings += exact_dates(data)
+    if profile is not None and profile.persons > 0:
+        share = data.num_rows / profile.persons
+        if share >= ROWS_REVIEW_SHARE:
+            verdict = "fail" if share >= ROWS_FAIL_SHARE else "review"
+            findings.append(
+                Finding(
+                    "row-level",
+                    verdict,
+                    f"{data.num_rows:,} rows for {profile.persons:,} persons in the data "
+                    f"({share:.0%}): a table this long is close to one row per person",
+                )
+            )
+    return findings
+
+
+def sequence_columns(
+    data: pa.Table, thresholds: Thresholds, profile: DataProfile | None
+) -> list[Finding]:
+    """Columns of sequence numbers, by name or (with the data) by their values."""
+    known = profile.seq_columns if profile is not None else frozenset()
+    findings = []
+    for name, column in zip(data.column_names, data.columns, strict=True):
+        if _SEQ_NAME.search(name) or name in known:
+            why = "is named like a sequence-number column"
+        elif profile is not None and _looks_like_seq(column, thresholds, profile):
+            why = f"holds the delivery's sequence numbers ({SEQ_SHARE:.0%} or more of its values)"
+        else:
+            continue
+        findings.append(
+            Finding(
+                "sequence-numbers",
+                "fail",
+                f"column {name} {why}: sequence numbers identify persons and never leave",
+                [[r, name] for r in range(1, min(data.num_rows, MAX_CELLS) + 1)],
+            )
+        )
+    return findings
+
+
+def _looks_like_seq(column: pa.ChunkedArray, thresholds: Thresholds, profile: DataProfile) -> bool:
+    if not pa.types.is_integer(column.type) or column.null_count == len(column):
+        return False
+    values = column.drop_null().to_numpy()
+    if len(values) < thresholds.min_frequency:
+        return False
+    distinct = np.unique(values)
+    if len(distinct) < UNIQUE_SHARE * len(values):
+        return False
+    lo, hi = int(distinct[0]), int(distinct[-1])
+    if hi - lo + 1 == len(distinct) and lo in (0, 1) and len(distinct) == len(values):
+        return False  # a row number
+    return float(np.isin(values, profile.seq_values).mean()) >= SEQ_SHARE
+
+
+def exact_dates(data: pa.Table) -> list[Finding]:
+    """Exact dates (``YYYY-MM-DD``, ``DD/MM/YYYY``) in any text column."""
+    findings = []
+    for name, column in zip(data.column_names, data.columns, strict=True):
+        if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
+            hit = np.ones(len(column), dtype=bool)
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            matched = pc.match_substring_regex(column, DATE_SQL)
+            hit = np.asarray(pc.fill_null(matched, False).to_numpy(zero_copy_only=False))
+        else:
+            continue
+        if hit.any():
+            rows = np.flatnonzero(hit)[:MAX_CELLS] + 1
+            findings.append(
+                Finding(
+                    "exact-date",
+                    "fail",
+                    f"column {name} has {int(hit.sum())} exact dates: outputs carry years, "
+                    "quarters or months, never days",
+                    [[int(r), name] for r in rows],
+                )
+            )
+    return findings
+
+
+def check_text(lines: list[str], profile: DataProfile | None) -> list[Finding]:
+    """Row-level data in a text output (a log, a report): exact dates, sequence-number
+    column names, and runs of lines that look like printed data rows."""
+    findings = []
+    dated = [i + 1 for i, line in enumerate(lines) if _DATE.search(line)]
+    if dated:
+        findings.append(
+            Finding(
+                "exact-date",
+                "fail",
+                f"{len(dated)} lines with an exact date (print years, quarters or months; "
+                "leave timestamps out of logs)",
+                [[i, None] for i in dated[:MAX_CELLS]],
+            )
+        )
+    known = profile.seq_columns if profile is not None else frozenset()
+    for start, end in printed_runs(lines):
+        block = lines[max(start - 1, 0) : end]
+        header = {f for line in block for f in _FIELD_SPLIT.split(line.strip())}
+        seqs = sorted(f for f in header if _SEQ_NAME.search(f) or f in known)
+        cells = [[i + 1, None] for i in range(start, end)][:MAX_CELLS]
+        if seqs:
+            findings.append(
+                Finding(
+                    "printed-rows",
+                    "fail",
+                    f"lines {start + 1}-{end} print data rows with {', '.join(seqs)}: a log "
+                    "must not print records",
+                    cells,
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    "printed-table",
+                    "review",
+                    f"lines {start + 1}-{end} print a table the checks cannot read: write it "
+                    "with sluis_output.table, or a reviewer checks its cells",
+                    cells,
+                )
+            )
+    return findings
+
+
+def printed_runs(lines: list[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` (0-based, end excluded) of every run of at least
+    :data:`PRINTED_RUN` lines with the same number (3 or more) of fields, one of them a
+    number: what ``print(df)`` or a loop over rows leaves in a log."""
+    shape = []
+    for line in lines:
+        fields = [f for f in _FIELD_SPLIT.split(line.strip()) if f]
+        numeric = any(_NUMBER.match(f) for f in fields)
+        shape.append(len(fields) if len(fields) >= 3 and numeric else 0)
+    runs = []
+    start = 0
+    for i in range(1, len(shape) + 1):
+        if i == len(shape) or shape[i] != shape[start]:
+            if shape[start] and i - start >= PRINTED_RUN:
+                runs.append((start, i))
+            start = i
+    return runs
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
