@@ -98,8 +98,9 @@ class Enclave:
         """The party's audit log, where every enclave event is a record (G10)."""
         return open_log(self.home / "audit.log", party=self.party, store=self.store)
 
-    def checkpoint(self) -> str:
-        """The data's checkpoint (``data.json``); an enclave without data is refused."""
+    def record(self) -> dict[str, Any]:
+        """``data.json``: the data's checkpoint and the spec it was built under; an
+        enclave without data is refused."""
         if not self.data_record.is_file() or not self.data.is_dir():
             raise EnclaveError(
                 "the enclave has no data yet",
@@ -107,7 +108,17 @@ class Enclave:
                 file=str(self.root),
                 hint=f"build it first: sluis enclave build --work {self.work}",
             )
-        return str(json.loads(self.data_record.read_text(encoding="utf-8"))["checkpoint"])
+        return dict(json.loads(self.data_record.read_text(encoding="utf-8")))
+
+    def checkpoint(self) -> str:
+        """The data's checkpoint (one digest over every file of ``data/``)."""
+        return str(self.record()["checkpoint"])
+
+    def spec(self) -> Spec:
+        """The spec the data were built under (its thresholds and limits), refused when the
+        file changed since."""
+        path = Path(self.record()["spec"])
+        return _checked_spec(self, path)[0]
 
 
 def open_enclave(work: Path) -> Enclave:
@@ -285,6 +296,7 @@ def build_data(
             "decision": spec.decision.id,
             "phase": enclave.run["phase"],
             "spec_sha256": digest,
+            "spec": str(Path(spec_path or default_spec(enclave.run)).resolve()),
             "created": created.isoformat(),
             "checkpoint": checkpoint,
             "rows": rows,
