@@ -11,7 +11,7 @@ automatic checks (``check``) and review and release (``review``, ``approve``, ``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,11 +19,147 @@ from rich.text import Text
 
 from sluis.cli.helptext import SluisTyper
 
+if TYPE_CHECKING:
+    from sluis.enclave.checks import CheckReport
+
 enclave_app = SluisTyper(
     help="The enclave of a phase-2 run: build its data, run jobs in a sandbox, check, "
     "review and release their outputs (A5, B11).",
     no_args_is_help=True,
 )
+
+
+# ------------------------------------------------------------------ automatic output checks
+# (sluis.enclave.checks; also for 26/050's researchers, outside any enclave: B11)
+
+#: exit code of ``sluis enclave check`` when a person must look (2 is a usage error, 3 a bug)
+CHECK_REVIEW_EXIT = 4
+
+
+def enclave_check(
+    outputs: Annotated[
+        list[Path], typer.Argument(help="Output files or folders (folders are read whole).")
+    ],
+    spec_file: Annotated[
+        Path, typer.Option("--spec", help="The spec whose enclave: thresholds apply.")
+    ],
+    released: Annotated[
+        Path | None,
+        typer.Option(help="Folder of earlier releases (<id>/outputs/...), for differencing."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="The data/ folder the outputs come from: finds sequence numbers."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the verdicts as JSON, as checks.json.")
+    ] = False,
+) -> None:
+    """Check outputs before they leave: small cells, dominance, row-level data (A5, B11).
+
+    Applies the automatic output checks of the enclave to any files: minimum frequency,
+    dominance (n,k) and p% of tables, class disclosure, residual degrees of freedom of
+    models, differencing against --released tables, and sequence numbers, exact dates or
+    printed rows in any file, with the thresholds of the spec's enclave: section (the
+    defaults of docs/enclave.md when it has none). Tables written with the helper library
+    sluis_output carry the metadata the checks need. 26/050's researchers run it on what
+    they want to publish.
+
+    Exit codes: 0 every output passes, 1 an output fails a rule, 4 an output needs a
+    reviewer (and none fails), 2 a usage error.
+
+    Examples:
+      sluis enclave check results/ --spec specs/26-050.yaml
+      sluis enclave check out/table.csv out/table.meta.json \\
+        --spec specs/25-074.yaml --released W/ksz/enclave/releases --json
+    """
+    import json
+
+    from sluis.enclave.checks import Thresholds, check_outputs
+    from sluis.errors import UsageError
+    from sluis.spec import load_spec
+
+    files: list[Path] = []
+    for given in outputs:
+        if given.is_dir():
+            files += sorted(p for p in given.rglob("*") if p.is_file())
+        elif given.is_file():
+            files.append(given)
+        else:
+            raise UsageError("no such output", rule="check-usage", file=str(given))
+    if not files:
+        raise UsageError("no files to check", rule="check-usage", file=str(outputs[0]))
+    for folder, option in ((released, "--released"), (data, "--data")):
+        if folder is not None and not folder.is_dir():
+            raise UsageError(f"{option} is not a folder", rule="check-usage", file=str(folder))
+    spec = load_spec(spec_file)
+    root = outputs[0] if len(outputs) == 1 and outputs[0].is_dir() else Path.cwd()
+    report = check_outputs(
+        files, root, thresholds=Thresholds.from_spec(spec), released=released, data=data
+    )
+    console = Console()
+    if as_json:
+        console.out(json.dumps(report.to_json(), indent=2), highlight=False)
+    else:
+        render_checks(console, report, defaults=spec.enclave is None)
+    if report.verdict != "pass":
+        raise typer.Exit(1 if report.verdict == "fail" else CHECK_REVIEW_EXIT)
+
+
+def render_checks(console: Console, report: CheckReport, *, defaults: bool = False) -> None:
+    """One row per output with its verdict and rules, then each finding on its own line
+    (``file: rule: verdict: message (cells)``), then the overall verdict."""
+    from rich.table import Table as RichTable
+
+    styles = {"pass": "green", "review": "yellow", "fail": "red"}
+    t = report.thresholds
+    table = RichTable(
+        title=f"Output checks: min frequency {t.min_frequency}, dominance "
+        f"({t.dominance_n},{t.dominance_share:.0%}), p% {t.p_percent:.0%}, residual df "
+        f"{t.min_residual_df}{' (defaults: the spec has no enclave section)' if defaults else ''}",
+        title_justify="left",
+    )
+    table.add_column("output", overflow="fold")
+    table.add_column("kind")
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("rules", overflow="fold")
+    for output in report.outputs:
+        rules = sorted({f.rule for f in output.findings})
+        table.add_row(
+            output.file,
+            output.kind,
+            Text(output.verdict, style=styles[output.verdict]),
+            ", ".join(rules) or "-",
+        )
+    console.print(table)
+    for output in report.outputs:
+        for f in output.findings:
+            where = f" ({_cells(f.cells)})" if f.cells else ""
+            console.print(
+                Text.assemble(
+                    f"{output.file}: {f.rule}: ",
+                    (f.verdict, styles[f.verdict]),
+                    f": {f.message}{where}",
+                ),
+                soft_wrap=True,
+            )
+    counts = {v: sum(o.verdict == v for o in report.outputs) for v in styles}
+    console.print(
+        Text.assemble(
+            (report.verdict, f"bold {styles[report.verdict]}"),
+            f": {counts['pass']} pass, {counts['review']} to review, {counts['fail']} fail",
+        )
+    )
+
+
+def _cells(cells: list[list[object]], shown: int = 4) -> str:
+    """A few cells as ``row 3 n`` or ``line 12``; the rest as a count."""
+    words = [f"row {r} {c}" if c is not None else f"line {r}" for r, c in cells[:shown]]
+    more = len(cells) - shown
+    return ", ".join(words) + (f" and {more} more" if more > 0 else "")
+
+
+enclave_app.command("check")(enclave_check)
 
 
 # ------------------------------------------------------------------ review and release

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from sluis.enclave.checks.report import Finding
+from sluis.enclave.checks.report import Finding, plural
 
 _PRINTED_DF = re.compile(
     r"\bon\s+(?P<r>[0-9]+)\s+degrees\s+of\s+freedom|\bDf\s+Residuals:\s+(?P<s>[0-9]+)"
@@ -48,7 +48,7 @@ def printed_models(lines: list[str], minimum: int) -> list[Finding]:
         Finding(
             "min-residual-df",
             "fail",
-            f"{len(low)} printed models with fewer than {minimum} residual degrees of "
+            f"{plural(len(low), 'printed model')} with fewer than {minimum} residual degrees of "
             f"freedom (lowest {min(df for _, df in low)})",
             [[number, None] for number, _ in low],
         )

@@ -112,3 +112,8 @@ class CheckReport:
             "thresholds": vars(self.thresholds),
             "outputs": [o.to_json() for o in self.outputs],
         }
+
+
+def plural(count: int, word: str) -> str:
+    """``1 cell``, ``2 cells``: the messages read right at any count."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluis.deliver.scan import DATE_SQL
-from sluis.enclave.checks.report import Finding, Thresholds
+from sluis.enclave.checks.report import Finding, Thresholds, plural
 from sluis.enclave.checks.tables import MAX_CELLS
 
 #: share of the persons from which a table's rows are too many (fail), or worth a look
@@ -172,8 +172,8 @@ def check_text(lines: list[str], profile: DataProfile | None) -> list[Finding]:
             Finding(
                 "exact-date",
                 "fail",
-                f"{len(dated)} lines with an exact date (print years, quarters or months; "
-                "leave timestamps out of logs)",
+                f"{plural(len(dated), 'line')} with an exact date (print years, quarters or "
+                "months; leave timestamps out of logs)",
                 [[i, None] for i in dated[:MAX_CELLS]],
             )
         )

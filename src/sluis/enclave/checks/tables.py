@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sluis.enclave.checks.report import Finding, Thresholds
+from sluis.enclave.checks.report import Finding, Thresholds, plural
 
 #: cells listed in one finding at most (the message gives the full number)
 MAX_CELLS = 200
@@ -88,8 +88,8 @@ def structure(table: CellTable) -> list[Finding]:
             Finding(
                 "not-counts",
                 "review",
-                f"{int(bad.sum())} cells of {table.name} have a count that is not a whole "
-                "number of 0 or more; the table rules cannot be applied",
+                f"{plural(int(bad.sum()), 'cell')} of {table.name} with a count that is not a "
+                "whole number of 0 or more: the table rules cannot be applied",
                 table.cells(bad),
             )
         ]
@@ -103,9 +103,9 @@ def structure(table: CellTable) -> list[Finding]:
                 Finding(
                     "duplicate-cells",
                     "review",
-                    f"{int((counts > 1).sum())} cells of {table.name} appear on more than "
-                    f"one row (same {', '.join(table.dimensions)}): the rules need one row "
-                    "per cell",
+                    f"{plural(int((counts > 1).sum()), 'cell')} of {table.name} on more than one "
+                    f"row (same {', '.join(table.dimensions)}): the rules need one row per "
+                    "cell",
                     table.cells(dup),
                 )
             ]
@@ -123,7 +123,7 @@ def min_frequency(table: CellTable, k: int) -> list[Finding]:
         Finding(
             "min-frequency",
             "fail",
-            f"{int(small.sum())} cells have 1 to {k - 1} {what} (minimum frequency {k})",
+            f"{plural(int(small.sum()), 'cell')} of 1 to {k - 1} {what} (minimum frequency {k})",
             table.cells(small),
         )
     ]
@@ -158,7 +158,7 @@ def class_disclosure(table: CellTable) -> list[Finding]:
         Finding(
             "class-disclosure",
             "fail",
-            f"{int(flagged.sum())} cells are the only non-empty cell of their line across "
+            f"{plural(int(flagged.sum()), 'cell')} alone in a line of empty cells across "
             f"{', '.join(lines)}: every person in that line has that category (merge or "
             "leave out the empty categories; a structural zero is for the reviewers)",
             table.cells(flagged),
@@ -191,8 +191,8 @@ def dominance(table: CellTable, n: int, share: float) -> list[Finding]:
             Finding(
                 "mixed-sign",
                 "review",
-                f"{int(mixed.sum())} cells have contributions of both signs: the dominance "
-                "and p% rules do not apply, a reviewer judges them",
+                f"{plural(int(mixed.sum()), 'cell')} with contributions of both signs: the "
+                "dominance and p% rules do not apply, a reviewer judges them",
                 table.cells(mixed),
             )
         )
@@ -202,7 +202,7 @@ def dominance(table: CellTable, n: int, share: float) -> list[Finding]:
             Finding(
                 "dominance",
                 "fail",
-                f"{int(dominated.sum())} cells: the {n} largest contributions make more "
+                f"{plural(int(dominated.sum()), 'cell')}: the {n} largest contributions make more "
                 f"than {share:.0%} of the cell's total ({n},{share:.0%}) rule",
                 table.cells(dominated),
             )
@@ -226,7 +226,7 @@ def p_percent(table: CellTable, p: float) -> list[Finding]:
         Finding(
             "p-percent",
             "fail",
-            f"{int(weak.sum())} cells: the second-largest contributor could estimate the "
+            f"{plural(int(weak.sum()), 'cell')}: the second-largest contributor could estimate the "
             f"largest contribution to within {p:.0%} (p% rule)",
             table.cells(weak),
         )
