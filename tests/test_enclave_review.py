@@ -1,0 +1,439 @@
+"""Review and release of enclave outputs (A5, G10; issue 17): the rules (two different
+reviewers, neither the author; a failed output cannot be approved; editing an output voids
+its reviews), the reviewers' passwords, the release package and its audit records, the
+review page's guards (login, CSRF, local host only) and the command-line verbs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from entry_point import sluis
+from review_fixture import AUTHOR, PASSWORD, make_enclave, sha256, write_job
+from sluis.audit import verify
+from sluis.enclave import reviewers
+from sluis.enclave.release import ReleaseError, build_release, job_status, release_ids
+from sluis.enclave.review import create_app
+from sluis.enclave.reviewers import ReviewerError
+from sluis.enclave.reviews import (
+    Review,
+    ReviewError,
+    decide,
+    is_approved,
+    load_reviews,
+    refusal,
+    tally,
+)
+
+SAFE = "outputs/employment_by_years.csv"
+SMALL = "outputs/small_cells.csv"
+MODEL = "outputs/model.txt"
+CHECKERS = ("bart.claes", "chloe.maes")
+
+
+@pytest.fixture
+def enclave(tmp_path: Path) -> Path:
+    return make_enclave(tmp_path / "work")
+
+
+def approve(enclave: Path, output: str, *names: str) -> None:
+    for name in names:
+        decide(enclave, "j0001", output, reviewer=name, decision="approve", comment="ok", via="cli")
+
+
+def status_of(enclave: Path, output: str):
+    _, statuses = job_status(enclave, "j0001")
+    return next(s for s in statuses if s.output.file == output)
+
+
+def audit_events(enclave: Path) -> list[str]:
+    lines = (enclave.parent / "audit.log").read_text().splitlines()
+    return [json.loads(line)["event"] for line in lines if '"checkpoint"' not in line]
+
+
+# ------------------------------------------------------------------ the rules (hypothesis)
+
+NAMES = st.sampled_from(["bart.claes", "chloe.maes", "dirk.jacobs", AUTHOR, "An.Peeters"])
+REVIEWS = st.lists(
+    st.tuples(NAMES, st.sampled_from(["approve", "reject"]), st.sampled_from(["new", "old"])),
+    max_size=12,
+)
+
+
+def _review(name: str, decision: str, digest: str) -> Review:
+    return Review("j0001", SAFE, digest, name, decision, "c", "t", "cli", "op")  # type: ignore[arg-type]
+
+
+@given(REVIEWS)
+def test_a5_release_needs_two_distinct_non_author_approvals_and_no_rejection(events) -> None:
+    """A5: approved iff at least two different reviewers, neither the author (in any case),
+    have approve as their latest decision on the current file and nobody's latest decision
+    on it is reject; reviews of another digest never count."""
+    reviews = [_review(name, decision, digest) for name, decision, digest in events]
+    approvers, rejecters, void = tally(reviews, "new", AUTHOR)
+    latest: dict[str, str] = {}
+    for name, decision, digest in events:
+        if digest == "new" and name.lower() != AUTHOR:
+            latest[name] = decision
+    expected = sum(d == "approve" for d in latest.values()) >= 2 and "reject" not in latest.values()
+    assert is_approved(approvers, rejecters) == expected
+    assert void == sum(digest == "old" for _, _, digest in events)
+    assert AUTHOR not in approvers and "An.Peeters" not in approvers
+
+
+@given(REVIEWS)
+def test_a5_editing_the_file_voids_every_review(events) -> None:
+    """A5: after an edit (a new digest) no earlier review counts, whatever they were."""
+    reviews = [_review(name, decision, "v1") for name, decision, _ in events]
+    approvers, rejecters, void = tally(reviews, "v2", AUTHOR)
+    assert (approvers, rejecters, void) == ((), (), len(reviews))
+    assert not is_approved(approvers, rejecters)
+
+
+@given(
+    NAMES,
+    st.sampled_from(["finished", "failed", "stopped", "running", "submitted"]),
+    st.sampled_from(["pass", "review", "fail", "unchecked", "stale"]),
+    st.sampled_from(["approve", "reject"]),
+)
+def test_a5_refusal_rules(reviewer, state, verdict, decision) -> None:
+    """A5: the author never reviews; only a finished job's outputs are reviewed; a failed,
+    unchecked or stale output can be rejected but never approved."""
+    why = refusal(reviewer=reviewer, author=AUTHOR, state=state, verdict=verdict, decision=decision)
+    allowed = (
+        reviewer.lower() != AUTHOR
+        and state == "finished"
+        and (decision == "reject" or verdict in ("pass", "review"))
+    )
+    assert (why is None) == allowed
+
+
+# ------------------------------------------------------------------ reviews on real files
+
+
+def test_a5_author_cannot_approve_and_nothing_is_recorded(enclave: Path) -> None:
+    before = audit_events(enclave) if (enclave.parent / "audit.log").exists() else []
+    with pytest.raises(ReviewError, match="wrote this job") as err:
+        decide(enclave, "j0001", SAFE, reviewer=AUTHOR, decision="approve", comment="x", via="cli")
+    assert err.value.rule == "review-approve"
+    with pytest.raises(ReviewError, match="wrote this job"):
+        decide(enclave, "j0001", SAFE, reviewer=AUTHOR, decision="reject", comment="x", via="cli")
+    assert load_reviews(enclave, "j0001") == []
+    after = audit_events(enclave) if (enclave.parent / "audit.log").exists() else []
+    assert after == before
+
+
+def test_a5_failed_output_can_only_be_rejected(enclave: Path) -> None:
+    with pytest.raises(ReviewError, match="can only be rejected"):
+        approve(enclave, SMALL, "bart.claes")
+    decide(
+        enclave, "j0001", SMALL, reviewer="bart.claes", decision="reject", comment="3", via="cli"
+    )
+    item = status_of(enclave, SMALL)
+    assert item.rejecters == ("bart.claes",) and not item.approved
+    assert audit_events(enclave) == ["output-rejected"]
+
+
+def test_a5_two_approvals_release_and_a_rejection_blocks(enclave: Path) -> None:
+    approve(enclave, SAFE, "bart.claes")
+    assert not status_of(enclave, SAFE).approved
+    approve(enclave, SAFE, "bart.claes")  # the same reviewer twice is still one
+    assert not status_of(enclave, SAFE).approved
+    approve(enclave, SAFE, "chloe.maes")
+    assert status_of(enclave, SAFE).approved
+    reviewers.add(enclave, "dirk.jacobs", PASSWORD)
+    decide(
+        enclave, "j0001", SAFE, reviewer="dirk.jacobs", decision="reject", comment="n", via="cli"
+    )
+    assert not status_of(enclave, SAFE).approved
+    with pytest.raises(ReleaseError, match="nothing to release"):
+        build_release(enclave, "j0001")
+    approve(enclave, SAFE, "dirk.jacobs")  # changes his mind: his latest decision counts
+    assert status_of(enclave, SAFE).approved
+
+
+def test_a5_edited_output_loses_its_approvals(enclave: Path) -> None:
+    approve(enclave, SAFE, *CHECKERS)
+    assert status_of(enclave, SAFE).approved
+    path = enclave / "jobs" / "j0001" / SAFE
+    path.write_text(path.read_text().replace("95,180", "3,180"))
+    item = status_of(enclave, SAFE)
+    assert (item.approved, item.approvers, item.void) == (False, (), 2)
+    with pytest.raises(ReleaseError, match="nothing to release"):
+        build_release(enclave, "j0001")
+    assert release_ids(enclave) == []
+    assert not any((enclave / "releases").iterdir()) or [
+        p.name for p in (enclave / "releases").iterdir()
+    ] == [".lock"]
+
+
+def test_a5_output_changed_after_its_checks_cannot_be_approved(enclave: Path) -> None:
+    """checks.json entries that carry a sha256 make an edited output stale."""
+    job = enclave / "jobs" / "j0001"
+    checks = json.loads((job / "checks.json").read_text())
+    for entry in checks["outputs"]:
+        entry["sha256"] = sha256(job / entry["file"])
+    (job / "checks.json").write_text(json.dumps(checks))
+    (job / MODEL).write_text("residual df 4\n")
+    assert status_of(enclave, MODEL).output.verdict == "stale"
+    with pytest.raises(ReviewError, match="changed after its checks"):
+        approve(enclave, MODEL, "bart.claes")
+
+
+def test_a5_outputs_of_an_unfinished_job_are_not_reviewed(tmp_path: Path) -> None:
+    enclave = tmp_path / "ksz" / "enclave"
+    write_job(enclave, "j0002", state="stopped")
+    reviewers.add(enclave, "bart.claes", PASSWORD)
+    with pytest.raises(ReviewError, match="the job is stopped"):
+        decide(
+            enclave,
+            "j0002",
+            SAFE,
+            reviewer="bart.claes",
+            decision="approve",
+            comment="x",
+            via="cli",
+        )
+
+
+def test_a5_unknown_reviewer_job_output_and_empty_comment_are_named(enclave: Path) -> None:
+    with pytest.raises(ReviewerError, match="not a reviewer") as err:
+        approve(enclave, SAFE, "eva.smet")
+    assert err.value.rule == "reviewer-unknown"
+    with pytest.raises(ReviewError, match="no job j0404"):
+        decide(
+            enclave,
+            "j0404",
+            SAFE,
+            reviewer="bart.claes",
+            decision="approve",
+            comment="x",
+            via="cli",
+        )
+    with pytest.raises(ReviewError, match="has no output") as err:
+        decide(
+            enclave,
+            "j0001",
+            "../../keys/ksz.pem",
+            reviewer="bart.claes",
+            decision="approve",
+            comment="x",
+            via="cli",
+        )
+    assert err.value.rule == "output-unknown"
+    with pytest.raises(ReviewError, match="needs a comment"):
+        decide(
+            enclave,
+            "j0001",
+            SAFE,
+            reviewer="bart.claes",
+            decision="approve",
+            comment="  ",
+            via="cli",
+        )
+
+
+# ------------------------------------------------------------------ reviewers
+
+
+def test_a5_reviewer_passwords_are_salted_scrypt_hashes_owner_only(enclave: Path) -> None:
+    path = enclave / "reviewers.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert PASSWORD not in text
+    records = json.loads(text)["reviewers"]
+    assert sorted(records) == sorted(["bart.claes", "chloe.maes", AUTHOR])
+    assert len({r["scrypt"]["salt"] for r in records.values()}) == 3  # same password, 3 salts
+    assert len({r["hash"] for r in records.values()}) == 3
+    assert reviewers.authenticate(enclave, "bart.claes", PASSWORD)
+    assert not reviewers.authenticate(enclave, "bart.claes", PASSWORD + "!")
+    assert not reviewers.authenticate(enclave, "nobody", PASSWORD)
+    with pytest.raises(ReviewerError, match="exists already"):
+        reviewers.add(enclave, "bart.claes", "another password")
+    with pytest.raises(ReviewerError, match="shorter than"):
+        reviewers.add(enclave, "eva.smet", "short")
+
+
+@settings(max_examples=60)
+@given(st.text(max_size=40))
+def test_a5_reviewer_names_are_logins(name: str) -> None:
+    valid = reviewers.NAME.fullmatch(name) is not None
+    try:
+        reviewers.check_name(name)
+    except ReviewerError:
+        assert not valid
+    else:
+        assert valid and name[0].isascii() and name[0].islower()
+
+
+# ------------------------------------------------------------------ release
+
+
+def test_a5_g10_release_package_manifest_and_audit_checkpoint(enclave: Path) -> None:
+    approve(enclave, SAFE, *CHECKERS)
+    approve(enclave, MODEL, *CHECKERS)
+    info = build_release(enclave, "j0001")
+    assert info.id == "r0001" and info.path == enclave / "releases" / "r0001"
+    files = sorted(p.relative_to(info.path).as_posix() for p in info.path.rglob("*") if p.is_file())
+    assert files == sorted(
+        ["manifest-sha256.txt", MODEL, SAFE, SAFE + ".meta.json", "release.json"]
+    )
+    job = enclave / "jobs" / "j0001"
+    assert (info.path / SAFE).read_bytes() == (job / SAFE).read_bytes()
+    check = subprocess.run(
+        ["sha256sum", "--strict", "-c", "manifest-sha256.txt"],
+        cwd=info.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0 and check.stdout.count(": OK") == 4, check.stdout
+    document = json.loads((info.path / "release.json").read_text())
+    assert document["job"] == "j0001" and document["author"] == AUTHOR
+    by_file = {o["file"]: o for o in document["outputs"]}
+    assert sorted(by_file) == [SAFE, MODEL]
+    assert by_file[SAFE]["sha256"] == sha256(job / SAFE)
+    assert by_file[SAFE]["sidecar"]["file"] == SAFE + ".meta.json"
+    assert by_file[MODEL]["verdict"] == "review" and by_file[MODEL]["findings"]
+    assert {r["reviewer"] for r in by_file[SAFE]["reviews"]} == set(CHECKERS)
+    # the log holds the checkpoint the release carries, and it covers the released record
+    log = enclave.parent / "audit.log"
+    report = verify(log, checkpoint=document["audit_checkpoint"])
+    assert report.ok, report.problems
+    assert audit_events(enclave) == ["output-reviewed"] * 4 + ["released"]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    released = next(r for r in records if r["event"] == "released")
+    assert document["audit_checkpoint"]["seq"] == released["seq"]  # covers the record
+    assert released["data"]["release"] == "r0001"
+    outputs_listing = "".join(
+        line + "\n"
+        for line in (info.path / "manifest-sha256.txt").read_text().splitlines()
+        if not line.endswith("release.json")
+    )
+    assert released["data"]["files_sha256"] == hashlib.sha256(outputs_listing.encode()).hexdigest()
+    # nothing new: refused, and no half-made package left behind
+    with pytest.raises(ReleaseError, match="released already"):
+        build_release(enclave, "j0001")
+    assert sorted(p.name for p in (enclave / "releases").iterdir()) == [".lock", "r0001"]
+
+
+def test_a5_review_decisions_are_pinned_by_the_audit_log(enclave: Path) -> None:
+    """G10: each review line's sha256 is in its audit record, so a comment edited later
+    no longer matches the log."""
+    approve(enclave, SAFE, "bart.claes")
+    line = (enclave / "reviews" / "j0001.jsonl").read_bytes()
+    records = [json.loads(x) for x in (enclave.parent / "audit.log").read_text().splitlines()]
+    reviewed = next(r for r in records if r["event"] == "output-reviewed")
+    assert reviewed["data"]["review_sha256"] == hashlib.sha256(line).hexdigest()
+    assert reviewed["data"]["reviewer"] == "bart.claes" and reviewed["data"]["output"] == SAFE
+
+
+# ------------------------------------------------------------------ the page's guards
+
+
+@pytest.fixture
+def client(enclave: Path):
+    app = create_app(enclave, secret=b"k" * 32)
+    return app.test_client()
+
+
+def _csrf(html: str) -> str:
+    marker = 'name="csrf" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def _login(client, name: str = "bart.claes", password: str = PASSWORD):
+    token = _csrf(client.get("/login", base_url="http://127.0.0.1").get_data(as_text=True))
+    return client.post(
+        "/login",
+        data={"name": name, "password": password, "csrf": token},
+        base_url="http://127.0.0.1",
+    )
+
+
+def test_a5_page_requires_login_and_a_right_password(client) -> None:
+    page = client.get("/", base_url="http://127.0.0.1")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/login")
+    wrong = _login(client, password="wrong password!")
+    assert "wrong password" in wrong.get_data(as_text=True)
+    assert client.get("/", base_url="http://127.0.0.1").status_code == 302
+    assert _login(client).status_code == 302
+    page = client.get("/", base_url="http://127.0.0.1")
+    assert page.status_code == 200 and "j0001" in page.get_data(as_text=True)
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_a5_page_refuses_forms_without_csrf_token_and_other_hosts(client, enclave: Path) -> None:
+    _login(client)
+    url = f"/jobs/j0001/outputs/{SAFE}/review"
+    data = {"decision": "approve", "comment": "ok"}
+    assert client.post(url, data=data, base_url="http://127.0.0.1").status_code == 400
+    bad = client.post(url, data={**data, "csrf": "guess"}, base_url="http://127.0.0.1")
+    assert bad.status_code == 400
+    assert load_reviews(enclave, "j0001") == []
+    assert client.get("/", base_url="http://evil.example:5000").status_code == 403
+    token = _csrf(client.get("/", base_url="http://127.0.0.1").get_data(as_text=True))
+    ok = client.post(url, data={**data, "csrf": token}, base_url="http://127.0.0.1")
+    assert ok.status_code == 302
+    assert [r.reviewer for r in load_reviews(enclave, "j0001")] == ["bart.claes"]
+
+
+def test_a5_page_highlights_the_offending_cell(client) -> None:
+    _login(client)
+    html = client.get(f"/jobs/j0001/outputs/{SMALL}", base_url="http://127.0.0.1").get_data(
+        as_text=True
+    )
+    assert html.count('class="hit"') == 1
+    hit = html[html.index('class="hit"') :]
+    assert hit.split(">", 1)[1].startswith("3</td>")  # row 1, col 2: the count of 3
+    assert "min-frequency (fail)" in html
+    assert "Approve</button>" in html and "disabled" in html.split("Approve</button>")[0][-80:]
+    missing = client.get("/jobs/j0001/outputs/outputs/nope.csv", base_url="http://127.0.0.1")
+    assert missing.status_code == 404
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_a5_cli_approve_reject_release(enclave: Path) -> None:
+    work = str(enclave.parent.parent)
+    for name in CHECKERS:
+        done = sluis(
+            "enclave",
+            "approve",
+            "j0001",
+            SAFE,
+            "--work",
+            work,
+            "--reviewer",
+            name,
+            "--comment",
+            "ok",
+        )
+        assert done.returncode == 0, done.stderr
+    refused = sluis(
+        "enclave", "approve", "j0001", SAFE, "--work", work, "--reviewer", AUTHOR, "--comment", "ok"
+    )
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "review-approve" in refused.stderr and "wrote this job" in refused.stderr
+    released = sluis("enclave", "release", "j0001", "--work", work)
+    assert released.returncode == 0, released.stderr
+    assert "r0001" in released.stdout and (enclave / "releases" / "r0001" / SAFE).is_file()
+    again = sluis("enclave", "release", "j0001", "--work", work)
+    assert again.returncode != 0 and "release-nothing" in again.stderr
+    verified = sluis(
+        "audit",
+        "verify",
+        str(enclave.parent / "audit.log"),
+        "--checkpoint",
+        str(enclave / "releases" / "r0001" / "release.json"),
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
