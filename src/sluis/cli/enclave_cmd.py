@@ -29,6 +29,151 @@ enclave_app = SluisTyper(
 )
 
 
+# ------------------------------------------------------------------ workspace and jobs
+# (the enclave's data, jobs in the sandbox: sluis.enclave.workspace, .jobs, .sandbox)
+
+_WORK_HELP = "The workspace of the phase-2 run (the enclave is in it)."
+_STATE_STYLES = {
+    "finished": "green",
+    "failed": "red",
+    "stopped": "red",
+    "running": "yellow",
+    "submitted": "",
+}
+_VERDICT_STYLES = {"pass": "green", "review": "yellow", "fail": "red", "": "dim"}
+
+
+def enclave_build(
+    work: Annotated[Path, typer.Option("--work", help=_WORK_HELP)],
+    spec_file: Annotated[
+        Path | None,
+        typer.Option("--spec", help="The spec the run used (default: specs/<decision>.yaml)."),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(help="Date of the codebook and Stata files, YYYY-MM-DD (default: today)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild data the enclave already has.")] = False,
+) -> None:
+    """Build the enclave's read-only data from a phase-2 run (A5).
+
+    The data are laid out exactly like the data/ folder of the phase-1 package (Parquet,
+    CSV, Stata, codebook, README), so code written on phase 1 reads them unchanged. Only a
+    phase whose mode is enclave has an enclave; its checkpoint (a digest of every file)
+    goes to enclave/data.json and the audit log.
+
+    Example: sluis enclave build --work out/run/25-074-phase2
+    """
+    import datetime as dt
+
+    from sluis.enclave.workspace import build_data
+    from sluis.errors import UsageError
+
+    try:
+        day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise UsageError(f"--date {date}: not a date (YYYY-MM-DD)", rule="date") from None
+    built = build_data(work, spec_file, created=day, force=force)
+    rows = ", ".join(f"{name} {n:,}" for name, n in built.rows.items())
+    Console().print(
+        Text.assemble(
+            ("enclave", "bold"),
+            f": {built.files} read-only files in {built.path} ({rows}); checkpoint ",
+            (built.checkpoint[:16], "cyan"),
+        ),
+        soft_wrap=True,
+    )
+
+
+def enclave_submit(
+    jobdir: Annotated[Path, typer.Argument(help="The job folder: job.yaml and the script.")],
+    work: Annotated[Path, typer.Option("--work", help=_WORK_HELP)],
+    author: Annotated[
+        str | None, typer.Option(help="The job's author (default: author in job.yaml).")
+    ] = None,
+    wall_seconds: Annotated[
+        int | None, typer.Option(help="Lower the spec's wall-time limit (seconds).")
+    ] = None,
+    memory_mib: Annotated[
+        int | None, typer.Option(help="Lower the spec's memory limit (MiB).")
+    ] = None,
+    output_mib: Annotated[
+        int | None, typer.Option(help="Lower the spec's output limit (MiB).")
+    ] = None,
+    processes: Annotated[
+        int | None, typer.Option(help="Lower the spec's limit on processes.")
+    ] = None,
+) -> None:
+    """Submit a job and run it in the sandbox, then check its outputs (A5).
+
+    The job runs with no network, read-only data in /data (SLUIS_DATA), its own writable
+    /output (SLUIS_OUTPUT) and the spec's limits on wall time, memory, processes and output
+    size. Its stdout and stderr are outputs too. A job that breaks a limit is stopped and
+    none of its outputs can be released.
+
+    Exit codes: 0 the job finished, 1 it failed or was stopped, 2 a usage error or a job
+    file the enclave refuses.
+
+    Example: sluis enclave submit examples/enclave/employment-by-arrival --work out/run/p2
+    """
+    from sluis.enclave.jobs import submit
+    from sluis.enclave.workspace import open_enclave
+
+    limits = {
+        "wall_seconds": wall_seconds,
+        "memory_mib": memory_mib,
+        "output_mib": output_mib,
+        "processes": processes,
+    }
+    done = submit(open_enclave(work), jobdir, author=author, limits=limits)
+    outcome = done.outcome
+    line = [
+        ("job ", ""),
+        (done.id, "bold"),
+        (": ", ""),
+        (outcome.state, _STATE_STYLES[outcome.state]),
+    ]
+    if outcome.reason:
+        line.append((f" ({outcome.reason})", ""))
+    line.append((f" in {outcome.seconds:.1f} s; checks: ", ""))
+    line.append((done.verdict or "not run", _VERDICT_STYLES.get(done.verdict, "")))
+    line.append((f" ({done.folder})", "dim"))
+    Console().print(Text.assemble(*line), soft_wrap=True)
+    if outcome.state != "finished":
+        raise typer.Exit(1)
+
+
+def enclave_jobs(work: Annotated[Path, typer.Option("--work", help=_WORK_HELP)]) -> None:
+    """List the enclave's jobs: state, reason, checks, author (A5).
+
+    Example: sluis enclave jobs --work out/run/25-074-phase2
+    """
+    from rich.table import Table
+
+    from sluis.enclave.jobs import list_jobs
+    from sluis.enclave.workspace import open_enclave
+
+    table = Table(title="Enclave jobs", title_justify="left")
+    for column in ("job", "state", "checks", "author", "script", "submitted", "reason"):
+        table.add_column(column, overflow="fold")
+    for job in list_jobs(open_enclave(work)):
+        table.add_row(
+            job["job"],
+            Text(job["state"], style=_STATE_STYLES.get(job["state"], "")),
+            Text(job["verdict"] or "-", style=_VERDICT_STYLES.get(job["verdict"], "")),
+            job["author"],
+            f"{job['language']} {job['entry']}",
+            job["submitted"],
+            job.get("reason", ""),
+        )
+    Console().print(table)
+
+
+enclave_app.command("build")(enclave_build)
+enclave_app.command("submit")(enclave_submit)
+enclave_app.command("jobs")(enclave_jobs)
+
+
 # ------------------------------------------------------------------ automatic output checks
 # (sluis.enclave.checks; also for 26/050's researchers, outside any enclave: B11)
 
