@@ -8,8 +8,9 @@ recorded; an edited CSV is checked on its own, as a file without a sidecar.
 
 Without a sidecar a CSV is a count table only when a whole-number column has a count's
 name (:data:`COUNT_NAMES`, or ``n_...``, ``..._n``, ``..._count``); its dimensions are the
-other columns that are not fractional. Any other numbers could be magnitudes, whose
-dominance cannot be checked from the file: such a file goes to review.
+other columns, except fractions and whole numbers named like a magnitude (total, wage...).
+Those could be magnitudes, whose dominance cannot be checked from the file: such a file
+goes to review, and so does a file with numbers but no column named as a count.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ COUNT_NAMES = frozenset(
     | {"personen", "frequentie", "effectif", "nombre", "total_persons"}
 )
 _COUNT_PATTERN = re.compile(r"^(n_.+|.+_n|.+_count|count_.+|.+_persons|aantal_.+)$")
+#: whole-number columns that hold magnitudes, not categories, in a CSV without a sidecar
+_MAGNITUDE_PATTERN = re.compile(
+    r"(^|_)(total|sum|mean|avg|average|median|amount|wage|wages|income|days|value|"
+    r"loon|bedrag|totaal|som|gemiddelde)(_|$)"
+)
 #: the sidecar fields only the checks may see: a release keeps the rest
 PRIVATE_CELLS = ("top1", "top2")
 
@@ -120,19 +126,20 @@ def read_csv(path: Path) -> pa.Table:
 
 def tables_from_csv(data: pa.Table, name: str) -> tuple[list[CellTable], list[str]]:
     """The count tables the heuristic finds in a CSV without a sidecar, one per count
-    column, and the names of numeric columns it could not place (fractions, or whole
-    numbers that are not named as counts and are too many to be categories)."""
-    counts = [
+    column, and the numeric columns it cannot place: fractions and whole numbers named
+    like a magnitude (total, wage...), or every number when no column is named a count.
+    The dimensions are the other columns (text, and whole numbers such as a year)."""
+    types = dict(zip(data.column_names, data.schema.types, strict=True))
+    integers = [c for c, t in types.items() if pa.types.is_integer(t)]
+    counts = [c for c in integers if is_count_name(c)]
+    magnitudes = [
         c
-        for c, t in zip(data.column_names, data.schema.types, strict=True)
-        if pa.types.is_integer(t) and is_count_name(c)
+        for c, t in types.items()
+        if pa.types.is_floating(t)
+        or pa.types.is_decimal(t)
+        or (c in integers and c not in counts and _MAGNITUDE_PATTERN.search(c.lower()))
     ]
-    fractional = [
-        c
-        for c, t in zip(data.column_names, data.schema.types, strict=True)
-        if pa.types.is_floating(t) or pa.types.is_decimal(t)
-    ]
-    dims = [c for c in data.column_names if c not in counts and c not in fractional]
+    dims = [c for c in data.column_names if c not in counts and c not in magnitudes]
     keys = {d: text_keys(data[d].to_pylist()) for d in dims}
     tables = [
         CellTable(
@@ -145,16 +152,7 @@ def tables_from_csv(data: pa.Table, name: str) -> tuple[list[CellTable], list[st
         )
         for c in counts
     ]
-    unplaced = (
-        fractional
-        if counts
-        else fractional
-        + [
-            c
-            for c, t in zip(data.column_names, data.schema.types, strict=True)
-            if pa.types.is_integer(t)
-        ]
-    )
+    unplaced = magnitudes if counts else [c for c in types if c in magnitudes or c in integers]
     return tables, unplaced
 
 

@@ -70,8 +70,8 @@ class DataProfile:
             values = np.zeros(0, dtype=np.int64)
             if parts:
                 sql = f"SELECT DISTINCT s FROM ({' UNION ALL '.join(parts)}) WHERE s IS NOT NULL"
-                arrow = con.execute(f"{sql} ORDER BY s").fetch_arrow_table()
-                values = arrow["s"].to_numpy().astype(np.int64)
+                values = np.asarray(con.execute(f"{sql} ORDER BY s").fetchnumpy()["s"])
+                values = values.astype(np.int64)
         finally:
             con.close()
         return cls(frozenset(names), values, persons)
