@@ -105,7 +105,7 @@ def _table(
     findings = check_rows(data, thresholds, profile)
     if sidecar is not None:
         meta = sidecar[1]
-        if hashlib.sha256(path.read_bytes()).hexdigest() != meta.get("sha256"):
+        if not _digest_matches(path, meta):
             findings.append(
                 Finding(
                     "sidecar-mismatch",
@@ -186,6 +186,16 @@ def _table_files(tables: list[CellTable], names: dict[Path, str]) -> list[tuple[
         table.name = names[path]
         pairs.append((path, table))
     return pairs
+
+
+def _digest_matches(path: Path, meta: dict[str, Any]) -> bool:
+    """Whether the file is still the one the sidecar describes: its SHA-256 (Python's
+    helper) or MD5 (R's: base R has no SHA-256; the check is against edits, not attacks,
+    as the file never left the enclave in between)."""
+    data = path.read_bytes()
+    if meta.get("sha256"):
+        return hashlib.sha256(data).hexdigest() == meta["sha256"]
+    return bool(meta.get("md5")) and hashlib.md5(data).hexdigest() == meta["md5"]
 
 
 def _relative(file: Path, root: Path) -> str:
