@@ -24,6 +24,7 @@ See docs/enclave.md, "Helper library".
 from __future__ import annotations
 
 import csv
+import decimal
 import hashlib
 import io
 import json
@@ -253,6 +254,8 @@ def _plain(value: Any) -> Any:
     """A cell key as JSON has it: numbers and text as they are, anything else as text."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, decimal.Decimal):  # DuckDB's sum of integers (HUGEINT)
+        return int(value) if value == value.to_integral_value() else float(value)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
