@@ -14,13 +14,16 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from entry_point import sluis
 from review_fixture import AUTHOR, PASSWORD, make_enclave, sha256, write_job
 from sluis.audit import verify
+from sluis.cli.app import app
 from sluis.enclave import reviewers
 from sluis.enclave.release import ReleaseError, build_release, job_status, release_ids
 from sluis.enclave.review import create_app
+from sluis.enclave.review.tables import marks
 from sluis.enclave.reviewers import ReviewerError
 from sluis.enclave.reviews import (
     Review,
@@ -33,6 +36,8 @@ from sluis.enclave.reviews import (
 )
 
 SAFE = "outputs/employment_by_years.csv"
+SIDECAR = "outputs/employment_by_years.meta.json"
+EARNINGS = "outputs/earnings.csv"
 SMALL = "outputs/small_cells.csv"
 MODEL = "outputs/model.txt"
 CHECKERS = ("bart.claes", "chloe.maes")
@@ -68,7 +73,7 @@ REVIEWS = st.lists(
 
 
 def _review(name: str, decision: str, digest: str) -> Review:
-    return Review("j0001", SAFE, digest, name, decision, "c", "t", "cli", "op")  # type: ignore[arg-type]
+    return Review("j0001", SAFE, digest, name, decision, "c", "t", "cli", "op", "side")  # type: ignore[arg-type]
 
 
 @given(REVIEWS)
@@ -77,7 +82,7 @@ def test_a5_release_needs_two_distinct_non_author_approvals_and_no_rejection(eve
     have approve as their latest decision on the current file and nobody's latest decision
     on it is reject; reviews of another digest never count."""
     reviews = [_review(name, decision, digest) for name, decision, digest in events]
-    approvers, rejecters, void = tally(reviews, "new", AUTHOR)
+    approvers, rejecters, void = tally(reviews, ("new", "side"), AUTHOR)
     latest: dict[str, str] = {}
     for name, decision, digest in events:
         if digest == "new" and name.lower() != AUTHOR:
@@ -92,7 +97,8 @@ def test_a5_release_needs_two_distinct_non_author_approvals_and_no_rejection(eve
 def test_a5_editing_the_file_voids_every_review(events) -> None:
     """A5: after an edit (a new digest) no earlier review counts, whatever they were."""
     reviews = [_review(name, decision, "v1") for name, decision, _ in events]
-    approvers, rejecters, void = tally(reviews, "v2", AUTHOR)
+    approvers, rejecters, void = tally(reviews, ("v2", "side"), AUTHOR)
+    assert tally(reviews, ("v1", "edited side"), AUTHOR)[2] == len(reviews)
     assert (approvers, rejecters, void) == ((), (), len(reviews))
     assert not is_approved(approvers, rejecters)
 
@@ -163,7 +169,7 @@ def test_a5_edited_output_loses_its_approvals(enclave: Path) -> None:
     approve(enclave, SAFE, *CHECKERS)
     assert status_of(enclave, SAFE).approved
     path = enclave / "jobs" / "j0001" / SAFE
-    path.write_text(path.read_text().replace("95,180", "3,180"))
+    path.write_text(path.read_text().replace("95", "3"))
     item = status_of(enclave, SAFE)
     assert (item.approved, item.approvers, item.void) == (False, (), 2)
     with pytest.raises(ReleaseError, match="nothing to release"):
@@ -282,9 +288,7 @@ def test_a5_g10_release_package_manifest_and_audit_checkpoint(enclave: Path) -> 
     info = build_release(enclave, "j0001")
     assert info.id == "r0001" and info.path == enclave / "releases" / "r0001"
     files = sorted(p.relative_to(info.path).as_posix() for p in info.path.rglob("*") if p.is_file())
-    assert files == sorted(
-        ["manifest-sha256.txt", MODEL, SAFE, SAFE + ".meta.json", "release.json"]
-    )
+    assert files == sorted(["manifest-sha256.txt", MODEL, SAFE, SIDECAR, "release.json"])
     job = enclave / "jobs" / "j0001"
     assert (info.path / SAFE).read_bytes() == (job / SAFE).read_bytes()
     check = subprocess.run(
@@ -300,7 +304,7 @@ def test_a5_g10_release_package_manifest_and_audit_checkpoint(enclave: Path) -> 
     by_file = {o["file"]: o for o in document["outputs"]}
     assert sorted(by_file) == [SAFE, MODEL]
     assert by_file[SAFE]["sha256"] == sha256(job / SAFE)
-    assert by_file[SAFE]["sidecar"]["file"] == SAFE + ".meta.json"
+    assert by_file[SAFE]["sidecar"]["file"] == SIDECAR
     assert by_file[MODEL]["verdict"] == "review" and by_file[MODEL]["findings"]
     assert {r["reviewer"] for r in by_file[SAFE]["reviews"]} == set(CHECKERS)
     # the log holds the checkpoint the release carries, and it covers the released record
@@ -322,6 +326,41 @@ def test_a5_g10_release_package_manifest_and_audit_checkpoint(enclave: Path) -> 
     with pytest.raises(ReleaseError, match="released already"):
         build_release(enclave, "j0001")
     assert sorted(p.name for p in (enclave / "releases").iterdir()) == [".lock", "r0001"]
+
+
+def test_a5_release_strips_top_contributions_from_sidecars(enclave: Path) -> None:
+    """The checks need each cell's two largest contributions; the release must not carry
+    them. The table and the rest of its sidecar leave unchanged."""
+    approve(enclave, EARNINGS, *CHECKERS)
+    info = build_release(enclave, "j0001")
+    job = enclave / "jobs" / "j0001"
+    kept = json.loads((job / "outputs/earnings.meta.json").read_text())
+    released = json.loads((info.path / "outputs/earnings.meta.json").read_text())
+    assert {"top1", "top2"} <= set(kept["cells"]) and not {"top1", "top2"} & set(released["cells"])
+    assert released["cells"]["sum"] == kept["cells"]["sum"]
+    assert (info.path / EARNINGS).read_bytes() == (job / EARNINGS).read_bytes()
+    assert "151000" not in (info.path / EARNINGS).read_text()
+
+
+def test_a5_editing_a_sidecar_voids_the_reviews_of_its_table(enclave: Path) -> None:
+    approve(enclave, EARNINGS, *CHECKERS)
+    side = enclave / "jobs" / "j0001" / "outputs/earnings.meta.json"
+    side.write_text(side.read_text().replace("1747", "1748"))
+    item = status_of(enclave, EARNINGS)
+    assert (item.approved, item.void) == (False, 2)
+
+
+def test_a5_page_marks_cells_by_row_and_column_name_and_lines() -> None:
+    findings = [
+        {"rule": "min-frequency", "verdict": "fail", "cells": [[2, "persons"], [9, "x"]]},
+        {"rule": "exact-date", "verdict": "fail", "cells": [[3, None], [0, None], "bad"]},
+    ]
+    found = marks(findings, ["region", "naturalised", "persons"])
+    assert found.at(1, 2) == [("min-frequency", "fail")]
+    assert found.at(1, 1) == [] and found.at(0, 2) == []
+    assert found.at(2, 0) == [("exact-date", "fail")]  # a whole line
+    assert found.line(2) == [("exact-date", "fail")]
+    assert len(found.cells) == 2  # unknown column, row 0 and a malformed cell skipped
 
 
 def test_a5_review_decisions_are_pinned_by_the_audit_log(enclave: Path) -> None:
@@ -393,7 +432,7 @@ def test_a5_page_highlights_the_offending_cell(client) -> None:
     )
     assert html.count('class="hit"') == 1
     hit = html[html.index('class="hit"') :]
-    assert hit.split(">", 1)[1].startswith("3</td>")  # row 1, col 2: the count of 3
+    assert hit.split(">", 1)[1].startswith("3</td>")  # row 2, column persons: the count of 3
     assert "min-frequency (fail)" in html
     assert "Approve</button>" in html and "disabled" in html.split("Approve</button>")[0][-80:]
     missing = client.get("/jobs/j0001/outputs/outputs/nope.csv", base_url="http://127.0.0.1")
@@ -404,36 +443,30 @@ def test_a5_page_highlights_the_offending_cell(client) -> None:
 
 
 def test_a5_cli_approve_reject_release(enclave: Path) -> None:
+    """The verbs in-process (fast), and one refusal through the real entry point: one line,
+    the rule, no traceback, a non-zero exit."""
     work = str(enclave.parent.parent)
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, ["enclave", *args])
+
     for name in CHECKERS:
-        done = sluis(
-            "enclave",
-            "approve",
-            "j0001",
-            SAFE,
-            "--work",
-            work,
-            "--reviewer",
-            name,
-            "--comment",
-            "ok",
-        )
-        assert done.returncode == 0, done.stderr
+        done = run("approve", "j0001", SAFE, "--work", work, "--reviewer", name, "--comment", "ok")
+        assert done.exit_code == 0, done.output
+        assert f"{name} approved j0001/{SAFE}" in done.output
+    released = run("release", "j0001", "--work", work)
+    assert released.exit_code == 0, released.output
+    assert "as r0001" in released.output and (enclave / "releases" / "r0001" / SAFE).is_file()
+    again = run("release", "j0001", "--work", work)
+    assert isinstance(again.exception, ReleaseError)
     refused = sluis(
-        "enclave", "approve", "j0001", SAFE, "--work", work, "--reviewer", AUTHOR, "--comment", "ok"
+        "enclave", "reject", "j0001", SAFE, "--work", work, "--reviewer", AUTHOR, "--comment", "x"
     )
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
-    assert "review-approve" in refused.stderr and "wrote this job" in refused.stderr
-    released = sluis("enclave", "release", "j0001", "--work", work)
-    assert released.returncode == 0, released.stderr
-    assert "r0001" in released.stdout and (enclave / "releases" / "r0001" / SAFE).is_file()
-    again = sluis("enclave", "release", "j0001", "--work", work)
-    assert again.returncode != 0 and "release-nothing" in again.stderr
-    verified = sluis(
-        "audit",
-        "verify",
-        str(enclave.parent / "audit.log"),
-        "--checkpoint",
-        str(enclave / "releases" / "r0001" / "release.json"),
-    )
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "review-reject" in refused.stderr and "wrote this job" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    log = enclave.parent / "audit.log"
+    checkpoint = enclave / "releases" / "r0001" / "release.json"
+    verified = runner.invoke(app, ["audit", "verify", str(log), "--checkpoint", str(checkpoint)])
+    assert verified.exit_code == 0, verified.output

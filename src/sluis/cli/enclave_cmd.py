@@ -163,7 +163,7 @@ def enclave_jobs(work: Annotated[Path, typer.Option("--work", help=_WORK_HELP)])
             Text(job["verdict"] or "-", style=_VERDICT_STYLES.get(job["verdict"], "")),
             job["author"],
             f"{job['language']} {job['entry']}",
-            job["submitted"],
+            job["submitted"][:16].replace("T", " "),
             job.get("reason", ""),
         )
     Console().print(table)
@@ -322,18 +322,13 @@ WorkOption = Annotated[
 
 
 def _review_enclave(work: Path) -> Path:
-    """The enclave root of workspace ``work`` (``W/ksz/enclave``), which must exist."""
-    from sluis.errors import UsageError
+    """The enclave root of the phase-2 run in ``work`` (``W/ksz/enclave``), which must
+    have been built."""
+    from sluis.enclave.workspace import open_enclave
 
-    root = work / "ksz" / "enclave"
-    if not root.is_dir():
-        raise UsageError(
-            "no enclave in this workspace",
-            rule="enclave-missing",
-            file=str(root),
-            hint="build it first: sluis enclave build --work W",
-        )
-    return root
+    enclave = open_enclave(work)
+    enclave.record()  # refuses an enclave without data
+    return enclave.root
 
 
 @reviewer_app.command("add")

@@ -6,7 +6,8 @@ checkpoint.
 made) holds:
 
 - ``outputs/...`` and ``logs/...``: the released files, at the paths they had in the job
-  folder, each with its ``.meta.json`` sidecar when the helper library wrote one;
+  folder, each with its ``.meta.json`` sidecar when the helper library wrote one, without
+  the cells' largest contributions (the checks needed them; a reader must not see them);
 - ``release.json``: the job, the researcher's notes, every output with its SHA-256, its
   check verdict and findings, its reviewers and their comments, and a signed checkpoint of
   the audit log taken after the ``released`` record (``sluis audit verify LOG --checkpoint
@@ -35,6 +36,7 @@ from typing import Any
 
 from sluis.atomic import fsync_dir
 from sluis.audit.log import format_time, utc_now
+from sluis.enclave.checks.load import public_sidecar
 from sluis.enclave.reviews import (
     Job,
     ReviewError,
@@ -189,7 +191,13 @@ def _build(enclave: Path, root: Path, job_id: str) -> ReleaseInfo:
             sidecar = None
             if item.output.sidecar:
                 side = item.output.sidecar
-                sidecar = {"file": side, "sha256": _copy(job.folder / side, tmp / side, None)}
+                _copy(job.folder / side, tmp / side, item.output.sidecar_sha256)
+                (tmp / side).write_bytes(public_sidecar(tmp / side))
+                sidecar = {
+                    "file": side,
+                    "sha256": item.output.sidecar_sha256,
+                    "released_sha256": sha256_file(tmp / side),
+                }
             outputs.append(_describe(item, sidecar))
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
         sums = {name: sha256_file(tmp / name) for name in files}

@@ -38,9 +38,9 @@ from typing import Any, Literal
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from sluis.audit import open_log
 from sluis.audit.log import AuditLog, format_time, utc_now
 from sluis.enclave import reviewers
+from sluis.enclave.workspace import open_enclave
 from sluis.errors import SluisError
 
 Decision = Literal["approve", "reject"]
@@ -71,8 +71,15 @@ class Output:
     #: ``stale`` when the file changed after it was checked
     verdict: str
     findings: tuple[dict[str, Any], ...] = ()
-    #: the helper library's metadata file for this output, relative to the job folder
+    #: the helper library's metadata file for this output, relative to the job folder;
+    #: it is released with the output and a review covers it too
     sidecar: str | None = None
+    sidecar_sha256: str | None = None
+
+    @property
+    def version(self) -> tuple[str, str | None]:
+        """What a review holds for: the file's digest and its sidecar's."""
+        return self.sha256, self.sidecar_sha256
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,13 @@ class Review:
     via: str
     #: the operating-system account that ran the command or the server
     account: str
+    #: the digest of the output's sidecar when it has one (editing it voids the review too)
+    sidecar_sha256: str | None = None
+
+    @property
+    def version(self) -> tuple[str, str | None]:
+        """The version of the output this review holds for."""
+        return self.sha256, self.sidecar_sha256
 
     def line(self) -> bytes:
         """The canonical JSON line of this review (sorted keys, one line)."""
@@ -144,15 +158,16 @@ class Status:
 
 
 def tally(
-    reviews: Iterable[Review], sha256: str, author: str
+    reviews: Iterable[Review], version: tuple[str, str | None], author: str
 ) -> tuple[tuple[str, ...], tuple[str, ...], int]:
-    """The approvers and rejecters of a file with digest ``sha256``, and the number of void
-    reviews. Each reviewer's latest current decision counts; the author's never does (a
-    hand-edited reviews file cannot make the author a reviewer)."""
+    """The approvers and rejecters of an output as it is now (``version``: its digest and
+    its sidecar's, :attr:`Output.version`), and the number of void reviews. Each reviewer's
+    latest current decision counts; the author's never does (a hand-edited reviews file
+    cannot make the author a reviewer)."""
     latest: dict[str, Decision] = {}
     void = 0
     for review in reviews:
-        if review.sha256 != sha256:
+        if review.version != version:
             void += 1
         elif not same_person(review.reviewer, author):
             latest.pop(review.reviewer, None)  # keep the order of the latest decisions
@@ -254,9 +269,28 @@ def _sidecar(folder: Path, rel: str) -> str | None:
     return None
 
 
+#: verdicts from the most to the least severe
+_SEVERITY = ("fail", "stale", "unchecked", "review", "pass")
+
+
+def _worst(a: str, b: str) -> str:
+    return min(a, b, key=lambda v: _SEVERITY.index(v) if v in _SEVERITY else 0)
+
+
+def _checked(entry: dict[str, Any] | None, digest: str) -> tuple[str, tuple[dict, ...]]:
+    """The verdict and findings ``checks.json`` gives a file with ``digest``."""
+    if entry is None:
+        return "unchecked", ()
+    findings = tuple(f for f in entry.get("findings", []) if isinstance(f, dict))
+    if entry.get("sha256") not in (None, digest):
+        return "stale", findings
+    return str(entry.get("verdict", "unchecked")), findings
+
+
 def load_job(enclave: Path, job_id: str) -> Job:
     """Read job ``job_id``: ``job.yaml``, ``run.json``, ``checks.json`` and the digest of
-    every output file (the ``.meta.json`` sidecars go with their table)."""
+    every output file. A ``.meta.json`` sidecar goes with its table (the worse of their
+    verdicts counts); a sidecar without a table (a model's record) is an output itself."""
     folder = job_folder(enclave, job_id)
     spec = _read_yaml(folder / "job.yaml")
     run = _read_json(folder / "run.json")
@@ -266,27 +300,31 @@ def load_job(enclave: Path, job_id: str) -> Job:
         for entry in checks.get("outputs", [])
         if isinstance(entry, dict)
     }
+    files = [
+        path.relative_to(folder).as_posix()
+        for sub in OUTPUT_FOLDERS
+        if (folder / sub).is_dir()
+        for path in sorted((folder / sub).rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    ]
+    sidecars = {rel: _sidecar(folder, rel) for rel in files if not rel.endswith(SIDECAR)}
+    attached = {side for side in sidecars.values() if side}
     outputs = []
-    for sub in OUTPUT_FOLDERS:
-        base = folder / sub
-        if not base.is_dir():
-            continue
-        for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink()):
-            rel = path.relative_to(folder).as_posix()
-            if rel.endswith(SIDECAR):
-                continue
-            digest = sha256_file(path)
-            entry = checked.get(rel)
-            if entry is None:
-                verdict, findings = "unchecked", ()
-            else:
-                verdict = str(entry.get("verdict", "unchecked"))
-                findings = tuple(f for f in entry.get("findings", []) if isinstance(f, dict))
-                if entry.get("sha256") not in (None, digest):
-                    verdict = "stale"
-            outputs.append(
-                Output(rel, digest, path.stat().st_size, verdict, findings, _sidecar(folder, rel))
-            )
+    for rel in files:
+        if rel in attached:
+            continue  # goes with its table
+        side = sidecars.get(rel)
+        digest = sha256_file(folder / rel)
+        verdict, findings = _checked(checked.get(rel), digest)
+        side_digest = None
+        if side is not None:
+            side_digest = sha256_file(folder / side)
+            side_verdict, side_findings = _checked(checked.get(side), side_digest)
+            verdict = _worst(verdict, side_verdict)
+            findings += side_findings
+        outputs.append(
+            Output(rel, digest, (folder / rel).stat().st_size, verdict, findings, side, side_digest)
+        )
     return Job(
         id=job_id,
         folder=folder,
@@ -331,11 +369,11 @@ def status(enclave: Path, job: Job, released: dict[tuple[str, str], list[str]]) 
     found = []
     for out in job.outputs:
         mine = [r for r in reviews if r.output == out.file]
-        approvers, rejecters, void = tally(mine, out.sha256, job.author)
+        approvers, rejecters, void = tally(mine, out.version, job.author)
         found.append(
             Status(
                 output=out,
-                current=tuple(r for r in mine if r.sha256 == out.sha256),
+                current=tuple(r for r in mine if r.version == out.version),
                 void=void,
                 approvers=approvers,
                 rejecters=rejecters,
@@ -350,9 +388,9 @@ def status(enclave: Path, job: Job, released: dict[tuple[str, str], list[str]]) 
 
 
 def open_enclave_log(enclave: Path) -> AuditLog:
-    """The audit log of the party whose enclave this is (``W/ksz/audit.log``)."""
-    home = enclave.parent
-    return open_log(home / "audit.log", party=home.name, store=home / "keys")
+    """The audit log of the party whose enclave root is ``enclave`` (``W/ksz/audit.log``),
+    signed with the key store the run used."""
+    return open_enclave(enclave.parent.parent).log()
 
 
 def decide(
@@ -403,6 +441,7 @@ def decide(
             job=job_id,
             output=file,
             sha256=out.sha256,
+            sidecar_sha256=out.sidecar_sha256,
             reviewer=reviewer,
             decision=decision,
             comment=comment,

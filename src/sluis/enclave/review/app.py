@@ -140,12 +140,13 @@ def create_app(enclave: Path, *, secret: bytes | None = None) -> Flask:
         found, statuses = job_status(enclave, job_id)
         item = _status(found, statuses, file)
         me = reviewer() or ""
+        shown = show(found.folder / file)
         return render_template(
             "output.html",
             job=found,
             item=item,
-            shown=show(found.folder / file),
-            marks=marks(item.output.findings),
+            shown=shown,
+            marks=marks(item.output.findings, shown.header),
             cannot_approve=refusal(
                 reviewer=me,
                 author=found.author,

@@ -1,8 +1,10 @@
 """How the review page shows an output (A5): a CSV as a table, a log or other text as
 numbered lines, with the cells the automatic checks name highlighted.
 
-A finding's ``cells`` are ``[row, col]``, 0-based; in a CSV row 0 is the first line after
-the header, in a text file ``[line, 0]`` names a line (docs/enclave.md, "Interfaces").
+A finding's ``cells`` are ``[row, column]`` as the checks write them
+(:class:`sluis.enclave.checks.report.Finding`): row 1 is the first line after a CSV's
+header and the column is its name; in a text file ``[line, None]`` names a line (1: the
+first). The page numbers rows and lines the same way.
 Large files are cut to their first :data:`MAX_ROWS` rows (the page says so): an output
 that long is itself a finding of the checks (row-level data), and the reviewer rejects it
 rather than reads it.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,33 +31,40 @@ TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 
 @dataclass
 class Marks:
-    """The findings that name each cell: (row, col) to ``[(rule, verdict), ...]``."""
+    """The findings that name each cell: (row, column index) to ``[(rule, verdict), ...]``,
+    0-based; column None marks the whole row (a line of a text file)."""
 
-    cells: dict[tuple[int, int], list[tuple[str, str]]] = field(default_factory=dict)
+    cells: dict[tuple[int, int | None], list[tuple[str, str]]] = field(default_factory=dict)
 
     def at(self, row: int, col: int) -> list[tuple[str, str]]:
-        """The findings on a cell (none: empty)."""
-        return self.cells.get((row, col), [])
+        """The findings on a cell, or on its whole row (none: empty)."""
+        return self.cells.get((row, col), []) + self.cells.get((row, None), [])
 
     def line(self, row: int) -> list[tuple[str, str]]:
         """The findings on any cell of a row (for a text file: the line)."""
         return [mark for (r, _), marks in self.cells.items() if r == row for mark in marks]
 
 
-def marks(findings: Iterable[Mapping[str, Any]]) -> Marks:
-    """Index the cells named by ``findings``; malformed cells are skipped, as the finding's
+def marks(findings: Iterable[Mapping[str, Any]], header: Sequence[str] = ()) -> Marks:
+    """Index the cells named by ``findings`` (``[row, column]`` as the checks write them:
+    row 1 is the first data row or line, the column a name of ``header``, or None for a
+    line). A cell that names no row or column of the file is skipped: the finding's
     message is shown in full anyway."""
     found = Marks()
+    columns = {name: i for i, name in enumerate(header)}
     for finding in findings:
         rule = str(finding.get("rule", "?"))
         verdict = str(finding.get("verdict", "review"))
         for cell in finding.get("cells") or []:
-            if (
-                isinstance(cell, list | tuple)
-                and len(cell) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in cell)
-            ):
-                found.cells.setdefault((cell[0], cell[1]), []).append((rule, verdict))
+            if not (isinstance(cell, list | tuple) and len(cell) == 2):
+                continue
+            row, col = cell
+            if not isinstance(row, int) or isinstance(row, bool) or row < 1:
+                continue
+            index = columns.get(col) if isinstance(col, str) else None
+            if isinstance(col, str) and index is None:
+                continue
+            found.cells.setdefault((row - 1, index), []).append((rule, verdict))
     return found
 
 
