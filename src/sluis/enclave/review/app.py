@@ -60,6 +60,8 @@ def create_app(enclave: Path, *, secret: bytes | None = None) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.jinja_env.autoescape = True
+    app.jinja_env.filters["sentence"] = lambda text: text[:1].upper() + text[1:]
+    app.jinja_env.filters["when"] = lambda stamp: stamp[:16].replace("T", " ") + " UTC"
 
     def reviewer() -> str | None:
         name = session.get("reviewer")
