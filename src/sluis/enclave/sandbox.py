@@ -293,30 +293,24 @@ def run_sandboxed(
         return Outcome(
             "stopped", None, f"wall-time limit: stopped after {limits.wall_seconds} s", seconds
         )
+    tail = _tail(logs / "stderr.txt") if code_ != 0 else ""
+    if _FILE_SIZE.search(tail):
+        reason = f"output limit: a file grew past {limits.output_mib} MiB"
+        return Outcome("stopped", code_, reason, seconds)
     if written > limits.output_mib * _MIB:
-        return Outcome(
-            "stopped",
-            code_,
-            f"output limit: {written / _MIB:.1f} MiB written, the limit is {limits.output_mib} MiB",
-            seconds,
+        reason = (
+            f"output limit: {written / _MIB:.1f} MiB written, the limit is {limits.output_mib} MiB"
         )
+        return Outcome("stopped", code_, reason, seconds)
     if removed:
-        return Outcome(
-            "failed",
-            code_,
-            f"not a plain file in the output, removed: {', '.join(removed)}",
-            seconds,
-        )
+        reason = f"not a plain file in the output, removed: {', '.join(removed)}"
+        return Outcome("failed", code_, reason, seconds)
     if code_ == 0:
         return Outcome("finished", 0, "", seconds)
-    tail = _tail(logs / "stderr.txt")
     if _MEMORY.search(tail):
         reason = f"memory limit: the job could not allocate within {limits.memory_mib} MiB"
         return Outcome("stopped", code_, reason, seconds)
     if _PROCESSES.search(tail):
         reason = f"process limit: the job tried to run more than {limits.processes} processes"
-        return Outcome("stopped", code_, reason, seconds)
-    if _FILE_SIZE.search(tail):
-        reason = f"output limit: a file grew past {limits.output_mib} MiB"
         return Outcome("stopped", code_, reason, seconds)
     return Outcome("failed", code_, f"exit code {code_}{_error_type(logs / 'stderr.txt')}", seconds)
