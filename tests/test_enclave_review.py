@@ -172,6 +172,10 @@ def test_a5_edited_output_loses_its_approvals(enclave: Path) -> None:
     path.write_text(path.read_text().replace("95", "3"))
     item = status_of(enclave, SAFE)
     assert (item.approved, item.approvers, item.void) == (False, (), 2)
+    # checks.json has no digests: the file is newer than its checks, so it is stale
+    assert item.output.verdict == "stale"
+    with pytest.raises(ReviewError, match="changed after its checks"):
+        approve(enclave, SAFE, "bart.claes")
     with pytest.raises(ReleaseError, match="nothing to release"):
         build_release(enclave, "j0001")
     assert release_ids(enclave) == []

@@ -277,12 +277,19 @@ def _worst(a: str, b: str) -> str:
     return min(a, b, key=lambda v: _SEVERITY.index(v) if v in _SEVERITY else 0)
 
 
-def _checked(entry: dict[str, Any] | None, digest: str) -> tuple[str, tuple[dict, ...]]:
-    """The verdict and findings ``checks.json`` gives a file with ``digest``."""
+def _checked(
+    entry: dict[str, Any] | None, path: Path, digest: str, checked_at: int
+) -> tuple[str, tuple[dict, ...]]:
+    """The verdict and findings ``checks.json`` gives the file at ``path``: ``stale`` when
+    the file changed after it was checked (its digest differs from the one the entry
+    records, or, for an entry without one, the file is newer than ``checks.json``, whose
+    modification time is ``checked_at``)."""
     if entry is None:
         return "unchecked", ()
     findings = tuple(f for f in entry.get("findings", []) if isinstance(f, dict))
-    if entry.get("sha256") not in (None, digest):
+    recorded = entry.get("sha256")
+    changed = recorded != digest if recorded else path.stat().st_mtime_ns > checked_at
+    if changed:
         return "stale", findings
     return str(entry.get("verdict", "unchecked")), findings
 
@@ -295,6 +302,7 @@ def load_job(enclave: Path, job_id: str) -> Job:
     spec = _read_yaml(folder / "job.yaml")
     run = _read_json(folder / "run.json")
     checks = _read_json(folder / "checks.json")
+    checked_at = (folder / "checks.json").stat().st_mtime_ns if checks else 0
     checked = {
         str(entry.get("file")): entry
         for entry in checks.get("outputs", [])
@@ -315,11 +323,13 @@ def load_job(enclave: Path, job_id: str) -> Job:
             continue  # goes with its table
         side = sidecars.get(rel)
         digest = sha256_file(folder / rel)
-        verdict, findings = _checked(checked.get(rel), digest)
+        verdict, findings = _checked(checked.get(rel), folder / rel, digest, checked_at)
         side_digest = None
         if side is not None:
             side_digest = sha256_file(folder / side)
-            side_verdict, side_findings = _checked(checked.get(side), side_digest)
+            side_verdict, side_findings = _checked(
+                checked.get(side), folder / side, side_digest, checked_at
+            )
             verdict = _worst(verdict, side_verdict)
             findings += side_findings
         outputs.append(

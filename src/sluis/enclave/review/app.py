@@ -213,6 +213,8 @@ def label(item: Status) -> tuple[str, str]:
         return "rejected", "rejected"
     if item.output.verdict == "fail":
         return "fail", "fails its checks"
+    if item.output.verdict == "stale":
+        return "stale", "changed since its checks"
     return "pending", f"{len(item.approvers)} of 2 approvals"
 
 
