@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sluis.enclave.checks.tables import CellTable
@@ -140,7 +141,7 @@ def tables_from_csv(data: pa.Table, name: str) -> tuple[list[CellTable], list[st
         or (c in integers and c not in counts and _MAGNITUDE_PATTERN.search(c.lower()))
     ]
     dims = [c for c in data.column_names if c not in counts and c not in magnitudes]
-    keys = {d: text_keys(data[d].to_pylist()) for d in dims}
+    keys = {d: text_keys(data[d]) for d in dims}
     tables = [
         CellTable(
             name=name,
@@ -156,19 +157,14 @@ def tables_from_csv(data: pa.Table, name: str) -> tuple[list[CellTable], list[st
     return tables, unplaced
 
 
-def text_keys(values: list[Any]) -> np.ndarray:
-    """Cell keys as text, the same whether they came from JSON or a CSV: a missing value is
-    empty, a whole float is written as an integer (``1.0`` and ``1`` are one category)."""
-    if all(isinstance(v, str) for v in values):
-        return np.asarray(values, dtype=str)
-    return np.asarray([_key(v) for v in values], dtype=str)
-
-
-def _key(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def text_keys(values: list[Any] | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Cell keys as text, the same whether they came from JSON or a CSV: Arrow writes
+    each value (a whole float as an integer: ``1.0`` and ``1`` are one category; ``true``
+    and ``false``), a missing value is empty. Values of mixed types are written one by
+    one, as Python would."""
+    try:
+        array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
+        text = pc.fill_null(array.cast(pa.string()), "")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        text = pa.array(["" if v is None else str(v) for v in values], pa.string())
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=str)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sluis.enclave.checks.report import Finding, Thresholds, plural
 
@@ -141,7 +143,7 @@ def class_disclosure(table: CellTable) -> list[Finding]:
     flagged = np.zeros(table.size, dtype=bool)
     lines: list[str] = []
     for dim in table.dimensions:
-        categories = len(np.unique(table.keys[dim]))
+        _, categories = category_codes(table.keys[dim])
         if categories < 2:
             continue
         others = [d for d in table.dimensions if d != dim]
@@ -237,7 +239,15 @@ def cell_codes(keys: dict[str, np.ndarray], dims: list[str]) -> np.ndarray:
     """One integer per cell for its combination of ``dims`` (equal keys, equal code)."""
     code = np.zeros(len(next(iter(keys.values()))) if keys else 0, dtype=np.int64)
     for dim in dims:
-        _, inverse = np.unique(keys[dim], return_inverse=True)
-        code = code * (int(inverse.max(initial=0)) + 1) + inverse
-        _, code = np.unique(code, return_inverse=True)  # keep the codes small
+        inverse, categories = category_codes(keys[dim])
+        code = code * categories + inverse
+        if len(dims) > 2:  # keep the codes small before the next product
+            _, code = np.unique(code, return_inverse=True)
     return code
+
+
+def category_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """The category of each value as an integer, and the number of categories (a hash
+    table in Arrow: no sort of the text)."""
+    encoded = pc.dictionary_encode(pa.array(values, pa.string()))
+    return encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)
