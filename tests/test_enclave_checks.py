@@ -243,15 +243,19 @@ def test_b11_sequence_numbers_under_another_name_are_found_in_the_data(
     out = tmp_path / "out"
     out.mkdir()
     picked = np.random.default_rng(1).choice(seqs, 150, replace=False)
-    (out / "who.csv").write_text("id,n\n" + "".join(f"{s},12\n" for s in picked))
+    (out / "who.csv").write_text("id,birth_year\n" + "".join(f"{s},1980\n" for s in picked))
+    # a table by a sparse code (a municipality's) whose cells are guarded by the rules
+    codes = sorted(np.random.default_rng(2).choice(seqs, 40, replace=False))
+    (out / "by_code.csv").write_text("code,n\n" + "".join(f"{c},12\n" for c in codes))
     (out / "rownumbers.csv").write_text("line,n\n" + "".join(f"{i},12\n" for i in range(1, 251)))
     report = check(out, data=data)
     assert rules(report, "who.csv")["sequence-numbers"] == "fail"
     assert "sequence-numbers" not in rules(report, "rownumbers.csv")
+    assert rules(report, "by_code.csv") == {}
     # 250 rows for 2000 persons is a long table: a reviewer looks
     assert rules(report, "rownumbers.csv") == {"row-level": "review"}
-    (out / "who.csv").unlink()
-    (out / "rownumbers.csv").unlink()
+    for name in ("who.csv", "rownumbers.csv", "by_code.csv"):
+        (out / name).unlink()
     (out / "long.csv").write_text("g,n\n" + "".join(f"g{i},12\n" for i in range(1200)))
     assert rules(check(out, data=data), "long.csv") == {"row-level": "fail"}
 

@@ -6,8 +6,9 @@ of its Parquet files, in DuckDB) into a :class:`DataProfile`; outside the enclav
 researcher may point the checks at the phase-1 package's ``data/`` folder, and without
 data only a column's name gives a sequence number away. Sequence numbers are ranks 1..N,
 so a value alone proves nothing: a column is taken for sequence numbers when its name is
-a sequence column's, or when it is nearly unique, mostly made of the delivery's numbers
-and not a plain row number (0..n-1 or 1..n).
+a sequence column's, or when it is nearly unique, mostly made of the delivery's numbers,
+not a run of consecutive numbers (row numbers, years, ages) and not a dimension of a table
+the table rules check.
 """
 
 from __future__ import annotations
@@ -78,10 +79,16 @@ class DataProfile:
 
 
 def check_rows(
-    data: pa.Table, thresholds: Thresholds, profile: DataProfile | None
+    data: pa.Table,
+    thresholds: Thresholds,
+    profile: DataProfile | None,
+    *,
+    keys: set[str] | frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """Row-level data in a table: sequence numbers, exact dates, too many rows."""
-    findings = sequence_columns(data, thresholds, profile)
+    """Row-level data in a table: sequence numbers, exact dates, too many rows. ``keys``
+    are the columns that name the cells of a checked table: not taken for sequence
+    numbers by their values."""
+    findings = sequence_columns(data, thresholds, profile, keys=keys)
     findings += exact_dates(data)
     if profile is not None and profile.persons > 0:
         share = data.num_rows / profile.persons
@@ -99,15 +106,24 @@ def check_rows(
 
 
 def sequence_columns(
-    data: pa.Table, thresholds: Thresholds, profile: DataProfile | None
+    data: pa.Table,
+    thresholds: Thresholds,
+    profile: DataProfile | None,
+    *,
+    keys: set[str] | frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """Columns of sequence numbers, by name or (with the data) by their values."""
+    """Columns of sequence numbers, by name or (with the data) by their values; the
+    ``keys`` of a checked table only by name."""
     known = profile.seq_columns if profile is not None else frozenset()
     findings = []
     for name, column in zip(data.column_names, data.columns, strict=True):
         if _SEQ_NAME.search(name) or name in known:
             why = "is named like a sequence-number column"
-        elif profile is not None and _looks_like_seq(column, thresholds, profile):
+        elif (
+            profile is not None
+            and name not in keys
+            and _looks_like_seq(column, thresholds, profile)
+        ):
             why = f"holds the delivery's sequence numbers ({SEQ_SHARE:.0%} or more of its values)"
         else:
             continue
@@ -131,9 +147,8 @@ def _looks_like_seq(column: pa.ChunkedArray, thresholds: Thresholds, profile: Da
     distinct = np.unique(values)
     if len(distinct) < UNIQUE_SHARE * len(values):
         return False
-    lo, hi = int(distinct[0]), int(distinct[-1])
-    if hi - lo + 1 == len(distinct) and lo in (0, 1) and len(distinct) == len(values):
-        return False  # a row number
+    if int(distinct[-1]) - int(distinct[0]) + 1 == len(distinct):
+        return False  # a run of consecutive numbers: row numbers, years, ages
     return float(np.isin(values, profile.seq_values).mean()) >= SEQ_SHARE
 
 

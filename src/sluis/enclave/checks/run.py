@@ -98,31 +98,35 @@ def _table(
     profile: DataProfile | None,
     new_tables: list[CellTable],
 ) -> list[Finding]:
+    """A CSV: its cells by the table rules (from the sidecar, else the heuristic), every
+    column for row-level data. The dimensions of a table the rules check are exempt from
+    recognising sequence numbers by value (a column of years or municipality codes looks
+    like a handful of sequence numbers; the rules guard its cells); a name still counts."""
     try:
         data = read_csv(path)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as err:
         return [Finding("unreadable", "review", f"not a readable CSV: {err}")]
-    findings = check_rows(data, thresholds, profile)
-    if sidecar is not None:
-        meta = sidecar[1]
-        if not _digest_matches(path, meta):
-            findings.append(
-                Finding(
-                    "sidecar-mismatch",
-                    "review",
-                    "the file changed after sluis_output wrote it: checked as a file "
-                    "without a sidecar",
-                )
+    findings: list[Finding] = []
+    tables: list[CellTable] = []
+    unplaced: list[str] = []
+    meta = sidecar[1] if sidecar is not None else None
+    if meta is not None and not _digest_matches(path, meta):
+        findings.append(
+            Finding(
+                "sidecar-mismatch",
+                "review",
+                "the file changed after sluis_output wrote it: checked as a file without a sidecar",
             )
-        elif meta["kind"] == "model":
-            return findings + check_residual_df(
-                meta["residual_df"], thresholds.min_residual_df, "model"
-            )
-        else:
-            table = table_from_sidecar(meta, str(path))
-            new_tables.append(table)
-            return findings + check_table(table, thresholds)
-    tables, unplaced = tables_from_csv(data, str(path))
+        )
+        meta = None
+    if meta is not None and meta["kind"] == "model":
+        findings += check_residual_df(meta["residual_df"], thresholds.min_residual_df, "model")
+    elif meta is not None:
+        tables = [table_from_sidecar(meta, str(path))]
+    else:
+        tables, unplaced = tables_from_csv(data, str(path))
+    keys = {d for table in tables for d in table.dimensions}
+    findings = check_rows(data, thresholds, profile, keys=keys) + findings
     for table in tables:
         new_tables.append(table)
         findings += check_table(table, thresholds)
