@@ -375,6 +375,13 @@ def test_b11_sluis_enclave_check_exit_codes_and_json(tmp_path: Path) -> None:
     assert sluis("enclave", "check", str(review), "--spec", spec).returncode == 4
     as_json = sluis("enclave", "check", str(bad / "persons.csv"), "--spec", spec, "--json")
     assert json.loads(as_json.stdout)["outputs"][0]["findings"][0]["cells"] == [[2, "n"]]
+    releases = tmp_path / "releases"
+    _release(releases, "r0001", [25, 30, 40])
+    differ = sluis("enclave", "check", str(safe), "--spec", spec, "--released", str(releases))
+    assert differ.returncode == 1
+    assert "persons.csv: differencing: fail: compared with r0001/outputs/persons.csv" in (
+        " ".join(differ.stdout.split())
+    )
     missing = sluis("enclave", "check", str(tmp_path / "nope"), "--spec", spec)
     assert missing.returncode == 2 and "check-usage" in missing.stderr
     assert "Traceback" not in missing.stderr
