@@ -44,13 +44,12 @@ class Thresholds:
         enclave = spec.enclave
         if enclave is None:
             return cls()
-        defaults = cls()
         return cls(
             min_frequency=enclave.min_frequency,
             dominance_n=enclave.dominance_n,
             dominance_share=enclave.dominance_share,
-            p_percent=getattr(enclave, "p_percent", defaults.p_percent),
-            min_residual_df=getattr(enclave, "min_residual_df", defaults.min_residual_df),
+            p_percent=enclave.p_percent,
+            min_residual_df=enclave.min_residual_df,
         )
 
 

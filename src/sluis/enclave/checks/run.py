@@ -24,7 +24,7 @@ from sluis.enclave.checks.load import (
     tables_from_csv,
 )
 from sluis.enclave.checks.models import check_residual_df, printed_models
-from sluis.enclave.checks.policy import POLICY, kind_of, read_text
+from sluis.enclave.checks.policy import POLICY, Kind, kind_of, read_text
 from sluis.enclave.checks.report import CheckReport, Finding, OutputReport, Thresholds
 from sluis.enclave.checks.rowlevel import DataProfile, check_rows, check_text
 from sluis.enclave.checks.tables import CellTable, check_table
@@ -61,18 +61,19 @@ def check_outputs(
     by_file: dict[Path, OutputReport] = {}
     for file in files:
         path = file.resolve()
-        output = OutputReport(names[path], kind_of(file))
+        kind = kind_of(file)
+        output = OutputReport(names[path], kind)
         by_file[path] = output
         report.outputs.append(output)
         if path in bad_sidecars:
             output.findings.append(Finding("sidecar", "review", bad_sidecars[path]))
             continue
-        if output.kind == "sidecar":
-            output.findings += _sidecar_alone(path, names, sidecars, thresholds, new_tables)
-        elif output.kind == "table":
+        if kind == "sidecar":
+            output.findings += _sidecar_alone(path, sidecars, thresholds, new_tables)
+        elif kind == "table":
             output.findings += _table(path, sidecars.get(path), thresholds, profile, new_tables)
         else:
-            output.findings += _other(path, output.kind, thresholds, profile)
+            output.findings += _other(path, kind, thresholds, profile)
     output_of = {t.name: by_file[p] for p, t in _table_files(new_tables, names)}
     history = released_tables(released) if released is not None and released.is_dir() else []
     for i, table in enumerate(new_tables):
@@ -145,7 +146,6 @@ def _table(
 
 def _sidecar_alone(
     path: Path,
-    names: dict[Path, str],
     sidecars: dict[Path, tuple[Path, dict[str, Any]]],
     thresholds: Thresholds,
     new_tables: list[CellTable],
@@ -163,14 +163,16 @@ def _sidecar_alone(
 
 
 def _other(
-    path: Path, kind: str, thresholds: Thresholds, profile: DataProfile | None
+    path: Path, kind: Kind, thresholds: Thresholds, profile: DataProfile | None
 ) -> list[Finding]:
     """Text, figures, data files, objects, archives and unknown files, per the policy."""
     if path.stat().st_size == 0:
         return []
-    verdict, why = POLICY[kind]  # type: ignore[index]
-    if kind in ("figure", "data", "object", "archive"):
-        return [Finding("file-type", verdict, why)]  # type: ignore[arg-type]
+    why = POLICY[kind][1]
+    if kind == "figure":
+        return [Finding("file-type", "review", why)]
+    if kind in ("data", "object", "archive"):
+        return [Finding("file-type", "fail", why)]
     text = read_text(path)
     if text is None:
         return [Finding("file-type", "fail", "not text and not a known type: " + why)]
