@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import signal
 import stat
 import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -474,3 +478,34 @@ def test_a5_cli_approve_reject_release(enclave: Path) -> None:
     checkpoint = enclave / "releases" / "r0001" / "release.json"
     verified = runner.invoke(app, ["audit", "verify", str(log), "--checkpoint", str(checkpoint)])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a5_cli_review_serves_the_page_on_localhost_only(enclave: Path) -> None:
+    """``sluis enclave review`` prints its URL on 127.0.0.1, serves the sign-in page there
+    and stops on Ctrl-C (SIGINT) with exit 0."""
+    work = str(enclave.parent.parent)
+    code = "from sluis.cli.app import main; main()"
+    with subprocess.Popen(
+        [sys.executable, "-c", code, "enclave", "review", "--work", work],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            line = proc.stdout.readline() if proc.stdout else ""
+            url = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+            assert url, line + (proc.stderr.read() if proc.stderr else "")
+            with urllib.request.urlopen(url.group(0) + "login", timeout=10) as answer:
+                assert answer.status == 200 and "Sign in to review" in answer.read().decode()
+            port = f"{int(url.group(1)):04X}"
+            table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+            listening = [  # local address of each listening TCP socket on the port
+                fields[1].split(":")[0]
+                for fields in (line.split() for line in table)
+                if fields[1].endswith(":" + port) and fields[3] == "0A"
+            ]
+            assert listening == ["0100007F"]  # 127.0.0.1 only, not 0.0.0.0
+            assert f":{port} " not in Path("/proc/net/tcp6").read_text()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=10) == 0
