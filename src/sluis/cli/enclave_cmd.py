@@ -200,7 +200,7 @@ def enclave_check(
         bool, typer.Option("--json", help="Print the verdicts as JSON, as checks.json.")
     ] = False,
 ) -> None:
-    """Check outputs before they leave: small cells, dominance, row-level data (A5, B11).
+    """Check outputs for small cells and row-level data (A5, B11).
 
     Applies the automatic output checks of the enclave to any files: minimum frequency,
     dominance (n,k) and p% of tables, class disclosure, residual degrees of freedom of
