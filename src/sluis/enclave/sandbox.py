@@ -119,7 +119,8 @@ def _interpreter(language: Language) -> tuple[list[str], list[Path], dict[str, s
         venv, base = Path(sys.prefix), Path(sys.base_prefix)
         mounts = [base] if venv == base else [base, venv]
         return [str(venv / "bin" / "python"), "-B"], mounts, {}
-    return ["/usr/bin/Rscript", "--vanilla"], [Path("/etc/R")], {}
+    # R's configuration, and the BLAS and LAPACK it links through Debian's alternatives
+    return ["/usr/bin/Rscript", "--vanilla"], [Path("/etc/R"), Path("/etc/alternatives")], {}
 
 
 def _parents(paths: list[Path]) -> list[Path]:
