@@ -5,6 +5,7 @@ reference implementation written here, cell by cell in Python."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import pickle
@@ -353,7 +354,9 @@ def test_a5_safe_outputs_pass(tmp_path: Path) -> None:
     assert report["verdict"] == "pass", [o for o in report["outputs"] if o["findings"]]
     assert len(report["outputs"]) == 8
     assert set(report) == {"verdict", "thresholds", "outputs"}
-    assert set(report["outputs"][0]) == {"file", "kind", "verdict", "findings"}
+    assert set(report["outputs"][0]) == {"file", "kind", "sha256", "verdict", "findings"}
+    first = tmp_path / report["outputs"][0]["file"]
+    assert report["outputs"][0]["sha256"] == hashlib.sha256(first.read_bytes()).hexdigest()
 
 
 # ---------------------------------------------------------------- the command line

@@ -79,6 +79,8 @@ class OutputReport:
 
     file: str
     kind: str
+    #: the digest of the file as checked: a review of a file that changed since is void
+    sha256: str = ""
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -89,6 +91,7 @@ class OutputReport:
         return {
             "file": self.file,
             "kind": self.kind,
+            "sha256": self.sha256,
             "verdict": self.verdict,
             "findings": [f.to_json() for f in self.findings],
         }

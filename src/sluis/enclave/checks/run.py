@@ -62,7 +62,7 @@ def check_outputs(
     for file in files:
         path = file.resolve()
         kind = kind_of(file)
-        output = OutputReport(names[path], kind)
+        output = OutputReport(names[path], kind, _sha256(path))
         by_file[path] = output
         report.outputs.append(output)
         if path in bad_sidecars:
@@ -192,6 +192,14 @@ def _table_files(tables: list[CellTable], names: dict[Path, str]) -> list[tuple[
         table.name = names[path]
         pairs.append((path, table))
     return pairs
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _digest_matches(path: Path, meta: dict[str, Any]) -> bool:
