@@ -343,7 +343,7 @@ def reviewer_add(
         ),
     ] = None,
 ) -> None:
-    """Add an output reviewer to the enclave, with a password for the review page (A5).
+    """Add an output reviewer, with a password for the review page (A5).
 
     The password is stored as a salted scrypt hash in enclave/reviewers.json (owner only).
     On the command line (approve, reject) a reviewer is not asked for it: there the
@@ -429,8 +429,8 @@ def enclave_approve(
     (its SHA-256): editing the file voids it. Authentication is the operator's shell
     account; the account is recorded with the review and in the audit log.
 
-    Example: sluis enclave approve j0001 outputs/table.csv --work W --reviewer bart.claes
-    --comment "all cells at least 10"
+    Example: sluis enclave approve j0001 outputs/table.csv --work W \\
+        --reviewer bart.claes --comment "all cells at least 10"
     """
     _decide(work, job, output, reviewer, comment, "approve")
 
@@ -446,8 +446,8 @@ def enclave_reject(
 
     While a reviewer's latest decision on an output is a rejection it is not released.
 
-    Example: sluis enclave reject j0001 logs/stdout.txt --work W --reviewer chloe.maes
-    --comment "prints rows"
+    Example: sluis enclave reject j0001 logs/stdout.txt --work W \\
+        --reviewer chloe.maes --comment "prints rows"
     """
     _decide(work, job, output, reviewer, comment, "reject")
 
