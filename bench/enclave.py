@@ -9,6 +9,11 @@ prlimit, setpriv, the venv's Python), ten times after one untimed warm-up; besid
 same script in a plain ``python`` process, so the difference is the sandbox's own cost.
 Goal (issue 17): median under 0.5 s.
 
+Checks: :func:`sluis.enclave.checks.check_outputs` on a 100,000-cell count table and a
+100,000-cell magnitude table written with the helper library (CSV and sidecar read, every
+table rule, differencing against a released table of the same shape), median of five
+after one warm-up. Goal (issue 17): under 2 s each.
+
 Prints a table a person can paste into a note.
 """
 
@@ -76,8 +81,74 @@ def sandbox_rows() -> list[tuple[str, float, str]]:
     ]
 
 
+# ---------------------------------------------------------------- output checks (A5, B11)
+
+#: cells of the table the checks bench, and issue 17's goal for checking it, seconds
+CHECK_CELLS = 100_000
+CHECK_GOAL = 2.0
+
+
+def _check_seconds(kind: str, root: Path, runs: int) -> list[float]:
+    """Seconds of :func:`sluis.enclave.checks.check_outputs` on a ``kind`` table of
+    :data:`CHECK_CELLS` cells (400 municipalities by 250 ages) written with the helper
+    library, against a release of the same table 20 persons a cell larger (differencing
+    runs in full); reading the CSV and its sidecar is part of the time."""
+    import importlib.util
+
+    import numpy as np
+
+    from sluis.enclave.checks import Thresholds, check_outputs
+
+    library = Path(__file__).resolve().parents[1] / "src/sluis/enclave/researcher"
+    spec = importlib.util.spec_from_file_location("sluis_output", library / "sluis_output.py")
+    assert spec is not None and spec.loader is not None
+    helper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helper)
+    rng = np.random.default_rng(1)
+    n = rng.integers(10, 500, CHECK_CELLS)
+    top1 = rng.integers(100, 1000, CHECK_CELLS)
+    table: dict[str, list] = {
+        "municipality": [f"m{i // 250:04d}" for i in range(CHECK_CELLS)],
+        "age": [i % 250 for i in range(CHECK_CELLS)],
+    }
+    if kind == "count":
+        table["n"] = n.tolist()
+    else:
+        table |= {
+            "total": (top1 * 3 + n * 1000).tolist(),
+            "n": n.tolist(),
+            "top1": top1.tolist(),
+            "top2": (top1 // 2).tolist(),
+        }
+    new, releases = root / kind / "new", root / kind / "releases"
+    helper.table(table, "t", kind=kind, output=new)
+    helper.table(table | {"n": (n + 20).tolist()}, "t", kind=kind, output=releases / "r1/outputs")
+    files = sorted(new.iterdir())
+    times = []
+    for _ in range(runs + 1):  # the first run warms up (imports, page cache)
+        started = time.perf_counter()
+        report = check_outputs(files, new, thresholds=Thresholds(), released=releases)
+        times.append(time.perf_counter() - started)
+    if report.verdict != "pass":
+        raise SystemExit(f"the bench table did not pass: {report.to_json()}")
+    return times[1:]
+
+
+def check_rows(runs: int = 5) -> list[tuple[str, float, str]]:
+    """(what, median seconds, goal) for checking a count and a magnitude table."""
+    with tempfile.TemporaryDirectory(prefix="sluis-bench-checks-") as tmp:
+        return [
+            (
+                f"check a {CHECK_CELLS:,}-cell {kind} table (median of {runs})",
+                statistics.median(_check_seconds(kind, Path(tmp), runs)),
+                f"< {CHECK_GOAL}",
+            )
+            for kind in ("count", "magnitude")
+        ]
+
+
 def main() -> None:
-    rows = sandbox_rows()
+    rows = sandbox_rows() + check_rows()
     width = max(len(what) for what, _, _ in rows)
     print(f"{'measure':<{width}}  {'seconds':>8}  goal")
     for what, seconds, goal in rows:
