@@ -46,7 +46,8 @@ from sluis.errors import SluisError
 Decision = Literal["approve", "reject"]
 #: a job id as the jobs code makes them (``j0001``)
 JOB_ID = re.compile(r"j[0-9]{4,}")
-#: the helper library's metadata next to a table: released with it, never reviewed alone
+#: the helper library's metadata next to a table: reviewed and released with its table
+#: (one without a table, a model's record, is an output of its own)
 SIDECAR = ".meta.json"
 #: the folders of a job whose files are outputs
 OUTPUT_FOLDERS = ("outputs", "logs")
@@ -431,7 +432,7 @@ def decide(
             f"the comment is longer than {MAX_COMMENT} characters", rule="review-comment"
         )
     path = reviews_path(enclave, job_id)
-    job_folder(enclave, job_id)
+    job_folder(enclave, job_id)  # no reviews file for a job that is not there
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
