@@ -379,10 +379,16 @@ def enclave_review(
 
     Example: sluis enclave review --work out/run/25-074-phase2
     """
+    from sluis.enclave import reviewers
     from sluis.enclave.review import serve
 
     enclave = _review_enclave(work)
     console = Console(highlight=False)
+    if not reviewers.load(enclave):
+        console.print(
+            Text(f"no reviewers yet: add them with sluis enclave reviewer add NAME --work {work}"),
+            soft_wrap=True,
+        )
     serve(
         enclave,
         port,
