@@ -5,6 +5,7 @@ review page's guards (login, CSRF, local host only) and the command-line verbs."
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import re
@@ -12,6 +13,8 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from sluis.cli.app import app
 from sluis.enclave import reviewers
 from sluis.enclave.release import ReleaseError, build_release, job_status, release_ids
 from sluis.enclave.review import create_app
-from sluis.enclave.review.tables import marks
+from sluis.enclave.review.tables import marks, show
 from sluis.enclave.reviewers import ReviewerError
 from sluis.enclave.reviews import (
     Review,
@@ -369,6 +372,58 @@ def test_a5_page_marks_cells_by_row_and_column_name_and_lines() -> None:
     assert found.at(2, 0) == [("exact-date", "fail")]  # a whole line
     assert found.line(2) == [("exact-date", "fail")]
     assert len(found.cells) == 2  # unknown column, row 0 and a malformed cell skipped
+
+
+def test_a5_g10_reviewers_deciding_at_once_are_all_recorded(enclave: Path) -> None:
+    """Two reviewers approving in the same instant (two threads, as the page serves them)
+    both count, and the audit log stays a valid chain."""
+    reviewers.add(enclave, "dirk.jacobs", PASSWORD)
+    names = [*CHECKERS, "dirk.jacobs"]
+    barrier = threading.Barrier(len(names))
+
+    def go(name: str) -> None:
+        barrier.wait()
+        approve(enclave, SAFE, name)
+
+    threads = [threading.Thread(target=go, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.reviewer for r in load_reviews(enclave, "j0001")) == sorted(names)
+    assert status_of(enclave, SAFE).approved
+    assert verify(enclave.parent / "audit.log").ok
+    assert audit_events(enclave) == ["output-reviewed"] * 3
+
+
+#: any character a UTF-8 text can hold but NUL (which makes a file binary for the page)
+CELL_CHARS = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.text(alphabet=CELL_CHARS, max_size=6),
+            min_size=1,
+            max_size=5,
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a5_page_shows_any_csv_as_written(rows: list[list[str]]) -> None:
+    """Whatever a CSV holds (quotes, commas, newlines in cells), the page's table has the
+    header and the rows the csv module reads back (a NUL byte makes it binary: not shown)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+        shown = show(path)
+        with path.open(newline="", encoding="utf-8") as fh:
+            expected = list(csv.reader(fh))
+    assert shown.kind == "table"
+    assert [shown.header, *shown.rows] == expected
 
 
 def test_a5_review_decisions_are_pinned_by_the_audit_log(enclave: Path) -> None:
