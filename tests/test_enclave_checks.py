@@ -253,6 +253,14 @@ def test_b11_sequence_numbers_under_another_name_are_found_in_the_data(
     assert rules(report, "who.csv")["sequence-numbers"] == "fail"
     assert "sequence-numbers" not in rules(report, "rownumbers.csv")
     assert rules(report, "by_code.csv") == {}
+    # sequence numbers repeated per record (a person-quarter listing): a reviewer looks
+    repeated = np.repeat(picked[:40], 4)
+    (out / "quarters.csv").write_text("who,x\n" + "".join(f"{s},1\n" for s in repeated))
+    assert rules(check(out, data=data), "quarters.csv") == {
+        "sequence-numbers": "review",
+        "no-sidecar": "review",
+    }
+    (out / "quarters.csv").unlink()
     # 250 rows for 2000 persons is a long table: a reviewer looks
     assert rules(report, "rownumbers.csv") == {"row-level": "review"}
     for name in ("who.csv", "rownumbers.csv", "by_code.csv"):

@@ -23,14 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluis.deliver.scan import DATE_SQL
-from sluis.enclave.checks.report import Finding, Thresholds, plural
+from sluis.enclave.checks.report import Finding, Thresholds, Verdict, plural
 from sluis.enclave.checks.tables import MAX_CELLS
 
 #: share of the persons from which a table's rows are too many (fail), or worth a look
 ROWS_FAIL_SHARE = 0.5
 ROWS_REVIEW_SHARE = 0.1
-#: a column is a sequence-number column when this share of its values are distinct and
-#: this share of them are the delivery's sequence numbers
+#: a column of sequence numbers: this share of its values are the delivery's; a list of
+#: persons when this share of them are distinct
 UNIQUE_SHARE = 0.9
 SEQ_SHARE = 0.9
 #: consecutive lines of a text output that look like a printed table
@@ -112,25 +112,31 @@ def sequence_columns(
     *,
     keys: set[str] | frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """Columns of sequence numbers, by name or (with the data) by their values; the
-    ``keys`` of a checked table only by name."""
+    """Columns of sequence numbers: by name (fail), or, with the data, by their values: a
+    nearly unique column is a list of persons (fail), a repeating one may be sequence
+    numbers repeated per record, say per quarter (review). The ``keys`` (the columns of a
+    table the rules check) only by name."""
     known = profile.seq_columns if profile is not None else frozenset()
     findings = []
     for name, column in zip(data.column_names, data.columns, strict=True):
+        verdict: Verdict = "fail"
         if _SEQ_NAME.search(name) or name in known:
             why = "is named like a sequence-number column"
-        elif (
-            profile is not None
-            and name not in keys
-            and _looks_like_seq(column, thresholds, profile)
-        ):
-            why = f"holds the delivery's sequence numbers ({SEQ_SHARE:.0%} or more of its values)"
+        elif profile is not None and name not in keys:
+            unique = _seq_values(column, thresholds, profile)
+            if unique is None:
+                continue
+            verdict = "fail" if unique else "review"
+            why = (
+                f"holds the delivery's sequence numbers ({SEQ_SHARE:.0%} or more of its "
+                f"values{', each once' if unique else ', repeated'})"
+            )
         else:
             continue
         findings.append(
             Finding(
                 "sequence-numbers",
-                "fail",
+                verdict,
                 f"column {name} {why}: sequence numbers identify persons and never leave",
                 [[r, name] for r in range(1, min(data.num_rows, MAX_CELLS) + 1)],
             )
@@ -138,18 +144,24 @@ def sequence_columns(
     return findings
 
 
-def _looks_like_seq(column: pa.ChunkedArray, thresholds: Thresholds, profile: DataProfile) -> bool:
+def _seq_values(
+    column: pa.ChunkedArray, thresholds: Thresholds, profile: DataProfile
+) -> bool | None:
+    """None when the column does not look like sequence numbers; else whether each comes
+    once (at least :data:`UNIQUE_SHARE` distinct). It must be whole numbers, at least
+    min_frequency different ones, :data:`SEQ_SHARE` of them the delivery's, and not a run
+    of consecutive numbers (row numbers, years, ages)."""
     if not pa.types.is_integer(column.type) or column.null_count == len(column):
-        return False
+        return None
     values = column.drop_null().to_numpy()
-    if len(values) < thresholds.min_frequency:
-        return False
     distinct = np.unique(values)
-    if len(distinct) < UNIQUE_SHARE * len(values):
-        return False
+    if len(distinct) < thresholds.min_frequency:
+        return None
     if int(distinct[-1]) - int(distinct[0]) + 1 == len(distinct):
-        return False  # a run of consecutive numbers: row numbers, years, ages
-    return float(np.isin(values, profile.seq_values).mean()) >= SEQ_SHARE
+        return None
+    if float(np.isin(values, profile.seq_values).mean()) < SEQ_SHARE:
+        return None
+    return len(distinct) >= UNIQUE_SHARE * len(values)
 
 
 def exact_dates(data: pa.Table) -> list[Finding]:

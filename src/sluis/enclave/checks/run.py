@@ -100,9 +100,9 @@ def _table(
     new_tables: list[CellTable],
 ) -> list[Finding]:
     """A CSV: its cells by the table rules (from the sidecar, else the heuristic), every
-    column for row-level data. The dimensions of a table the rules check are exempt from
-    recognising sequence numbers by value (a column of years or municipality codes looks
-    like a handful of sequence numbers; the rules guard its cells); a name still counts."""
+    column for row-level data. The columns of a table the rules check are exempt from
+    recognising sequence numbers by value (municipality codes or counts look like a
+    handful of sequence numbers; the rules guard those cells); a name still counts."""
     try:
         data = read_csv(path)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as err:
@@ -126,7 +126,9 @@ def _table(
         tables = [table_from_sidecar(meta, str(path))]
     else:
         tables, unplaced = tables_from_csv(data, str(path))
-    keys = {d for table in tables for d in table.dimensions}
+    keys = {c for table in tables for c in table.columns()}
+    if meta is not None:  # a sidecar names its count, sum and contributors columns
+        keys |= {str(c) for c in meta.get("columns", {}).values()}
     findings = check_rows(data, thresholds, profile, keys=keys) + findings
     for table in tables:
         new_tables.append(table)

@@ -55,6 +55,10 @@ class CellTable:
                 return len(values)
         return len(next(iter(self.keys.values()))) if self.keys else 0
 
+    def columns(self) -> set[str]:
+        """The file's columns this table reads: its dimensions and its values' column."""
+        return {*self.dimensions, self.column}
+
     def persons(self) -> np.ndarray:
         """The number of persons behind each cell: its contributors, else its count."""
         if self.contributors is not None:
