@@ -93,7 +93,7 @@ def sign_out(page) -> None:
 
 
 def decide(page, base: str, output: str, decision: str, comment: str) -> None:
-    page.goto(f"{base}/jobs/j0001/outputs/{output}")
+    page.goto(f"{base}/jobs/j0001/files/{output}")
     page.fill("#comment", comment)
     page.click(f"button[value={decision}]")
     page.wait_for_selector(".flash.ok")
@@ -143,12 +143,12 @@ def test_a5_browser_author_cannot_approve(site, page) -> None:
     her own outputs, and a forged form post is refused by the same rule."""
     base, enclave = site
     sign_in(page, base, AUTHOR)
-    page.goto(f"{base}/jobs/j0001/outputs/{SAFE}")
+    page.goto(f"{base}/jobs/j0001/files/{SAFE}")
     assert page.locator("button[value=approve]").count() == 0
     assert "wrote this job" in page.inner_text("main")
     token = page.locator("header.top input[name=csrf]").get_attribute("value")
     answer = page.request.post(
-        f"{base}/jobs/j0001/outputs/{SAFE}/review",
+        f"{base}/jobs/j0001/files/{SAFE}/review",
         form={"decision": "approve", "comment": "mine", "csrf": token},
     )
     assert answer.ok and "wrote this job" in answer.text()
@@ -163,7 +163,7 @@ def test_a5_browser_edited_output_loses_its_approvals(site, page) -> None:
         decide(page, base, MODEL, "approve", "Residual df 6012: fine.")
         sign_out(page)
     sign_in(page, base, "bart.claes")
-    page.goto(f"{base}/jobs/j0001/outputs/{MODEL}")
+    page.goto(f"{base}/jobs/j0001/files/{MODEL}")
     assert "approved" in page.inner_text("h1")
     path = enclave / "jobs" / "j0001" / MODEL
     path.write_text(path.read_text() + "row 17: 1961-03-02 Brussels\n")

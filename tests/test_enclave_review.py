@@ -475,7 +475,7 @@ def test_a5_page_requires_login_and_a_right_password(client) -> None:
 
 def test_a5_page_refuses_forms_without_csrf_token_and_other_hosts(client, enclave: Path) -> None:
     _login(client)
-    url = f"/jobs/j0001/outputs/{SAFE}/review"
+    url = f"/jobs/j0001/files/{SAFE}/review"
     data = {"decision": "approve", "comment": "ok"}
     assert client.post(url, data=data, base_url="http://127.0.0.1").status_code == 400
     bad = client.post(url, data={**data, "csrf": "guess"}, base_url="http://127.0.0.1")
@@ -490,7 +490,7 @@ def test_a5_page_refuses_forms_without_csrf_token_and_other_hosts(client, enclav
 
 def test_a5_page_highlights_the_offending_cell(client) -> None:
     _login(client)
-    html = client.get(f"/jobs/j0001/outputs/{SMALL}", base_url="http://127.0.0.1").get_data(
+    html = client.get(f"/jobs/j0001/files/{SMALL}", base_url="http://127.0.0.1").get_data(
         as_text=True
     )
     assert html.count('class="hit"') == 1
@@ -498,7 +498,7 @@ def test_a5_page_highlights_the_offending_cell(client) -> None:
     assert hit.split(">", 1)[1].startswith("3</td>")  # row 2, column persons: the count of 3
     assert "min-frequency (fail)" in html
     assert "Approve</button>" in html and "disabled" in html.split("Approve</button>")[0][-80:]
-    missing = client.get("/jobs/j0001/outputs/outputs/nope.csv", base_url="http://127.0.0.1")
+    missing = client.get("/jobs/j0001/files/outputs/nope.csv", base_url="http://127.0.0.1")
     assert missing.status_code == 404
 
 

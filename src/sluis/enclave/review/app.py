@@ -137,7 +137,7 @@ def create_app(enclave: Path, *, secret: bytes | None = None) -> Flask:
             **_counts(statuses),
         )
 
-    @app.get("/jobs/<job_id>/outputs/<path:file>")
+    @app.get("/jobs/<job_id>/files/<path:file>")
     def output(job_id: str, file: str) -> Any:
         found, statuses = job_status(enclave, job_id)
         item = _status(found, statuses, file)
@@ -166,7 +166,7 @@ def create_app(enclave: Path, *, secret: bytes | None = None) -> Flask:
             mine=next((r for r in reversed(item.current) if r.reviewer == me), None),
         )
 
-    @app.post("/jobs/<job_id>/outputs/<path:file>/review")
+    @app.post("/jobs/<job_id>/files/<path:file>/review")
     def review(job_id: str, file: str) -> Any:
         decision = request.form.get("decision")
         if decision not in ("approve", "reject"):
