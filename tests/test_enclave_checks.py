@@ -299,6 +299,7 @@ def test_a5_file_type_policy(tmp_path: Path) -> None:
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02")
     (tmp_path / "notes.xyz").write_text("the model converged\n")
     (tmp_path / "empty.log").write_text("")
+    (tmp_path / "empty.csv").write_text("")
     report = check(tmp_path)
     assert rules(report, "rows.parquet") == {"file-type": "fail"}
     assert rules(report, "model.pkl") == {"file-type": "fail"}
@@ -306,6 +307,7 @@ def test_a5_file_type_policy(tmp_path: Path) -> None:
     assert rules(report, "blob.bin") == {"file-type": "fail"}
     assert rules(report, "notes.xyz") == {"file-type": "review"}
     assert output(report, "empty.log")["verdict"] == "pass"
+    assert output(report, "empty.csv")["verdict"] == "pass"
 
 
 # ---------------------------------------------------------------- files without a sidecar

@@ -65,6 +65,8 @@ def check_outputs(
         output = OutputReport(names[path], kind, _sha256(path))
         by_file[path] = output
         report.outputs.append(output)
+        if path.stat().st_size == 0:  # an empty file discloses nothing (an empty log)
+            continue
         if path in bad_sidecars:
             output.findings.append(Finding("sidecar", "review", bad_sidecars[path]))
             continue
@@ -168,8 +170,6 @@ def _other(
     path: Path, kind: Kind, thresholds: Thresholds, profile: DataProfile | None
 ) -> list[Finding]:
     """Text, figures, data files, objects, archives and unknown files, per the policy."""
-    if path.stat().st_size == 0:
-        return []
     why = POLICY[kind][1]
     if kind == "figure":
         return [Finding("file-type", "review", why)]
