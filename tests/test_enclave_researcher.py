@@ -191,14 +191,14 @@ def test_b11_documented_script_runs_without_sluis_and_its_outputs_pass(tmp_path:
     (tmp_path / "job.py").write_text(SCRIPT)
     env = {
         "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(RESEARCHER),
         "SLUIS_DATA": str(tmp_path / "data"),
         "SLUIS_OUTPUT": str(tmp_path / "output"),
     }
     run = subprocess.run(
         [
             sys.executable,
-            "-I",
+            "-I",  # isolated: the helper's folder is all that is added to the path
+            "-B",  # and no __pycache__ is left in the source tree
             "-c",
             "import sys; sys.path.insert(0, sys.argv[1]); exec(open(sys.argv[2]).read())",
             str(RESEARCHER),
