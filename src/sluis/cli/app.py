@@ -153,6 +153,10 @@ def demo(
     ]
     if not all(delivered):
         raise typer.Exit(1)
+    from sluis.cli.enclave_demo import demo_enclave
+
+    if not demo_enclave(out, console, specs / "25-074.yaml", sources, out_dir):
+        raise typer.Exit(1)
 
 
 def _demo_run(spec_file: Path, sources: Path, work: Path) -> bool:

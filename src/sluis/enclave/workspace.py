@@ -237,7 +237,10 @@ def _set_read_only(root: Path) -> None:
     os.chmod(root, _READ_ONLY_DIR)
 
 
-def _remove_read_only(root: Path) -> None:
+def remove_tree(root: Path) -> None:
+    """Remove ``root`` and everything in it, the enclave's read-only data included."""
+    if not root.exists():
+        return
     for p in [root, *root.rglob("*")]:
         if p.is_dir() and not p.is_symlink():
             os.chmod(p, stat.S_IRWXU)
@@ -277,19 +280,19 @@ def build_data(
             )
         partial = enclave.root / ".data.partial"
         if partial.exists():
-            _remove_read_only(partial)
+            remove_tree(partial)
         partial.mkdir(parents=True, mode=0o700)
         try:
             rows = _write_data(partial, spec, digest, enclave.home / "staged", created)
             files = digest_tree(partial)
             _set_read_only(partial)
             if enclave.data.exists():
-                _remove_read_only(enclave.data)
+                remove_tree(enclave.data)
             partial.rename(enclave.data)
             fsync_dir(enclave.root)
         except BaseException:
             if partial.exists():
-                _remove_read_only(partial)
+                remove_tree(partial)
             raise
         checkpoint = data_checkpoint(files)
         record = {
