@@ -9,6 +9,7 @@ import hashlib
 import importlib.util
 import json
 import pickle
+import re
 from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
@@ -540,3 +541,20 @@ def test_a5_property_differencing_matches_reference(
         assert flagged == {
             i + 1 for i, (a, _) in enumerate(cells) if margin[a if shared else ""] != 0
         }
+
+
+# ---------------------------------------------------------------- the documentation
+
+
+def test_a5_docs_name_every_rule_and_file_type() -> None:
+    """docs/enclave.md lists every rule id the checks can give and every suffix of the
+    file policy: a new rule or suffix without its line in the docs fails here."""
+    from sluis.enclave.checks.policy import SUFFIXES
+
+    root = Path(__file__).parents[1]
+    docs = (root / "docs/enclave.md").read_text()
+    source = "\n".join(p.read_text() for p in (root / "src/sluis/enclave/checks").glob("*.py"))
+    found = set(re.findall(r'Finding\(\s*"([a-z-]+)"', source))
+    assert {"min-frequency", "differencing", "sequence-numbers"} <= found
+    assert [r for r in sorted(found) if f"`{r}`" not in docs] == []
+    assert [s for s in SUFFIXES if f"`{s}`" not in docs.lower()] == []
