@@ -137,10 +137,22 @@ def _review_and_release(out: Console, work: Path, job_id: str) -> bool:
     for name in REVIEWERS:
         for output in approvable:
             comment = f"checked {output.file}: automatic checks {output.verdict}"
-            _say(
-                out, "enclave approve", job_id, output.file, "--reviewer", name, "--comment", "..."
-            )
+            words = [job_id, output.file, "--work", str(work), "--reviewer", name]
+            _say(out, "enclave approve", *words, "--comment", repr(comment))
             enclave_cmd.enclave_approve(job_id, output.file, work, name, comment)
     _say(out, "enclave release", job_id, "--work", str(work))
     enclave_cmd.enclave_release(job_id, work)
-    return True
+    from sluis.audit import verify
+
+    log = work / "ksz" / "audit.log"
+    report = verify(log)
+    out.print(
+        Text.assemble(
+            ("audit", "bold"),
+            f": {log}: ",
+            ("intact", "green") if report.ok else ("NOT intact", "red"),
+            " (the build, the job, its checks, every review and the release are records in it)",
+        ),
+        soft_wrap=True,
+    )
+    return report.ok
