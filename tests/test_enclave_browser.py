@@ -45,7 +45,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_port}", enclave
+        yield f"http://127.0.0.1:{httpd.port}", enclave
     finally:
         httpd.shutdown()
         httpd.server_close()

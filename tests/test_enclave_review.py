@@ -29,7 +29,7 @@ from sluis.audit import verify
 from sluis.cli.app import app
 from sluis.enclave import reviewers
 from sluis.enclave.release import ReleaseError, build_release, job_status, release_ids
-from sluis.enclave.review import create_app
+from sluis.enclave.review import create_app, server
 from sluis.enclave.review.tables import marks, show
 from sluis.enclave.reviewers import ReviewerError
 from sluis.enclave.reviews import (
@@ -41,6 +41,7 @@ from sluis.enclave.reviews import (
     refusal,
     tally,
 )
+from sluis.errors import UsageError
 
 SAFE = "outputs/employment_by_years.csv"
 SIDECAR = "outputs/employment_by_years.meta.json"
@@ -564,3 +565,13 @@ def test_a5_cli_review_serves_the_page_on_localhost_only(enclave: Path) -> None:
         finally:
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=10) == 0
+
+
+def test_a5_review_port_in_use_is_a_one_line_error(enclave: Path) -> None:
+    first = server(enclave)
+    try:
+        with pytest.raises(UsageError, match=r"cannot listen on 127\.0\.0\.1") as err:
+            server(enclave, first.port)
+        assert err.value.rule == "review-port"
+    finally:
+        first.server_close()
