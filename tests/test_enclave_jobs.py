@@ -126,6 +126,7 @@ def test_a5_an_r_job_reads_csv_and_stata_with_haven(world: World, tmp_path: Path
         tmp_path / "r",
         """
         data <- Sys.getenv("SLUIS_DATA")
+        stopifnot(file.exists(Sys.getenv("SLUIS_OUTPUT_R")))
         persons <- read.csv(file.path(data, "csv", "person.csv"), colClasses = "character")
         stata <- haven::read_dta(file.path(data, "stata", "person.dta"))
         stopifnot(nrow(persons) == nrow(stata))

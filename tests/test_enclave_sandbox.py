@@ -56,7 +56,8 @@ def test_a5_a_job_reads_the_data_and_writes_its_output(world: World, tmp_path: P
     assert done.outcome.state == "finished", _record(done)
     out = json.loads((done.folder / "outputs" / "out.json").read_text())
     assert out["n"] == world.enclave.record()["rows"]["person"]
-    assert set(out["env"]) <= {"SLUIS_DATA", "SLUIS_OUTPUT", "PATH", "HOME", "LANG", "PYTHONPATH"}
+    allowed = {"SLUIS_DATA", "SLUIS_OUTPUT", "PATH", "HOME", "LANG", "PYTHONPATH"}
+    assert set(out["env"]) <= allowed | {"SLUIS_OUTPUT_R"}
     assert out["uid"] >= JOB_UID_BASE
     assert (done.folder / "outputs" / "out.json").stat().st_uid == os.geteuid()
 

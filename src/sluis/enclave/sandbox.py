@@ -6,7 +6,8 @@ read-only), its output folder (``/output``, writable), the helper library (read-
 ``/usr``), a private ``/tmp`` in memory, ``/proc`` of its own processes and a minimal
 ``/dev``. Nothing else of the host: no key store, no audit log, no registers, no other
 project, not the rest of the enclave. Its environment is empty but for ``SLUIS_DATA``,
-``SLUIS_OUTPUT``, ``PATH``, ``HOME=/tmp``, ``LANG`` and ``PYTHONPATH``.
+``SLUIS_OUTPUT``, ``PATH``, ``HOME=/tmp``, ``LANG``, ``PYTHONPATH`` and ``SLUIS_OUTPUT_R``
+(the helper library's R file).
 
 How it is held:
 
@@ -157,6 +158,7 @@ def bwrap_command(
     }
     if library is not None:
         env["PYTHONPATH"] = LIBRARY_MOUNT
+        env["SLUIS_OUTPUT_R"] = f"{LIBRARY_MOUNT}/sluis_output.R"
     argv = ["bwrap", "--unshare-net", "--unshare-ipc", "--unshare-pid", "--unshare-uts"]
     argv += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
     for key, value in env.items():
