@@ -121,7 +121,9 @@ def demo(
     summary page of each), then run both authorisations end to end: 25/074 phase 1 at KSZ
     and the three-party 26/050 flow (KSZ and VDAB send to Statbel, the trusted third
     party), each to a pseudonymised, coarsened, risk-treated extract that is delivered over
-    SFTP and opened as its researcher would.
+    SFTP and opened as its researcher would. Then 25/074 phase 2, the enclave: an example
+    job runs on the phase-1 package and, unchanged, in the enclave's sandbox; its outputs
+    are checked, approved by two demo reviewers and released.
 
     The demo owns its output directory and replaces it on every run; it exits non-zero
     when a delivery is refused.
