@@ -277,10 +277,7 @@ def check_job(enclave: Enclave, folder: Path, spec: Spec) -> str:
     except ImportError:  # the checks are built alongside (issue 17); without them: review
         return ""
     files = sorted(
-        p
-        for sub in ("outputs", "logs")
-        for p in (folder / sub).rglob("*")
-        if p.is_file()
+        p for sub in ("outputs", "logs") for p in (folder / sub).rglob("*") if p.is_file()
     )
     report = check_outputs(
         files,
