@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from sluis.enclave.checks import CheckReport
 
 enclave_app = SluisTyper(
-    help="The enclave of a phase-2 run: build its data, run jobs in a sandbox, check, "
-    "review and release their outputs (A5, B11).",
+    help="The enclave: sandboxed jobs, output checks, release (A5, B11).",
     no_args_is_help=True,
 )
 
@@ -104,7 +103,7 @@ def enclave_submit(
         int | None, typer.Option(help="Lower the spec's limit on processes.")
     ] = None,
 ) -> None:
-    """Submit a job and run it in the sandbox, then check its outputs (A5).
+    """Run a job in the sandbox and check its outputs (A5).
 
     The job runs with no network, read-only data in /data (SLUIS_DATA), its own writable
     /output (SLUIS_OUTPUT) and the spec's limits on wall time, memory, processes and output
@@ -114,7 +113,7 @@ def enclave_submit(
     Exit codes: 0 the job finished, 1 it failed or was stopped, 2 a usage error or a job
     file the enclave refuses.
 
-    Example: sluis enclave submit examples/enclave/employment-by-arrival --work out/run/p2
+    Example: sluis enclave submit examples/enclave/employment-by-arrival --work W
     """
     from sluis.enclave.jobs import submit
     from sluis.enclave.workspace import open_enclave
