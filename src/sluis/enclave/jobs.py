@@ -36,7 +36,7 @@ from ruamel.yaml.error import YAMLError
 from sluis.atomic import write_text
 from sluis.deliver.package import sha256_file
 from sluis.enclave.sandbox import Limits, Outcome, run_sandboxed
-from sluis.enclave.workspace import Enclave, EnclaveError
+from sluis.enclave.workspace import Enclave
 from sluis.errors import SluisError
 from sluis.spec.model import Spec
 
@@ -320,7 +320,6 @@ def list_jobs(enclave: Enclave) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "EnclaveError",
     "JobError",
     "JobFile",
     "JobRun",

@@ -34,6 +34,7 @@ not depend on. See docs/enclave.md, "The sandbox".
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -112,16 +113,20 @@ class Outcome:
     seconds: float
 
 
-def _interpreter(language: Language) -> tuple[list[str], list[Path], dict[str, str]]:
-    """The command prefix, the host folders to mount read-only and extra environment of a
+def _interpreter(language: Language) -> tuple[list[str], list[Path], str]:
+    """The command prefix, the host folders to mount read-only and the ``PATH`` of a
     language: Python is this process's own (the project's venv, so duckdb and pyarrow are
     there, and its base interpreter); R is Debian's Rscript."""
     if language == "python":
         venv, base = Path(sys.prefix), Path(sys.base_prefix)
         mounts = [base] if venv == base else [base, venv]
-        return [str(venv / "bin" / "python"), "-B"], mounts, {}
+        return [str(venv / "bin" / "python"), "-B"], mounts, f"{venv / 'bin'}:/usr/bin:/bin"
     # R's configuration, and the BLAS and LAPACK it links through Debian's alternatives
-    return ["/usr/bin/Rscript", "--vanilla"], [Path("/etc/R"), Path("/etc/alternatives")], {}
+    return (
+        ["/usr/bin/Rscript", "--vanilla"],
+        [Path("/etc/R"), Path("/etc/alternatives")],
+        "/usr/bin:/bin",
+    )
 
 
 def _parents(paths: list[Path]) -> list[Path]:
@@ -146,15 +151,13 @@ def bwrap_command(
     uid: int,
 ) -> list[str]:
     """The whole command line: bwrap, then prlimit and setpriv inside, then the job."""
-    prefix, mounts, env = _interpreter(language)
-    path = ":".join([*(str(m / "bin") for m in mounts[-1:] if language == "python"), "/usr/bin"])
+    prefix, mounts, path = _interpreter(language)
     env = {
         "SLUIS_DATA": "/data",
         "SLUIS_OUTPUT": "/output",
-        "PATH": path + ":/bin",
+        "PATH": path,
         "HOME": "/tmp",
         "LANG": "C.UTF-8",
-        **env,
     }
     if library is not None:
         env["PYTHONPATH"] = LIBRARY_MOUNT
@@ -287,7 +290,8 @@ def run_sandboxed(
             code_ = proc.wait(timeout=limits.wall_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it ended just now
+                os.killpg(proc.pid, signal.SIGKILL)
             code_ = proc.wait()
     seconds = round(time.monotonic() - started, 3)
     removed = _reclaim(output)
