@@ -234,3 +234,36 @@ def test_a5_cli_submit_and_jobs(world: World, tmp_path: Path) -> None:
         job = json.loads(record.read_text())
         assert job["job"] in listed.output
     assert "stopped" in listed.output and "finished" in listed.output
+
+
+def test_a5_nothing_of_a_stopped_job_can_be_approved(world: World, tmp_path: Path) -> None:
+    """A job stopped at a limit wrote a table that passes its checks; no reviewer can
+    approve it (nor its logs): only a finished job's outputs are reviewed."""
+    from sluis.enclave import reviewers
+    from sluis.enclave.reviews import ReviewError, decide
+
+    job = write_job(
+        tmp_path / "job",
+        """
+        import os, time
+        with open(os.path.join(os.environ["SLUIS_OUTPUT"], "t.csv"), "w") as fh:
+            fh.write("sex,n\\n1,40\\n2,50\\n")
+        time.sleep(30)
+        """,
+    )
+    done = submit(world.enclave, job, limits={"wall_seconds": 1})
+    assert done.outcome.state == "stopped"
+    root = world.enclave.root
+    if not reviewers.exists(root, "bart.claes"):
+        reviewers.add(root, "bart.claes", "a long enough password")
+    for output in ("outputs/t.csv", "logs/stdout.txt"):
+        with pytest.raises(ReviewError, match="the job is stopped"):
+            decide(
+                root,
+                done.id,
+                output,
+                reviewer="bart.claes",
+                decision="approve",
+                comment="looks fine",
+                via="cli",
+            )

@@ -49,7 +49,7 @@ def test_a5_a_job_reads_the_data_and_writes_its_output(world: World, tmp_path: P
         import os, json, duckdb
         data = os.environ["SLUIS_DATA"]
         n = duckdb.sql(f"SELECT count(*) FROM '{data}/parquet/person.parquet'")
-        out = {"n": n.fetchall()[0][0], "env": sorted(os.environ), "uid": os.getuid()}
+        out = {"n": n.fetchall()[0][0], "env": dict(os.environ), "uid": os.getuid()}
         open(os.path.join(os.environ["SLUIS_OUTPUT"], "out.json"), "w").write(json.dumps(out))
         """,
     )
@@ -57,7 +57,12 @@ def test_a5_a_job_reads_the_data_and_writes_its_output(world: World, tmp_path: P
     out = json.loads((done.folder / "outputs" / "out.json").read_text())
     assert out["n"] == world.enclave.record()["rows"]["person"]
     allowed = {"SLUIS_DATA", "SLUIS_OUTPUT", "PATH", "HOME", "LANG", "PYTHONPATH"}
-    assert set(out["env"]) <= allowed | {"SLUIS_OUTPUT_R"}
+    assert set(out["env"]) <= allowed | {"SLUIS_OUTPUT_R", "PWD"}  # bwrap sets PWD
+    assert (out["env"]["SLUIS_DATA"], out["env"]["HOME"], out["env"]["PWD"]) == (
+        "/data",
+        "/tmp",
+        "/code",
+    )
     assert out["uid"] >= JOB_UID_BASE
     assert (done.folder / "outputs" / "out.json").stat().st_uid == os.geteuid()
 

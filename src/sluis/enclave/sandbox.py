@@ -7,7 +7,7 @@ read-only), its output folder (``/output``, writable), the helper library (read-
 ``/dev``. Nothing else of the host: no key store, no audit log, no registers, no other
 project, not the rest of the enclave. Its environment is empty but for ``SLUIS_DATA``,
 ``SLUIS_OUTPUT``, ``PATH``, ``HOME=/tmp``, ``LANG``, ``PYTHONPATH`` and ``SLUIS_OUTPUT_R``
-(the helper library's R file).
+(the helper library's R file), and ``PWD=/code``, which bubblewrap sets.
 
 How it is held:
 
