@@ -42,6 +42,13 @@ EVENTS: frozenset[str] = frozenset(
         "linked",
         "released",
         "destroyed",
+        # the enclave (A5, issue 17): its data, jobs, their checks and reviews
+        "enclave-built",
+        "job-submitted",
+        "job-run",
+        "job-checked",
+        "output-reviewed",
+        "output-rejected",
         "checkpoint",
         "repaired",
     }

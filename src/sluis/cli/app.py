@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from sluis.cli.audit_cmd import audit_repair, audit_verify, audit_witness
+from sluis.cli.enclave_cmd import enclave_app
 from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.render import render_written
@@ -59,6 +60,7 @@ app.add_typer(audit_app, name="audit")
 audit_app.command("verify")(audit_verify)
 audit_app.command("repair")(audit_repair)
 audit_app.command("witness")(audit_witness)
+app.add_typer(enclave_app, name="enclave")
 
 console = Console(stderr=True)
 out = Console()
@@ -119,7 +121,9 @@ def demo(
     summary page of each), then run both authorisations end to end: 25/074 phase 1 at KSZ
     and the three-party 26/050 flow (KSZ and VDAB send to Statbel, the trusted third
     party), each to a pseudonymised, coarsened, risk-treated extract that is delivered over
-    SFTP and opened as its researcher would.
+    SFTP and opened as its researcher would. Then 25/074 phase 2, the enclave: an example
+    job runs on the phase-1 package and, unchanged, in the enclave's sandbox; its outputs
+    are checked, approved by two demo reviewers and released.
 
     The demo owns its output directory and replaces it on every run; it exits non-zero
     when a delivery is refused.
@@ -150,6 +154,10 @@ def demo(
         for name in ("25-074", "26-050")
     ]
     if not all(delivered):
+        raise typer.Exit(1)
+    from sluis.cli.enclave_demo import demo_enclave
+
+    if not demo_enclave(out, console, specs / "25-074.yaml", sources, out_dir):
         raise typer.Exit(1)
 
 
@@ -356,8 +364,9 @@ def run(
     One command at a time per workspace: a run or delivery on a workspace another holds
     is refused at once, naming the holder (--wait waits for it).
 
-    Exit codes: 0 the staged extract meets the spec's thresholds, 1 it does not, 2 a usage
-    error, bad input, a full disk or a busy workspace.
+    Exit codes: 0 the staged extract meets the spec's thresholds (an enclave phase: it is
+    staged; its SCRA is measured, not required), 1 it does not, 2 a usage error, bad input,
+    a full disk or a busy workspace.
 
     Examples:
       sluis run specs/25-074.yaml --data out/demo/sources --phase 1
@@ -396,7 +405,7 @@ def run(
     render_run(out, summary)
     page = write_run_report(work / "run.html", summary)
     render_written(out, page, "the run report")
-    if not summary.scra_ok:
+    if not summary.succeeded:
         raise typer.Exit(1)
 
 

@@ -99,6 +99,8 @@ def render_run(console: Console, s: RunSummary) -> None:
     if shares is not None:
         console.print(shares)
     verdict = ("thresholds hold", "green") if s.scra_ok else ("thresholds do NOT hold", "red")
+    if s.phase_mode == "enclave" and not s.scra_ok:
+        verdict = ("thresholds do not hold: measured only, an enclave's data never leave", "")
     console.print(
         Text.assemble("SCRA: ", verdict, f" (report {s.scra_dir}/scra.html)"), soft_wrap=True
     )

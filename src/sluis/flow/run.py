@@ -73,6 +73,12 @@ class RunSummary:
     key_store: str = ""
 
     @property
+    def succeeded(self) -> bool:
+        """The run's verdict: a delivery phase needs the SCRA's thresholds to hold; an
+        enclave phase does not (its data never leave; its outputs are checked instead)."""
+        return bool(self.scra_ok) or self.phase_mode == "enclave"
+
+    @property
     def person_quarters(self) -> int:
         return self.datasets.get("panel", {}).get("rows", 0)
 
@@ -273,8 +279,14 @@ def _run_locked(
         with clock("scra"):
             from sluis.scra.staged import run_spec_scra
 
+            # an enclave phase's data never leave (A5): the SCRA measures their risk for the
+            # output reviewers but treats nothing; output control protects the enclave
             result = run_spec_scra(
-                spec, staged, scra_dir, treat=True, design_weight=_design_weight(spec, summary)
+                spec,
+                staged,
+                scra_dir,
+                treat=summary.phase_mode != "enclave",
+                design_weight=_design_weight(spec, summary),
             )
             summary.scra_ok = result.ok
             summary.scra_dir = str(scra_dir)

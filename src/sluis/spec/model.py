@@ -282,11 +282,26 @@ class Scra(Strict):
 
 
 class Enclave(Strict):
-    """Output checks on results leaving the enclave (A5, B11)."""
+    """Output checks on results leaving the enclave, and the limits a job runs under (A5,
+    B11). The thresholds are the automatic checks' (sluis.enclave.checks); the limits are
+    the sandbox's (sluis.enclave.sandbox), which the command line may lower, never raise."""
 
     min_frequency: int
     dominance_n: Annotated[int, Field(ge=1)] = 2
     dominance_share: Annotated[float, Field(gt=0, le=1)] = 0.85
+    #: p% rule: a cell fails when the total minus the two largest contributions estimates
+    #: the largest to within this share of it (0..1)
+    p_percent: Annotated[float, Field(gt=0, le=1)] = 0.10
+    #: the fewest residual degrees of freedom a released model may have
+    min_residual_df: Annotated[int, Field(ge=1)] = 10
+    #: a job's wall-clock limit, seconds
+    wall_seconds: Annotated[int, Field(ge=1)] = 3600
+    #: a job's address-space limit, MiB
+    memory_mib: Annotated[int, Field(ge=64)] = 4096
+    #: the most a job may write to its output folder (and each file), MiB
+    output_mib: Annotated[int, Field(ge=1)] = 100
+    #: the most processes (and threads) a job may have at once
+    processes: Annotated[int, Field(ge=1)] = 64
 
 
 class Delivery(Strict):
