@@ -17,6 +17,7 @@ from sluis.cli.audit_cmd import audit_repair, audit_verify, audit_witness
 from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.render import render_written
+from sluis.cli.retain_cmd import retain_list
 from sluis.cli.scra_cmd import scra as scra_command
 from sluis.errors import SluisError, UsageError
 
@@ -59,6 +60,12 @@ app.add_typer(audit_app, name="audit")
 audit_app.command("verify")(audit_verify)
 audit_app.command("repair")(audit_repair)
 audit_app.command("witness")(audit_witness)
+retain_app = SluisTyper(
+    help="The delivery register, deadlines and destruction (G9, G10).",
+    no_args_is_help=True,
+)
+app.add_typer(retain_app, name="retain")
+retain_app.command("list")(retain_list)
 
 console = Console(stderr=True)
 out = Console()

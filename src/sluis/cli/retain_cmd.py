@@ -1,0 +1,138 @@
+"""``sluis retain ...``: the delivery register, deadlines and destruction (G9, G10; issue 18).
+
+Thin on purpose: the verbs call :mod:`sluis.retain` and render with Rich. Every deadline
+decision reads one date, :func:`sluis.retain.clock.today` (``--today``, default the date in
+Brussels). Register it on the app as a ``retain`` sub-app::
+
+    retain_app = SluisTyper(help="...", no_args_is_help=True)
+    app.add_typer(retain_app, name="retain")
+    retain_app.command("list")(retain_list)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from sluis.errors import UsageError
+
+if TYPE_CHECKING:
+    from sluis.retain.register import Entry
+
+WORK_HELP = "The workspace of the run and delivery (the party's register is in it)."
+PARTY_HELP = "The delivering party (default: the one party in --work that keeps a register)."
+TODAY_HELP = "Decide as if today were this date, YYYY-MM-DD (default: today in Brussels)."
+
+#: the colour of each state in the table
+STATE_STYLE = {
+    "overdue": "bold red",
+    "destruction-requested": "yellow",
+    "delivered": "",
+    "destroyed": "green",
+}
+
+
+def party_home(work: Path, party: str | None) -> Path:
+    """``<work>/<party>``: the given party's, else the one party directory in ``work`` that
+    keeps a register (or, before any delivery, an audit log)."""
+    from sluis.retain.register import FILE
+
+    work = Path(work)
+    if party:
+        home = work / party
+        if not home.is_dir():
+            raise UsageError(
+                f"no workspace of party {party!r} in {work}", rule="no-party", file=str(home)
+            )
+        return home
+    found = sorted(p.parent for p in work.glob(f"*/{FILE}")) or sorted(
+        p.parent for p in work.glob("*/audit.log")
+    )
+    if len(found) != 1:
+        names = ", ".join(p.name for p in found) or "none"
+        raise UsageError(
+            f"cannot tell whose register to read in {work} (parties: {names})",
+            rule="no-party",
+            file=str(work),
+            hint="name it with --party",
+        )
+    return found[0]
+
+
+def retain_list(
+    work: Annotated[Path, typer.Option(help=WORK_HELP)],
+    due_within: Annotated[
+        str | None,
+        typer.Option(
+            "--due-within",
+            help="Only entries not destroyed whose deadline is within this span: 90d, 12w.",
+        ),
+    ] = None,
+    today: Annotated[str | None, typer.Option(help=TODAY_HELP)] = None,
+    party: Annotated[str | None, typer.Option(help=PARTY_HELP)] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the entries as JSON, for scripts.")
+    ] = False,
+) -> None:
+    """Show the delivery register: what was delivered, to whom, until when (G9).
+
+    One row per delivery (and per key the party holds): decision, recipient, delivery
+    date, deadline, days left and state (delivered, destruction-requested, destroyed,
+    overdue), overdue first. An entry past its deadline and not destroyed is overdue.
+
+    Examples:
+      sluis retain list --work out/run/25-074-phase1
+      sluis retain list --work W --due-within 90d --json
+    """
+    from sluis.retain.clock import parse_days
+    from sluis.retain.clock import today as clock_today
+    from sluis.retain.register import entries
+
+    day = clock_today(today)
+    found = entries(party_home(work, party), today=day)
+    if due_within is not None:
+        span = parse_days(due_within)
+        found = [
+            e
+            for e in found
+            if e.state != "destroyed" and e.days_left is not None and e.days_left <= span
+        ]
+    if as_json:
+        typer.echo(json.dumps([e.as_json() for e in found], indent=2, sort_keys=True))
+        return
+    render_register(Console(highlight=False), found, day)
+
+
+def render_register(console: Console, found: list[Entry], day: object) -> None:
+    """The register as a Rich table, or one line when it is empty."""
+    if not found:
+        console.print(Text(f"no entries in the register (on {day})"))
+        return
+    table = Table(title=f"delivery register on {day}", title_justify="left")
+    for name, justify in (
+        ("delivery", "left"),
+        ("decision", "left"),
+        ("recipient", "left"),
+        ("delivered", "left"),
+        ("deadline", "left"),
+        ("days left", "right"),
+        ("state", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")
+    for e in found:
+        table.add_row(
+            e.delivery,
+            e.decision,
+            e.recipient,
+            e.delivered.isoformat() if e.delivered else "",
+            e.deadline.isoformat() if e.deadline else "none",
+            "" if e.days_left is None or e.state == "destroyed" else str(e.days_left),
+            Text(e.state, style=STATE_STYLE.get(e.state, "")),
+        )
+    console.print(table)
