@@ -16,8 +16,9 @@ from rich.text import Text
 from sluis.cli.audit_cmd import audit_repair, audit_verify, audit_witness
 from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
+from sluis.cli.receive_cmd import receive as receive_command
 from sluis.cli.render import render_written
-from sluis.cli.retain_cmd import retain_list
+from sluis.cli.retain_cmd import retain_confirm, retain_list
 from sluis.cli.scra_cmd import scra as scra_command
 from sluis.errors import SluisError, UsageError
 
@@ -66,6 +67,7 @@ retain_app = SluisTyper(
 )
 app.add_typer(retain_app, name="retain")
 retain_app.command("list")(retain_list)
+retain_app.command("confirm")(retain_confirm)
 
 console = Console(stderr=True)
 out = Console()
@@ -408,6 +410,7 @@ def run(
 
 
 app.command("scra")(scra_command)
+app.command("receive")(receive_command)
 
 
 @app.command()

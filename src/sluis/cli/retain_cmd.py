@@ -136,3 +136,62 @@ def render_register(console: Console, found: list[Entry], day: object) -> None:
             Text(e.state, style=STATE_STYLE.get(e.state, "")),
         )
     console.print(table)
+
+
+def destroy_received(package: Path, key: Path, certificate: Path | None = None) -> None:
+    """The researcher's form of ``sluis retain destroy`` (``--package DIR --key KEY``):
+    destroy a package `sluis receive` opened and write the signed destruction certificate
+    (G9, A14, B10). ``retain destroy`` calls this when ``--package`` is given."""
+    from sluis.retain.certificate import destroy_package
+
+    path, cert = destroy_package(package, key, certificate=certificate)
+    size = sum(item["bytes"] for item in cert["files"])
+    Console(highlight=False).print(
+        Text.assemble(
+            ("destroyed", "bold green"),
+            f": {cert['package']}: {len(cert['files'])} files, {size:,} bytes overwritten and "
+            f"removed; certificate signed with your key: {path} (send it to the provider, "
+            "who imports it with sluis retain confirm)",
+        ),
+        soft_wrap=True,
+    )
+
+
+def retain_confirm(
+    certificate: Annotated[
+        Path, typer.Argument(help="The researcher's destruction certificate (JSON).")
+    ],
+    work: Annotated[Path, typer.Option(help=WORK_HELP)],
+    today: Annotated[str | None, typer.Option(help=TODAY_HELP)] = None,
+    party: Annotated[str | None, typer.Option(help=PARTY_HELP)] = None,
+) -> None:
+    """Close a delivery with its researcher's destruction certificate (G9, G10).
+
+    The certificate must be signed by one of the researchers the delivery was encrypted
+    to (their ssh-ed25519 key in the spec, as the register recorded it), name a delivery
+    of the register with its archive's SHA-256, and be the first confirmed for it. Then
+    certificate-confirmed is appended to the register and the audit log. A forged,
+    altered, replayed, other-package or other-researcher certificate is refused, naming
+    the rule (certificate-signature, certificate-format, certificate-replayed,
+    certificate-package, certificate-digest, certificate-researcher).
+
+    Exit codes: 0 confirmed, 2 refused or a usage error.
+
+    Example:
+      sluis retain confirm 25-074-uantwerpen-20261201.destruction.json \\
+        --work out/run/25-074-phase1
+    """
+    from sluis.retain.certificate import confirm
+    from sluis.retain.clock import today as clock_today
+
+    home = None if party is None else party_home(work, party)
+    line = confirm(certificate, work, today=clock_today(today), party=home.name if home else None)
+    Console(highlight=False).print(
+        Text.assemble(
+            ("confirmed", "bold green"),
+            f": {line['delivery']}: the researcher {line['researcher']} destroyed "
+            f"{line['files']} files on {line['destroyed_at']}; recorded in the register and "
+            f"the audit log (seq {line['audit_seq']})",
+        ),
+        soft_wrap=True,
+    )
