@@ -41,7 +41,7 @@ from typing import Any
 
 import pyrage
 
-from sluis.atomic import fsync_dir
+from sluis.atomic import disk_full, fsync_dir, is_disk_full
 from sluis.deliver import verify_package
 from sluis.deliver.encrypt import load_identity
 from sluis.deliver.receipt import ReceiptError, load_private_key, openssh_public, verify_receipt
@@ -224,7 +224,10 @@ def _decrypt(sealed: Path, key: Path, out: Path) -> Path:
     os.close(fd)
     try:
         pyrage.decrypt_file(str(sealed), str(out), [identity])
-    except pyrage.DecryptError as exc:
+    except (pyrage.DecryptError, OSError) as exc:
+        # pyrage reports a damaged payload chunk as an OSError ("decryption error")
+        if is_disk_full(exc):
+            raise disk_full(exc, out) from None
         raise ReceiveError(
             f"cannot decrypt with {key.name}: the package is not for this key, or damaged ({exc})",
             rule="receive-decrypt",
