@@ -42,6 +42,11 @@ EVENTS: frozenset[str] = frozenset(
         "linked",
         "released",
         "destroyed",
+        # the delivery register's (sluis.retain.register)
+        "delivered",
+        "key-held",
+        "destruction-requested",
+        "certificate-confirmed",
         "checkpoint",
         "repaired",
     }

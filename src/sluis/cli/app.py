@@ -18,7 +18,7 @@ from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.receive_cmd import receive as receive_command
 from sluis.cli.render import render_written
-from sluis.cli.retain_cmd import retain_confirm, retain_list
+from sluis.cli.retain_cmd import retain_confirm, retain_destroy, retain_list
 from sluis.cli.scra_cmd import scra as scra_command
 from sluis.errors import SluisError, UsageError
 
@@ -67,6 +67,7 @@ retain_app = SluisTyper(
 )
 app.add_typer(retain_app, name="retain")
 retain_app.command("list")(retain_list)
+retain_app.command("destroy")(retain_destroy)
 retain_app.command("confirm")(retain_confirm)
 
 console = Console(stderr=True)
@@ -421,6 +422,10 @@ def deliver(
         str | None,
         typer.Option(help="Package date YYYY-MM-DD (default today); fixes the package bytes."),
     ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(help="Decide the deadline as if today were YYYY-MM-DD (default: today)."),
+    ] = None,
     sftp_host: Annotated[
         str | None, typer.Option(help="Recipient's SFTP server (omit to only package).")
     ] = None,
@@ -469,6 +474,7 @@ def deliver(
     from sluis.cli.run_view import render_delivery
     from sluis.flow.deliver import DeliveryRefused, SftpTarget
     from sluis.flow.deliver import deliver as run_delivery
+    from sluis.retain.clock import today as clock_today
 
     target = None
     if sftp_host is not None:
@@ -479,7 +485,7 @@ def deliver(
             )
         target = SftpTarget(sftp_host, sftp_port, sftp_user, client_key, host_key, remote_dir)
     try:
-        day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
+        day = dt.date.fromisoformat(date) if date else None
     except ValueError:
         raise UsageError(f"--date {date!r} is not YYYY-MM-DD", rule="bad-date") from None
     try:
@@ -490,6 +496,7 @@ def deliver(
             target=target,
             force=force,
             wait=wait,
+            today=clock_today(today),
             notify=lambda line: console.print(Text(line), soft_wrap=True),
         )
     except DeliveryRefused as err:

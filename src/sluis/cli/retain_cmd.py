@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -29,6 +30,8 @@ WORK_HELP = "The workspace of the run and delivery (the party's register is in i
 PARTY_HELP = "The delivering party (default: the one party in --work that keeps a register)."
 TODAY_HELP = "Decide as if today were this date, YYYY-MM-DD (default: today in Brussels)."
 
+#: a state's name in the table when the full one is too wide for 80 columns
+SHORT = {"destruction-requested": "requested"}
 #: the colour of each state in the table
 STATE_STYLE = {
     "overdue": "bold red",
@@ -82,9 +85,10 @@ def retain_list(
 ) -> None:
     """Show the delivery register: what was delivered, to whom, until when (G9).
 
-    One row per delivery (and per key the party holds): decision, recipient, delivery
-    date, deadline, days left and state (delivered, destruction-requested, destroyed,
-    overdue), overdue first. An entry past its deadline and not destroyed is overdue.
+    One row per delivery (and per key the party holds): recipient, deadline, days left
+    and state (delivered or held, destruction-requested, destroyed, overdue), overdue
+    first. An entry past its deadline and not destroyed is overdue. --json gives every
+    field: decision, researchers, archive digest, audit checkpoint, files, data key.
 
     Examples:
       sluis retain list --work out/run/25-074-phase1
@@ -114,26 +118,19 @@ def render_register(console: Console, found: list[Entry], day: object) -> None:
     if not found:
         console.print(Text(f"no entries in the register (on {day})"))
         return
-    table = Table(title=f"delivery register on {day}", title_justify="left")
-    for name, justify in (
-        ("delivery", "left"),
-        ("decision", "left"),
-        ("recipient", "left"),
-        ("delivered", "left"),
-        ("deadline", "left"),
-        ("days left", "right"),
-        ("state", "left"),
-    ):
-        table.add_column(name, justify=justify, overflow="fold")
+    table = Table(title=f"delivery register on {day}", title_justify="left", box=box.SIMPLE)
+    table.add_column("delivery", no_wrap=True)
+    table.add_column("recipient", overflow="fold")
+    table.add_column("deadline", no_wrap=True)
+    table.add_column("days", justify="right", no_wrap=True)
+    table.add_column("state", no_wrap=True)
     for e in found:
         table.add_row(
             e.delivery,
-            e.decision,
             e.recipient,
-            e.delivered.isoformat() if e.delivered else "",
             e.deadline.isoformat() if e.deadline else "none",
             "" if e.days_left is None or e.state == "destroyed" else str(e.days_left),
-            Text(e.state, style=STATE_STYLE.get(e.state, "")),
+            Text(SHORT.get(e.state, e.state), style=STATE_STYLE.get(e.state, "")),
         )
     console.print(table)
 
@@ -195,3 +192,95 @@ def retain_confirm(
         ),
         soft_wrap=True,
     )
+
+
+def retain_destroy(
+    delivery: Annotated[
+        str | None,
+        typer.Argument(help="The delivery (package name) or key (key:26-050) to destroy."),
+    ] = None,
+    work: Annotated[Path, typer.Option(help=WORK_HELP)] = Path("."),
+    due: Annotated[
+        bool, typer.Option("--due", help="Destroy every entry whose deadline is reached.")
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why it goes now; needed before the deadline (into the audit log)."),
+    ] = None,
+    today: Annotated[str | None, typer.Option(help=TODAY_HELP)] = None,
+    party: Annotated[str | None, typer.Option(help=PARTY_HELP)] = None,
+    package: Annotated[
+        Path | None,
+        typer.Option(help="At the researcher: the package sluis receive opened, to destroy."),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(help="At the researcher: your ssh-ed25519 private key, to sign with."),
+    ] = None,
+    certificate: Annotated[
+        Path | None, typer.Option(help="At the researcher: where to write the certificate.")
+    ] = None,
+) -> None:
+    """Destroy a delivery, or every due one, by crypto-shredding (G9, G10).
+
+    First records the request with every file's size and SHA-256, then destroys the data
+    key that seals the files (every copy, on a backup too, becomes unreadable), then the
+    files, and only then records the destruction, signed by an audit checkpoint, in the
+    audit log, the register and destruction/DELIVERY.json. A destruction that was killed
+    is completed by running the command again. Before the deadline it needs --reason.
+
+    At the researcher, --package DIR --key KEY destroys the package sluis receive opened
+    and writes a destruction certificate signed with the researcher's key, for the
+    provider's sluis retain confirm.
+
+    Exit codes: 0 destroyed, 1 refused (early without a reason, destroyed already), 2 a
+    usage error.
+
+    Examples:
+      sluis retain destroy 25-074-uantwerpen-20261201 --work W \\
+        --reason "the research is finished"
+      sluis retain destroy --due --work W
+      sluis retain destroy --package ~/inbox/25-074-uantwerpen-20261201 \\
+        --key ~/.ssh/id_ed25519
+    """
+    from sluis.flow.retain import destroy_due, destroy_one
+    from sluis.retain.clock import today as clock_today
+    from sluis.retain.shred import DestructionRefused
+
+    if package is not None:
+        if key is None or delivery is not None or due:
+            raise UsageError(
+                "--package needs --key (your private key) and no DELIVERY or --due",
+                rule="destroy-what",
+            )
+        destroy_received(package, key, certificate)
+        return
+    if (delivery is None) == (not due):
+        raise UsageError(
+            "name one DELIVERY, give --due, or at the researcher --package and --key",
+            rule="destroy-what",
+        )
+    day = clock_today(today)
+    home = party_home(work, party)
+    console = Console(highlight=False)
+    try:
+        done = [destroy_one(home, delivery, today=day, reason=reason)] if delivery else []
+        if due:
+            done = destroy_due(home, today=day, reason=reason)
+    except DestructionRefused as err:
+        Console(stderr=True, highlight=False).print(
+            Text.assemble(("refused", "bold red"), f": {err}"), soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    if not done:
+        console.print(Text(f"nothing is due on {day}"))
+    for shredded in done:
+        key = f"data key {shredded.key_id}" if shredded.key_id else "no data key"
+        again = " (completed an interrupted destruction)" if shredded.resumed else ""
+        console.print(
+            Text(
+                f"destroyed {shredded.delivery}: {len(shredded.files)} file(s), {key}"
+                f"{again}; record {shredded.record}"
+            ),
+            soft_wrap=True,
+        )

@@ -80,11 +80,13 @@ class Entry:
     deadline: dt.date | None = None
     paragraph: str = ""
     delivered: dt.date | None = None
-    #: delivered | destruction-requested | destroyed | overdue
+    #: delivered (a key: held) | destruction-requested | destroyed | overdue
     state: str = "delivered"
     #: files held at rest, relative to the party's workspace
     files: list[str] = field(default_factory=list)
     key_id: str = ""
+    #: the key store holding ``key_id`` and the party's audit signing key
+    key_store: str = ""
     reason: str = ""
     destroyed: dict[str, Any] | None = None
     certificate: dict[str, Any] | None = None
@@ -144,7 +146,7 @@ def entries(home: Path, *, today: dt.date) -> list[Entry]:
     for entry in folded.values():
         if entry.deadline is not None:
             entry.days_left = (entry.deadline - today).days
-            if entry.state == "delivered" and entry.days_left < 0:
+            if entry.state in ("delivered", "held") and entry.days_left < 0:
                 entry.state = "overdue"
     return sorted(folded.values(), key=_order)
 
@@ -161,6 +163,12 @@ def entry(home: Path, delivery: str, *, today: dt.date) -> Entry:
         file=str(register_path(home)),
         hint="sluis retain list --work W shows what it holds",
     )
+
+
+def lines(home: Path) -> list[dict[str, Any]]:
+    """The register's events in order, as written (for a rerun that needs an earlier
+    event's facts)."""
+    return _lines(register_path(home))
 
 
 def _order(entry: Entry) -> tuple:
@@ -183,8 +191,9 @@ def _fold(entry: Entry, line: dict[str, Any]) -> None:
         entry.delivered = _date(line.get("date"))
         entry.files = list(line.get("files", []))
         entry.key_id = line.get("key_id", "")
+        entry.key_store = line.get("key_store", "")
         if entry.state != "destroyed":
-            entry.state = "delivered"
+            entry.state = "held" if event == "key-held" else "delivered"
     elif event == "destruction-requested":
         if entry.state != "destroyed":
             entry.state = "destruction-requested"
