@@ -59,7 +59,14 @@ def _manifest(files: dict[str, bytes]) -> str:
     )
 
 
-def build(root: Path, *, name: str = NAME, recipients: tuple[Path, ...] = (RESEARCHER,)) -> Sealed:
+def build(
+    root: Path,
+    *,
+    name: str = NAME,
+    recipients: tuple[Path, ...] = (RESEARCHER,),
+    decision: str = "25/074",
+    deadline: str = "2029-10-31",
+) -> Sealed:
     """Build, pack and encrypt a package under ``root`` (``root/provider``) and sign its
     receipt; the plaintext archive is removed as `sluis deliver` does."""
     provider = root / "provider"
@@ -68,14 +75,14 @@ def build(root: Path, *, name: str = NAME, recipients: tuple[Path, ...] = (RESEA
         "data/csv/persons.csv": b'"seq","sex","age_class"\n1,"1","20-24"\n2,"2","25-29"\n',
         "data/parquet/panel.parquet": bytes(range(256)) * 300,
         "data/codebook/ddi-codebook.xml": DDI.encode(),
-        "data/README.md": "# Package\n\nDestroy by 2029-10-31. \u00e9\n".encode(),
+        "data/README.md": f"# Package\n\nDestroy by {deadline}. \u00e9\n".encode(),
     }
     tags = {
         "bagit.txt": b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
         "bag-info.txt": (
             "Source-Organization: KSZ-BCSS\nBagging-Date: 2029-10-30\n"
-            f"External-Identifier: {name}\nSluis-Decision: 25/074\n"
-            "Sluis-Recipient: Universiteit Antwerpen\nSluis-Retention-Deadline: 2029-10-31\n"
+            f"External-Identifier: {name}\nSluis-Decision: {decision}\n"
+            f"Sluis-Recipient: the recipient\nSluis-Retention-Deadline: {deadline}\n"
         ).encode(),
         "manifest-sha256.txt": _manifest(payload).encode(),
     }

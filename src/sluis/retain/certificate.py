@@ -136,7 +136,15 @@ def _plan(package: Path, signer: Ed25519PrivateKey, now: dt.datetime | None) -> 
         raise CertificateError(
             "no such package directory", rule="destroy-package", file=str(package)
         )
-    record = read_record(package)
+    try:
+        record = read_record(package)
+    except SluisError as err:
+        raise CertificateError(
+            f"{err.message}: without it the certificate cannot name the delivered archive",
+            rule="destroy-not-received",
+            file=str(package),
+            hint=err.hint,
+        ) from None
     public = openssh_public(signer.public_key())
     if record.get("researcher_public_key") != public:
         raise CertificateError(
