@@ -339,3 +339,68 @@ def test_g11_sluis_receive_refusal_is_one_line_and_exit_2(sent: Sealed, tmp_path
     assert result.returncode == 2
     assert "receive-decrypt" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@needs_sshd
+@pytest.mark.slow
+def test_g9_g11_a14_deliver_receive_destroy_confirm_end_to_end(
+    sshd: SshServer, tmp_path: Path
+) -> None:
+    """A real 25/074 phase-1 run is delivered over SFTP (real sshd), received by the
+    researcher with the provider's receipt and audit key, destroyed with a certificate,
+    and the certificate closes the provider's register entry; the audit log verifies."""
+    import datetime as dt
+
+    from typer.testing import CliRunner
+
+    from sluis.audit import public_key_openssh, signing_key, verify
+    from sluis.cli.app import app
+    from sluis.flow import run_spec
+    from sluis.flow.deliver import SftpTarget, deliver
+    from sluis.retain import register
+    from sluis.synth import generate
+
+    spec = Path(__file__).resolve().parents[1] / "specs" / "25-074.yaml"
+    sources = tmp_path / "sources"
+    generate(sources, scale=0.002, seed=5, workers=1)
+    work = tmp_path / "work"
+    assert run_spec(spec, sources, phase=1, work=work).scra_ok
+    inbox = sshd.root / tmp_path.name
+    inbox.mkdir()
+    target = SftpTarget(
+        sshd.host, sshd.port, sshd.username, sshd.client_key, sshd.host_key, str(inbox)
+    )
+    day = dt.date(2029, 10, 30)
+    summary = deliver(spec, work, created=day, target=target, today=day)
+    name = Path(summary.package).name
+    sender = public_key_openssh(signing_key(work / "ksz" / "keys", "ksz"))
+
+    home = tmp_path / "researcher"
+    home.mkdir()
+    source = SftpSource(
+        sshd.host, sshd.port, sshd.username, sshd.client_key, sshd.host_key, summary.remote_path
+    )
+    got = receive(
+        source, RESEARCHER, receipt=Path(summary.receipt), sender_key=sender, workdir=home
+    )
+    assert got.archive_sha256 == summary.archive_sha256
+    assert got.datasets == summary.rows
+    assert str(got.deadline) == "2029-10-31"
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["retain", "destroy", "--package", str(got.path), "--key", str(RESEARCHER)]
+    )
+    assert result.exit_code == 0, result.output
+    assert not got.path.exists()
+    cert = home / f"{name}.destruction.json"
+    result = runner.invoke(
+        app, ["retain", "confirm", str(cert), "--work", str(work), "--today", "2029-10-31"]
+    )
+    assert result.exit_code == 0, result.output
+    entry = register.entry(work / "ksz", name, today=day)
+    assert entry.certificate is not None
+    assert verify(work / "ksz" / "audit.log").ok
