@@ -43,9 +43,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sluis.atomic import fsync_dir, write_text
+from sluis.audit import fingerprint, open_log
 from sluis.deliver.receipt import canonical, load_private_key, load_public_key, openssh_public
 from sluis.errors import SluisError
 from sluis.receive import read_record
+from sluis.retain import register
 
 KIND = "sluis-destruction-certificate"
 VERSION = 1
@@ -296,9 +298,6 @@ def confirm(certificate: Path, work: Path, *, today: dt.date, party: str | None 
     """Import a researcher's certificate at the provider: verify it against the register in
     ``work`` and append ``certificate-confirmed`` (register and audit log). Returns the
     register line. Refusals are :class:`CertificateError` naming the rule."""
-    from sluis.audit import open_log
-    from sluis.retain import register
-
     certificate = Path(certificate)
     try:
         raw = certificate.read_bytes()
@@ -312,8 +311,6 @@ def confirm(certificate: Path, work: Path, *, today: dt.date, party: str | None 
     home = _home_of(Path(work), cert["package"], party, today)
     entry = register.entry(home, cert["package"], today=today)
     check_against(cert, entry, source=str(certificate))
-    from sluis.audit import fingerprint
-
     facts = {
         "certificate_sha256": hashlib.sha256(raw).hexdigest(),
         "researcher": fingerprint(load_public_key(cert["researcher_public_key"])),
@@ -322,16 +319,16 @@ def confirm(certificate: Path, work: Path, *, today: dt.date, party: str | None 
         "files": len(cert["files"]),
         "bytes": sum(item["bytes"] for item in cert["files"]),
     }
+    # the store that signs the party's log: the one the delivery recorded, else the run's
+    store = Path(entry.key_store) if entry.key_store else _store(Path(work), home)
     with open_log(
-        home / "audit.log", party=home.name, store=_store(Path(work), home), events=register.EVENTS
+        home / "audit.log", party=home.name, store=store, events=register.EVENTS
     ) as audit:
         return register.append(home, "certificate-confirmed", cert["package"], facts, audit=audit)
 
 
 def _home_of(work: Path, package: str, party: str | None, today: dt.date) -> Path:
     """The workspace of the party whose register holds ``package``."""
-    from sluis.retain import register
-
     homes = [work / party] if party else sorted(p.parent for p in work.glob(f"*/{register.FILE}"))
     for home in homes:
         if any(e.delivery == package for e in register.entries(home, today=today)):
