@@ -166,7 +166,7 @@ def _deliver_locked(
     # name but no delivery.json for it: a rerun carries on without --force. The package is
     # rebuilt with the checkpoint it carries, so it comes out byte for byte the same (X3)
     # and the encrypted file and a partial upload of it can be reused.
-    earlier = None if force else _unfinished(out, name)
+    earlier = None if force else _unfinished(out, name, store=store, home=home)
     _remove_leftovers(out, name)
     had_out = out.is_dir()
     archive = out / f"{name}.tar"
@@ -499,17 +499,22 @@ def _remove_built(out: Path, name: str, *, keep: set[Path], remove_dir: bool) ->
         out.rmdir()
 
 
-def _unfinished(out: Path, name: str) -> dict | None:
+def _unfinished(out: Path, name: str, *, store: Path, home: Path) -> dict | None:
     """The checkpoint in the package ``out/name`` when an earlier run built it completely
-    but did not finish the delivery (no ``delivery.json`` names it); None otherwise."""
+    but did not finish the delivery (no ``delivery.json`` names it); None otherwise. A run
+    killed after sealing the package (and before ``delivery.json``) left it sealed: it is
+    read through the vault."""
     package = out / name
     done = out / "delivery.json"
-    if not package.is_dir() or verify_package(package):
+    if not package.is_dir():
         return None
     if done.exists() and Path(json.loads(done.read_text()).get("package", "")).name == name:
         return None  # delivered: a new delivery of the same name needs --force
     try:
-        return load_checkpoint(package / "data" / "audit-checkpoint.json")
+        with opened(package, store=store, purpose="package", work=home) as plain:
+            if verify_package(plain):
+                return None
+            return load_checkpoint(plain / "data" / "audit-checkpoint.json")
     except (SluisError, OSError, ValueError):
         return None
 

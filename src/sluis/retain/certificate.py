@@ -39,12 +39,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sluis.atomic import fsync_dir, write_text
 from sluis.audit import fingerprint, open_log
-from sluis.deliver.receipt import canonical, load_private_key, load_public_key, openssh_public
+from sluis.deliver.receipt import canonical, load_private_key, openssh_public
 from sluis.errors import SluisError
 from sluis.receive import read_record
 from sluis.retain import register
@@ -232,10 +233,7 @@ def read_certificate(data: bytes, *, source: str = "certificate") -> dict[str, A
         value = base64.b64decode(sig["value"], validate=True)
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise _format(source, f"unreadable signature ({exc})") from None
-    try:
-        key = load_public_key(cert["researcher_public_key"])
-    except SluisError as err:
-        raise _format(source, f"the researcher's public key: {err.message}") from None
+    key = _researcher_key(cert["researcher_public_key"], source)
     try:
         key.verify(value, canonical(cert))
     except InvalidSignature:
@@ -246,6 +244,21 @@ def read_certificate(data: bytes, *, source: str = "certificate") -> dict[str, A
             file=source,
         ) from None
     return cert
+
+
+def _researcher_key(line: str, source: str) -> Ed25519PublicKey:
+    """The ``ssh-ed25519 AAAA...`` key a certificate names. Parsed here, never as a file
+    name: a certificate comes from outside and must not make the provider read a path."""
+    parts = line.split()
+    if len(parts) != 2 or parts[0] != "ssh-ed25519":
+        raise _format(source, "the researcher's public key is not 'ssh-ed25519 AAAA...'")
+    try:
+        key = serialization.load_ssh_public_key(line.encode("utf-8"))
+    except (ValueError, TypeError, UnsupportedAlgorithm, UnicodeEncodeError) as exc:
+        raise _format(source, f"the researcher's public key does not parse ({exc})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise _format(source, "the researcher's public key is not Ed25519")
+    return key
 
 
 def _format(source: str, why: str) -> CertificateError:
@@ -313,7 +326,7 @@ def confirm(certificate: Path, work: Path, *, today: dt.date, party: str | None 
     check_against(cert, entry, source=str(certificate))
     facts = {
         "certificate_sha256": hashlib.sha256(raw).hexdigest(),
-        "researcher": fingerprint(load_public_key(cert["researcher_public_key"])),
+        "researcher": fingerprint(_researcher_key(cert["researcher_public_key"], str(certificate))),
         "archive_sha256": cert["archive_sha256"],
         "destroyed_at": cert["destroyed_at"],
         "files": len(cert["files"]),

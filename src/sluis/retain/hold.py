@@ -83,7 +83,8 @@ def hold_delivery(
             "date": created.isoformat(),
             "files": held,
             "key_id": key_id,
-            "key_store": str(Path(store).resolve()),
+            # relative when in the workspace, so a moved or copied workspace keeps its own
+            "key_store": _where(home, Path(store)),
         },
         audit=audit,
     )
@@ -96,8 +97,7 @@ def hold_key(home: Path, *, spec: Spec, project: str, key_file: Path, audit: Aud
     name = key_entry(project)
     if any(line["delivery"] == name for line in register.lines(home)):
         return
-    path = Path(key_file).resolve()
-    home = Path(home)
+    path = Path(key_file)
     register.append(
         home,
         "key-held",
@@ -108,12 +108,16 @@ def hold_key(home: Path, *, spec: Spec, project: str, key_file: Path, audit: Aud
             "deadline": spec.retention.deadline.isoformat() if spec.retention.deadline else None,
             "paragraph": spec.retention.paragraph or "",
             "date": None,
-            "files": [path.relative_to(home.resolve()).as_posix()]
-            if path.is_relative_to(home.resolve())
-            else [str(path)],
+            "files": [_where(home, path)],
         },
         audit=audit,
     )
+
+
+def _where(home: Path, path: Path) -> str:
+    """``path`` relative to ``home`` when inside it, else absolute."""
+    home, path = Path(home).resolve(), Path(path).resolve()
+    return path.relative_to(home).as_posix() if path.is_relative_to(home) else str(path)
 
 
 def check_key_kept(home: Path, project: str) -> None:

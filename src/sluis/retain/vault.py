@@ -209,6 +209,16 @@ def sealed_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob(f"*{SUFFIX}")) if folder.is_dir() else []
 
 
+def _unsealed(folder: Path) -> list[Path]:
+    """The plaintext files under ``folder`` that have no sealed twin (a twin is complete:
+    it is renamed into place only when written)."""
+    return sorted(
+        p
+        for p in Path(folder).rglob("*")
+        if p.is_file() and p.suffix != SUFFIX and not p.with_name(p.name + SUFFIX).exists()
+    )
+
+
 def is_sealed(folder: Path) -> bool:
     return bool(sealed_files(folder))
 
@@ -260,6 +270,9 @@ def opened(folder: Path, *, store: Path, purpose: str, work: Path) -> Iterator[P
             key = keys.get(key_id) or keys.setdefault(key_id, load_data_key(store, key_id))
             (plain / name).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             open_file(path, plain / name, key=key, label=f"{purpose}/{name.as_posix()}")
+        for path in _unsealed(folder):  # a sealing killed half-way left these
+            (plain / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, plain / path.relative_to(folder))
         yield plain
 
 
