@@ -360,3 +360,17 @@ def test_g9_sluis_retain_confirm_closes_and_refuses_a_replay(destroyed: tuple) -
     assert again.exit_code != 0
     assert isinstance(again.exception, CertificateError)
     assert again.exception.rule == "certificate-replayed"
+
+
+@pytest.mark.parametrize(
+    "key", ["/etc/hostname", "ssh-rsa AAAAB3NzaC1yc2E", "ssh-d25519 AAAA", "ssh-ed25519 !!"]
+)
+def test_g9_a_certificate_key_is_parsed_never_read_as_a_path(
+    valid_certificate: bytes, key: str
+) -> None:
+    """Found by the fuzz test: a key that is not an OpenSSH line was read as a file name."""
+    cert = json.loads(valid_certificate)
+    cert["researcher_public_key"] = key
+    with pytest.raises(CertificateError) as err:
+        read_certificate(json.dumps(cert).encode())
+    assert err.value.rule == "certificate-format"
