@@ -158,7 +158,17 @@ def test_g9_destruction_at_the_deadline_reaches_every_copy(work: Path, tmp_path:
         f"delivery/{PACKAGE}.tar.age": record["files"][-1]["bytes"],
     }
     assert record["key_id"] == entry.key_id and record["day"] == "2029-10-31"
-    assert record["audit_checkpoint"]["seq"] > record["audit_seq"]
+    # the signed checkpoint covers the destroyed record: it signs that record's seq and hash
+    checkpoint = record["audit_checkpoint"]
+    assert (checkpoint["seq"], checkpoint["hash"]) == (record["audit_seq"], record["audit_hash"])
+    checked = sluis(
+        "audit",
+        "verify",
+        str(home / "audit.log"),
+        "--checkpoint",
+        str(home / "destruction" / f"{PACKAGE}.json"),
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     listed = {e["delivery"]: e for e in _listed(work, "--today", "2029-10-31")}
     assert listed[PACKAGE]["state"] == "destroyed"
     verified = sluis("audit", "verify", str(home / "audit.log"))
