@@ -17,7 +17,7 @@ def party_store(home: Path, entry: register.Entry) -> Path:
     """The key store of the party whose workspace is ``home``: the one the delivery
     recorded, else the run's ``--key-store`` (``run.json``), else ``home/keys``."""
     if entry.key_store:
-        return Path(home) / entry.key_store  # relative: in the workspace; else absolute
+        return Path(entry.key_store)
     run = Path(home).parent / "run.json"
     if run.is_file():
         recorded = json.loads(run.read_text(encoding="utf-8")).get("key_store")

@@ -85,7 +85,8 @@ class Entry:
     #: files held at rest, relative to the party's workspace
     files: list[str] = field(default_factory=list)
     key_id: str = ""
-    #: the key store holding ``key_id`` and the party's audit signing key
+    #: the key store holding ``key_id`` and the party's audit signing key (a usable path:
+    #: the register records it relative to the workspace when it is inside)
     key_store: str = ""
     reason: str = ""
     destroyed: dict[str, Any] | None = None
@@ -144,6 +145,8 @@ def entries(home: Path, *, today: dt.date) -> list[Entry]:
         entry = folded.setdefault(name, Entry(delivery=name))
         _fold(entry, line)
     for entry in folded.values():
+        if entry.key_store:  # recorded relative to the workspace when inside it
+            entry.key_store = str(Path(home) / entry.key_store)
         if entry.deadline is not None:
             entry.days_left = (entry.deadline - today).days
             if entry.state in ("delivered", "held") and entry.days_left < 0:
