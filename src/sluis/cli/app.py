@@ -184,13 +184,13 @@ def _demo_run(spec_file: Path, sources: Path, work: Path) -> bool:
 
 def _demo_deliver(spec_file: Path, work: Path, recipient: Path) -> None:
     """Deliver the phase-1 extract to a local SFTP server, then open it as the researcher
-    would: decrypt with the demo researcher's key and check every file (G8, G11)."""
+    would, with sluis receive: checked against the sender's signed receipt, decrypted with
+    the demo researcher's key into an owner-only directory, every file checked (G8, G11)."""
     import datetime as dt
-    import tarfile
+    import json
 
+    from sluis.audit import public_key_openssh, signing_key
     from sluis.cli.run_view import render_delivery
-    from sluis.deliver import verify_package
-    from sluis.deliver.encrypt import decrypt
     from sluis.deliver.local_sftp import local_sftp
     from sluis.flow.deliver import SftpTarget
     from sluis.flow.deliver import deliver as run_delivery
@@ -212,25 +212,29 @@ def _demo_deliver(spec_file: Path, work: Path, recipient: Path) -> None:
         )
     render_delivery(out, summary)
     received = recipient / "inbox" / Path(summary.encrypted).name
-    opened = recipient / "opened"
+    from sluis.receive import receive
     from sluis.spec import load_spec
 
     party = load_spec(spec_file).recipient.party
-    archive = decrypt(
-        received, spec_file.parent / "demo-keys" / f"{party}-1", recipient / "package.tar"
+    # the sender's audit key, which the researcher has from the provider (out of band)
+    run = json.loads((work / "run.json").read_text(encoding="utf-8"))
+    store = Path(run["key_store"]) if run.get("key_store") else work / run["party"] / "keys"
+    opened = receive(
+        received,
+        spec_file.parent / "demo-keys" / f"{party}-1",
+        recipient / "opened" / Path(summary.package).name,
+        receipt=Path(summary.receipt),
+        sender_key=public_key_openssh(signing_key(store, run["party"])),
     )
-    with tarfile.open(archive) as tar:
-        tar.extractall(opened, filter="data")
-    Path(archive).unlink()
-    package = opened / Path(summary.package).name
-    problems = verify_package(package)
+    deadline = opened.deadline.isoformat() if opened.deadline else "none"
     out.print(
         Text.assemble(
             ("researcher", "bold"),
-            f": decrypted {received.name} with the demo key and checked "
-            f"{summary.files} files against the manifest: ",
-            ("all match", "green") if not problems else (f"{len(problems)} problems", "red"),
-            f" ({package})",
+            f": sluis receive checked {received.name} against the sender's signed receipt, "
+            f"decrypted it with the demo key into an owner-only directory and checked "
+            f"{opened.files} files against the manifest: ",
+            ("all match", "green"),
+            f"; destroy by {deadline} ({opened.path})",
         ),
         soft_wrap=True,
     )
