@@ -178,11 +178,17 @@ def retain_confirm(
       sluis retain confirm 25-074-uantwerpen-20261201.destruction.json \\
         --work out/run/25-074-phase1
     """
+    from sluis.flow.lock import command_line, workspace_lock
     from sluis.retain.certificate import confirm
     from sluis.retain.clock import today as clock_today
 
     home = None if party is None else party_home(work, party)
-    line = confirm(certificate, work, today=clock_today(today), party=home.name if home else None)
+    # one command at a time: a second confirm of the same certificate waits for the
+    # first to be in the register, and is then refused as a replay
+    with workspace_lock(work, command_line(), wait=True):
+        line = confirm(
+            certificate, work, today=clock_today(today), party=home.name if home else None
+        )
     Console(highlight=False).print(
         Text.assemble(
             ("confirmed", "bold green"),
