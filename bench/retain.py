@@ -87,8 +87,8 @@ def main() -> None:
     print(f"scale {args.scale}: run {run_s:.1f} s, deliver {deliver_s:.1f} s (with sealing)")
     files = sum(len(vault.sealed_files(f)) for f, _ in folders)
     print(f"sealed at rest: {sealed_bytes / MB:.1f} MB in {files} files")
-    print(f"seal (median of {args.repeat}): {seal_s:.2f} s, {sealed_bytes / MB / seal_s:.0f} MB/s")
-    print(f"open treated (median): {open_s:.2f} s, {treated / MB / open_s:.0f} MB/s")
+    print(f"seal (median of {args.repeat}): {seal_s:.3f} s, {sealed_bytes / MB / seal_s:.0f} MB/s")
+    print(f"open treated (median): {open_s:.3f} s, {treated / MB / open_s:.0f} MB/s")
     share = 100 * (seal_s + open_s) / flow_s
     print(f"cost: seal + open = {share:.1f}% of run + deliver ({flow_s:.1f} s); goal < 10%")
     sys.exit(0 if share < 10 else 1)

@@ -96,19 +96,9 @@ def shred(
     else:
         key_id = entry.key_id
         inventory = _inventory(home, entry.files, key_id)
-        register.append(
-            home,
-            "destruction-requested",
-            delivery,
-            {
-                "day": today.isoformat(),
-                "reason": reason or f"the retention deadline {entry.deadline} is reached",
-                "key_id": key_id,
-                "files": inventory,
-            },
-            audit=audit,
-        )
         reason = reason or f"the retention deadline {entry.deadline} is reached"
+        facts = {"day": today.isoformat(), "reason": reason, "key_id": key_id, "files": inventory}
+        register.append(home, "destruction-requested", delivery, facts, audit=audit)
     key_destroyed = bool(key_id) and vault.destroy_data_key(store, key_id)
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
     for item in inventory:
