@@ -679,12 +679,16 @@ def test_g4_g6_no_delivered_date_lies_outside_the_window(
     """Issue 15 defect 3 for 26/050: no quarter or month after 2024Q4 in any delivered
     Parquet or CSV file, and no dataset period before the earliest look-back (2013Q1)."""
     from sluis.flow.deliver import deliver
+    from sluis.retain import vault
     from test_delivery_leaks import _outside
 
     _, work = run
     copy = tmp_path / "work"
     shutil.copytree(work, copy)
-    data = Path(deliver(spec_path, copy, created=dt.date(2026, 12, 7)).package) / "data"
+    package = Path(deliver(spec_path, copy, created=dt.date(2026, 12, 7)).package)
+    home = copy / "statbel"  # the package is sealed at rest once delivered (G9)
+    with vault.opened(package, store=home / "keys", purpose="package", work=home) as plain:
+        data = shutil.copytree(plain / "data", tmp_path / "package-data")
     spec = load_spec(spec_path)
     end, first = spec.window.end, spec.window.first()
     checked = 0
