@@ -24,8 +24,8 @@ party holds, e.g. ``key:26-050``). The events:
 Every event is first an audit record in the party's log (same event name, same facts),
 then a register line that carries that record's ``seq`` and ``hash``: the register is a
 readable index of the log, and ``sluis audit verify`` covers what it says. An event that
-reached the log but not the register (a kill between the two writes) is copied over by the
-next :func:`append`.
+reached the log but not the register whole (a kill between or during the writes) is
+copied over by the next :func:`append`.
 
 :func:`entries` folds the events into one :class:`Entry` per delivery with its state on a
 given day (``today``: :func:`sluis.retain.clock.today`).
@@ -272,7 +272,7 @@ def _write(fd: int, line: dict[str, Any]) -> None:
 
 class _locked:
     """The register open for appending under an exclusive ``flock``; an unterminated last
-    line (a kill mid-write) is ended first so the next line stays whole."""
+    line (a kill mid-write) is cut off first so the next line stays whole."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -284,9 +284,12 @@ class _locked:
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         if created:
             fsync_dir(self.path.parent)
-        size = os.fstat(self.fd).st_size
-        if size and os.pread(self.fd, 1, size - 1) != b"\n":
-            os.write(self.fd, b"\n")
+        data = os.pread(self.fd, os.fstat(self.fd).st_size, 0)
+        if data and not data.endswith(b"\n"):
+            # a kill mid-write left part of a line: it was never a whole event, and the
+            # audit log, which holds the event, gives it back through _catch_up
+            os.ftruncate(self.fd, data.rfind(b"\n") + 1)
+            os.fsync(self.fd)
         return self.fd
 
     def __exit__(self, *exc: object) -> None:
