@@ -83,7 +83,7 @@ def retain_list(
         bool, typer.Option("--json", help="Print the entries as JSON, for scripts.")
     ] = False,
 ) -> None:
-    """Show the delivery register: what was delivered, to whom, until when (G9).
+    """Show the delivery register and its deadlines (G9).
 
     One row per delivery (and per key the party holds): recipient, deadline, days left
     and state (delivered or held, destruction-requested, destroyed, overdue), overdue
@@ -162,7 +162,7 @@ def retain_confirm(
     today: Annotated[str | None, typer.Option(help=TODAY_HELP)] = None,
     party: Annotated[str | None, typer.Option(help=PARTY_HELP)] = None,
 ) -> None:
-    """Close a delivery with its researcher's destruction certificate (G9, G10).
+    """Close a delivery with its researcher's certificate (G9, G10).
 
     The certificate must be signed by one of the researchers the delivery was encrypted
     to (their ssh-ed25519 key in the spec, as the register recorded it), name a delivery
@@ -227,7 +227,7 @@ def retain_destroy(
         Path | None, typer.Option(help="At the researcher: where to write the certificate.")
     ] = None,
 ) -> None:
-    """Destroy a delivery, or every due one, by crypto-shredding (G9, G10).
+    """Destroy a delivery or every due one: crypto-shredding (G9).
 
     First records the request with every file's size and SHA-256, then destroys the data
     key that seals the files (every copy, on a backup too, becomes unreadable), then the
