@@ -30,6 +30,7 @@ from sluis.deliver.encrypt import decrypt, pack
 from sluis.deliver.receipt import verify_receipt
 from sluis.flow import run_spec
 from sluis.flow.deliver import SftpTarget, deliver
+from sluis.retain import vault
 from sluis.synth import generate
 from sshd import SshServer, running_sshd, sshd_missing
 
@@ -120,9 +121,13 @@ def _check_final_names(work: Path, remote: Path, scratch: Path, *, done: bool = 
     assert ("delivery.json" in finals) == done, finals
     package = delivery / NAME
     tar = b""
-    if package.exists():
-        assert verify_package(package) == [], "the package under its final name is incomplete"
-        tar = pack(package, scratch / f"{NAME}.tar").read_bytes()
+    if package.exists():  # sealed at rest once delivered (G9): read through the vault
+        home = work / "ksz"
+        with vault.opened(package, store=home / "keys", purpose="package", work=home) as plain:
+            assert verify_package(plain) == [], "the package under its final name is incomplete"
+            shutil.rmtree(scratch / NAME, ignore_errors=True)
+            shutil.copytree(plain, scratch / NAME)
+        tar = pack(scratch / NAME, scratch / f"{NAME}.tar").read_bytes()
     if (delivery / f"{NAME}.tar").exists():  # the plaintext archive between pack and encrypt
         assert (delivery / f"{NAME}.tar").read_bytes() == tar
     if (delivery / SEALED).exists():
@@ -214,7 +219,7 @@ def test_g8_x2_killed_delivery_leaves_no_half_written_file_and_a_rerun_completes
     assert verify_package(tmp_path / "opened" / NAME) == []
     public = signing_key(work / "ksz" / "keys", "ksz").public_key()
     assert verify_receipt(delivery / f"{NAME}.receipt.json", public)
-    checkpoint = load_checkpoint(delivery / NAME / "data" / "audit-checkpoint.json")
+    checkpoint = load_checkpoint(tmp_path / "opened" / NAME / "data" / "audit-checkpoint.json")
     report = verify(work / "ksz" / "audit.log", public_key=public, checkpoint=checkpoint)
     assert report.ok, report.first_problem
 
@@ -252,6 +257,9 @@ def test_x2_g10_an_interrupted_audit_append_stops_the_rerun_until_repaired(
     with open_log(log, party="ksz", store=work / "ksz" / "keys") as audit:
         assert audit.repair() == 22
     deliver(SPEC, work, created=dt.date(2026, 12, 1))
-    assert verify_package(work / "ksz" / "delivery" / NAME) == []
+    home = work / "ksz"
+    sealed = home / "delivery" / NAME
+    with vault.opened(sealed, store=home / "keys", purpose="package", work=home) as package:
+        assert verify_package(package) == []
     assert verify(log).ok
     assert b'"event":"repaired"' in log.read_bytes()

@@ -25,6 +25,7 @@ from sluis.deliver.receipt import verify_receipt
 from sluis.domain.insz import is_valid_insz
 from sluis.flow import run_spec
 from sluis.flow.deliver import DeliveryRefused, SftpTarget, deliver
+from sluis.retain import vault
 from sluis.spec.load import SpecError
 from sluis.synth import generate
 
@@ -238,7 +239,11 @@ def test_g10_the_delivery_carries_a_checkpoint_covering_its_last_record(
     assert summary.audit_checkpoint is not None
     assert summary.audit_checkpoint["seq"] == seq["sent"] > seq["encrypted"] > seq["package-built"]
     delivery = work / "ksz" / "delivery"
-    package = load_checkpoint(delivery / NAME / "data" / "audit-checkpoint.json")
+    # the package is sealed at rest once delivered (G9): read it through the vault
+    home = work / "ksz"
+    with vault.opened(delivery / NAME, store=home / "keys", purpose="package", work=home) as plain:
+        inside = shutil.copy(plain / "data" / "audit-checkpoint.json", tmp_path / "package.json")
+    package = load_checkpoint(inside)
     assert package["seq"] < seq["package-built"]
     assert load_checkpoint(delivery / "delivery.json") == summary.audit_checkpoint
     key = signing_key(work / "ksz" / "keys", "ksz")
@@ -255,7 +260,6 @@ def test_g10_the_delivery_carries_a_checkpoint_covering_its_last_record(
     # cut the delivery's records off the end: the package's checkpoint does not see it
     lines = log.read_bytes().splitlines(keepends=True)
     log.write_bytes(b"".join(lines[: seq["package-built"] - 1]))
-    assert _cli("audit", "verify", log, "--checkpoint", delivery / NAME / "data" /
-                "audit-checkpoint.json").returncode == 0  # fmt: skip
+    assert _cli("audit", "verify", log, "--checkpoint", inside).returncode == 0
     done = _cli("audit", "verify", log, "--checkpoint", Path(summary.receipt))
     assert done.returncode == 1 and "audit-truncated" in done.stdout, done.stdout

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,7 @@ import pytest
 
 from sluis.flow import run_spec
 from sluis.flow.deliver import deliver
+from sluis.retain import vault
 from sluis.scra.rebuild import rebuild_attacks
 from sluis.spec import load_spec
 from sluis.synth import generate
@@ -62,10 +64,15 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> dict:
     summary = run_spec(spec_path, data, phase=1, work=work)
     assert summary.scra_ok
     shipped = deliver(spec_path, work, created=dt.date(2026, 12, 7))
+    # what a delivery keeps is sealed at rest (G9): the attacks read plaintext copies
+    home, plain = work / "ksz", base / "plaintext"
+    for folder, purpose in ((home / "staged", "staged"), (Path(shipped.package), "package")):
+        with vault.opened(folder, store=home / "keys", purpose=purpose, work=home) as opened:
+            shutil.copytree(opened, plain / purpose)
     return {
         "spec": load_spec(spec_path),
-        "staged": work / "ksz" / "staged",
-        "package": Path(shipped.package) / "data",
+        "staged": plain / "staged",
+        "package": plain / "package" / "data",
     }
 
 

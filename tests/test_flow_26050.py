@@ -224,8 +224,10 @@ def test_b1_parties_hold_only_what_they_may(run) -> None:
         "outbox/insz-26-050.parquet.age",
         "outbox/insz-26-050.parquet.age.receipt.json",
     ]
+    # register.jsonl: the delivery register, which covers the project key (26/050 §26)
     assert {f.split("/")[0] for f in statbel} <= {
-        "audit.log", "keys", "outbox", "staged", "scra", "sources-checked.json"
+        "audit.log", "keys", "outbox", "staged", "scra", "sources-checked.json",
+        "register.jsonl",
     }  # fmt: skip
     assert sorted(p.name for p in work.rglob("*.key")) == ["26-050.key"]
 
@@ -407,14 +409,18 @@ def test_g8_b11_the_delivery_passes_the_privacy_scan(run, spec_path: Path, tmp_p
     from sluis.deliver import scan_package, verify_package
     from sluis.deliver.encrypt import decrypt
     from sluis.flow.deliver import deliver
+    from sluis.retain import vault
 
     _, work = run
     copy = tmp_path / "work"
     shutil.copytree(work, copy)
     summary = deliver(spec_path, copy, created=dt.date(2026, 11, 24))
-    package = Path(summary.package)
-    assert verify_package(package) == []
-    assert scan_package(package, load_spec(spec_path)) == []
+    home = copy / "statbel"  # the package is sealed at rest once delivered (G9)
+    with vault.opened(
+        Path(summary.package), store=home / "keys", purpose="package", work=home
+    ) as package:
+        assert verify_package(package) == []
+        assert scan_package(package, load_spec(spec_path)) == []
     assert set(summary.rows) == {"demobel", "census", "income", "ksz", "vdab", "moves"}
     plain = decrypt(Path(summary.encrypted), ROOT / "specs" / "demo-keys" / "kuleuven-1")
     assert isinstance(plain, bytes) and len(plain) > 0
@@ -673,12 +679,16 @@ def test_g4_g6_no_delivered_date_lies_outside_the_window(
     """Issue 15 defect 3 for 26/050: no quarter or month after 2024Q4 in any delivered
     Parquet or CSV file, and no dataset period before the earliest look-back (2013Q1)."""
     from sluis.flow.deliver import deliver
+    from sluis.retain import vault
     from test_delivery_leaks import _outside
 
     _, work = run
     copy = tmp_path / "work"
     shutil.copytree(work, copy)
-    data = Path(deliver(spec_path, copy, created=dt.date(2026, 12, 7)).package) / "data"
+    package = Path(deliver(spec_path, copy, created=dt.date(2026, 12, 7)).package)
+    home = copy / "statbel"  # the package is sealed at rest once delivered (G9)
+    with vault.opened(package, store=home / "keys", purpose="package", work=home) as plain:
+        data = shutil.copytree(plain / "data", tmp_path / "package-data")
     spec = load_spec(spec_path)
     end, first = spec.window.end, spec.window.first()
     checked = 0

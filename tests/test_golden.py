@@ -27,6 +27,8 @@ import pytest
 
 from sluis.flow import run_spec
 from sluis.flow.deliver import deliver
+from sluis.retain import vault
+from sluis.retain.hold import SEALED
 from sluis.synth import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,13 +62,29 @@ def _kept(path: Path, party: Path) -> bool:
     return False
 
 
-def _digests(work: Path, party: str) -> dict[str, str]:
+def _digests(work: Path, party: str, store: Path) -> dict[str, str]:
+    """The digests of the plaintext: a delivered workspace holds its files sealed (G9,
+    sluis.retain.vault), so each sealed folder is read through the vault."""
     root = work / party
-    return {
+    out = {
         str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and _kept(p, root)
+        if p.is_file() and _kept(p, root) and p.suffix != vault.SUFFIX
     }
+    for folder, purpose in _sealed_folders(root):
+        with vault.opened(root / folder, store=store, purpose=purpose, work=root) as plain:
+            for p in sorted(plain.rglob("*")):
+                where = root / folder / p.relative_to(plain)
+                if p.is_file() and _kept(where, root):
+                    out[str(where.relative_to(work))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return dict(sorted(out.items()))
+
+
+def _sealed_folders(root: Path) -> list[tuple[str, str]]:
+    """The folders a delivery sealed, with the purpose bound into their files."""
+    folders = [(f, purpose) for f, purpose in SEALED if (root / f).is_dir()]
+    packages = [p for p in (root / "delivery").iterdir() if p.is_dir() and vault.is_sealed(p)]
+    return folders + [(p.relative_to(root).as_posix(), "package") for p in packages]
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +106,7 @@ def digests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         store = _fixed_key(base / f"keys-{project}", project)
         run_spec(spec, data, phase=1, work=work, key_store=store)
         deliver(spec, work, created=DAY)
-        out |= {f"{project}/{k}": v for k, v in _digests(work, party).items()}
+        out |= {f"{project}/{k}": v for k, v in _digests(work, party, store).items()}
     return out
 
 

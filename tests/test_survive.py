@@ -36,6 +36,7 @@ from sluis.flow import run_spec
 from sluis.flow.deliver import deliver
 from sluis.flow.lock import LOCK_NAME, WorkspaceBusy, workspace_lock
 from sluis.pseudo import new_key
+from sluis.retain import vault
 from sluis.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,14 +98,29 @@ def _digests(root: Path) -> dict[str, str]:
     }
 
 
+def _plain_digests(work: Path, folder: str, purpose: str) -> dict[str, str]:
+    """:func:`_digests` of the plaintext of a folder a delivery sealed at rest (G9)."""
+    home = work / "ksz"
+    with vault.opened(home / folder, store=home / "keys", purpose=purpose, work=home) as plain:
+        return _digests(plain)
+
+
 def _run_output(work: Path) -> dict[str, str]:
     """The run's output: the staged extract, the SCRA's treated copy, suppressions and the
     recipient's report byte for byte; the pseudonymiser's SCRA report without its paths
     (of this workspace) and timings (``run.json`` and the HTML pages hold only these
     besides what is compared)."""
+    scra = {k: v for k, v in _digests(work / "ksz" / "scra").items() if ".sealed" not in k}
     files = {
-        **{f"staged/{k}": v for k, v in _digests(work / "ksz" / "staged").items()},
-        **{f"scra/{k}": v for k, v in _digests(work / "ksz" / "scra").items()},
+        **{f"staged/{k}": v for k, v in _plain_digests(work, "staged", "staged").items()},
+        **{f"scra/{k}": v for k, v in scra.items()},
+        **{
+            f"scra/staged/{k}": v for k, v in _plain_digests(work, "scra/staged", "treated").items()
+        },
+        **{
+            f"scra/suppressions/{k}": v
+            for k, v in _plain_digests(work, "scra/suppressions", "suppressions").items()
+        },
     }
     files.pop("scra/scra.html", None)
     report = work / "ksz" / "scra" / "scra.json"
@@ -123,12 +139,14 @@ _OWN_LOG = {"data/audit-checkpoint.json", "manifest-sha256.txt", "tagmanifest-sh
 def _package(work: Path) -> dict[str, str]:
     """Digests of the package's files but those of :data:`_OWN_LOG`; the two that also
     give the checkpoint's size and hash are compared without it."""
-    package = work / "ksz" / "delivery" / PACKAGE
-    files = _digests(package)
-    assert files, f"no package in {work}"
-    meta = json.loads((package / "data" / "datapackage.json").read_text())
+    home = work / "ksz"
+    sealed = home / "delivery" / PACKAGE  # sealed at rest once delivered (G9)
+    with vault.opened(sealed, store=home / "keys", purpose="package", work=home) as package:
+        files = _digests(package)
+        assert files, f"no package in {work}"
+        meta = json.loads((package / "data" / "datapackage.json").read_text())
+        bag = (package / "bag-info.txt").read_text().splitlines()
     meta["resources"] = [r for r in meta["resources"] if "audit" not in r.get("path", "")]
-    bag = (package / "bag-info.txt").read_text().splitlines()
     files["data/datapackage.json"] = json.dumps(meta, sort_keys=True)
     files["bag-info.txt"] = "\n".join(x for x in bag if not x.startswith("Payload-Oxum"))
     return {k: v for k, v in files.items() if k not in _OWN_LOG}

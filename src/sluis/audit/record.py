@@ -49,6 +49,11 @@ EVENTS: frozenset[str] = frozenset(
         "job-checked",
         "output-reviewed",
         "output-rejected",
+        # the delivery register's (sluis.retain.register)
+        "delivered",
+        "key-held",
+        "destruction-requested",
+        "certificate-confirmed",
         "checkpoint",
         "repaired",
     }

@@ -17,7 +17,9 @@ from sluis.cli.audit_cmd import audit_repair, audit_verify, audit_witness
 from sluis.cli.enclave_cmd import enclave_app
 from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
+from sluis.cli.receive_cmd import receive as receive_command
 from sluis.cli.render import render_written
+from sluis.cli.retain_cmd import retain_confirm, retain_destroy, retain_list
 from sluis.cli.scra_cmd import scra as scra_command
 from sluis.errors import SluisError, UsageError
 
@@ -61,6 +63,14 @@ audit_app.command("verify")(audit_verify)
 audit_app.command("repair")(audit_repair)
 audit_app.command("witness")(audit_witness)
 app.add_typer(enclave_app, name="enclave")
+retain_app = SluisTyper(
+    help="The delivery register, deadlines and destruction (G9, G10).",
+    no_args_is_help=True,
+)
+app.add_typer(retain_app, name="retain")
+retain_app.command("list")(retain_list)
+retain_app.command("destroy")(retain_destroy)
+retain_app.command("confirm")(retain_confirm)
 
 console = Console(stderr=True)
 out = Console()
@@ -182,13 +192,13 @@ def _demo_run(spec_file: Path, sources: Path, work: Path) -> bool:
 
 def _demo_deliver(spec_file: Path, work: Path, recipient: Path) -> None:
     """Deliver the phase-1 extract to a local SFTP server, then open it as the researcher
-    would: decrypt with the demo researcher's key and check every file (G8, G11)."""
+    would, with sluis receive: checked against the sender's signed receipt, decrypted with
+    the demo researcher's key into an owner-only directory, every file checked (G8, G11)."""
     import datetime as dt
-    import tarfile
+    import json
 
+    from sluis.audit import public_key_openssh, signing_key
     from sluis.cli.run_view import render_delivery
-    from sluis.deliver import verify_package
-    from sluis.deliver.encrypt import decrypt
     from sluis.deliver.local_sftp import local_sftp
     from sluis.flow.deliver import SftpTarget
     from sluis.flow.deliver import deliver as run_delivery
@@ -210,25 +220,29 @@ def _demo_deliver(spec_file: Path, work: Path, recipient: Path) -> None:
         )
     render_delivery(out, summary)
     received = recipient / "inbox" / Path(summary.encrypted).name
-    opened = recipient / "opened"
+    from sluis.receive import receive
     from sluis.spec import load_spec
 
     party = load_spec(spec_file).recipient.party
-    archive = decrypt(
-        received, spec_file.parent / "demo-keys" / f"{party}-1", recipient / "package.tar"
+    # the sender's audit key, which the researcher has from the provider (out of band)
+    run = json.loads((work / "run.json").read_text(encoding="utf-8"))
+    store = Path(run["key_store"]) if run.get("key_store") else work / run["party"] / "keys"
+    opened = receive(
+        received,
+        spec_file.parent / "demo-keys" / f"{party}-1",
+        recipient / "opened" / Path(summary.package).name,
+        receipt=Path(summary.receipt),
+        sender_key=public_key_openssh(signing_key(store, run["party"])),
     )
-    with tarfile.open(archive) as tar:
-        tar.extractall(opened, filter="data")
-    Path(archive).unlink()
-    package = opened / Path(summary.package).name
-    problems = verify_package(package)
+    deadline = opened.deadline.isoformat() if opened.deadline else "none"
     out.print(
         Text.assemble(
             ("researcher", "bold"),
-            f": decrypted {received.name} with the demo key and checked "
-            f"{summary.files} files against the manifest: ",
-            ("all match", "green") if not problems else (f"{len(problems)} problems", "red"),
-            f" ({package})",
+            f": sluis receive checked {received.name} against the sender's signed receipt, "
+            f"decrypted it with the demo key into an owner-only directory and checked "
+            f"{opened.files} files against the manifest: ",
+            ("all match", "green"),
+            f"; destroy by {deadline} ({opened.path})",
         ),
         soft_wrap=True,
     )
@@ -410,6 +424,7 @@ def run(
 
 
 app.command("scra")(scra_command)
+app.command("receive")(receive_command)
 
 
 @app.command()
@@ -419,6 +434,10 @@ def deliver(
     date: Annotated[
         str | None,
         typer.Option(help="Package date YYYY-MM-DD (default today); fixes the package bytes."),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(help="Decide the deadline as if today were YYYY-MM-DD (default: today)."),
     ] = None,
     sftp_host: Annotated[
         str | None, typer.Option(help="Recipient's SFTP server (omit to only package).")
@@ -468,6 +487,7 @@ def deliver(
     from sluis.cli.run_view import render_delivery
     from sluis.flow.deliver import DeliveryRefused, SftpTarget
     from sluis.flow.deliver import deliver as run_delivery
+    from sluis.retain.clock import today as clock_today
 
     target = None
     if sftp_host is not None:
@@ -478,7 +498,7 @@ def deliver(
             )
         target = SftpTarget(sftp_host, sftp_port, sftp_user, client_key, host_key, remote_dir)
     try:
-        day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
+        day = dt.date.fromisoformat(date) if date else None
     except ValueError:
         raise UsageError(f"--date {date!r} is not YYYY-MM-DD", rule="bad-date") from None
     try:
@@ -489,6 +509,7 @@ def deliver(
             target=target,
             force=force,
             wait=wait,
+            today=clock_today(today),
             notify=lambda line: console.print(Text(line), soft_wrap=True),
         )
     except DeliveryRefused as err:

@@ -46,6 +46,10 @@ from sluis.deliver.receipt import countersign_receipt
 from sluis.deliver.transfer import upload
 from sluis.errors import SluisError, UsageError
 from sluis.flow.lock import command_line, workspace_lock
+from sluis.retain.clock import today as clock_today
+from sluis.retain.hold import hold_delivery
+from sluis.retain.register import EVENTS as REGISTER_EVENTS
+from sluis.retain.vault import opened
 from sluis.spec import load_spec
 from sluis.spec.load import read_document
 from sluis.spec.model import Spec
@@ -96,11 +100,12 @@ def deliver(
     spec_path: Path,
     work: Path,
     *,
-    created: dt.date,
+    created: dt.date | None = None,
     target: SftpTarget | None = None,
     force: bool = False,
     wait: bool = False,
     notify: Callable[[str], None] | None = None,
+    today: dt.date | None = None,
 ) -> DeliverySummary:
     """Package, scan, encrypt and (with ``target``) send the treated extract of the run in
     ``work`` of the spec at ``spec_path``.
@@ -110,11 +115,18 @@ def deliver(
     log. The delivery holds the workspace's lock (:mod:`sluis.flow.lock`): a run or another
     delivery on ``work`` is refused, or with ``wait`` waited for (``notify`` hears who
     holds it). A full disk is a one-line :class:`~sluis.atomic.DiskFull`; what was built
-    under temporary names is removed by the next delivery."""
+    under temporary names is removed by the next delivery. ``today`` (default: the retention
+    clock's, :func:`sluis.retain.clock.today`) decides the deadline; ``created``, the
+    package date, defaults to it. A delivery is sealed at rest and registered
+    (:func:`sluis.retain.hold.hold_delivery`)."""
     work = Path(work)
+    today = clock_today(today)
+    created = created or today
     with workspace_lock(work, command_line(), wait=wait, notify=notify):
         try:
-            return _deliver_locked(spec_path, work, created=created, target=target, force=force)
+            return _deliver_locked(
+                spec_path, work, created=created, target=target, force=force, today=today
+            )
         except Exception as err:
             if not isinstance(err, SluisError) and is_disk_full(err):
                 raise disk_full(err, getattr(err, "filename", None) or work) from None
@@ -128,6 +140,7 @@ def _deliver_locked(
     created: dt.date,
     target: SftpTarget | None,
     force: bool,
+    today: dt.date,
 ) -> DeliverySummary:
     """:func:`deliver` once the workspace is locked."""
     spec = load_spec(spec_path)
@@ -142,7 +155,7 @@ def _deliver_locked(
     out = home / "delivery"
     name = package_name(spec, created)
     try:
-        _check_binding(spec, Path(spec_path), digest, run, work, created)
+        _check_binding(spec, Path(spec_path), digest, run, work, max(created, today))
         _check_scra(scra_dir)
         _check_recipients(spec, Path(spec_path))
     except DeliveryRefused as err:
@@ -153,14 +166,14 @@ def _deliver_locked(
     # name but no delivery.json for it: a rerun carries on without --force. The package is
     # rebuilt with the checkpoint it carries, so it comes out byte for byte the same (X3)
     # and the encrypted file and a partial upload of it can be reused.
-    earlier = None if force else _unfinished(out, name)
+    earlier = None if force else _unfinished(out, name, store=store, home=home)
     _remove_leftovers(out, name)
     had_out = out.is_dir()
     archive = out / f"{name}.tar"
     # an earlier delivery's encrypted file and receipt are its evidence: a refusal of this
     # one removes only those it wrote itself
     earlier_files = {p for p in _sent_files(out, name) if p.exists()}
-    with open_log(home / "audit.log", party=party, store=store) as audit:
+    with open_log(home / "audit.log", party=party, store=store, events=REGISTER_EVENTS) as audit:
         try:
             summary = _build_and_send(
                 spec,
@@ -196,6 +209,17 @@ def _deliver_locked(
                 {"audit_checkpoint": summary.audit_checkpoint},
                 signing_key(store, party),
             )
+        hold_delivery(
+            home,
+            store=store,
+            audit=audit,
+            spec=spec,
+            package=Path(summary.package),
+            archive_sha256=summary.archive_sha256,
+            sent=Path(summary.encrypted),
+            created=created,
+            checkpoint=summary.audit_checkpoint,
+        )
     summary.seconds = {k: round(v, 2) for k, v in seconds.items()}
     write_text(out / "delivery.json", json.dumps(asdict(summary), indent=2) + "\n")
     return summary
@@ -221,16 +245,19 @@ def _build_and_send(
     scra_dir = home / "scra"
     t = time.perf_counter()
     checkpoint = earlier or audit.checkpoint()
-    info = build_package(
-        spec,
-        digest,
-        scra_dir / "staged",
-        scra_dir,
-        out,
-        created=created,
-        checkpoint=checkpoint,
-        force=force or earlier is not None,
-    )
+    # the treated files are sealed at rest once delivered: a second delivery reads them
+    # through the vault, in a private temporary folder
+    with opened(scra_dir / "staged", store=store, purpose="treated", work=home) as treated:
+        info = build_package(
+            spec,
+            digest,
+            treated,
+            scra_dir,
+            out,
+            created=created,
+            checkpoint=checkpoint,
+            force=force or earlier is not None,
+        )
     seconds["package"] = time.perf_counter() - t
     t = time.perf_counter()
     findings = scan_package(info.path, spec)
@@ -472,17 +499,22 @@ def _remove_built(out: Path, name: str, *, keep: set[Path], remove_dir: bool) ->
         out.rmdir()
 
 
-def _unfinished(out: Path, name: str) -> dict | None:
+def _unfinished(out: Path, name: str, *, store: Path, home: Path) -> dict | None:
     """The checkpoint in the package ``out/name`` when an earlier run built it completely
-    but did not finish the delivery (no ``delivery.json`` names it); None otherwise."""
+    but did not finish the delivery (no ``delivery.json`` names it); None otherwise. A run
+    killed after sealing the package (and before ``delivery.json``) left it sealed: it is
+    read through the vault."""
     package = out / name
     done = out / "delivery.json"
-    if not package.is_dir() or verify_package(package):
+    if not package.is_dir():
         return None
     if done.exists() and Path(json.loads(done.read_text()).get("package", "")).name == name:
         return None  # delivered: a new delivery of the same name needs --force
     try:
-        return load_checkpoint(package / "data" / "audit-checkpoint.json")
+        with opened(package, store=store, purpose="package", work=home) as plain:
+            if verify_package(plain):
+                return None
+            return load_checkpoint(plain / "data" / "audit-checkpoint.json")
     except (SluisError, OSError, ValueError):
         return None
 

@@ -31,6 +31,8 @@ from sluis.flow.linked import destroy_received, external_providers, link
 from sluis.flow.lock import command_line, workspace_lock
 from sluis.pseudo import distinct_ids, load_key, new_key, pseudonymise, sequence_numbers
 from sluis.pseudo.keys import key_path
+from sluis.retain.hold import check_key_kept, hold_key
+from sluis.retain.register import EVENTS as REGISTER_EVENTS
 from sluis.select import Sources, select_samples
 from sluis.select.sample import draw, seed_key
 from sluis.sources.remember import Remembered
@@ -180,6 +182,7 @@ def _run_locked(
             file=str(work),
             hint="give another --work or --force to replace that output (keys are kept)",
         )
+    check_key_kept(work / party, project)  # a destroyed key is never made again (26/050 §26)
     if key_store is None:
         store = work / party / "keys"
         if not key_path(store, project).exists():
@@ -187,7 +190,12 @@ def _run_locked(
     else:
         store = Path(key_store)
     key = load_key(store, project, forbidden=[staged, scra_dir])
-    with open_log(work / party / "audit.log", party=party, store=store) as audit:
+    with open_log(
+        work / party / "audit.log", party=party, store=store, events=REGISTER_EVENTS
+    ) as audit:
+        hold_key(
+            work / party, spec=spec, project=project, key_file=key_path(store, project), audit=audit
+        )
         summary = RunSummary(
             decision=spec.decision.id,
             phase=phase,

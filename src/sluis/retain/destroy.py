@@ -50,7 +50,7 @@ def destroy(
     done = []
     for f in files:
         digest, size = sha256_file(f), f.stat().st_size
-        _overwrite(f, size)
+        overwrite(f, size)
         f.unlink()
         done.append(Destroyed(str(f.relative_to(root)), size, digest))
     for d in dirs:
@@ -68,7 +68,8 @@ def destroy(
     return done
 
 
-def _overwrite(path: Path, size: int) -> None:
+def overwrite(path: Path, size: int) -> None:
+    """Write ``size`` zero bytes over ``path`` and fsync (before it is unlinked)."""
     zeros = bytes(min(size, CHUNK))
     with path.open("r+b") as fh:
         left = size
