@@ -36,10 +36,11 @@ from sluis.errors import UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN
 from sluis.sources.contract import table as contract_table
 from sluis.synth.adi import add_poverty, poverty_thresholds
+from sluis.synth.bookkeeping import FIRST_BIRTH
 from sluis.synth.municipal import context_table, empty_counts
 from sluis.synth.panel import Panel, build_panel
 from sluis.synth.part2 import registers
-from sluis.synth.population import FIRST_BIRTH, Chunk
+from sluis.synth.population import Chunk
 from sluis.synth.state import day
 from sluis.synth.tables import build_tables
 from sluis.synth.targets import targets
