@@ -16,6 +16,8 @@ from pathlib import Path
 
 import asyncssh
 
+from sluis.keystore import write_once
+
 
 @dataclass(frozen=True)
 class LocalServer:
@@ -94,9 +96,7 @@ def local_sftp(
 def read_ssh_key(path: Path) -> asyncssh.SSHKey:
     """The Ed25519 key at ``path``, made (owner-only) on first use: the local server's
     host and client keys, and a party's exchange key, last across runs."""
-    if path.exists():
-        return asyncssh.read_private_key(str(path))
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    key.write_private_key(str(path))
-    path.chmod(0o600)
-    return key
+    if not path.exists():  # written whole and owner-only from the start, never replaced
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        write_once(path.parent, path, key.export_private_key())
+    return asyncssh.read_private_key(str(path))
