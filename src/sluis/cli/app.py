@@ -378,7 +378,7 @@ def run(
                 generate(data, scale=0.01, seed=1, force=True, progress=progress)
 
     spec = load_spec(spec_file)
-    work = work or Path("out/run") / f"{spec.decision.id.replace('/', '-')}-phase{phase}"
+    work = work or Path("out/run") / f"{spec.slug}-phase{phase}"
     with run_progress(console) as progress:
         summary = run_spec(
             spec_file,

@@ -401,7 +401,7 @@ def variable_doc(
 
 def sender(spec: Spec) -> str:
     """The party that sends the package: the spec's pseudonymiser."""
-    return next((k for k, p in spec.parties.items() if "pseudonymiser" in p.roles), "sender")
+    return spec.pseudonymiser
 
 
 def treated_files(spec: Spec, treated: Path) -> dict[str, Path]:
@@ -472,9 +472,7 @@ def build_codebook(
                 ),
             )
         )
-    producer = next(
-        (p.name for p in spec.parties.values() if "pseudonymiser" in p.roles), spec.decision.id
-    )
+    producer = spec.parties[spec.pseudonymiser].name
     recipient = spec.parties[spec.recipient.party].name
     return Codebook(
         decision_id=spec.decision.id,
