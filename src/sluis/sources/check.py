@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+from ibis.backends.sql.datatypes import DuckDBType
 
 from sluis.atomic import atomic_path
 from sluis.domain.codelists import VINTAGE_2019, codelists, municipalities
@@ -68,36 +69,6 @@ TABLE_RULES = (
     "wrong-type",
     "reserved-column",
 )
-
-#: contract type -> the DuckDB types a Parquet column may have
-_ALLOWED_TYPES: dict[str, frozenset[str]] = {
-    "insz": frozenset({"VARCHAR"}),
-    "code": frozenset({"VARCHAR"}),
-    "string": frozenset({"VARCHAR"}),
-    "date": frozenset({"DATE"}),
-    "int": frozenset(
-        {
-            "TINYINT",
-            "SMALLINT",
-            "INTEGER",
-            "BIGINT",
-            "HUGEINT",
-            "UTINYINT",
-            "USMALLINT",
-            "UINTEGER",
-            "UBIGINT",
-            "UHUGEINT",
-        }
-    ),
-}
-_ALLOWED_TYPES["float"] = frozenset({"FLOAT", "DOUBLE"}) | _ALLOWED_TYPES["int"]
-_EXPECTED_NAME = {
-    "insz": "VARCHAR",
-    "code": "VARCHAR",
-    "string": "VARCHAR",
-    "date": "DATE",
-    "float": "DOUBLE",
-}
 
 # names of the helper columns added while checking (prefixed so they never meet real columns)
 _FILE = "__sluis_file"
@@ -325,7 +296,6 @@ def _cut(table: Table, names: Collection[str]) -> Table:
         key=tuple(k for k in table.key if k in kept),
         periods=tuple(p for p in table.periods if set(p) <= kept),
         insz_sex=table.insz_sex if table.insz_sex and set(table.insz_sex) <= kept else None,
-        quarter_end=table.quarter_end if table.quarter_end in kept else None,
     )
 
 
@@ -500,8 +470,8 @@ def column_findings(
                         column=col.name,
                     )
                 )
-        elif actual not in _ALLOWED_TYPES[col.type]:
-            expected = _EXPECTED_NAME.get(col.type, "an integer type")
+        elif not _accepts(col, actual):
+            expected = col.types.accepted
             found.append(
                 Finding(
                     table.name,
@@ -515,6 +485,17 @@ def column_findings(
     return found
 
 
+def _accepts(col: Column, engine_type: str) -> bool:
+    """Whether a file's column of DuckDB type ``engine_type`` can stand for ``col``: the
+    contract's declaration of the column type decides (:class:`sluis.sources.schema.Type`),
+    read through Ibis's own reading of DuckDB type names."""
+    try:
+        found = DuckDBType.from_string(engine_type)
+    except Exception:  # a type Ibis cannot name (a nested or exotic type) stands for none
+        return False
+    return col.types.accepts(found)
+
+
 def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
     """Every row rule of ``table`` on the usable columns, in column order."""
     checks: list[_Check] = []
@@ -522,7 +503,7 @@ def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
         if col.name not in usable:
             continue
         q = _ident(col.name)
-        text = usable[col.name] == "VARCHAR"
+        text = col.types.ibis.is_string()
         empty = f"({q} IS NULL OR trim({q}) = '')" if text else f"({q} IS NULL)"
         present = f"{q} IS NOT NULL"
         if not col.nullable:
@@ -550,7 +531,7 @@ def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
                     f"'{end} precedes {start} (' || CAST({s} AS VARCHAR) || ')'",
                 )
             )
-    if table.quarter_end and usable.get(table.quarter_end) == "DATE":
+    if table.quarter_end and table.quarter_end in usable:
         q = _ident(table.quarter_end)
         checks.append(
             _Check(
@@ -623,7 +604,7 @@ def _municipality_rule(q: str, col: Column, usable: dict[str, str]) -> tuple[str
     after = _in_list(m.nis for m in municipalities() if m.valid_from >= VINTAGE_2019)
     cut = f"DATE '{VINTAGE_2019.isoformat()}'"
     date_col = col.vintage_date
-    if date_col is None or usable.get(date_col) != "DATE":
+    if date_col is None or date_col not in usable:
         return (
             f"({q} NOT IN ({before}) AND {q} NOT IN ({after}))",
             "'not a NIS code of the 589 or the 581 municipality list'",
