@@ -140,13 +140,20 @@ class Quarterly(Time):
 
 
 @dataclass(frozen=True)
-class Yearly(Time):
+class ByYear(Time):
+    """A table whose rows are dated by a year column."""
+
     year: str
-    kind: ClassVar[str] = "yearly"
 
     @property
     def columns(self) -> tuple[str, ...]:
         return (self.year,)
+
+
+@dataclass(frozen=True)
+class Yearly(ByYear):
+    year: str
+    kind: ClassVar[str] = "yearly"
 
     def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
         return rows[self.year] == _day(day).year()
@@ -156,13 +163,9 @@ class Yearly(Time):
 
 
 @dataclass(frozen=True)
-class SchoolYear(Time):
+class SchoolYear(ByYear):
     year: str = "school_year"
     kind: ClassVar[str] = "school year"
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.year,)
 
     def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
         return rows[self.year] == school_year(day)
@@ -175,13 +178,9 @@ class SchoolYear(Time):
 
 
 @dataclass(frozen=True)
-class Census(Time):
+class Census(ByYear):
     year: str
     kind: ClassVar[str] = "census"
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.year,)
 
     @property
     def latest(self) -> str:
@@ -198,13 +197,9 @@ class Census(Time):
 
 
 @dataclass(frozen=True)
-class Obtained(Time):
+class Obtained(ByYear):
     year: str
     kind: ClassVar[str] = "obtained"
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.year,)
 
     def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
         return rows[self.year] <= _day(day).year()
