@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sluis.domain.codelists import codelists, municipalities
+from sluis.extract.derivations.requirements import ITEMS
 from sluis.sources.contract import CONTRACT, table
-from sluis.sources.derivations import DERIVATIONS
 from sluis.sources.docs import render_contract_doc
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "source-contract.md"
@@ -54,7 +54,7 @@ def test_g2_doc_summarises_the_long_lists() -> None:
     assert "| `354` |" not in doc  # Morocco: countries are counted per class, not listed
 
 
-#: the requirements whose variables derivations.py maps (REQUIREMENTS.md A6-A13, B3-B9)
+#: the requirements whose variables the requirement items map (REQUIREMENTS.md A6-A13, B3-B9)
 REQUIREMENTS = (
     "A6",
     "A7",
@@ -84,7 +84,7 @@ PART2 = ("A7", "A8", "A9", "A10", "A11", "B5", "B7", "B8", "B9")
 def _used_by() -> dict[str, set[str]]:
     """Per ``table.column``, the requirements whose derivations use it."""
     used: dict[str, set[str]] = {}
-    for d in DERIVATIONS:
+    for d in ITEMS:
         for ref in d.columns:
             used.setdefault(ref, set()).add(d.requirement)
     return used
@@ -101,7 +101,7 @@ def _tagged() -> list[tuple[str, tuple[str, ...]]]:
 
 
 def test_g2_derivation_columns_exist_in_the_contract() -> None:
-    for d in DERIVATIONS:
+    for d in ITEMS:
         for ref in d.columns:
             name, _, column = ref.partition(".")
             try:
@@ -114,7 +114,7 @@ def test_g2_derivation_columns_exist_in_the_contract() -> None:
 def test_g2_every_requirement_a6_to_a13_and_b5_to_b9_has_its_derivations(
     requirement: str,
 ) -> None:
-    rows = [d for d in DERIVATIONS if d.requirement == requirement]
+    rows = [d for d in ITEMS if d.requirement == requirement]
     assert rows, f"{requirement} has no derivation"
     for d in rows:
         assert d.rule, d.variable
@@ -123,7 +123,7 @@ def test_g2_every_requirement_a6_to_a13_and_b5_to_b9_has_its_derivations(
 
 def test_g2_derivations_name_known_requirements_once_per_variable() -> None:
     seen: set[tuple[str, str]] = set()
-    for d in DERIVATIONS:
+    for d in ITEMS:
         assert d.requirement in REQUIREMENTS, d
         assert (d.requirement, d.variable) not in seen, d
         seen.add((d.requirement, d.variable))
@@ -145,6 +145,6 @@ def test_g2_derivations_are_in_the_doc() -> None:
     doc = render_contract_doc()
     section = doc.split("## Derivation of the variables\n", 1)[1]
     assert "every variable of the two authorisations, with its columns" in section.lower()
-    for d in DERIVATIONS:
+    for d in ITEMS:
         assert f"| {d.requirement} | {d.variable} |" in section
     assert "issue 4" not in doc and "part 2 (" not in doc

@@ -28,7 +28,7 @@ only while they live there, joiners from their arrival (G7). The frames:
   Flemish period, of a subject who is in ``years`` on 1 January of that year.
 
 Every frame names the subject twice (``person`` and ``subject``, as the sampled flow does)
-and its reference day ``qend``, so the generic time rules of `sluis.extract.datasets` apply.
+and its reference day ``qend``, so the generic time rules of `sluis.extract.columns` apply.
 """
 
 from __future__ import annotations

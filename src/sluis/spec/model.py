@@ -19,7 +19,7 @@ from sluis.errors import UsageError
 QUARTER = r"^(19|20)\d\dQ[1-4]$"
 #: delivered names: Stata's limit is 32 characters, lowercase keeps every target happy
 NAME = r"^[a-z][a-z0-9_]{0,31}$"
-#: "A6: birth date (y+q)": a requirement ID and one of its variables (sluis.sources.derivations)
+#: "A6: birth date (y+q)": a requirement ID and one of its items (sluis.extract.derivations.items)
 COVERS = r"^(A|B|G)\d{1,2}: .+$"
 
 Quarter = Annotated[str, Field(pattern=QUARTER)]
@@ -280,6 +280,9 @@ class Variable(Strict):
     label: Annotated[str, Field(min_length=1, max_length=80)]
     covers: list[Annotated[str, Field(pattern=COVERS)]] = Field(min_length=1)
     source: list[str] = Field(min_length=1)
+    #: the id of the derivation that computes the value (sluis.extract.derivations); none:
+    #: a plain column, the first ``source`` read on the row's day
+    derive: str | None = None
     coarsen: Coarsen
     #: the stage that computes the value from ``source`` (selection, extract, link); the
     #: source-type checks then apply to the computed value's rule only

@@ -19,9 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from sluis.domain.codelists import read_csv
+from sluis.extract.derivations.requirements import ITEMS as DERIVATIONS
 from sluis.sources.contract import CONTRACT, Column
-from sluis.sources.derivations import DERIVATIONS
 from sluis.spec.decisions import DECISIONS, DecisionLimits
+from sluis.spec.derive import RULES as DERIVE_RULES
+from sluis.spec.derive import check_derivation
 from sluis.spec.load import Document, Path_, Problem, iter_variables
 from sluis.spec.model import (
     AgeRule,
@@ -106,6 +108,7 @@ RULES: dict[str, str] = {
     "recode-not-a-key": "a recode step on a variable no key set of its dataset names, or on "
     "its period",
 }
+RULES |= DERIVE_RULES
 
 _TABLES = {t.name: t for t in CONTRACT}
 #: the structural variables every panel needs besides the requirements' own (G6, G7, B2)
@@ -578,6 +581,7 @@ def _variable(
     columns: list[Column | None] = []
     for i, ref in enumerate(v.source):
         columns.append(_source_column(c, (*path, "source", i), ref, held))
+    check_derivation(v, path, c.add)
     value = columns[0] if columns else None
     _coarsening(c, (*path, "coarsen"), v, value)
     if v.computed is not None:

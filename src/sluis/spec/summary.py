@@ -8,7 +8,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from sluis.sources.derivations import DERIVATIONS
+from sluis.extract.derivations.requirements import ITEMS as DERIVATIONS
 from sluis.spec.decisions import DECISIONS
 from sluis.spec.model import (
     AgeRule,
