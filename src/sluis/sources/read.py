@@ -15,11 +15,12 @@ from sluis.sources.contract import table as contract_table
 from sluis.sources.time import Day
 
 
-def valid_on(table: str, rows: ir.Table, day: Day) -> ir.BooleanValue:
+def valid_on(table: str, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
     """Whether each row of ``rows`` (contract table ``table``, or a cut of it) may be read
     on ``day``: the condition of :func:`on`, for a join where ``day`` is a column of the
-    other table (each row of a frame on its own day)."""
-    return contract_table(table).time.condition(rows, day)
+    other table (each row of a frame on its own day). ``prefix``: the time columns of
+    ``rows`` carry it (renamed apart from the other table's columns)."""
+    return contract_table(table).time.condition(rows, day, prefix)
 
 
 def on(table: str, day: Day, rows: ir.Table) -> ir.Table:

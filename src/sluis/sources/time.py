@@ -82,8 +82,9 @@ class Time:
         value wins; None when each is read."""
         return None
 
-    def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
-        """Whether each row of ``rows`` may be read on ``day``."""
+    def condition(self, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
+        """Whether each row of ``rows`` may be read on ``day``; ``prefix`` is put before
+        the names of the time columns (a table whose columns were renamed for a join)."""
         return ibis.literal(True)
 
     def text(self) -> str:
@@ -109,9 +110,9 @@ class History(Time):
     def columns(self) -> tuple[str, ...]:
         return (self.start, self.end)
 
-    def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
-        d = _day(day)
-        return (rows[self.start] <= d) & (rows[self.end].isnull() | (rows[self.end] >= d))
+    def condition(self, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
+        d, start, end = _day(day), rows[prefix + self.start], rows[prefix + self.end]
+        return (start <= d) & (end.isnull() | (end >= d))
 
     def text(self) -> str:
         return (
@@ -129,8 +130,8 @@ class Quarterly(Time):
     def columns(self) -> tuple[str, ...]:
         return (self.day,)
 
-    def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
-        return rows[self.day] == quarter_end_on_or_before(day)
+    def condition(self, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
+        return rows[prefix + self.day] == quarter_end_on_or_before(day)
 
     def text(self) -> str:
         return (
@@ -155,8 +156,8 @@ class Yearly(ByYear):
     year: str
     kind: ClassVar[str] = "yearly"
 
-    def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
-        return rows[self.year] == _day(day).year()
+    def condition(self, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
+        return rows[prefix + self.year] == _day(day).year()
 
     def text(self) -> str:
         return f"yearly: on a day, the row of its calendar year (`{self.year}`)"
@@ -167,8 +168,8 @@ class SchoolYear(ByYear):
     year: str = "school_year"
     kind: ClassVar[str] = "school year"
 
-    def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
-        return rows[self.year] == school_year(day)
+    def condition(self, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
+        return rows[prefix + self.year] == school_year(day)
 
     def text(self) -> str:
         return (
@@ -186,8 +187,8 @@ class Census(ByYear):
     def latest(self) -> str:
         return self.year
 
-    def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
-        return rows[self.year] < _day(day).year()
+    def condition(self, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
+        return rows[prefix + self.year] < _day(day).year()
 
     def text(self) -> str:
         return (
@@ -201,8 +202,8 @@ class Obtained(ByYear):
     year: str
     kind: ClassVar[str] = "obtained"
 
-    def condition(self, rows: ir.Table, day: Day) -> ir.BooleanValue:
-        return rows[self.year] <= _day(day).year()
+    def condition(self, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
+        return rows[prefix + self.year] <= _day(day).year()
 
     def text(self) -> str:
         return f"obtained: on a day, every row obtained in its year or before (`{self.year}`)"
