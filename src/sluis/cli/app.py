@@ -583,7 +583,7 @@ def _bug_text(err: Exception) -> str:
     import tempfile
     import traceback
 
-    from sluis.sources.check import redact
+    from sluis.sources.masking import redact
 
     fd, name = tempfile.mkstemp(prefix="sluis-bug-", suffix=".txt")  # mode 0600
     with open(fd, "w", encoding="utf-8") as f:

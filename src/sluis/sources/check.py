@@ -26,9 +26,8 @@ the same way. Only the quarantine file, owner-only (0600), holds the full rows.
 
 from __future__ import annotations
 
-import re
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -36,10 +35,10 @@ import duckdb
 from ibis.backends.sql.datatypes import DuckDBType
 
 from sluis.atomic import atomic_path
-from sluis.domain.codelists import VINTAGE_2019, codelists, municipalities
-from sluis.domain.insz import insz_valid_sql, is_valid_insz
 from sluis.errors import UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Column, Table
+from sluis.sources.masking import redact
+from sluis.sources.row_rules import DUP, Check, ident, lit, row_checks
 
 #: every rule the checker applies, by stable id, with what it means
 RULES: dict[str, str] = {
@@ -73,7 +72,6 @@ TABLE_RULES = (
 # names of the helper columns added while checking (prefixed so they never meet real columns)
 _FILE = "__sluis_file"
 _ROW = "__sluis_row"
-_DUP = "__sluis_dup_n"
 
 #: DuckDB's memory budget; beyond it, it spills to a temporary directory. Measured on 20
 #: million rows that all fail: 2.2 GB resident instead of 8 GB, in about the same time.
@@ -86,40 +84,6 @@ QUARANTINE_COLUMNS = ("_source_file", "_source_row", "_rules", "_failures")
 #: file with a column so named cannot be checked without confusing the two
 RESERVED_COLUMNS = frozenset({"file_row_number", *QUARANTINE_COLUMNS})
 RESERVED_PREFIX = "__sluis_"
-
-#: what a masked letter or digit becomes
-MASK = "*"
-#: a run of nine or more digits: a national number, or most of one, or another account number
-_LONG_DIGITS = re.compile(r"[0-9]{9,}")
-#: an INSZ written with separators (99.09.27-001.70, 990927 001 70, ...)
-_SEPARATED_INSZ = re.compile(
-    r"(?<![0-9])[0-9]{2}[ ./-]?[0-9]{2}[ ./-]?[0-9]{2}[ ./-]?[0-9]{3}[ ./-]?[0-9]{2}(?![0-9])"
-)
-
-
-def is_identifier(col: Column) -> bool:
-    """A column whose values identify a person or lead to one: every INSZ column and the
-    ``*_id`` keys (``household_id``). Its values are never shown, only masked."""
-    return col.type == "insz" or col.name.endswith("_id")
-
-
-def mask(value: str) -> str:
-    """``value`` with every letter and digit replaced by ``*``: its length and punctuation
-    stay (what a steward needs to see a lost leading zero), nothing usable is left."""
-    return re.sub(r"[^\W_]", MASK, value)
-
-
-def redact(text: str) -> str:
-    """``text`` with every run of nine or more digits and every separated valid INSZ
-    masked: the safety net for values of columns that should never hold a national
-    number, and for messages that quote a value."""
-
-    def separated(m: re.Match[str]) -> str:
-        digits = re.sub(r"[^0-9]", "", m.group())
-        return mask(m.group()) if is_valid_insz(digits) else m.group()
-
-    text = _SEPARATED_INSZ.sub(separated, text)
-    return _LONG_DIGITS.sub(lambda m: MASK * len(m.group()), text)
 
 
 @dataclass(frozen=True)
@@ -192,17 +156,6 @@ class CheckReport:
         return sum(t.rows_quarantined for t in self.tables)
 
 
-@dataclass(frozen=True)
-class _Check:
-    """One row rule on one column, as SQL: a predicate that is true (never NULL) on failure."""
-
-    rule: str
-    column: str
-    fails: str
-    value: str
-    message: str
-
-
 def check_sources(
     directory: Path,
     quarantine: Path | None = None,
@@ -249,8 +202,8 @@ def check_sources(
     with tempfile.TemporaryDirectory(prefix="sluis-check-") as spill:
         con = duckdb.connect()
         try:
-            con.execute(f"SET temp_directory = {_lit(spill)}")
-            con.execute(f"SET memory_limit = {_lit(MEMORY_LIMIT)}")
+            con.execute(f"SET temp_directory = {lit(spill)}")
+            con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
             # findings and quarantine are sorted explicitly; the engine need not keep order
             con.execute("SET preserve_insertion_order = false")
             for table in CONTRACT:
@@ -365,7 +318,7 @@ def _check_table(
     source = _source_sql(readable)
     try:
         report.rows_read = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
-        checks = _row_checks(table, usable)
+        checks = row_checks(table, usable)
         if not checks:
             return report, [], 0
         found, n_found = _run_row_checks(con, table, source, checks, report, qfile, room)
@@ -397,7 +350,7 @@ def _check_schema(
     readable: list[Path] = []
     for path in files:
         try:
-            rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})").fetchall()
+            rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
         except duckdb.Error as err:
             first = str(err).splitlines()[0]
             report.errors.append(
@@ -496,139 +449,11 @@ def _accepts(col: Column, engine_type: str) -> bool:
     return col.types.accepts(found)
 
 
-def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
-    """Every row rule of ``table`` on the usable columns, in column order."""
-    checks: list[_Check] = []
-    for col in table.columns:
-        if col.name not in usable:
-            continue
-        q = _ident(col.name)
-        text = col.types.ibis.is_string()
-        empty = f"({q} IS NULL OR trim({q}) = '')" if text else f"({q} IS NULL)"
-        present = f"{q} IS NOT NULL"
-        if not col.nullable:
-            checks.append(
-                _Check(
-                    "null",
-                    col.name,
-                    empty,
-                    _shown(col),
-                    "'empty value in a column that may not be empty'",
-                )
-            )
-            present = f"NOT {empty}"
-        for rule, fails, message in _value_rules(col, usable):
-            checks.append(_Check(rule, col.name, f"({present} AND {fails})", _shown(col), message))
-    for start, end in table.periods:
-        if start in usable and end in usable:
-            s, e = _ident(start), _ident(end)
-            checks.append(
-                _Check(
-                    "period-order",
-                    end,
-                    f"coalesce({e} < {s}, false)",
-                    _str(e),
-                    f"'{end} precedes {start} (' || CAST({s} AS VARCHAR) || ')'",
-                )
-            )
-    if table.quarter_end and table.quarter_end in usable:
-        q = _ident(table.quarter_end)
-        checks.append(
-            _Check(
-                "quarter-end",
-                table.quarter_end,
-                f"coalesce({q} <> last_day({q}) OR month({q}) % 3 <> 0, false)",
-                _str(q),
-                "'not the last day of a quarter'",
-            )
-        )
-    if table.insz_sex and all(c in usable for c in table.insz_sex):
-        checks.append(_insz_sex_check(*table.insz_sex))
-    if table.key and all(k in usable for k in table.key):
-        keys = ", ".join(table.key)
-        checks.append(
-            _Check(
-                "duplicate-key",
-                ",".join(table.key),
-                f"({_DUP} IS NOT NULL)",
-                f"concat_ws(', ', {', '.join(_shown(table.column(k)) for k in table.key)})",
-                f"'key ({keys}) occurs ' || CAST({_DUP} AS VARCHAR) || ' times'",
-            )
-        )
-    return checks
-
-
-def _insz_sex_check(insz: str, sex: str) -> _Check:
-    """Sex against the counter parity, where the INSZ tells it: national register numbers
-    (month 0-12) and BIS numbers assigned with a known sex (month + 40)."""
-    i, x = _ident(insz), _ident(sex)
-    month = f"TRY_CAST(substr({i}, 3, 2) AS INTEGER)"
-    counter = f"TRY_CAST(substr({i}, 7, 3) AS INTEGER)"
-    fails = (
-        f"coalesce({insz_valid_sql(i)} AND ({month} < 20 OR {month} >= 40) AND {x} IN ('1', '2') "
-        f"AND ({counter} % 2 = 1) <> ({x} = '1'), false)"
-    )
-    # the message names the rule, never the number (issue 23: no INSZ on a screen)
-    message = (
-        "'sex ' || " + _str(x) + f" || ' does not match the parity of the day counter of {insz} "
-        "(odd for men, even for women)'"
-    )
-    return _Check("insz-sex", sex, fails, _str(x), message)
-
-
-def _value_rules(col: Column, usable: dict[str, str]) -> Iterable[tuple[str, str, str]]:
-    """(rule, failure predicate on a present value, message SQL) for one column."""
-    q = _ident(col.name)
-    if col.type == "insz":
-        yield (
-            "insz-check-digits",
-            f"NOT {insz_valid_sql(q)}",
-            "'not a valid INSZ (11 digits with a check number for a birth before or from 2000)'",
-        )
-    if col.type == "date":
-        yield (
-            "date-range",
-            f"({q} < DATE '{DATE_MIN.isoformat()}' OR {q} > DATE '{DATE_MAX.isoformat()}')",
-            f"'date outside {DATE_MIN.isoformat()}..{DATE_MAX.isoformat()}'",
-        )
-    if col.codelist == "municipality":
-        yield "code-list", *_municipality_rule(q, col, usable)
-    elif col.codelist is not None:
-        codes = codelists()[col.codelist].codes
-        yield "code-list", f"{q} NOT IN ({_in_list(codes)})", f"'not in code list {col.codelist}'"
-
-
-def _municipality_rule(q: str, col: Column, usable: dict[str, str]) -> tuple[str, str]:
-    """A NIS code must be valid in the vintage of the row's date: 589 list before 2019."""
-    before = _in_list(m.nis for m in municipalities() if m.valid_to < VINTAGE_2019)
-    after = _in_list(m.nis for m in municipalities() if m.valid_from >= VINTAGE_2019)
-    cut = f"DATE '{VINTAGE_2019.isoformat()}'"
-    date_col = col.vintage_date
-    if date_col is None or date_col not in usable:
-        return (
-            f"({q} NOT IN ({before}) AND {q} NOT IN ({after}))",
-            "'not a NIS code of the 589 or the 581 municipality list'",
-        )
-    d = _ident(date_col)
-    fails = (
-        f"CASE WHEN {d} IS NULL THEN ({q} NOT IN ({before}) AND {q} NOT IN ({after})) "
-        f"WHEN {d} < {cut} THEN {q} NOT IN ({before}) ELSE {q} NOT IN ({after}) END"
-    )
-    message = (
-        f"CASE WHEN {d} IS NULL THEN 'not a NIS code of the 589 or the 581 municipality list' "
-        f"WHEN {d} < {cut} THEN 'not a NIS code of the 589 municipalities valid until 2018-12-31 "
-        f"({date_col} ' || CAST({d} AS VARCHAR) || ')' "
-        f"ELSE 'not a NIS code of the 581 municipalities valid from 2019-01-01 "
-        f"({date_col} ' || CAST({d} AS VARCHAR) || ')' END"
-    )
-    return fails, message
-
-
 def _run_row_checks(
     con: duckdb.DuckDBPyConnection,
     table: Table,
     source: str,
-    checks: list[_Check],
+    checks: list[Check],
     report: TableReport,
     qfile: Path,
     room: int,
@@ -639,7 +464,7 @@ def _run_row_checks(
     dup = "NULL::BIGINT"
     join = ""
     if any(c.rule == "duplicate-key" for c in checks):
-        keys = [_ident(k) for k in table.key]
+        keys = [ident(k) for k in table.key]
         not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
         dups = (
             f"SELECT {', '.join(keys)}, count(*) AS __sluis_n FROM {source} "
@@ -652,7 +477,7 @@ def _run_row_checks(
         con.execute(
             f"CREATE TEMP TABLE bad AS SELECT * FROM ("
             f"SELECT s.*, {', '.join(flags)} FROM "
-            f"(SELECT s.*, {dup} AS {_DUP} FROM {source} AS s{join}) AS s"
+            f"(SELECT s.*, {dup} AS {DUP} FROM {source} AS s{join}) AS s"
             f") WHERE {any_fail}"
         )
     except duckdb.Error:
@@ -678,8 +503,8 @@ def _run_row_checks(
             report.rule_counts[rule] = report.rule_counts.get(rule, 0) + n
 
     long = " UNION ALL ".join(
-        f"SELECT {_FILE} AS file, {_ROW} AS row, {i} AS ci, {_lit(c.rule)} AS rule, "
-        f"{_lit(c.column)} AS col, {c.value} AS value, {c.message} AS message "
+        f"SELECT {_FILE} AS file, {_ROW} AS row, {i} AS ci, {lit(c.rule)} AS rule, "
+        f"{lit(c.column)} AS col, {c.value} AS value, {c.message} AS message "
         f"FROM bad WHERE __sluis_c{i}"
         for i, c in enumerate(checks)
     )
@@ -696,16 +521,16 @@ def _run_row_checks(
     return found, n_found
 
 
-def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[_Check], qfile: Path) -> None:
+def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[Check], qfile: Path) -> None:
     """Bad rows with all their columns, where they came from and what they broke; atomic."""
     rules = ", ".join(
-        f"CASE WHEN __sluis_c{i} THEN {_lit(c.rule)} END" for i, c in enumerate(checks)
+        f"CASE WHEN __sluis_c{i} THEN {lit(c.rule)} END" for i, c in enumerate(checks)
     )
     failures = ", ".join(
-        f"CASE WHEN __sluis_c{i} THEN {_lit(c.column + ':' + c.rule)} END"
+        f"CASE WHEN __sluis_c{i} THEN {lit(c.column + ':' + c.rule)} END"
         for i, c in enumerate(checks)
     )
-    helpers = ", ".join([_FILE, _ROW, _DUP] + [f"__sluis_c{i}" for i in range(len(checks))])
+    helpers = ", ".join([_FILE, _ROW, DUP] + [f"__sluis_c{i}" for i in range(len(checks))])
     query = (
         f"SELECT * EXCLUDE ({helpers}), {_FILE} AS _source_file, {_ROW} AS _source_row, "
         f"list_sort(list_distinct([{rules}])) AS _rules, "
@@ -714,15 +539,15 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[_Check], qfil
     )
     qfile.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with atomic_path(qfile, mode=0o600) as tmp:  # rows keyed by national number
-        con.execute(f"COPY ({query}) TO {_lit(str(tmp))} (FORMAT parquet)")
+        con.execute(f"COPY ({query}) TO {lit(str(tmp))} (FORMAT parquet)")
 
 
 def _source_sql(files: list[Path]) -> str:
     """read_parquet over the files, with the file name and the 1-based row in the file."""
-    paths = ", ".join(_lit(str(f)) for f in files)
+    paths = ", ".join(lit(str(f)) for f in files)
     return (
         f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {_ROW} "
-        f"FROM read_parquet([{paths}], filename = {_lit(_FILE)}, file_row_number = true, "
+        f"FROM read_parquet([{paths}], filename = {lit(_FILE)}, file_row_number = true, "
         f"union_by_name = true))"
     )
 
@@ -746,33 +571,6 @@ def _remove_if_empty(path: Path) -> None:
         path.rmdir()
 
 
-def _lit(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _str(expr: str) -> str:
-    return f"CAST({expr} AS VARCHAR)"
-
-
-def _shown(col: Column) -> str:
-    """A column's value as a finding shows it: masked in the engine for an identifier
-    column (:func:`is_identifier`), so the full value never leaves DuckDB."""
-    value = _str(_ident(col.name))
-    if is_identifier(col):
-        return f"regexp_replace({value}, '[\\pL\\pN]', {_lit(MASK)}, 'g')"
-    return value
-
-
-def _in_list(codes: Iterable[str]) -> str:
-    return ", ".join(_lit(c) for c in sorted(set(codes)))
-
-
 __all__ = [
     "QUARANTINE_COLUMNS",
     "RULES",
@@ -783,8 +581,5 @@ __all__ = [
     "check_sources",
     "column_findings",
     "default_quarantine",
-    "is_identifier",
-    "mask",
-    "redact",
     "table_files",
 ]
