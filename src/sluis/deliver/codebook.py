@@ -161,6 +161,8 @@ class Codebook:
     """Everything a researcher needs to read a delivery without asking."""
 
     decision_id: str
+    #: the project's id in names (``25-074``): the spec's slug
+    slug: str
     title: str
     purpose: str
     legal_basis: str
@@ -476,6 +478,7 @@ def build_codebook(
     recipient = spec.parties[spec.recipient.party].name
     return Codebook(
         decision_id=spec.decision.id,
+        slug=spec.slug,
         title=spec.decision.title,
         purpose=spec.purpose,
         legal_basis=spec.legal_basis,
