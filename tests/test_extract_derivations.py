@@ -5,6 +5,7 @@ not a contract column the extract can read, and documented from the registry."""
 from __future__ import annotations
 
 import importlib
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,14 @@ from typer.testing import CliRunner
 from sluis.cli.app import app
 from sluis.errors import SluisError
 from sluis.extract.columns import PLAIN_TABLES
-from sluis.extract.derivations import REGISTRY, derivation
+from sluis.extract.derivations.registry import REGISTRY, derivation
 from sluis.extract.derivations.requirements import ITEMS
 from sluis.sources.contract import table
 from sluis.sources.docs import render_contract_doc
 from sluis.spec import load_spec
 from sluis.spec.derive import RULES as DERIVE_RULES
 from sluis.spec.derive import derivation_problems
+from sluis.spec.load import check_document, read_document
 from sluis.spec.model import Variable
 from sluis.spec.rules import RULES, STRUCTURAL
 
@@ -155,6 +157,31 @@ def test_g1_property_an_id_is_accepted_exactly_when_the_registry_has_it(id_: str
         assert repr(id_) in message
 
 
+_YAML_IDS = st.one_of(
+    st.sampled_from(sorted(REGISTRY)),
+    st.from_regex(r"[a-z_]{1,10}\.[a-z0-9_]{1,16}", fullmatch=True),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(id_=_YAML_IDS)
+def test_g1_property_spec_check_locates_every_unknown_id(id_: str) -> None:
+    """Through the whole spec check: the 25/074 spec with one derive id replaced is valid
+    exactly when the id is registered, else refused at that id's line and column."""
+    text = SPEC_25.read_text()
+    old = "derive: labour.employer_nace"
+    text = text.replace(old, f"derive: {id_}", 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.yaml"
+        path.write_text(text)
+        _, problems = check_document(read_document(path))
+    found = [(p.line, p.column, p.rule) for p in problems]
+    if id_ in REGISTRY:
+        assert found == []
+    else:
+        assert found == [(*_at(text, text.index(f"derive: {id_}\n") + 8), "unknown-derivation")]
+
+
 # -- the generated documentation ----------------------------------------------------------
 
 
@@ -164,3 +191,76 @@ def test_g2_derivations_section_of_the_doc_is_generated_from_the_registry() -> N
     assert committed == rendered, "docs/source-contract.md is stale: run `sluis sources doc`"
     for d in REGISTRY.values():
         assert f"| `{d.id}` | {'; '.join(d.serves)} |" in rendered
+
+
+# -- derivations at work: chosen by id ------------------------------------------------------
+
+
+def _on_jobs(tmp_path: Path, id_: str) -> object:
+    """Derivation ``id_`` on a hand-made dwh_job extract for one person's quarter: two
+    employee jobs (wages 1,000 and 2,500), one self-employed activity, another person's job."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sluis.engine import connect
+    from sluis.extract.derivations.base import Context
+    from sluis.extract.frame import Subjects
+    from sluis.select.population import Sources
+
+    day = dt.date(2019, 3, 31)
+    jobs = pa.table(
+        {
+            "insz": ["p1", "p1", "p1", "p2"],
+            "quarter_end": [day] * 4,
+            "job": pa.array([1, 2, 3, 1], pa.int64()),
+            "statute": ["1", "2", "3", "1"],
+            "gross_wage": pa.array([1000, 2500, None, 9000], pa.int64()),
+            "self_employed_income": pa.array([None, None, 800, None], pa.int64()),
+            "nace": ["47111", "86101", "62010", "10110"],
+        }
+    )
+    pq.write_table(jobs, tmp_path / "dwh_job.parquet")
+    with connect(threads=1, memory_limit="1GB") as engine:
+        sources = Sources(engine, tmp_path, received={"dwh_job": tmp_path})
+        frames = Subjects(engine.arrow(pa.table({"insz": ["p1"]})), {})
+        w = engine.arrow(pa.table({"person": ["p1"], "subject": ["p1"], "qend": [day]}))
+        # the spec and the selection are not read by the labour derivations
+        ctx = Context(engine, sources, None, None, frames, w, ("person",))  # type: ignore[arg-type]
+        v = Variable(
+            name="value",
+            label="value",
+            covers=["A12: gross wage (classes)"],
+            source=["dwh_job.gross_wage"],
+            derive=id_,
+            coarsen={"kind": "keep"},
+        )
+        out = REGISTRY[id_].build(ctx, w, v)
+        return engine.to_arrow(out).to_pylist()[0]["value"]
+
+
+@pytest.mark.parametrize(
+    ("id_", "value"),
+    [
+        ("labour.gross_wage", 3500),
+        ("labour.employer_nace", "86101"),
+        ("labour.self_employed_income", 800),
+        ("labour.self_employed_nace", "62010"),
+    ],
+)
+def test_a12_partner_job_derivations_on_a_hand_made_quarter(
+    tmp_path: Path, id_: str, value: object
+) -> None:
+    """The issue's example: the wage is the sum of the person's employee and civil-servant
+    jobs (1,000 + 2,500), not one job's wage; the employer's NACE is the best-paid job's."""
+    assert _on_jobs(tmp_path, id_) == value
+
+
+def test_g2_extract_never_reads_the_covers_text() -> None:
+    """How a value is computed is its ``derive`` id or its plain column: no extract module
+    looks at ``covers`` (the words of the requirement), so a reworded item cannot send a
+    variable down another path."""
+    extract = ROOT / "src" / "sluis" / "extract"
+    readers = [p.name for p in extract.rglob("*.py") if ".covers" in p.read_text()]
+    assert readers == []

@@ -15,8 +15,8 @@ import ibis.expr.types as ir
 from sluis.engine import Engine
 from sluis.errors import SluisError
 from sluis.extract.columns import by_table, having_rows, join_table, timed_by
-from sluis.extract.derivations import derivation
 from sluis.extract.derivations.base import Context
+from sluis.extract.derivations.registry import derivation
 from sluis.extract.frame import Frames
 from sluis.extract.population import PopulationFrames
 from sluis.select.population import Sources

@@ -16,7 +16,7 @@ from pathlib import Path
 from sluis.atomic import write_text
 from sluis.domain.codelists import REGIONS, VINTAGE_2019, CodeList, codelists, read_csv
 from sluis.domain.codelists import municipalities as all_municipalities
-from sluis.extract.derivations import REGISTRY
+from sluis.extract.derivations.registry import REGISTRY
 from sluis.extract.derivations.requirements import ITEMS
 from sluis.sources.check import RULES, TABLE_RULES
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Table

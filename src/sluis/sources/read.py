@@ -8,11 +8,15 @@ the contract (:mod:`sluis.sources.time`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ibis
 import ibis.expr.types as ir
 
 from sluis.sources.contract import table as contract_table
-from sluis.sources.time import Day
+
+if TYPE_CHECKING:
+    from sluis.sources.time import Day
 
 
 def valid_on(table: str, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:

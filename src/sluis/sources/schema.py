@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
-
-import ibis.expr.datatypes as idt
-import ibis.expr.schema as sch
-import pyarrow as pa
+from typing import TYPE_CHECKING, Literal
 
 from sluis.sources.time import Quarterly, Time
+
+if TYPE_CHECKING:  # the libraries load when a type is asked for: the contract stays light
+    import ibis.expr.datatypes as idt
+    import ibis.expr.schema as sch
+    import pyarrow as pa
 
 ColumnType = Literal["insz", "string", "code", "date", "int", "float"]
 
@@ -26,10 +27,22 @@ class Type:
     with; ``accepts`` says which types a real extract's column may have instead (any
     integer width for an integer, say), which the checker and the engine both apply."""
 
-    arrow: pa.DataType
-    ibis: idt.DataType
+    arrow_name: str
+    ibis_name: str
     #: the types a file's column may have, in words, for a wrong-type message
     accepted: str
+
+    @property
+    def arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
+        return pa.type_for_alias(self.arrow_name)
+
+    @property
+    def ibis(self) -> idt.DataType:
+        import ibis
+
+        return ibis.dtype(self.ibis_name)
 
     def accepts(self, found: idt.DataType) -> bool:
         """Whether a column of type ``found`` can stand for this type."""
@@ -44,12 +57,12 @@ class Type:
 
 #: each contract column type, declared once
 TYPES: dict[str, Type] = {
-    "insz": Type(pa.string(), idt.string, "text: Arrow string, Parquet STRING"),
-    "code": Type(pa.string(), idt.string, "text: Arrow string, Parquet STRING"),
-    "string": Type(pa.string(), idt.string, "text: Arrow string, Parquet STRING"),
-    "date": Type(pa.date32(), idt.date, "a date: Arrow date32, Parquet DATE"),
-    "int": Type(pa.int64(), idt.int64, "an integer: Arrow int8..int64 or uint8..uint64"),
-    "float": Type(pa.float64(), idt.float64, "a number: Arrow float32, float64 or an integer"),
+    "insz": Type("string", "string", "text: Arrow string, Parquet STRING"),
+    "code": Type("string", "string", "text: Arrow string, Parquet STRING"),
+    "string": Type("string", "string", "text: Arrow string, Parquet STRING"),
+    "date": Type("date32", "date", "a date: Arrow date32, Parquet DATE"),
+    "int": Type("int64", "int64", "an integer: Arrow int8..int64 or uint8..uint64"),
+    "float": Type("float64", "float64", "a number: Arrow float32, float64 or an integer"),
 }
 
 #: the earliest and latest dates a source may hold (birth dates of the oldest residents in
@@ -115,12 +128,16 @@ class Table:
     @property
     def arrow_schema(self) -> pa.Schema:
         """The table's Arrow schema: its columns in contract order, of their Arrow types."""
+        import pyarrow as pa
+
         return pa.schema([pa.field(c.name, c.types.arrow) for c in self.columns])
 
     @property
     def ibis_schema(self) -> sch.Schema:
         """The table's Ibis schema: its columns in contract order, of their Ibis types."""
-        return sch.Schema({c.name: c.types.ibis for c in self.columns})
+        import ibis
+
+        return ibis.schema({c.name: c.types.ibis for c in self.columns})
 
 
 def flag(name: str, description: str, serves: tuple[str, ...], nullable: bool = False) -> Column:

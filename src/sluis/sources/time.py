@@ -26,22 +26,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import ibis
-import ibis.expr.types as ir
+if TYPE_CHECKING:  # Ibis loads when a table is read, not when the contract is declared
+    import ibis.expr.types as ir
 
-#: a day to read a table on: a date, or a date column of another table (for a join)
-Day = dt.date | ir.DateValue
+    #: a day to read a table on: a date, or a date column of another table (for a join)
+    Day = dt.date | ir.DateValue
 
 
 def _day(day: Day) -> ir.DateValue:
+    import ibis
+
     return ibis.literal(day) if isinstance(day, dt.date) else day
 
 
 def quarter_end_on_or_before(day: Day) -> ir.DateValue:
     """The last quarter end on or before ``day`` (31 December 2015 for 1 January 2016,
     31 March 2016 for itself): the reference day of the quarterly registers on ``day``."""
+    import ibis
+
     if isinstance(day, dt.date):
         return ibis.literal(last_quarter_end(day))
     first = ibis.date(day.year(), (day.month() - 1) // 3 * 3 + 1, 1)  # of day's quarter
@@ -85,6 +89,8 @@ class Time:
     def condition(self, rows: ir.Table, day: Day, prefix: str = "") -> ir.BooleanValue:
         """Whether each row of ``rows`` may be read on ``day``; ``prefix`` is put before
         the names of the time columns (a table whose columns were renamed for a join)."""
+        import ibis
+
         return ibis.literal(True)
 
     def text(self) -> str:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
-from sluis.extract.columns import PLAIN_TABLES
-from sluis.extract.derivations import REGISTRY
 from sluis.sources.contract import CONTRACT
 from sluis.spec.load import Path_
 from sluis.spec.model import Variable
@@ -37,6 +35,11 @@ _COLUMNS = {t.name: {c.name for c in t.columns} for t in CONTRACT}
 
 def derivation_problems(v: Variable) -> list[Finding]:
     """What is wrong with how ``v`` is computed (paths relative to the variable)."""
+    # the registry and the time rules load the engine (seconds): only for a spec whose
+    # variables get this far, so that a malformed file is refused at once (X2)
+    from sluis.extract.columns import PLAIN_TABLES
+    from sluis.extract.derivations.registry import REGISTRY
+
     if v.derive is not None:
         if v.derive in REGISTRY:
             return []

@@ -97,10 +97,9 @@ DERIVATIONS = (
     Derivation(
         "household.children",
         ("A6: number of children, each child's sequence number and birth year",),
-        ("person.father_insz", "person.mother_insz", "household.relation", *_HOUSEHOLD_ROW),
-        "the number of the sampled person's children living in the household on the row's "
-        "day (0 when none): persons whose father_insz or mother_insz is the person, and "
-        "members with relation 03 or 13 when the person is the reference person",
+        ("person.father_insz", "person.mother_insz", "household.household_id", *_HOUSEHOLD_ROW),
+        "the number of the sampled person's children in the household on the row's day (0 "
+        "when none): the members whose father_insz or mother_insz is the sampled person",
         _children_count,
     ),
     Derivation(
