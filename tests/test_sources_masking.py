@@ -19,7 +19,8 @@ from rich.console import Console
 
 from sluis.cli.render import render_check_report
 from sluis.domain.insz import is_valid_insz, make_insz
-from sluis.sources.check import check_sources, mask, redact
+from sluis.sources.check import check_sources
+from sluis.sources.masking import mask, redact
 from source_tables import set_value, write_sources
 
 #: the tables the placements touch (the others are valid and only cost time)

@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import stat
-import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from sluis.atomic import fsync_dir
 from sluis.audit.record import AuditError, check_party, checkpoint_message
+from sluis.keystore import check_private, open_store, write_once
 
 _SUFFIX = ".audit-ed25519.pem"
 
@@ -39,17 +36,11 @@ def signing_key(store: Path, party: str) -> Ed25519PrivateKey:
     """The audit signing key of ``party``: created on first use (PKCS#8 PEM, file 0600, store
     0700), loaded afterwards, never replaced. Refuses a store or key file that group or others
     can read, and a file that is not an Ed25519 private key."""
-    store = Path(store)
+    store = open_store(store, AuditError)
     path = signing_key_path(store, party)
-    if not store.exists():
-        store.mkdir(mode=0o700, parents=True)
-        os.chmod(store, 0o700)
-    elif not store.is_dir():
-        raise AuditError("the key store is not a directory", rule="key-store", file=str(store))
-    _check_private(store, directory=True)
     if not path.exists():
         _create(store, path)
-    _check_private(path, directory=False)
+    check_private(path, "audit signing key", AuditError)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except ValueError:
@@ -67,34 +58,7 @@ def _create(store: Path, path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=store)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:  # appears only if no key is there: two concurrent creators cannot both win
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process created it first; load theirs
-        else:
-            fsync_dir(store)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _check_private(path: Path, *, directory: bool) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        what = "key store" if directory else "audit signing key"
-        raise AuditError(
-            f"the {what} is accessible by group or others (mode {mode:04o})",
-            rule="key-permissions",
-            file=str(path),
-            hint=f"chmod {'700' if directory else '600'} {path}",
-        )
+    write_once(store, path, pem)  # if another process created it first, load theirs
 
 
 def _public(key: Ed25519PrivateKey | Ed25519PublicKey) -> Ed25519PublicKey:

@@ -401,7 +401,7 @@ def run(
                 generate(data, scale=0.01, seed=1, force=True, progress=progress)
 
     spec = load_spec(spec_file)
-    work = work or Path("out/run") / f"{spec.decision.id.replace('/', '-')}-phase{phase}"
+    work = work or Path("out/run") / f"{spec.slug}-phase{phase}"
     with run_progress(console) as progress:
         summary = run_spec(
             spec_file,
@@ -613,7 +613,7 @@ def _bug_text(err: Exception) -> str:
     import tempfile
     import traceback
 
-    from sluis.sources.check import redact
+    from sluis.sources.masking import redact
 
     fd, name = tempfile.mkstemp(prefix="sluis-bug-", suffix=".txt")  # mode 0600
     with open(fd, "w", encoding="utf-8") as f:

@@ -26,7 +26,7 @@ def render_check_report(console: Console, report: CheckReport, max_findings: int
     quarantined rows always match what was written to the quarantine, which alone holds the
     full rows.
     """
-    from sluis.sources.check import redact
+    from sluis.sources.masking import redact
 
     table = RichTable(title=f"Source check of {report.directory}", title_justify="left")
     table.add_column("table")

@@ -145,6 +145,8 @@ class Codebook:
     """Everything a researcher needs to read a delivery without asking."""
 
     decision_id: str
+    #: the project's id in names (``25-074``): the spec's slug
+    slug: str
     title: str
     purpose: str
     legal_basis: str
@@ -345,7 +347,7 @@ def variable_doc(
 
 def sender(spec: Spec) -> str:
     """The party that sends the package: the spec's pseudonymiser."""
-    return next((k for k, p in spec.parties.items() if "pseudonymiser" in p.roles), "sender")
+    return spec.pseudonymiser
 
 
 def treated_files(spec: Spec, treated: Path) -> dict[str, Path]:
@@ -416,12 +418,11 @@ def build_codebook(
                 ),
             )
         )
-    producer = next(
-        (p.name for p in spec.parties.values() if "pseudonymiser" in p.roles), spec.decision.id
-    )
+    producer = spec.parties[spec.pseudonymiser].name
     recipient = spec.parties[spec.recipient.party].name
     return Codebook(
         decision_id=spec.decision.id,
+        slug=spec.slug,
         title=spec.decision.title,
         purpose=spec.purpose,
         legal_basis=spec.legal_basis,

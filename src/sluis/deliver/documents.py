@@ -120,7 +120,7 @@ def datapackage(codebook: Codebook, files: dict[str, tuple[int, str]]) -> dict[s
                 resource["encoding"] = "utf-8"
                 resource["dialect"] = {"delimiter": ",", "header": True}
         resources.append(resource)
-    name = "decision-" + codebook.decision_id.replace("/", "-")
+    name = "decision-" + codebook.slug
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
         "name": name,

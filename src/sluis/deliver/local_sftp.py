@@ -16,6 +16,8 @@ from pathlib import Path
 
 import asyncssh
 
+from sluis.keystore import write_once
+
 
 @dataclass(frozen=True)
 class LocalServer:
@@ -41,9 +43,9 @@ def local_sftp(
     makes a client key in ``keys`` and hands it out (the demo's recipient)."""
     root.mkdir(parents=True, exist_ok=True)
     keys.mkdir(parents=True, exist_ok=True, mode=0o700)
-    host_key = _key(keys / "host_ed25519")
+    host_key = read_ssh_key(keys / "host_ed25519")
     if client_public is None:
-        client_public = _key(keys / "client_ed25519").export_public_key().decode()
+        client_public = read_ssh_key(keys / "client_ed25519").export_public_key().decode()
     loop = asyncio.new_event_loop()
     started = threading.Event()
     box: dict[str, object] = {}
@@ -91,10 +93,10 @@ def local_sftp(
         loop.close()
 
 
-def _key(path: Path) -> asyncssh.SSHKey:
-    if path.exists():
-        return asyncssh.read_private_key(str(path))
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    key.write_private_key(str(path))
-    path.chmod(0o600)
-    return key
+def read_ssh_key(path: Path) -> asyncssh.SSHKey:
+    """The Ed25519 key at ``path``, made (owner-only) on first use: the local server's
+    host and client keys, and a party's exchange key, last across runs."""
+    if not path.exists():  # written whole and owner-only from the start, never replaced
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        write_once(path.parent, path, key.export_private_key())
+    return asyncssh.read_private_key(str(path))

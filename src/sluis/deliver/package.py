@@ -74,7 +74,7 @@ def sha256_file(path: Path) -> str:
 
 def package_name(spec: Spec, created: dt.date) -> str:
     """``<decision>-<recipient>-<yyyymmdd>``, e.g. ``25-074-uantwerpen-20261201``."""
-    return f"{spec.decision.id.replace('/', '-')}-{spec.recipient.party}-{created:%Y%m%d}"
+    return f"{spec.slug}-{spec.recipient.party}-{created:%Y%m%d}"
 
 
 def _write(path: Path, data: bytes | str) -> Path:
@@ -148,7 +148,7 @@ def _bag_info(
     spec: Spec, spec_sha256: str, name: str, created: dt.date, files: list[Path], checkpoint: bool
 ) -> str:
     size = sum(p.stat().st_size for p in files)
-    producer = next((p.name for p in spec.parties.values() if "pseudonymiser" in p.roles), "")
+    producer = spec.parties[spec.pseudonymiser].name
     lines = [
         ("Source-Organization", producer),
         ("Bagging-Date", created.isoformat()),
@@ -203,7 +203,7 @@ def write_contents(
                 exports.write_stata(tables[d.name], d, target, created=created)
     for scra_file in SCRA_FILES:  # the recipient's version only (G5, G8)
         _write(data / "scra" / scra_file, (Path(scra_dir) / RECIPIENT_DIR / scra_file).read_bytes())
-    spec_file = spec.decision.id.replace("/", "-") + ".yaml"
+    spec_file = spec.slug + ".yaml"
     _write(data / "spec.sha256", f"{spec_sha256}  {spec_file}\n")
     if checkpoint is not None:
         _write(data / "audit-checkpoint.json", documents.dumps(checkpoint))

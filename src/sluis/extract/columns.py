@@ -13,23 +13,43 @@ import ibis
 import ibis.expr.types as ir
 
 from sluis.errors import SluisError
-from sluis.extract.derivations.base import Context, latest, school_year
-from sluis.extract.frame import valid_on
+from sluis.extract.derivations.base import Context, latest
+from sluis.sources import CONTRACT, valid_on
+from sluis.sources.time import (
+    History,
+    Obtained,
+    Quarterly,
+    SchoolYear,
+    Static,
+    Time,
+    Yearly,
+    school_year,
+)
 from sluis.spec.model import Variable
 
-QUARTERLY = frozenset({"dwh_position", "dwh_unemployment", "vdab_jobseeker"})
-HISTORY = frozenset({"residence", "household", "civil_status", "nationality"})
-STATIC = frozenset({"person", "residence_reason"})
-#: yearly tables and their year column: the row of the day's year (ADI income year)
-YEARLY = {"adi": "income_year"}
-#: the census: the latest census held before the day's year (2011 for 2016, 2021 for 2022)
-CENSUS = {"census": "census_year"}
+_TABLES = {t.name: t for t in CONTRACT}
 #: an enrolment register and the other community's, which fills its gaps
 ENROLMENT = {"education_vl_enrolment": "education_fwb_enrolment"}
-#: the tables with their own time rule below
-OTHER = frozenset({"municipal_context", "dwh_job", "legal_cohabitation"})
-#: every table a plain column may come from
-PLAIN_TABLES = QUARTERLY | HISTORY | STATIC | OTHER | set(YEARLY) | set(CENSUS) | set(ENROLMENT)
+#: every table a plain column may come from, each read at the day by the time the contract
+#: declares for it; a diploma register needs a derivation (the highest diploma by the day)
+PLAIN_TABLES = frozenset(
+    t.name
+    for t in CONTRACT
+    if not isinstance(t.time, Obtained)
+    and (not isinstance(t.time, SchoolYear) or t.name in ENROLMENT)
+)
+#: the frame's column that a table's key column matches (the others: the same name)
+_FRAME_COLUMN = {"insz": "subject"}
+
+
+def timed_by(table: str | None, kind: type[Time]) -> bool:
+    """Whether ``table`` is a person's table read by ``kind`` with one row per person and
+    day (an income year in ADI, a quarter in the KSZ or VDAB data): such a table's rows can
+    be a whole-population dataset's rows."""
+    if table not in _TABLES:
+        return False
+    t = _TABLES[table]
+    return isinstance(t.time, kind) and t.key == ("insz", *t.time.columns)
 
 
 def table_of(v: Variable) -> str:
@@ -55,74 +75,59 @@ def by_table(variables: list[Variable]) -> dict[str, list[Variable]]:
 def having_rows(ctx: Context, frame: ir.Table, table: str) -> ir.Table:
     """The frame's rows for which ``table`` has a row of the day's year or quarter."""
     t = ctx.of(table)
-    if table in YEARLY:
-        return frame.semi_join(t, [frame.subject == t.insz, frame.qend.year() == t[YEARLY[table]]])
-    return frame.semi_join(t, [frame.subject == t.insz, frame.qend == t.quarter_end])
+    return frame.semi_join(t, [frame.subject == t.insz, valid_on(table, t, frame.qend)])
 
 
 def join_table(
     ctx: Context, wide: ir.Table, table: str, variables: list[Variable], *, inner: bool = False
 ) -> ir.Table:
-    """``wide`` with the variables of one source table taken at each row's day; with
-    ``inner``, only the rows the (quarterly or yearly) table has."""
-    t = ctx.sources[table] if table == "municipal_context" else ctx.of(table)
-    join = wide.join if inner else wide.left_join
+    """``wide`` with the variables of one source table taken at each row's day, as the
+    table's declared time reads it; with ``inner``, only the rows the (quarterly or yearly)
+    table has."""
+    spec = _TABLES[table]
+    time = spec.time
+    t = ctx.of(table) if "insz" in spec.key else ctx.sources[table]
     picked = {v.name: t[v.source[0].split(".")[1]] for v in variables}
-    if table == "municipal_context":
-        r = t.select(_nis=t.nis_code, _q=t.quarter_end, **picked)
-        j = wide.left_join(r, [wide.nis_code == r._nis, wide.qend == r._q])
+    if isinstance(time, SchoolYear):
+        return _enrolment(ctx, wide, t, ENROLMENT.get(table), variables, picked)
+    who = [k for k in spec.key if k not in time.columns]
+    r = t.select(
+        **{f"_k_{k}": t[k] for k in who}, **{f"_t_{c}": t[c] for c in time.columns}, **picked
+    )
+    on = [wide[_FRAME_COLUMN.get(k, k)] == r[f"_k_{k}"] for k in who]
+    if table == "legal_cohabitation":  # a declaration: the latest started by the day, ended
+        on.append(r._t_start_date <= wide.qend)  # or not (its end code is read once ended)
+    elif not isinstance(time, Static):
+        on.append(valid_on(table, r, wide.qend, prefix="_t_"))
+    if isinstance(time, Quarterly | Yearly):
+        join = wide.join if inner else wide.left_join
+        return join(r, on).select(*wide.columns, *picked)
+    j = wide.left_join(r, on)
+    by = time.latest or (time.start if isinstance(time, History) else None)
+    if by is None:
         return j.select(*wide.columns, *picked)
-    if table == "dwh_job":
-        r = t.select(_k=t.insz, _q=t.quarter_end, _job=t.job, **picked)
-        j = wide.left_join(r, [wide.subject == r._k, wide.qend == r._q, wide.job == r._job])
-        return j.select(*wide.columns, *picked)
-    if table in QUARTERLY:
-        r = t.select(_k=t.insz, _q=t.quarter_end, **picked)
-        j = join(r, [wide.subject == r._k, wide.qend == r._q])
-        return j.select(*wide.columns, *picked)
-    if table in YEARLY:
-        r = t.select(_k=t.insz, _y=t[YEARLY[table]], **picked)
-        j = join(r, [wide.subject == r._k, wide.qend.year() == r._y])
-        return j.select(*wide.columns, *picked)
-    if table in CENSUS:
-        r = t.select(_k=t.insz, _y=t[CENSUS[table]], **picked)
-        j = wide.left_join(r, [wide.subject == r._k, r._y < wide.qend.year()])
-        return latest(j.select(*wide.columns, "_y", *picked), ctx.keys, "_y").drop("_y")
-    if table in STATIC:
-        r = t.select(_k=t.insz, **picked)
-        return wide.left_join(r, wide.subject == r._k).select(*wide.columns, *picked)
-    if table in HISTORY or table == "legal_cohabitation":
-        start, end = (
-            ("start_date", "end_date")
-            if table == "legal_cohabitation"
-            else ("valid_from", "valid_to")
-        )
-        r = t.select(_k=t.insz, _from=t[start], _to=t[end], **picked)
-        if table == "legal_cohabitation":  # the latest declaration started by the day
-            cond = r._from <= wide.qend
-        else:
-            cond = valid_on(r, wide.qend, "_from", "_to")
-        j = wide.left_join(r, [wide.subject == r._k, cond]).select(*wide.columns, "_from", *picked)
-        return latest(j, ctx.keys, "_from").drop("_from")
-    if table in ENROLMENT:
-        return _enrolment(ctx, wide, t, ENROLMENT[table], variables, picked)
-    raise SluisError(f"no time rule for source table {table}", rule="not-implemented")
+    # several rows on a day (overlapping periods, censuses): the latest
+    return latest(j.select(*wide.columns, f"_t_{by}", *picked), ctx.keys, f"_t_{by}").drop(
+        f"_t_{by}"
+    )
 
 
 def _enrolment(
     ctx: Context,
     wide: ir.Table,
     t: ir.Table,
-    other_name: str,
+    other_name: str | None,
     variables: list[Variable],
     picked: dict[str, ir.Column],
 ) -> ir.Table:
     """The row of the day's school year in ``t``; the other community's register
     ``other_name`` fills the gaps (a variable's second source names its column)."""
-    other = ctx.of(other_name)
     j = wide.mutate(_sy=school_year(wide.qend))
     vl = t.select(_k=t.insz, _y=t.school_year, **picked)
     j = j.left_join(vl, [j.subject == vl._k, j._sy == vl._y]).select(*j.columns, *picked)
+    if other_name is None:
+        return j.drop("_sy")
+    other = ctx.of(other_name)
     alt = {
         v.name: other[ref.split(".")[1]]
         for v in variables

@@ -14,13 +14,14 @@ import ibis.expr.types as ir
 
 from sluis.engine import Engine
 from sluis.errors import SluisError
-from sluis.extract.columns import QUARTERLY, YEARLY, by_table, having_rows, join_table
+from sluis.extract.columns import by_table, having_rows, join_table, timed_by
 from sluis.extract.derivations.base import Context
 from sluis.extract.derivations.registry import derivation
 from sluis.extract.frame import Frames
 from sluis.extract.population import PopulationFrames
 from sluis.select.population import Sources
 from sluis.select.sample import Selection
+from sluis.sources.time import Quarterly, Yearly
 from sluis.spec.model import Dataset, Spec
 
 
@@ -87,9 +88,9 @@ def _population_frame(
     time = next((v for v in ds.variables if v.name in ("year", "quarter")), None)
     table = time.source[0].split(".")[0] if time is not None and not time.computed else None
     if ds.unit == "person_year":
-        return frames.years, keys, table if table in YEARLY else None
+        return frames.years, keys, table if timed_by(table, Yearly) else None
     if ds.unit == "person_quarter":
-        return frames.quarters, keys, table if table in QUARTERLY else None
+        return frames.quarters, keys, table if timed_by(table, Quarterly) else None
     raise SluisError(
         f"datasets of unit {ds.unit} about the whole population are not extracted yet",
         rule="not-implemented",

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from sluis.engine import Engine
 from sluis.select.population import Sources
+from sluis.sources import members_on, valid_on
 
 #: relation codes (household.relation) of a spouse and of a cohabiting partner
 PARTNER_RELATIONS = ("02", "21")
@@ -38,11 +39,6 @@ def quarter_ends(start: str, end: str) -> pa.Table:
         labels.append(f"{y}Q{q}")
         y, q = (y + 1, 1) if q == 4 else (y, q + 1)
     return pa.table({"qend": pa.array(days, pa.date32()), "quarter": labels})
-
-
-def valid_on(table: ir.Table, day: ir.DateValue, start: str = "valid_from", end: str = "valid_to"):
-    """Rows of a history table whose period covers ``day``."""
-    return (table[start] <= day) & (table[end].isnull() | (table[end] >= day))
 
 
 @dataclass(frozen=True)
@@ -79,13 +75,14 @@ def build_frames(engine: Engine, sources: Sources, persons: ir.Table, start: str
     """The panel frame of ``persons`` (column ``insz``) and their family frames."""
     quarters = engine.arrow(quarter_ends(start, end))
     r = sources["residence"].semi_join(persons, "insz")
-    panel = r.join(quarters, valid_on(r, quarters.qend)).select(
+    panel = r.join(quarters, valid_on("residence", r, quarters.qend)).select(
         person=r.insz, qend=quarters.qend, nis_code=r.nis_code
     )
     panel = panel.distinct(on=["person", "qend"], keep="first")
     h = sources["household"]
     own = h.semi_join(persons, "insz")
-    hh = panel.left_join(own, [panel.person == own.insz, valid_on(own, panel.qend)]).select(
+    covers = valid_on("household", own, panel.qend)
+    hh = panel.left_join(own, [panel.person == own.insz, covers]).select(
         "person",
         "qend",
         "nis_code",
@@ -116,15 +113,10 @@ def build_frames(engine: Engine, sources: Sources, persons: ir.Table, start: str
 
 def _members(engine: Engine, sources: Sources, panel: ir.Table) -> ir.Table:
     """Everyone in the households of the frame on each quarter's last day."""
-    h = sources["household"]
-    ids = panel.select("household_id").filter(panel.household_id.notnull()).distinct()
-    rows = h.semi_join(ids, "household_id")
-    quarters = panel.select("qend").distinct()
-    m = rows.join(quarters, valid_on(rows, quarters.qend)).select(
-        member=rows.insz,
-        qend=quarters.qend,
-        household_id=rows.household_id,
-        member_relation=rows.relation,
+    households = panel.select("household_id", "qend").filter(panel.household_id.notnull())
+    m = members_on(households.distinct(), "qend", sources["household"])
+    m = m.select(
+        member=m.insz, qend=m.qend, household_id=m.household_id, member_relation=m.relation
     )
     return engine.materialise(m)
 
@@ -137,7 +129,7 @@ def _partners(sources: Sources, panel: ir.Table, members: ir.Table) -> ir.Table:
     lc = sources["legal_cohabitation"]
     m = members
     spouse = (
-        panel.left_join(cs, [panel.person == cs.insz, valid_on(cs, panel.qend)])
+        panel.left_join(cs, [panel.person == cs.insz, valid_on("civil_status", cs, panel.qend)])
         .select("person", "qend", "household_id", "relation", "reference", spouse=cs.spouse_insz)
         .distinct(on=["person", "qend"], keep="first")
     )
@@ -146,7 +138,7 @@ def _partners(sources: Sources, panel: ir.Table, members: ir.Table) -> ir.Table:
             lc,
             [
                 spouse.person == lc.insz,
-                valid_on(lc, spouse.qend, "start_date", "end_date"),
+                valid_on("legal_cohabitation", lc, spouse.qend),
             ],
         )
         .select(

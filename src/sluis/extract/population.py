@@ -41,9 +41,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from sluis.engine import Engine
-from sluis.extract.frame import Subjects, quarter_ends, valid_on
+from sluis.extract.frame import Subjects, quarter_ends
 from sluis.select.population import Sources, municipality_regions
 from sluis.select.sample import no_one_selected
+from sluis.sources import valid_on
 from sluis.spec.model import Spec
 
 FLEMISH_REGION = "02000"
@@ -233,7 +234,7 @@ def _years(
     s = spells
     cp = s.join(days, [days.day >= s.since, s.until.isnull() | (days.day <= s.until)])
     cp = cp.select(subject=cp.insz, qend=cp.day).distinct()
-    resident = cp.semi_join(r, [cp.subject == r.insz, valid_on(r, cp.qend)])
+    resident = cp.semi_join(r, [cp.subject == r.insz, valid_on("residence", r, cp.qend)])
     attached = engine.materialise(_attached(sources, spells, days))
     # everyone in a cohort person's household, a person of a later cohort too (before
     # their own cohort date they are a member like any other)
@@ -256,7 +257,8 @@ def _years(
     # persons who live alone or collectively)
     h = sources["household"]
     mine = h.semi_join(rows.select(insz=rows.subject), "insz")
-    hh = rows.left_join(mine, [rows.subject == mine.insz, valid_on(mine, rows.qend)]).select(
+    covers = valid_on("household", mine, rows.qend)
+    hh = rows.left_join(mine, [rows.subject == mine.insz, covers]).select(
         *rows.columns, household_id=mine.household_id, reference=mine.reference_insz,
         _from=mine.valid_from,
     )  # fmt: skip

@@ -147,7 +147,7 @@ def _deliver_locked(
     digest = read_document(spec_path).sha256
     work = Path(work)
     run = _run_record(work, spec)
-    party = str(run.get("party") or _pseudonymiser(spec))
+    party = str(run.get("party") or spec.pseudonymiser)
     home = work / party
     # the store the run signed the audit log with: the workspace's, or its --key-store
     store = Path(run["key_store"]) if run.get("key_store") else home / "keys"
@@ -334,16 +334,12 @@ def _build_and_send(
     return summary
 
 
-def _pseudonymiser(spec: Spec) -> str:
-    return next(p for p, x in spec.parties.items() if "pseudonymiser" in x.roles)
-
-
 def _run_record(work: Path, spec: Spec) -> dict[str, Any]:
     """The ``run.json`` of the run in ``work``; {} when the run wrote none (an older sluis
     without it is refused by :func:`_check_binding`); a usage error when there is no run."""
     record = work / "run.json"
     if not record.is_file():
-        scra = work / _pseudonymiser(spec) / "scra" / "scra.json"
+        scra = work / spec.pseudonymiser / "scra" / "scra.json"
         if not scra.exists():
             raise UsageError(
                 "no run in the workspace (no run.json, no SCRA result)",

@@ -29,7 +29,7 @@ from sluis.atomic import write_text
 from sluis.audit.log import AuditLog
 from sluis.deliver import sha256_file
 from sluis.deliver.encrypt import decrypt, encrypt, pack
-from sluis.deliver.local_sftp import LocalServer, _key, local_sftp
+from sluis.deliver.local_sftp import LocalServer, local_sftp, read_ssh_key
 from sluis.deliver.transfer import upload
 from sluis.errors import SourceError
 
@@ -96,7 +96,7 @@ class Workspace:
 
     def ssh_public(self) -> str:
         """The party's SSH client public key (OpenSSH); the key is made on first use."""
-        return _key(self.ssh_key).export_public_key().decode().strip()
+        return read_ssh_key(self.ssh_key).export_public_key().decode().strip()
 
 
 @contextmanager

@@ -74,7 +74,7 @@ def external_providers(spec: Spec) -> list[str]:
     return [
         name
         for name, party in spec.parties.items()
-        if "provider" in party.roles and "pseudonymiser" not in party.roles
+        if "provider" in party.roles and name != spec.pseudonymiser
     ]
 
 
@@ -104,12 +104,12 @@ def link(
     check: CheckSources | None,
 ) -> Linked:
     """Select, exchange and extract: the raw datasets of ``spec`` linked at its pseudonymiser."""
-    ttp_name = next(p for p, party in spec.parties.items() if "pseudonymiser" in party.roles)
+    ttp_name = spec.pseudonymiser
     providers = external_providers(spec)
     spaces = {p: Workspace(p, work / p).make() for p in [ttp_name, *providers]}
     ttp = spaces[ttp_name]
     own = frozenset(spec.parties[ttp_name].tables)
-    project = spec.decision.id.replace("/", "-")
+    project = spec.slug
     _clear_leftovers(spaces, ttp, providers, audit, project)
 
     with clock("select"):
@@ -227,7 +227,7 @@ def provide(
     with open_log(ws.audit_log, party=party, store=ws.keys) as log:
         sent = False
         try:
-            project = spec.decision.id.replace("/", "-")
+            project = spec.slug
             tables = list(spec.parties[party].tables)
             first = last_day_of(min(spec.window.lookback.values(), default=spec.window.start))
             last = last_day_of(spec.window.end)

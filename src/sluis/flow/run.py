@@ -170,8 +170,8 @@ def _run_locked(
         )
     tick = progress or (lambda stage, done, total: None)
     work = Path(work)
-    party = _pseudonymiser(spec)
-    project = spec.decision.id.replace("/", "-")
+    party = spec.pseudonymiser
+    project = spec.slug
     staged = work / party / "staged"
     scra_dir = work / party / "scra"
     outputs = [staged, scra_dir, work / "run.json", work / "run.html"]
@@ -391,10 +391,6 @@ def _design_weight(spec: Spec, summary: RunSummary) -> float | None:
     top = {s.population for s in spec.samples.values()}
     top = {p for p in top if spec.populations[p].subset_of is None}
     return sum(summary.populations[p] for p in top) / summary.persons
-
-
-def _pseudonymiser(spec: Spec) -> str:
-    return next(p for p, party in spec.parties.items() if "pseudonymiser" in party.roles)
 
 
 def phase_size(spec: Spec, phase: int, populations: dict[str, int]) -> int | None:

@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
-import stat
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, get_args
@@ -31,8 +28,8 @@ from typing import Literal, get_args
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from sluis.atomic import fsync_dir
 from sluis.errors import SluisError
+from sluis.keystore import check_private, open_store, write_once
 
 Domain = Literal["person", "household"]
 DOMAINS: tuple[str, ...] = get_args(Domain)
@@ -124,28 +121,10 @@ def new_key(store: Path, project: str, *, forbidden: Sequence[Path] = ()) -> Pat
     _check_not_forbidden(store, forbidden)
     if path.exists():
         raise _exists(path)
-    if not store.exists():
-        store.mkdir(mode=0o700, parents=True)
-        os.chmod(store, 0o700)
-    elif not store.is_dir():
-        raise KeyStoreError("the key store is not a directory", rule="key-store", file=str(store))
-    _check_private(store, directory=True)
+    open_store(store, KeyStoreError)
     text = f"{_HEADER}\nproject {project}\nkey {secrets.token_bytes(KEY_BYTES).hex()}\n"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=store)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise _exists(path) from None
-        fsync_dir(store)
-    finally:
-        tmp.unlink(missing_ok=True)
+    if not write_once(store, path, text.encode("ascii")):
+        raise _exists(path)
     return path
 
 
@@ -162,8 +141,8 @@ def load_key(store: Path, project: str, *, forbidden: Sequence[Path] = ()) -> Pr
             file=str(path),
             hint=f"create it once with: sluis keys new --store {store} --project {project}",
         )
-    _check_private(Path(store), directory=True)
-    _check_private(path, directory=False)
+    check_private(Path(store), "key store", KeyStoreError)
+    check_private(path, "key file", KeyStoreError)
     lines = path.read_text(encoding="ascii", errors="replace").splitlines()
     fields = dict(line.split(" ", 1) for line in lines[1:] if " " in line)
     if not lines or lines[0] != _HEADER or set(fields) != {"project", "key"}:
@@ -206,16 +185,3 @@ def _check_not_forbidden(store: Path, forbidden: Sequence[Path]) -> None:
                 file=str(store),
                 hint="keep keys in the pseudonymiser's own directory, e.g. ~/.sluis/keys",
             )
-
-
-def _check_private(path: Path, *, directory: bool) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        what = "key store" if directory else "key file"
-        fix = "700" if directory else "600"
-        raise KeyStoreError(
-            f"the {what} is accessible by group or others (mode {mode:04o})",
-            rule="key-permissions",
-            file=str(path),
-            hint=f"chmod {fix} {path}",
-        )

@@ -121,13 +121,16 @@ def _risk_histogram(risk: np.ndarray) -> dict[str, int]:
     }
 
 
-def _measures(
+def risk_measures(
     fk: np.ndarray,
     Fk: np.ndarray,
     n_cells: int,
     k: int,
     household: np.ndarray | None,
 ) -> tuple[Measures, np.ndarray]:
+    """The risk measures of one key combination (global and individual risk, records
+    below each threshold) and each record's individual risk; shared by the report on the
+    recipient's file, the staged-data check and the treatment's stopping rule."""
     risk = individual_risk(fk, Fk)
     g = global_risk(risk)
     below = {str(t): int(np.count_nonzero(fk < t)) for t in (2, 3, 5)}
@@ -224,7 +227,7 @@ def run_scra(
     for i, names in enumerate(key_sets):
         keys = subset(names)
         freq = frequencies(keys, weights)
-        before, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k, hh_ids)
+        before, _ = risk_measures(freq.fk, freq.Fk, freq.n_cells, k, hh_ids)
         for sname, scodes in sens_codes:
             ld = distinct_l_diversity(freq.cell, freq.n_cells, scodes, sname, l_min)
             before.ldiversity.append(
@@ -256,7 +259,7 @@ def run_scra(
             idx = [all_keys.index(name) for name in res.keys]
             keys = subset(res.keys)
             fk, Fk, n_shown = treated_frequencies(keys, sup.suppressed[:, idx], semantics, weights)
-            res.after, _ = _measures(fk, Fk, n_shown, k, hh_ids)
+            res.after, _ = risk_measures(fk, Fk, n_shown, k, hh_ids)
         explained = explanations(encoded_all, sup)  # record = 0-based row of the input
         write_explanations(out_dir / "suppressions.parquet", explained)
         full = load_table(path, _all_columns(path))
@@ -338,9 +341,10 @@ def _all_columns(path: Path) -> list[str]:
     return list(schema.names)
 
 
-def _bar_figure(
+def bar_figure(
     title: str, series: dict[str, dict[str, int]], xlabel: str, ylabel: str = "records"
 ) -> Figure:
+    """A grouped bar chart of counts per class, the one figure style of every SCRA report."""
     fig = Figure(figsize=(7.5, 2.8))
     ax = fig.add_subplot()
     labels = list(next(iter(series.values())).keys())
@@ -369,14 +373,14 @@ def write_html(path: Path, result: ScraResult) -> Path:
             sizes["after"] = res.after.cell_size_histogram
             risks["after"] = res.after.risk_histogram
         plots[res.name] = {
-            "sizes": svg(_bar_figure(f"{res.name}: records by cell size fk", sizes, "fk")),
-            "risks": svg(_bar_figure(f"{res.name}: records by individual risk", risks, "risk")),
+            "sizes": svg(bar_figure(f"{res.name}: records by cell size fk", sizes, "fk")),
+            "risks": svg(bar_figure(f"{res.name}: records by individual risk", risks, "risk")),
         }
     suppression_plot = None
     if result.treatment and result.treatment.suppressed_values:
         per_var = {v: n for v, n in result.treatment.per_variable.items()}
         suppression_plot = svg(
-            _bar_figure("suppressed values per key", {"suppressed": per_var}, "key", "values")
+            bar_figure("suppressed values per key", {"suppressed": per_var}, "key", "values")
         )
     return write_page(
         path,

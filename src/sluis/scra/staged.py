@@ -64,9 +64,9 @@ from sluis.scra.recode import period_years, recode_column
 from sluis.scra.report import (
     SEMANTICS_TEXT,
     ScraInputError,
-    _bar_figure,
-    _measures,
+    bar_figure,
     load_table,
+    risk_measures,
 )
 from sluis.scra.result import (
     DatasetRun,
@@ -334,7 +334,7 @@ def run_spec_scra(
         for ks, keys_used in zip(key_sets, analysed, strict=True):
             keys = subset_keys(original, keys_used)
             freq = frequencies(keys, weights)
-            before, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k_eff, hh_ids)
+            before, _ = risk_measures(freq.fk, freq.Fk, freq.n_cells, k_eff, hh_ids)
             for s, codes in sens_codes:
                 ld = distinct_l_diversity(freq.cell, freq.n_cells, codes, s.variable, s.l)
                 before.ldiversity.append(
@@ -347,7 +347,7 @@ def run_spec_scra(
                 idx = [encoded.names.index(key) for key in keys_used]
                 mask = sup.suppressed[:, idx]
                 fk_after, Fk_after, n_shown = treated_frequencies(keys, mask, semantics, weights)
-                after, _ = _measures(fk_after, Fk_after, n_shown, k_eff, hh_ids)
+                after, _ = risk_measures(fk_after, Fk_after, n_shown, k_eff, hh_ids)
                 cells, n_cells = _shown_cells(keys, mask)
                 for s, codes in sens_codes:
                     ld = distinct_l_diversity(cells, n_cells, codes, s.variable, s.l)
@@ -557,8 +557,8 @@ def write_spec_html(path: Path, result: SpecScraResult) -> Path:
             sizes["after"] = res.after.cell_size_histogram
             risks["after"] = res.after.risk_histogram
         plots[label] = {
-            "sizes": svg(_bar_figure(f"{label}: records by cell size fk", sizes, "fk")),
-            "risks": svg(_bar_figure(f"{label}: records by individual risk", risks, "risk")),
+            "sizes": svg(bar_figure(f"{label}: records by cell size fk", sizes, "fk")),
+            "risks": svg(bar_figure(f"{label}: records by individual risk", risks, "risk")),
         }
     page = render_page(
         "scra.html",

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
 from sluis.scra.implied import pinned_keys
 from sluis.scra.recode import period_years, recode_column, rule_text
-from sluis.scra.report import _measures
+from sluis.scra.report import risk_measures
 from sluis.scra.result import RecodeKeySet, Recoding
 from sluis.scra.suppress import Suppression, local_suppression, treated_frequencies
 from sluis.spec.model import Coarsen, RecodeStep, Spec
@@ -42,7 +42,7 @@ def _key_set_figures(
     figures = []
     for keys_used in analysed:
         freq = frequencies(subset_keys(encoded, keys_used), weights)
-        measures, _ = _measures(freq.fk, freq.Fk, freq.n_cells, k, None)
+        measures, _ = risk_measures(freq.fk, freq.Fk, freq.n_cells, k, None)
         figures.append((freq.n_cells, measures.records_below["k"], measures.global_risk))
     return figures
 
@@ -98,7 +98,7 @@ def suppress_until_safe(
             fk_a, Fk_a, shown = treated_frequencies(
                 keys, sup.suppressed[:, idx], semantics, weights
             )
-            worst = max(worst, _measures(fk_a, Fk_a, shown, k, households)[0].global_risk)
+            worst = max(worst, risk_measures(fk_a, Fk_a, shown, k, households)[0].global_risk)
         return sup, worst <= max_global_risk
 
     # the global risk falls as k rises: the smallest k that holds, by bisection

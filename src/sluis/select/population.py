@@ -12,6 +12,8 @@ import ibis.expr.types as ir
 from sluis.domain.codelists import municipalities
 from sluis.engine import Engine
 from sluis.errors import SourceError
+from sluis.sources.read import on
+from sluis.sources.time import last_quarter_end
 from sluis.spec.model import Population, Spec
 
 BELGIUM = "150"
@@ -86,10 +88,8 @@ def completed_years(birth: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
 
 def resident_on(sources: Sources, date: dt.date) -> ir.Table:
     """Persons with a residence period in Belgium that covers ``date`` (one row each)."""
-    r = sources["residence"]
-    day = ibis.literal(date)
     return (
-        r.filter((r.valid_from <= day) & (r.valid_to.isnull() | (r.valid_to >= day)))
+        on("residence", date, sources["residence"])
         .select("insz", "nis_code")
         .distinct(on="insz", keep="first")
     )
@@ -134,16 +134,13 @@ def _having_status(sources: Sources, status: str, day: dt.date) -> ir.Table:
     end on or before ``day`` (1 January -> 31 December, the DWH's reference day), and for
     ``studying`` also an enrolment in either community's register in the school year of
     that day."""
-    quarter_end = _last_quarter_end_before(day)
-    position = sources["dwh_position"]
+    position = on("dwh_position", day, sources["dwh_position"])
     prefixes = STATUS_POSITIONS[status]
-    match = ibis.or_(*[position.sep.startswith(p) for p in prefixes])
-    having = position.filter((position.quarter_end == quarter_end) & match).select("insz")
+    having = position.filter(ibis.or_(*[position.sep.startswith(p) for p in prefixes]))
+    having = having.select("insz")
     if status == "studying":
-        school_year = day.year - (day.month < 9)
         for name in ("education_vl_enrolment", "education_fwb_enrolment"):
-            e = sources[name]
-            having = having.union(e.filter(e.school_year == school_year).select("insz"))
+            having = having.union(on(name, day, sources[name]).select("insz"))
     return having.distinct()
 
 
@@ -152,20 +149,10 @@ def status_snapshot(sources: Sources, spec: Spec) -> ir.Table:
     spec's populations' statuses are read: one scan of the table serves every population
     (``Sources.keep``), instead of one per cohort."""
     days = sorted(
-        {_last_quarter_end_before(p.reference_date) for p in spec.populations.values() if p.not_in}
+        {last_quarter_end(p.reference_date) for p in spec.populations.values() if p.not_in}
     )
     t = sources["dwh_position"]
     return t.filter(t.quarter_end.isin(days)).select("insz", "quarter_end", "sep")
-
-
-def _last_quarter_end_before(day: dt.date) -> dt.date:
-    """The last quarter-end day on or before ``day`` (1 Jan 2016 -> 31 Dec 2015)."""
-    month = (day.month - 1) // 3 * 3 + 3  # last month of day's quarter
-    end = dt.date(day.year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
-    if end <= day:
-        return end
-    start = dt.date(day.year, month - 2, 1)  # first day of day's quarter
-    return start - dt.timedelta(days=1)
 
 
 def _naturalised(sources: Sources, pop: Population) -> ir.Table:

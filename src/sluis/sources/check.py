@@ -26,19 +26,19 @@ the same way. Only the quarantine file, owner-only (0600), holds the full rows.
 
 from __future__ import annotations
 
-import re
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+from ibis.backends.sql.datatypes import DuckDBType
 
 from sluis.atomic import atomic_path
-from sluis.domain.codelists import VINTAGE_2019, codelists, municipalities
-from sluis.domain.insz import insz_valid_sql, is_valid_insz
 from sluis.errors import UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Column, Table
+from sluis.sources.findings import CheckReport, Finding, TableReport
+from sluis.sources.row_rules import DUP, Check, ident, lit, row_checks
 
 #: every rule the checker applies, by stable id, with what it means
 RULES: dict[str, str] = {
@@ -69,40 +69,9 @@ TABLE_RULES = (
     "reserved-column",
 )
 
-#: contract type -> the DuckDB types a Parquet column may have
-_ALLOWED_TYPES: dict[str, frozenset[str]] = {
-    "insz": frozenset({"VARCHAR"}),
-    "code": frozenset({"VARCHAR"}),
-    "string": frozenset({"VARCHAR"}),
-    "date": frozenset({"DATE"}),
-    "int": frozenset(
-        {
-            "TINYINT",
-            "SMALLINT",
-            "INTEGER",
-            "BIGINT",
-            "HUGEINT",
-            "UTINYINT",
-            "USMALLINT",
-            "UINTEGER",
-            "UBIGINT",
-            "UHUGEINT",
-        }
-    ),
-}
-_ALLOWED_TYPES["float"] = frozenset({"FLOAT", "DOUBLE"}) | _ALLOWED_TYPES["int"]
-_EXPECTED_NAME = {
-    "insz": "VARCHAR",
-    "code": "VARCHAR",
-    "string": "VARCHAR",
-    "date": "DATE",
-    "float": "DOUBLE",
-}
-
 # names of the helper columns added while checking (prefixed so they never meet real columns)
 _FILE = "__sluis_file"
 _ROW = "__sluis_row"
-_DUP = "__sluis_dup_n"
 
 #: DuckDB's memory budget; beyond it, it spills to a temporary directory. Measured on 20
 #: million rows that all fail: 2.2 GB resident instead of 8 GB, in about the same time.
@@ -115,121 +84,6 @@ QUARANTINE_COLUMNS = ("_source_file", "_source_row", "_rules", "_failures")
 #: file with a column so named cannot be checked without confusing the two
 RESERVED_COLUMNS = frozenset({"file_row_number", *QUARANTINE_COLUMNS})
 RESERVED_PREFIX = "__sluis_"
-
-#: what a masked letter or digit becomes
-MASK = "*"
-#: a run of nine or more digits: a national number, or most of one, or another account number
-_LONG_DIGITS = re.compile(r"[0-9]{9,}")
-#: an INSZ written with separators (99.09.27-001.70, 990927 001 70, ...)
-_SEPARATED_INSZ = re.compile(
-    r"(?<![0-9])[0-9]{2}[ ./-]?[0-9]{2}[ ./-]?[0-9]{2}[ ./-]?[0-9]{3}[ ./-]?[0-9]{2}(?![0-9])"
-)
-
-
-def is_identifier(col: Column) -> bool:
-    """A column whose values identify a person or lead to one: every INSZ column and the
-    ``*_id`` keys (``household_id``). Its values are never shown, only masked."""
-    return col.type == "insz" or col.name.endswith("_id")
-
-
-def mask(value: str) -> str:
-    """``value`` with every letter and digit replaced by ``*``: its length and punctuation
-    stay (what a steward needs to see a lost leading zero), nothing usable is left."""
-    return re.sub(r"[^\W_]", MASK, value)
-
-
-def redact(text: str) -> str:
-    """``text`` with every run of nine or more digits and every separated valid INSZ
-    masked: the safety net for values of columns that should never hold a national
-    number, and for messages that quote a value."""
-
-    def separated(m: re.Match[str]) -> str:
-        digits = re.sub(r"[^0-9]", "", m.group())
-        return mask(m.group()) if is_valid_insz(digits) else m.group()
-
-    text = _SEPARATED_INSZ.sub(separated, text)
-    return _LONG_DIGITS.sub(lambda m: MASK * len(m.group()), text)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: where (file, column, row), which rule, the bad value and a message.
-
-    The message and the value are redacted when the finding is made (see :func:`redact`), so
-    no printer, log or error built from a finding can show a national number."""
-
-    table: str
-    file: str
-    rule: str
-    message: str
-    column: str | None = None
-    row: int | None = None
-    value: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "message", redact(self.message))
-        if self.value is not None:
-            object.__setattr__(self, "value", redact(self.value))
-
-    def __str__(self) -> str:
-        where = ":".join(str(p) for p in (self.file, self.row, self.column) if p is not None)
-        text = f"{where}: {self.rule}: {self.message}"
-        return f"{text} ({self.value})" if self.value is not None else text
-
-
-@dataclass
-class TableReport:
-    """What the check found in one table."""
-
-    name: str
-    files: tuple[str, ...] = ()
-    rows_read: int = 0
-    rows_quarantined: int = 0
-    #: rows breaking each row rule; findings for each table rule
-    rule_counts: dict[str, int] = field(default_factory=dict)
-    #: table-level findings (missing table or column, wrong type, unreadable file)
-    errors: list[Finding] = field(default_factory=list)
-    quarantine_file: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and self.rows_quarantined == 0
-
-
-@dataclass
-class CheckReport:
-    """The result of :func:`check_sources`: per-table counts and the first findings."""
-
-    directory: Path
-    tables: list[TableReport]
-    #: the first findings, table-level ones first, then rows in table, file and row order
-    findings: list[Finding]
-    total_findings: int
-    #: where bad rows were written; None when nothing was quarantined
-    quarantine_dir: Path | None
-
-    @property
-    def ok(self) -> bool:
-        return all(t.ok for t in self.tables)
-
-    @property
-    def rows_read(self) -> int:
-        return sum(t.rows_read for t in self.tables)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return sum(t.rows_quarantined for t in self.tables)
-
-
-@dataclass(frozen=True)
-class _Check:
-    """One row rule on one column, as SQL: a predicate that is true (never NULL) on failure."""
-
-    rule: str
-    column: str
-    fails: str
-    value: str
-    message: str
 
 
 def check_sources(
@@ -278,8 +132,8 @@ def check_sources(
     with tempfile.TemporaryDirectory(prefix="sluis-check-") as spill:
         con = duckdb.connect()
         try:
-            con.execute(f"SET temp_directory = {_lit(spill)}")
-            con.execute(f"SET memory_limit = {_lit(MEMORY_LIMIT)}")
+            con.execute(f"SET temp_directory = {lit(spill)}")
+            con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
             # findings and quarantine are sorted explicitly; the engine need not keep order
             con.execute("SET preserve_insertion_order = false")
             for table in CONTRACT:
@@ -325,7 +179,6 @@ def _cut(table: Table, names: Collection[str]) -> Table:
         key=tuple(k for k in table.key if k in kept),
         periods=tuple(p for p in table.periods if set(p) <= kept),
         insz_sex=table.insz_sex if table.insz_sex and set(table.insz_sex) <= kept else None,
-        quarter_end=table.quarter_end if table.quarter_end in kept else None,
     )
 
 
@@ -395,7 +248,7 @@ def _check_table(
     source = _source_sql(readable)
     try:
         report.rows_read = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
-        checks = _row_checks(table, usable)
+        checks = row_checks(table, usable)
         if not checks:
             return report, [], 0
         found, n_found = _run_row_checks(con, table, source, checks, report, qfile, room)
@@ -427,7 +280,7 @@ def _check_schema(
     readable: list[Path] = []
     for path in files:
         try:
-            rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})").fetchall()
+            rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
         except duckdb.Error as err:
             first = str(err).splitlines()[0]
             report.errors.append(
@@ -500,8 +353,8 @@ def column_findings(
                         column=col.name,
                     )
                 )
-        elif actual not in _ALLOWED_TYPES[col.type]:
-            expected = _EXPECTED_NAME.get(col.type, "an integer type")
+        elif not _accepts(col, actual):
+            expected = col.types.accepted
             found.append(
                 Finding(
                     table.name,
@@ -515,139 +368,22 @@ def column_findings(
     return found
 
 
-def _row_checks(table: Table, usable: dict[str, str]) -> list[_Check]:
-    """Every row rule of ``table`` on the usable columns, in column order."""
-    checks: list[_Check] = []
-    for col in table.columns:
-        if col.name not in usable:
-            continue
-        q = _ident(col.name)
-        text = usable[col.name] == "VARCHAR"
-        empty = f"({q} IS NULL OR trim({q}) = '')" if text else f"({q} IS NULL)"
-        present = f"{q} IS NOT NULL"
-        if not col.nullable:
-            checks.append(
-                _Check(
-                    "null",
-                    col.name,
-                    empty,
-                    _shown(col),
-                    "'empty value in a column that may not be empty'",
-                )
-            )
-            present = f"NOT {empty}"
-        for rule, fails, message in _value_rules(col, usable):
-            checks.append(_Check(rule, col.name, f"({present} AND {fails})", _shown(col), message))
-    for start, end in table.periods:
-        if start in usable and end in usable:
-            s, e = _ident(start), _ident(end)
-            checks.append(
-                _Check(
-                    "period-order",
-                    end,
-                    f"coalesce({e} < {s}, false)",
-                    _str(e),
-                    f"'{end} precedes {start} (' || CAST({s} AS VARCHAR) || ')'",
-                )
-            )
-    if table.quarter_end and usable.get(table.quarter_end) == "DATE":
-        q = _ident(table.quarter_end)
-        checks.append(
-            _Check(
-                "quarter-end",
-                table.quarter_end,
-                f"coalesce({q} <> last_day({q}) OR month({q}) % 3 <> 0, false)",
-                _str(q),
-                "'not the last day of a quarter'",
-            )
-        )
-    if table.insz_sex and all(c in usable for c in table.insz_sex):
-        checks.append(_insz_sex_check(*table.insz_sex))
-    if table.key and all(k in usable for k in table.key):
-        keys = ", ".join(table.key)
-        checks.append(
-            _Check(
-                "duplicate-key",
-                ",".join(table.key),
-                f"({_DUP} IS NOT NULL)",
-                f"concat_ws(', ', {', '.join(_shown(table.column(k)) for k in table.key)})",
-                f"'key ({keys}) occurs ' || CAST({_DUP} AS VARCHAR) || ' times'",
-            )
-        )
-    return checks
-
-
-def _insz_sex_check(insz: str, sex: str) -> _Check:
-    """Sex against the counter parity, where the INSZ tells it: national register numbers
-    (month 0-12) and BIS numbers assigned with a known sex (month + 40)."""
-    i, x = _ident(insz), _ident(sex)
-    month = f"TRY_CAST(substr({i}, 3, 2) AS INTEGER)"
-    counter = f"TRY_CAST(substr({i}, 7, 3) AS INTEGER)"
-    fails = (
-        f"coalesce({insz_valid_sql(i)} AND ({month} < 20 OR {month} >= 40) AND {x} IN ('1', '2') "
-        f"AND ({counter} % 2 = 1) <> ({x} = '1'), false)"
-    )
-    # the message names the rule, never the number (issue 23: no INSZ on a screen)
-    message = (
-        "'sex ' || " + _str(x) + f" || ' does not match the parity of the day counter of {insz} "
-        "(odd for men, even for women)'"
-    )
-    return _Check("insz-sex", sex, fails, _str(x), message)
-
-
-def _value_rules(col: Column, usable: dict[str, str]) -> Iterable[tuple[str, str, str]]:
-    """(rule, failure predicate on a present value, message SQL) for one column."""
-    q = _ident(col.name)
-    if col.type == "insz":
-        yield (
-            "insz-check-digits",
-            f"NOT {insz_valid_sql(q)}",
-            "'not a valid INSZ (11 digits with a check number for a birth before or from 2000)'",
-        )
-    if col.type == "date":
-        yield (
-            "date-range",
-            f"({q} < DATE '{DATE_MIN.isoformat()}' OR {q} > DATE '{DATE_MAX.isoformat()}')",
-            f"'date outside {DATE_MIN.isoformat()}..{DATE_MAX.isoformat()}'",
-        )
-    if col.codelist == "municipality":
-        yield "code-list", *_municipality_rule(q, col, usable)
-    elif col.codelist is not None:
-        codes = codelists()[col.codelist].codes
-        yield "code-list", f"{q} NOT IN ({_in_list(codes)})", f"'not in code list {col.codelist}'"
-
-
-def _municipality_rule(q: str, col: Column, usable: dict[str, str]) -> tuple[str, str]:
-    """A NIS code must be valid in the vintage of the row's date: 589 list before 2019."""
-    before = _in_list(m.nis for m in municipalities() if m.valid_to < VINTAGE_2019)
-    after = _in_list(m.nis for m in municipalities() if m.valid_from >= VINTAGE_2019)
-    cut = f"DATE '{VINTAGE_2019.isoformat()}'"
-    date_col = col.vintage_date
-    if date_col is None or usable.get(date_col) != "DATE":
-        return (
-            f"({q} NOT IN ({before}) AND {q} NOT IN ({after}))",
-            "'not a NIS code of the 589 or the 581 municipality list'",
-        )
-    d = _ident(date_col)
-    fails = (
-        f"CASE WHEN {d} IS NULL THEN ({q} NOT IN ({before}) AND {q} NOT IN ({after})) "
-        f"WHEN {d} < {cut} THEN {q} NOT IN ({before}) ELSE {q} NOT IN ({after}) END"
-    )
-    message = (
-        f"CASE WHEN {d} IS NULL THEN 'not a NIS code of the 589 or the 581 municipality list' "
-        f"WHEN {d} < {cut} THEN 'not a NIS code of the 589 municipalities valid until 2018-12-31 "
-        f"({date_col} ' || CAST({d} AS VARCHAR) || ')' "
-        f"ELSE 'not a NIS code of the 581 municipalities valid from 2019-01-01 "
-        f"({date_col} ' || CAST({d} AS VARCHAR) || ')' END"
-    )
-    return fails, message
+def _accepts(col: Column, engine_type: str) -> bool:
+    """Whether a file's column of DuckDB type ``engine_type`` can stand for ``col``: the
+    contract's declaration of the column type decides (:class:`sluis.sources.schema.Type`),
+    read through Ibis's own reading of DuckDB type names."""
+    try:
+        found = DuckDBType.from_string(engine_type)
+    except Exception:  # a type Ibis cannot name (a nested or exotic type) stands for none
+        return False
+    return col.types.accepts(found)
 
 
 def _run_row_checks(
     con: duckdb.DuckDBPyConnection,
     table: Table,
     source: str,
-    checks: list[_Check],
+    checks: list[Check],
     report: TableReport,
     qfile: Path,
     room: int,
@@ -658,7 +394,7 @@ def _run_row_checks(
     dup = "NULL::BIGINT"
     join = ""
     if any(c.rule == "duplicate-key" for c in checks):
-        keys = [_ident(k) for k in table.key]
+        keys = [ident(k) for k in table.key]
         not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
         dups = (
             f"SELECT {', '.join(keys)}, count(*) AS __sluis_n FROM {source} "
@@ -671,7 +407,7 @@ def _run_row_checks(
         con.execute(
             f"CREATE TEMP TABLE bad AS SELECT * FROM ("
             f"SELECT s.*, {', '.join(flags)} FROM "
-            f"(SELECT s.*, {dup} AS {_DUP} FROM {source} AS s{join}) AS s"
+            f"(SELECT s.*, {dup} AS {DUP} FROM {source} AS s{join}) AS s"
             f") WHERE {any_fail}"
         )
     except duckdb.Error:
@@ -697,8 +433,8 @@ def _run_row_checks(
             report.rule_counts[rule] = report.rule_counts.get(rule, 0) + n
 
     long = " UNION ALL ".join(
-        f"SELECT {_FILE} AS file, {_ROW} AS row, {i} AS ci, {_lit(c.rule)} AS rule, "
-        f"{_lit(c.column)} AS col, {c.value} AS value, {c.message} AS message "
+        f"SELECT {_FILE} AS file, {_ROW} AS row, {i} AS ci, {lit(c.rule)} AS rule, "
+        f"{lit(c.column)} AS col, {c.value} AS value, {c.message} AS message "
         f"FROM bad WHERE __sluis_c{i}"
         for i, c in enumerate(checks)
     )
@@ -715,16 +451,16 @@ def _run_row_checks(
     return found, n_found
 
 
-def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[_Check], qfile: Path) -> None:
+def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[Check], qfile: Path) -> None:
     """Bad rows with all their columns, where they came from and what they broke; atomic."""
     rules = ", ".join(
-        f"CASE WHEN __sluis_c{i} THEN {_lit(c.rule)} END" for i, c in enumerate(checks)
+        f"CASE WHEN __sluis_c{i} THEN {lit(c.rule)} END" for i, c in enumerate(checks)
     )
     failures = ", ".join(
-        f"CASE WHEN __sluis_c{i} THEN {_lit(c.column + ':' + c.rule)} END"
+        f"CASE WHEN __sluis_c{i} THEN {lit(c.column + ':' + c.rule)} END"
         for i, c in enumerate(checks)
     )
-    helpers = ", ".join([_FILE, _ROW, _DUP] + [f"__sluis_c{i}" for i in range(len(checks))])
+    helpers = ", ".join([_FILE, _ROW, DUP] + [f"__sluis_c{i}" for i in range(len(checks))])
     query = (
         f"SELECT * EXCLUDE ({helpers}), {_FILE} AS _source_file, {_ROW} AS _source_row, "
         f"list_sort(list_distinct([{rules}])) AS _rules, "
@@ -733,15 +469,15 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[_Check], qfil
     )
     qfile.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with atomic_path(qfile, mode=0o600) as tmp:  # rows keyed by national number
-        con.execute(f"COPY ({query}) TO {_lit(str(tmp))} (FORMAT parquet)")
+        con.execute(f"COPY ({query}) TO {lit(str(tmp))} (FORMAT parquet)")
 
 
 def _source_sql(files: list[Path]) -> str:
     """read_parquet over the files, with the file name and the 1-based row in the file."""
-    paths = ", ".join(_lit(str(f)) for f in files)
+    paths = ", ".join(lit(str(f)) for f in files)
     return (
         f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {_ROW} "
-        f"FROM read_parquet([{paths}], filename = {_lit(_FILE)}, file_row_number = true, "
+        f"FROM read_parquet([{paths}], filename = {lit(_FILE)}, file_row_number = true, "
         f"union_by_name = true))"
     )
 
@@ -765,33 +501,6 @@ def _remove_if_empty(path: Path) -> None:
         path.rmdir()
 
 
-def _lit(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _str(expr: str) -> str:
-    return f"CAST({expr} AS VARCHAR)"
-
-
-def _shown(col: Column) -> str:
-    """A column's value as a finding shows it: masked in the engine for an identifier
-    column (:func:`is_identifier`), so the full value never leaves DuckDB."""
-    value = _str(_ident(col.name))
-    if is_identifier(col):
-        return f"regexp_replace({value}, '[\\pL\\pN]', {_lit(MASK)}, 'g')"
-    return value
-
-
-def _in_list(codes: Iterable[str]) -> str:
-    return ", ".join(_lit(c) for c in sorted(set(codes)))
-
-
 __all__ = [
     "QUARANTINE_COLUMNS",
     "RULES",
@@ -802,8 +511,5 @@ __all__ = [
     "check_sources",
     "column_findings",
     "default_quarantine",
-    "is_identifier",
-    "mask",
-    "redact",
     "table_files",
 ]

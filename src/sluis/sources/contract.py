@@ -16,6 +16,7 @@ from sluis.sources.contract_ksz import KSZ_TABLES
 from sluis.sources.contract_statbel import STATBEL_TABLES
 from sluis.sources.contract_vdab import VDAB_TABLES
 from sluis.sources.schema import DATE_MAX, DATE_MIN, Column, Table
+from sluis.sources.time import History, Static
 
 __all__ = ["CONTRACT", "DATE_MAX", "DATE_MIN", "Column", "Table", "table"]
 
@@ -29,6 +30,7 @@ PERSON = Table(
         "were born, arrived, left or died, and people with a BIS number only."
     ),
     key=("insz",),
+    time=Static(),
     columns=(
         Column("insz", "insz", "National register number or BIS number (INSZ/NISS)."),
         Column("register", "code", "Which register issued the INSZ.", codelist="register"),
@@ -69,6 +71,7 @@ NATIONALITY = Table(
     register=NR,
     description="Nationality history: one row per nationality held, from the date it was acquired.",
     key=("insz", "valid_from"),
+    time=History(),
     columns=(
         Column("insz", "insz", "Person."),
         Column("valid_from", "date", "Date the nationality was acquired (or birth / arrival)."),
@@ -94,6 +97,7 @@ RESIDENCE = Table(
         "A gap between periods is a stay abroad (emigration, then return)."
     ),
     key=("insz", "valid_from"),
+    time=History(),
     columns=(
         Column("insz", "insz", "Person."),
         Column("valid_from", "date", "First day of residence in the municipality."),
@@ -135,6 +139,7 @@ HOUSEHOLD = Table(
         "person, relation to the reference person and LIPRO position stay the same."
     ),
     key=("insz", "valid_from"),
+    time=History(),
     columns=(
         Column("insz", "insz", "Person."),
         Column("valid_from", "date", "First day of the period."),
@@ -159,6 +164,7 @@ CIVIL_STATUS = Table(
     register=NR,
     description="Civil-status history: one row per civil status held.",
     key=("insz", "valid_from"),
+    time=History(),
     columns=(
         Column("insz", "insz", "Person."),
         Column("valid_from", "date", "Date of the change (birth for 'never married')."),
@@ -177,6 +183,7 @@ COHABITATION = Table(
         "declaration, with its end and the reason it ended."
     ),
     key=("insz", "start_date"),
+    time=History("start_date", "end_date"),
     columns=(
         Column("insz", "insz", "Person."),
         Column("partner_insz", "insz", "INSZ of the legal cohabitant."),
@@ -196,6 +203,7 @@ RESIDENCE_REASON = Table(
         "(asylum) where it happened."
     ),
     key=("insz",),
+    time=Static(),
     columns=(
         Column("insz", "insz", "Person."),
         Column("reason", "code", "Reason of residence.", codelist="residence_reason"),

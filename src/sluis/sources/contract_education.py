@@ -10,6 +10,7 @@ Foreign higher-education diplomas appear where a community recognised them (NARI
 from __future__ import annotations
 
 from sluis.sources.schema import Column, Table, flag
+from sluis.sources.time import Obtained, SchoolYear
 
 VL = "Flemish Community education register"
 FWB = "Federation Wallonia-Brussels education register"
@@ -29,6 +30,7 @@ VL_ENROLMENT = Table(
     register=VL,
     description="One row per pupil or student per school year (enrolled on 1 October).",
     key=("insz", "school_year"),
+    time=SchoolYear(),
     columns=(
         _PERSON,
         _YEAR,
@@ -47,6 +49,7 @@ VL_DIPLOMA = Table(
         "education diplomas)."
     ),
     key=("insz", "diploma_year", "level"),
+    time=Obtained("diploma_year"),
     columns=(
         _PERSON,
         Column("diploma_year", "int", "Year the diploma was obtained.", serves=("A8", "A13")),
@@ -69,6 +72,7 @@ FWB_ENROLMENT = Table(
     register=FWB,
     description="One row per pupil or student per school year (enrolled on 15 January).",
     key=("insz", "school_year"),
+    time=SchoolYear(),
     columns=(
         _PERSON,
         _YEAR,
@@ -83,6 +87,7 @@ FWB_DIPLOMA = Table(
     register=FWB,
     description="One row per certificate or diploma obtained or recognised (équivalence).",
     key=("insz", "diploma_year", "level"),
+    time=Obtained("diploma_year"),
     columns=(
         _PERSON,
         Column("diploma_year", "int", "Year obtained.", serves=("A8", "A13")),

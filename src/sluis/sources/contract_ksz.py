@@ -9,6 +9,7 @@ quarter. Codes whose official lists are incomplete point at provisional lists (R
 from __future__ import annotations
 
 from sluis.sources.schema import Column, Table, amount, flag
+from sluis.sources.time import Quarterly
 
 DWH = "KSZ data warehouse labour market and social protection (DWH AM&SB)"
 
@@ -39,7 +40,7 @@ POSITION = Table(
         "paying institution. No row after death or emigration."
     ),
     key=("insz", "quarter_end"),
-    quarter_end="quarter_end",
+    time=Quarterly(),
     columns=(
         _PERSON,
         _QUARTER,
@@ -133,7 +134,7 @@ JOB = Table(
         "the quarter."
     ),
     key=("insz", "quarter_end", "job"),
-    quarter_end="quarter_end",
+    time=Quarterly(),
     columns=(
         _PERSON,
         Column(
@@ -249,7 +250,7 @@ UNEMPLOYMENT = Table(
         "and other registered job seekers."
     ),
     key=("insz", "quarter_end"),
-    quarter_end="quarter_end",
+    time=Quarterly(),
     columns=(
         _PERSON,
         _QUARTER,

@@ -7,6 +7,7 @@ The municipal context (A7) is an aggregate per municipality and quarter.
 from __future__ import annotations
 
 from sluis.sources.schema import Column, Table, amount, flag
+from sluis.sources.time import Census, Quarterly, Yearly
 
 STATBEL = "Statbel"
 
@@ -18,6 +19,7 @@ CENSUS = Table(
         "resident per census."
     ),
     key=("insz", "census_year"),
+    time=Census("census_year"),
     columns=(
         Column("insz", "insz", "Person."),
         Column("census_year", "int", "2011 or 2021.", serves=("B5",)),
@@ -142,6 +144,7 @@ ADI = Table(
         "members on 31 December."
     ),
     key=("insz", "income_year"),
+    time=Yearly("income_year"),
     columns=(
         Column("insz", "insz", "Person."),
         Column("income_year", "int", "Income year.", serves=("B7",)),
@@ -188,7 +191,7 @@ MUNICIPAL_CONTEXT = Table(
         "rate (job seekers over the labour force 15-64)."
     ),
     key=("nis_code", "quarter_end"),
-    quarter_end="quarter_end",
+    time=Quarterly(),
     columns=(
         Column(
             "nis_code",

@@ -7,6 +7,7 @@ lists were not available; the lists are provisional (REFERENCE.md §1.4, §8).
 from __future__ import annotations
 
 from sluis.sources.schema import Column, Table, flag
+from sluis.sources.time import Quarterly
 
 VDAB = "VDAB (Flemish public employment service)"
 
@@ -31,7 +32,7 @@ JOBSEEKER = Table(
         "2000Q1-2024Q4."
     ),
     key=("insz", "quarter_end"),
-    quarter_end="quarter_end",
+    time=Quarterly(),
     columns=(
         Column("insz", "insz", "Person."),
         Column("quarter_end", "date", "Last day of the quarter.", serves=("B9",)),

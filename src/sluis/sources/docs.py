@@ -20,15 +20,17 @@ from sluis.extract.derivations.registry import REGISTRY
 from sluis.extract.derivations.requirements import ITEMS
 from sluis.sources.check import RULES, TABLE_RULES
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Table
+from sluis.sources.schema import TYPES
 
-_TYPES = (
-    ("insz", "string (VARCHAR)", "11 digits with a valid check number for either century"),
-    ("code", "string (VARCHAR)", "a code of the column's code list"),
-    ("string", "string (VARCHAR)", "free text"),
-    ("date", "date32 (DATE)", f"a calendar date in {DATE_MIN}..{DATE_MAX}"),
-    ("int", "any integer type", "a whole number"),
-    ("float", "FLOAT, DOUBLE or any integer type", "a number"),
-)
+#: what a value of each contract type must be (the types themselves: schema.TYPES)
+_MEANING = {
+    "insz": "11 digits with a valid check number for either century",
+    "code": "a code of the column's code list",
+    "string": "free text",
+    "date": f"a calendar date in {DATE_MIN}..{DATE_MAX}",
+    "int": "a whole number",
+    "float": "a number",
+}
 
 _STATUS_TEXT = {
     "verified": "**Verified**: the codes were seen in an official source.",
@@ -91,9 +93,16 @@ def _layout() -> list[str]:
         "allowed and ignored. An empty value is a Parquet NULL; a column marked *no* under "
         "*empty* may hold neither NULL nor an empty string.",
         "",
-        _row("contract type", "Parquet (DuckDB) type", "valid values"),
-        _row("---", "---", "---"),
-        *(_row(f"`{t}`", parquet, meaning) for t, parquet, meaning in _TYPES),
+        _row("contract type", "Arrow type", "Ibis type", "a file's column may be", "valid values"),
+        _row("---", "---", "---", "---", "---"),
+        *(
+            _row(f"`{name}`", f"`{ty.arrow}`", f"`{ty.ibis}`", ty.accepted, _MEANING[name])
+            for name, ty in TYPES.items()
+        ),
+        "",
+        "Each table also declares how it is read on a day (its *time*, below with each "
+        "table): selection and extraction read every table that way, through "
+        "`sluis.sources.on`.",
         "",
         "`sluis sources check DIR` applies these rules; each has a stable id. Table rules stop "
         "the row checks of the column concerned; rows that break a row rule are copied to "
@@ -117,13 +126,17 @@ def _tables() -> list[str]:
     lines = [
         "## Tables",
         "",
-        _row("table", "register", "key", "columns"),
-        _row("---", "---", "---", "---"),
-        *(_row(f"[`{t.name}`](#{t.name})", t.register, _key(t), len(t.columns)) for t in CONTRACT),
+        _row("table", "register", "key", "read on a day", "columns"),
+        _row("---", "---", "---", "---", "---"),
+        *(
+            _row(f"[`{t.name}`](#{t.name})", t.register, _key(t), t.time.kind, len(t.columns))
+            for t in CONTRACT
+        ),
         "",
     ]
     for t in CONTRACT:
         lines += [f"### {t.name}", "", t.description, "", f"Key: {_key(t)}.", ""]
+        lines += [f"Read on a day: {t.time.text()}.", ""]
         if t.periods:
             pairs = "; ".join(f"`{end}` not before `{start}`" for start, end in t.periods)
             lines += [f"Periods: {pairs}.", ""]

@@ -29,6 +29,8 @@ from sluis.coarsen.kinds import (  # noqa: F401
     TopCode,
 )
 
+from sluis.errors import UsageError
+
 QUARTER = r"^(19|20)\d\dQ[1-4]$"
 #: delivered names: Stata's limit is 32 characters, lowercase keeps every target happy
 NAME = r"^[a-z][a-z0-9_]{0,31}$"
@@ -333,6 +335,25 @@ class Spec(Strict):
     enclave: Enclave | None = None
     delivery: Delivery
     retention: Retention
+
+    @property
+    def pseudonymiser(self) -> str:
+        """The party (its name in ``parties``) that pseudonymises: it selects, links and
+        treats the data, holds the project key and sends the package. ``sluis spec check``
+        refuses a spec where no party has that role."""
+        for name, party in self.parties.items():
+            if "pseudonymiser" in party.roles:
+                return name
+        raise UsageError(
+            f"spec {self.decision.id}: no party has the pseudonymiser role",
+            rule="party-beyond-decision",
+        )
+
+    @property
+    def slug(self) -> str:
+        """The project's id in file, folder and key names: the decision id with a dash for
+        the slash (``25-074`` for decision 25/074)."""
+        return self.decision.id.replace("/", "-")
 
     def variable_names(self, dataset: str) -> list[str]:
         """The columns a dataset may carry, in spec order."""

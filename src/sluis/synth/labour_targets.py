@@ -21,7 +21,7 @@ from functools import cache
 import numpy as np
 
 from sluis.synth.panel import ORIGINS
-from sluis.synth.targets import REGION_NAMES, _interpolate, _series
+from sluis.synth.targets import REGION_NAMES, interpolate, series
 
 YEARS = np.arange(2000, 2025)
 #: origin -> the macro_facts suffix of its 2022 employment rate
@@ -63,13 +63,13 @@ class LabourTargets:
 
 
 def _value(indicator: str, geography: str = "BE") -> dict[int, float]:
-    return _series(indicator, geography)
+    return series(indicator, geography)
 
 
 @cache
 def labour_targets() -> LabourTargets:
     """The labour-market margins for 2000-2024."""
-    belgian = _interpolate(_value("employment_rate_20_64_origin_belgian"), YEARS)
+    belgian = interpolate(_value("employment_rate_20_64_origin_belgian"), YEARS)
     belgian_2022 = _value("employment_rate_20_64_origin_belgian")[2022]
     other_2022 = _value("employment_rate_20_64_nonEU_origin")[2021]
     rows = []
@@ -83,8 +83,8 @@ def labour_targets() -> LabourTargets:
         points = _value("unemployment_rate_ilo", region) | _value(
             "unemployment_rate_15_64_q", region
         )
-        unemployment.append(_interpolate(points, YEARS))
-    be_ll = _interpolate(_value("leefloon_recipients_monthly_avg"), YEARS)
+        unemployment.append(interpolate(points, YEARS))
+    be_ll = interpolate(_value("leefloon_recipients_monthly_avg"), YEARS)
     regional = [_value("leefloon_recipients_monthly_avg", r) for r in REGION_NAMES]
     share_years = sorted(set.intersection(*(set(r) for r in regional)))
     shares = np.array([[r[y] / sum(x[y] for x in regional) for y in share_years] for r in regional])
@@ -108,11 +108,11 @@ def _wage_knots() -> np.ndarray:
     # before 2016: the median follows the mean (2010 -> 2016), 2% a year before 2010
     median = {2010: median[2016] * mean[2010] / mean[2016], **median}
     first, last = min(median), max(median)
-    med = _interpolate(median, YEARS)
+    med = interpolate(median, YEARS)
     med = np.where(first > YEARS, median[first] * 1.02 ** (YEARS - first), med)
     med = np.where(last < YEARS, median[last] * 1.02 ** (YEARS - last), med)
-    low = _interpolate({y: p10[y] / median[y] for y in p10}, YEARS) * med
-    high = _interpolate({y: p90[y] / median[y] for y in p90}, YEARS) * med
+    low = interpolate({y: p10[y] / median[y] for y in p10}, YEARS) * med
+    high = interpolate({y: p90[y] / median[y] for y in p90}, YEARS) * med
     # tails: the lowest full-time wage about 70% of P10, the top 1 in 1,000 about 3 x P90
     return np.stack([0.7 * low, low, med, high, 3.0 * high], axis=1)
 

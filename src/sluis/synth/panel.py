@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sluis.synth.population import QUARTERS, Chunk
+from sluis.synth.bookkeeping import QUARTERS
+from sluis.synth.population import Chunk
 from sluis.synth.state import NONE, quarter_start
 from sluis.synth.world import countries, geography
 

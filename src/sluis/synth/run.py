@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
+from ibis import dtype as ibis_dtype
 
 from sluis import __version__
 from sluis.domain.insz import make_insz_array
@@ -36,10 +37,11 @@ from sluis.errors import UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN
 from sluis.sources.contract import table as contract_table
 from sluis.synth.adi import add_poverty, poverty_thresholds
+from sluis.synth.bookkeeping import FIRST_BIRTH
 from sluis.synth.municipal import context_table, empty_counts
 from sluis.synth.panel import Panel, build_panel
 from sluis.synth.part2 import registers
-from sluis.synth.population import FIRST_BIRTH, Chunk
+from sluis.synth.population import Chunk
 from sluis.synth.state import day
 from sluis.synth.tables import build_tables
 from sluis.synth.targets import targets
@@ -217,8 +219,28 @@ def write_part(table: pa.Table, name: str, path: Path) -> None:
     """Write one Parquet part, zstd-compressed, with min/max statistics on the key columns
     only: statistics of every text column cost more than half the writing time, and readers
     prune row groups by person and date, not by code."""
+    table = conform(table, name)
     keys = [k for k in contract_table(name).key if k in table.column_names]
     pq.write_table(table, path, compression="zstd", write_statistics=keys)
+
+
+def conform(table: pa.Table, name: str) -> pa.Table:
+    """``table`` in the contract's schema of table ``name`` (S1): exactly its columns, in
+    its order, each of a type the contract accepts for the column. The generator keeps
+    narrower storage where the contract allows it (an int8 count, a dictionary-encoded
+    code: the files stay small); any other type is cast to the declared Arrow type, and a
+    missing or extra column is a generator bug, refused before anything is written."""
+    schema = contract_table(name).arrow_schema
+    if sorted(table.column_names) != sorted(schema.names):
+        raise ValueError(f"synthetic {name} has columns {table.column_names}, not {schema.names}")
+    table = table.select(schema.names)
+    for i, wanted in enumerate(schema):
+        column = table.column(i)
+        stored = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        declared = contract_table(name).column(wanted.name).types
+        if not declared.accepts(ibis_dtype(stored)):
+            table = table.set_column(i, wanted, column.cast(wanted.type))
+    return table
 
 
 def _with_insz(table: pa.Table, name: str, insz: pa.Array) -> pa.Table:

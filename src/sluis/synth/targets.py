@@ -30,7 +30,9 @@ class Targets:
     naturalisations: np.ndarray
 
 
-def _series(indicator: str, geography: str) -> dict[int, float]:
+def series(indicator: str, geography: str) -> dict[int, float]:
+    """The published yearly values of ``indicator`` in ``geography`` (year -> value), from
+    the synthetic targets and the macro facts."""
     values: dict[int, float] = {}
     for row in read_csv("synth_targets.csv"):
         if row["indicator"] == indicator and row["geography"] == geography:
@@ -43,7 +45,8 @@ def _series(indicator: str, geography: str) -> dict[int, float]:
     return values
 
 
-def _interpolate(points: dict[int, float], years: np.ndarray) -> np.ndarray:
+def interpolate(points: dict[int, float], years: np.ndarray) -> np.ndarray:
+    """Values for ``years``: linear between the published years, flat outside them."""
     xs = np.array(sorted(points))
     return np.interp(years, xs, np.array([points[x] for x in xs]))
 
@@ -51,14 +54,14 @@ def _interpolate(points: dict[int, float], years: np.ndarray) -> np.ndarray:
 @cache
 def targets() -> Targets:
     """The margins, interpolated to every year."""
-    be = _interpolate(_series("population", "BE"), YEARS)
-    regional = [_series("population", name) for name in REGION_NAMES]
+    be = interpolate(series("population", "BE"), YEARS)
+    regional = [series("population", name) for name in REGION_NAMES]
     anchor_years = sorted(set.intersection(*(set(r) for r in regional)))
     shares = np.array(
         [[r[y] / sum(rr[y] for rr in regional) for y in anchor_years] for r in regional]
     )
     share_path = np.array([np.interp(YEARS, anchor_years, s) for s in shares])
     population = share_path * be
-    births = _interpolate(_series("births", "BE"), YEARS[:-1])
-    natural = _interpolate(_series("nationality_acquisitions", "BE"), YEARS[:-1])
+    births = interpolate(series("births", "BE"), YEARS[:-1])
+    natural = interpolate(series("nationality_acquisitions", "BE"), YEARS[:-1])
     return Targets(population=population, births=births, naturalisations=natural)

@@ -8,7 +8,7 @@ import ibis.expr.types as ir
 
 from sluis.extract.derivations.base import Context, Derivation, attach, frame_column, latest
 from sluis.extract.derivations.items import PARTNER_COLUMNS
-from sluis.extract.frame import valid_on
+from sluis.sources import valid_on
 from sluis.spec.model import Variable
 
 _HOUSEHOLD_ROW = ("household.valid_from", "household.valid_to")
@@ -32,7 +32,7 @@ def _lipro_on(ctx: Context, days: ir.Table) -> ir.Table:
     """(who, qend, _v): the LIPRO position of ``who`` on ``qend``."""
     h = ctx.sources["household"]
     days = days.distinct()
-    rows = h.join(days, [h.insz == days.who, valid_on(h, days.qend)]).select(
+    rows = h.join(days, [h.insz == days.who, valid_on("household", h, days.qend)]).select(
         who=days.who, qend=days.qend, _v=h.lipro, _from=h.valid_from
     )
     return latest(rows, ("who", "qend"), "_from").drop("_from")

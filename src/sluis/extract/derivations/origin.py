@@ -7,8 +7,8 @@ import ibis
 import ibis.expr.types as ir
 
 from sluis.extract.derivations.base import Build, Context, Derivation, attach, latest
-from sluis.extract.frame import valid_on
 from sluis.select.population import BELGIUM, municipality_regions
+from sluis.sources import valid_on
 from sluis.spec.model import Variable
 
 
@@ -55,7 +55,7 @@ def _origin(ctx: Context, w: ir.Table, v: Variable) -> ir.Table:
     )
     n = ctx.of("nationality")
     days = w.select("subject", "qend").distinct()
-    cur = days.left_join(n, [days.subject == n.insz, valid_on(n, days.qend)]).select(
+    cur = days.left_join(n, [days.subject == n.insz, valid_on("nationality", n, days.qend)]).select(
         "subject", "qend", _cur=n.nationality, _from=n.valid_from
     )
     cur = latest(cur, ("subject", "qend"), "_from").drop("_from")
