@@ -28,7 +28,6 @@ from sluis.coarsen.kinds import (  # noqa: F401
     Pseudonym,
     TopCode,
 )
-
 from sluis.errors import UsageError
 
 QUARTER = r"^(19|20)\d\dQ[1-4]$"
