@@ -34,6 +34,11 @@ BILLION_LAUGHS = "".join(
     ]
 )
 
+#: a guard against a runaway parse (an unbounded bomb takes minutes to hours and gigabytes),
+#: not a speed measure: the refusals' positions and the memory peak show the work is bounded;
+#: a loaded CI machine must not fail it (speed is measured in bench/, never here)
+HANG = 30.0
+
 
 def _refusal(path: Path, limits: Limits = LIMITS) -> SpecError:
     with pytest.raises(SpecError) as err:
@@ -57,7 +62,7 @@ def test_x2_a_billion_laughs_is_refused_in_fixed_time_and_memory(tmp_path: Path)
     second = line_e.index("*d", line_e.index("*d") + 1) + 1
     assert (problem.rule, problem.line, problem.column) == ("yaml-aliases", 5, second)
     assert "20,000 nodes" in problem.message and "*d" in problem.message
-    assert elapsed < 0.5, elapsed
+    assert elapsed < HANG, elapsed
     assert peak < 5_000_000, peak
 
 
@@ -66,7 +71,7 @@ def test_x2_spec_check_refuses_the_bomb_with_one_located_line(tmp_path: Path) ->
     path.write_text(BILLION_LAUGHS)
     start = time.perf_counter()
     result = CliRunner().invoke(app, ["spec", "check", str(path)])
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < HANG
     assert result.exit_code == 1
     assert f"{path}:5:" in result.output and ": yaml-aliases: " in result.output
     assert "Traceback" not in result.output
@@ -80,7 +85,7 @@ def test_x2_deep_nesting_is_refused_where_it_crosses_the_cap(tmp_path: Path, lev
     (problem,) = _refusal(path).problems
     # ruamel's scanner looks ahead over a line's first 1,024 characters for a simple key,
     # quadratically in the open flow levels (about 0.5 s here); no longer a line costs more
-    assert time.perf_counter() - start < 1.5
+    assert time.perf_counter() - start < HANG
     # the root mapping is level 1, the first "[" level 2: the 32nd "[" is level 33
     assert (problem.rule, problem.line, problem.column) == ("yaml-too-deep", 1, 3 + 31 + 1)
 
@@ -117,7 +122,7 @@ def test_x2_too_many_nodes_without_aliases(tmp_path: Path) -> None:
     path.write_text("a: [" + ",".join(["1"] * 25_000) + "]\n")
     start = time.perf_counter()
     (problem,) = _refusal(path).problems
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < HANG
     assert problem.rule == "yaml-too-large" and "20,000 nodes" in problem.message
 
 
@@ -258,4 +263,4 @@ def test_x2_any_nesting_of_aliases_loads_or_is_refused_cleanly(
         assert not any(over.values()), (shape, text)
         _, problems = check_document(doc)  # the structural check walks the expanded tree
         assert all(p.rule in RULES for p in problems)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < HANG
