@@ -462,7 +462,8 @@ def enclave_release(job: JobArgument, work: WorkOption) -> None:
 
     enclave/releases/<id>/ gets the outputs two reviewers approved (with their metadata
     files), release.json (digests, check results, reviewers and comments, the audit log's
-    checkpoint) and manifest-sha256.txt. Refused when nothing new is approved.
+    checkpoint) and manifest-sha256.txt, and the release joins the delivery register
+    (sluis retain list). Refused when nothing new is approved.
 
     Example: sluis enclave release j0001 --work out/run/25-074-phase2
     """
@@ -472,7 +473,8 @@ def enclave_release(job: JobArgument, work: WorkOption) -> None:
     Console(highlight=False).print(
         Text(
             f"released {len(info.files) - 1} file(s) of job {job} as {info.id} in {info.path} "
-            f"(audit checkpoint seq {info.checkpoint['seq']})"
+            f"(audit checkpoint seq {info.checkpoint['seq']}); in the delivery register as "
+            f"{', '.join(info.registered) or 'listed before'} (sluis retain list)"
         ),
         soft_wrap=True,
     )

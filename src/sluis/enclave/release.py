@@ -18,10 +18,17 @@ The package is built under a temporary name and renamed when complete, so a fail
 leaves no package; each file is hashed again after it was copied and must still have the
 digest the reviewers approved (an output edited during the release is not released).
 An output already released with the same digest is not released again.
+
+Every release joins the delivery register of the party (``register.jsonl``, issue 18) as
+entry ``<project>-enclave-<release id>``: decision, recipient, researchers, the manifest's
+SHA-256, the audit checkpoint it carried and the spec's deadline. A release that reached
+its folder but not the register (a kill between the two) is registered by the next
+release, or by :func:`register_releases`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import getpass
 import hashlib
@@ -46,6 +53,8 @@ from sluis.enclave.reviews import (
     sha256_file,
     status,
 )
+from sluis.enclave.workspace import open_enclave
+from sluis.retain import hold, register
 
 #: a release id
 RELEASE_ID = re.compile(r"r[0-9]{4,}")
@@ -68,6 +77,9 @@ class ReleaseInfo:
     job: str
     files: tuple[str, ...]
     checkpoint: dict[str, Any]
+    #: the release's entries newly put into the delivery register (this one, and any an
+    #: earlier, interrupted release left out)
+    registered: tuple[str, ...] = ()
 
 
 def releases_dir(enclave: Path) -> Path:
@@ -247,4 +259,36 @@ def _build(enclave: Path, root: Path, job_id: str) -> ReleaseInfo:
         job=job_id,
         files=tuple(sorted(sums)),
         checkpoint=checkpoint,
+        registered=tuple(register_releases(enclave)),
     )
+
+
+def register_releases(enclave: Path) -> list[str]:
+    """Put every release of ``enclave`` that the party's delivery register does not list
+    yet into it (G9, G10); returns the entries written. Idempotent: a release is one entry,
+    whichever release or rerun writes it."""
+    space = open_enclave(enclave.parent.parent)
+    listed = {line["delivery"] for line in register.lines(space.home)}
+    spec = space.spec()
+    project = spec.decision.id.replace("/", "-")
+    missing = [r for r in release_ids(enclave) if hold.release_entry(project, r) not in listed]
+    if not missing:
+        return []
+    written = []
+    with space.log() as audit:
+        for release_id in missing:
+            folder = releases_dir(enclave) / release_id
+            document = load_release(enclave, release_id)
+            written.append(
+                hold.hold_release(
+                    space.home,
+                    audit=audit,
+                    spec=spec,
+                    release=folder,
+                    manifest_sha256=sha256_file(folder / MANIFEST),
+                    checkpoint=document.get("audit_checkpoint"),
+                    job=str(document.get("job", "")),
+                    created=dt.date.fromisoformat(str(document["created"])[:10]),
+                )
+            )
+    return written

@@ -48,7 +48,10 @@ def destroy_due(home: Path, *, today: dt.date, reason: str | None = None) -> lis
     due = [
         e.delivery
         for e in register.entries(home, today=today)
-        if e.state == "destruction-requested"
-        or (e.state != "destroyed" and e.days_left is not None and e.days_left <= 0)
+        if e.kind != "release"  # anonymous results: listed, never destroyed
+        and (
+            e.state == "destruction-requested"
+            or (e.state != "destroyed" and e.days_left is not None and e.days_left <= 0)
+        )
     ]
     return [destroy_one(home, name, today=today, reason=reason) for name in due]
