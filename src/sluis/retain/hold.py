@@ -118,16 +118,19 @@ def _deadline(spec: Spec) -> dict[str, Any]:
     }
 
 
-def seal_enclave(home: Path, *, store: Path) -> str:
+def enclave_key(home: Path, *, store: Path) -> str:
+    """The data key of an enclave phase's workspace ``home``: the one already sealing its
+    staged extract or enclave data (a rebuild keeps it), else a new one in ``store``."""
+    folders = [Path(home) / f for f, _ in (*SEALED, *ENCLAVE_SEALED)]
+    return vault.held_key(*folders) or vault.new_data_key(store)
+
+
+def seal_enclave(home: Path, *, store: Path, key_id: str) -> None:
     """Seal what an enclave phase keeps at rest (the staged extract, the SCRA's files, the
-    enclave's data) under one data key, the one already sealing any of them or a new one;
-    returns its id. Idempotent, like :func:`sluis.retain.vault.seal_tree`."""
-    home = Path(home)
-    folders = [(home / f, purpose) for f, purpose in (*SEALED, *ENCLAVE_SEALED)]
-    key_id = vault.held_key(*(f for f, _ in folders)) or vault.new_data_key(store)
-    for folder, purpose in folders:
-        vault.seal_tree(folder, store=store, key_id=key_id, purpose=purpose)
-    return key_id
+    enclave's data) under data key ``key_id``. Idempotent, like
+    :func:`sluis.retain.vault.seal_tree`."""
+    for folder, purpose in (*SEALED, *ENCLAVE_SEALED):
+        vault.seal_tree(Path(home) / folder, store=store, key_id=key_id, purpose=purpose)
 
 
 def hold_enclave(
