@@ -387,6 +387,11 @@ def test_g9_g10_a5_every_release_joins_the_delivery_register(enclave: Path) -> N
         app, ["retain", "destroy", "25-074-enclave-r0001", "--work", work, "--today", "2029-11-01"]
     )
     assert refused.exit_code == 1 and (first.path / SAFE).is_file()
+    approve(enclave, EARNINGS, *CHECKERS)
+    with pytest.raises(ReleaseError) as after:  # issue 18: no release after the deadline
+        build_release(enclave, "j0001", today=late)
+    assert after.value.rule == "release-after-deadline"
+    assert release_ids(enclave) == ["r0001", "r0002"]
     nothing = runner.invoke(
         app, ["retain", "destroy", "--due", "--work", work, "--today", "2029-11-01"]
     )

@@ -54,7 +54,7 @@ from sluis.enclave.reviews import (
     status,
 )
 from sluis.enclave.workspace import open_enclave
-from sluis.retain import hold, register
+from sluis.retain import clock, hold, register
 
 #: a release id
 RELEASE_ID = re.compile(r"r[0-9]{4,}")
@@ -160,7 +160,22 @@ def _describe(item: Status, sidecar: dict[str, str] | None) -> dict[str, Any]:
     }
 
 
-def build_release(enclave: Path, job_id: str) -> ReleaseInfo:
+def check_deadline(enclave: Path, today: dt.date) -> None:
+    """Refuse a release after the spec's retention deadline (issue 18: releasing again
+    after the deadline is refused; the data the results come from are due for
+    destruction)."""
+    deadline = open_enclave(enclave.parent.parent).spec().retention.deadline
+    if deadline is not None and today > deadline:
+        raise ReleaseError(
+            f"the retention deadline {deadline.isoformat()} has passed ({today.isoformat()}): "
+            "nothing more is released from this enclave",
+            rule="release-after-deadline",
+            file=str(enclave),
+            hint="destroy its data: sluis retain destroy --due --work W",
+        )
+
+
+def build_release(enclave: Path, job_id: str, *, today: dt.date | None = None) -> ReleaseInfo:
     """Release the approved, not yet released outputs of job ``job_id``.
 
     Refuses when no output is approved by two reviewers (or all approved ones were released
@@ -168,7 +183,9 @@ def build_release(enclave: Path, job_id: str) -> ReleaseInfo:
     checkpoint into ``release.json``; the package appears under its id only when complete.
     One release is built at a time (a lock in the releases folder), so two reviewers
     pressing the button at once make one release, and the second finds nothing new.
+    Refused after the spec's retention deadline (``today``: :func:`sluis.retain.clock.today`).
     """
+    check_deadline(enclave, today or clock.today())
     root = releases_dir(enclave)
     root.mkdir(parents=True, exist_ok=True, mode=0o750)
     fd = os.open(root / ".lock", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
