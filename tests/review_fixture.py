@@ -17,6 +17,9 @@ from pathlib import Path
 
 import sluis.enclave
 from sluis.enclave import reviewers
+from sluis.spec.load import read_document
+
+SPEC = Path(__file__).resolve().parents[1] / "specs" / "25-074.yaml"
 
 AUTHOR = "an.peeters"
 PASSWORD = "correct horse battery"
@@ -138,9 +141,16 @@ def make_enclave(work: Path) -> Path:
     """``work/ksz/enclave`` with job j0001 and the reviewers of :data:`REVIEWERS`."""
     enclave = work / "ksz" / "enclave"
     (enclave / "data").mkdir(parents=True)
-    run = {"decision": "25/074", "phase": 2, "phase_mode": "enclave", "party": "ksz"}
+    run = {
+        "decision": "25/074",
+        "phase": 2,
+        "phase_mode": "enclave",
+        "party": "ksz",
+        "spec_sha256": read_document(SPEC).sha256,
+    }
     (work / "run.json").write_text(json.dumps(run))
-    (enclave / "data.json").write_text(json.dumps({"checkpoint": "0" * 64, "spec": "none"}))
+    record = {"checkpoint": "0" * 64, "spec": str(SPEC)}  # the spec: a release's deadline
+    (enclave / "data.json").write_text(json.dumps(record))
     write_job(enclave)
     for name in REVIEWERS:
         reviewers.add(enclave, name, PASSWORD)

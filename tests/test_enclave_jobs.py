@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -61,11 +62,20 @@ def _fields(data: Path, fmt: str, dataset: str) -> list[dict]:
     return resource["schema"]["fields"]
 
 
-def test_a5_the_enclave_data_has_the_phase_one_packages_layout(world: World, phase1: Path) -> None:
+@pytest.fixture
+def opened(world: World) -> Iterator[Path]:
+    """The enclave's data in plaintext (sealed at rest), as a job sees them at /data."""
+    with world.enclave.opened_data() as data:
+        yield data
+
+
+def test_a5_the_enclave_data_has_the_phase_one_packages_layout(
+    world: World, phase1: Path, opened: Path
+) -> None:
     """Same files (but the delivery's own: SCRA report, audit checkpoint), same columns
     and Arrow types, same CSV headers, same Stata variables, the same code for the same
     label wherever both hold a category."""
-    enclave = world.enclave.data
+    enclave = opened
     delivery_only = {"scra/scra.html", "scra/scra.json", "audit-checkpoint.json"}
     ours = {p.relative_to(enclave).as_posix() for p in enclave.rglob("*") if p.is_file()}
     theirs = {p.relative_to(phase1).as_posix() for p in phase1.rglob("*") if p.is_file()}

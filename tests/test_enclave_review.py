@@ -6,6 +6,7 @@ review page's guards (login, CSRF, local host only) and the command-line verbs."
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 import re
@@ -323,7 +324,7 @@ def test_a5_g10_release_package_manifest_and_audit_checkpoint(enclave: Path) -> 
     log = enclave.parent / "audit.log"
     report = verify(log, checkpoint=document["audit_checkpoint"])
     assert report.ok, report.problems
-    assert audit_events(enclave) == ["output-reviewed"] * 4 + ["released"]
+    assert audit_events(enclave) == ["output-reviewed"] * 4 + ["released", "release-registered"]
     records = [json.loads(line) for line in log.read_text().splitlines()]
     released = next(r for r in records if r["event"] == "released")
     assert document["audit_checkpoint"]["seq"] == released["seq"]  # covers the record
@@ -338,6 +339,63 @@ def test_a5_g10_release_package_manifest_and_audit_checkpoint(enclave: Path) -> 
     with pytest.raises(ReleaseError, match="released already"):
         build_release(enclave, "j0001")
     assert sorted(p.name for p in (enclave / "releases").iterdir()) == [".lock", "r0001"]
+
+
+def test_g9_g10_a5_every_release_joins_the_delivery_register(enclave: Path) -> None:
+    """Issue 18 item 1: an enclave release is a register entry (kind release) with the
+    decision, recipient, researchers, the manifest's digest, the audit checkpoint it carried
+    and the spec's deadline; sluis retain list shows it; it is anonymous results, so it is
+    never overdue, never due and never destroyed (docs/retention.md)."""
+    from sluis.retain import register
+
+    home = enclave.parent
+    approve(enclave, SAFE, *CHECKERS)
+    first = build_release(enclave, "j0001")
+    assert first.registered == ("25-074-enclave-r0001",)
+    approve(enclave, MODEL, *CHECKERS)
+    build_release(enclave, "j0001")
+    late = dt.date(2029, 11, 1)  # the day after 25/074's deadline
+    found = {e.delivery: e for e in register.entries(home, today=late)}
+    assert sorted(found) == ["25-074-enclave-r0001", "25-074-enclave-r0002"]
+    entry = found["25-074-enclave-r0001"]
+    document = json.loads((first.path / "release.json").read_text())
+    assert (entry.kind, entry.state, entry.decision) == ("release", "released", "25/074")
+    assert entry.recipient == "uantwerpen"
+    assert entry.archive_sha256 == sha256(first.path / "manifest-sha256.txt")
+    assert entry.audit_checkpoint == document["audit_checkpoint"] == first.checkpoint
+    assert entry.deadline == dt.date(2029, 10, 31) and entry.days_left == -1
+    assert entry.researchers and all(
+        r["fingerprint"].startswith("SHA256:") for r in entry.researchers
+    )
+    assert entry.files == ["enclave/releases/r0001"]
+    assert verify(home / "audit.log").ok
+    # a rerun registers nothing twice (a release killed before its entry is caught up)
+    from sluis.enclave.release import register_releases
+
+    assert register_releases(enclave) == []
+    work = str(home.parent)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["retain", "list", "--work", work, "--today", "2029-11-01"])
+    assert shown.exit_code == 0, shown.output
+    row = next(line for line in shown.output.splitlines() if "r0001" in line)
+    assert "release" in row and "released" in row and "overdue" not in shown.output
+    listed = runner.invoke(app, ["retain", "list", "--work", work, "--json"])
+    assert {e["kind"] for e in json.loads(listed.output)} == {"release"}
+    due = runner.invoke(app, ["retain", "list", "--work", work, "--due-within", "9999d"])
+    assert "r0001" not in due.output
+    refused = runner.invoke(
+        app, ["retain", "destroy", "25-074-enclave-r0001", "--work", work, "--today", "2029-11-01"]
+    )
+    assert refused.exit_code == 1 and (first.path / SAFE).is_file()
+    approve(enclave, EARNINGS, *CHECKERS)
+    with pytest.raises(ReleaseError) as after:  # issue 18: no release after the deadline
+        build_release(enclave, "j0001", today=late)
+    assert after.value.rule == "release-after-deadline"
+    assert release_ids(enclave) == ["r0001", "r0002"]
+    nothing = runner.invoke(
+        app, ["retain", "destroy", "--due", "--work", work, "--today", "2029-11-01"]
+    )
+    assert nothing.exit_code == 0 and "nothing is due" in nothing.output
 
 
 def test_a5_release_strips_top_contributions_from_sidecars(enclave: Path) -> None:

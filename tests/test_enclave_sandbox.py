@@ -2,7 +2,8 @@
 (not even a server on the host's 127.0.0.1), cannot read the key store or the audit log,
 cannot write outside /output, and is stopped with its reason when it forks without bound,
 sleeps past its wall time, allocates past its memory or writes past its output limit. The
-enclave's data files keep their digests. Real bubblewrap, real processes, no mocks."""
+enclave's data files keep their digests (sealed at rest, opened through the vault for
+each job). Real bubblewrap, real processes, no mocks."""
 
 from __future__ import annotations
 
@@ -142,7 +143,7 @@ def test_a5_no_write_outside_the_output_folder(world: World, tmp_path: Path) -> 
     assert done.outcome.reason == "exit code 1 (OSError)"
     printed = (done.folder / "logs" / "stdout.txt").read_text()
     assert "wrote" not in printed and printed.count("refused") == 5
-    assert not (world.enclave.data / "new.csv").exists()
+    assert not list(world.enclave.data.rglob("new.csv*"))
 
 
 def test_a5_a_fork_bomb_is_stopped_at_the_process_limit(world: World, tmp_path: Path) -> None:
@@ -241,7 +242,11 @@ def test_a5_g10_the_data_are_unchanged_and_every_run_is_audited(world: World) ->
     when the enclave was built, and the audit log verifies, with one job-run record per
     job carrying the script's digest and the data's checkpoint."""
     record = world.enclave.record()
-    assert digest_tree(world.enclave.data) == record["files"]
+    with world.enclave.opened_data() as data:  # sealed at rest: the vault opens them
+        assert data != world.enclave.data
+        assert digest_tree(data) == record["files"]
+    at_rest = [p for p in world.enclave.data.rglob("*") if p.is_file()]
+    assert at_rest and all(p.suffix == ".sealed" for p in at_rest)
     report = verify(world.enclave.home / "audit.log")
     assert report.ok, report
     events = [json.loads(line) for line in (world.enclave.home / "audit.log").open()]

@@ -54,6 +54,8 @@ EVENTS: frozenset[str] = frozenset(
         "key-held",
         "destruction-requested",
         "certificate-confirmed",
+        "enclave-held",
+        "release-registered",
         "checkpoint",
         "repaired",
     }

@@ -457,22 +457,33 @@ def enclave_reject(
     _decide(work, job, output, reviewer, comment, "reject")
 
 
-def enclave_release(job: JobArgument, work: WorkOption) -> None:
+def enclave_release(
+    job: JobArgument,
+    work: WorkOption,
+    today: Annotated[
+        str | None,
+        typer.Option(help="Decide as if today were this date, YYYY-MM-DD (the deadline)."),
+    ] = None,
+) -> None:
     """Build the release package of a job's approved outputs (A5, G10).
 
     enclave/releases/<id>/ gets the outputs two reviewers approved (with their metadata
     files), release.json (digests, check results, reviewers and comments, the audit log's
-    checkpoint) and manifest-sha256.txt. Refused when nothing new is approved.
+    checkpoint) and manifest-sha256.txt, and the release joins the delivery register
+    (sluis retain list). Refused when nothing new is approved, and after the spec's
+    retention deadline (release-after-deadline).
 
     Example: sluis enclave release j0001 --work out/run/25-074-phase2
     """
     from sluis.enclave.release import build_release
+    from sluis.retain.clock import today as clock_today
 
-    info = build_release(_review_enclave(work), job)
+    info = build_release(_review_enclave(work), job, today=clock_today(today))
     Console(highlight=False).print(
         Text(
             f"released {len(info.files) - 1} file(s) of job {job} as {info.id} in {info.path} "
-            f"(audit checkpoint seq {info.checkpoint['seq']})"
+            f"(audit checkpoint seq {info.checkpoint['seq']}); in the delivery register as "
+            f"{', '.join(info.registered) or 'listed before'} (sluis retain list)"
         ),
         soft_wrap=True,
     )

@@ -38,6 +38,7 @@ STATE_STYLE = {
     "destruction-requested": "yellow",
     "delivered": "",
     "destroyed": "green",
+    "released": "cyan",
 }
 
 
@@ -85,10 +86,12 @@ def retain_list(
 ) -> None:
     """Show the delivery register and its deadlines (G9).
 
-    One row per delivery (and per key the party holds): recipient, deadline, days left
-    and state (delivered or held, destruction-requested, destroyed, overdue), overdue
-    first. An entry past its deadline and not destroyed is overdue. --json gives every
-    field: decision, researchers, archive digest, audit checkpoint, files, data key.
+    One row per delivery, key the party holds, enclave's data and enclave release (the
+    kind column): recipient, deadline, days left and state (delivered or held,
+    released, destruction-requested, destroyed, overdue), overdue first. An entry past
+    its deadline and not destroyed is overdue; a release never is (anonymous results).
+    --json gives every field: decision, researchers, archive digest, audit checkpoint,
+    files, data key.
 
     Examples:
       sluis retain list --work out/run/25-074-phase1
@@ -105,7 +108,10 @@ def retain_list(
         found = [
             e
             for e in found
-            if e.state != "destroyed" and e.days_left is not None and e.days_left <= span
+            if e.state != "destroyed"
+            and e.kind != "release"
+            and e.days_left is not None
+            and e.days_left <= span
         ]
     if as_json:
         typer.echo(json.dumps([e.as_json() for e in found], indent=2, sort_keys=True))
@@ -120,6 +126,7 @@ def render_register(console: Console, found: list[Entry], day: object) -> None:
         return
     table = Table(title=f"delivery register on {day}", title_justify="left", box=box.SIMPLE)
     table.add_column("delivery", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
     table.add_column("recipient", overflow="fold")
     table.add_column("deadline", no_wrap=True)
     table.add_column("days", justify="right", no_wrap=True)
@@ -127,9 +134,10 @@ def render_register(console: Console, found: list[Entry], day: object) -> None:
     for e in found:
         table.add_row(
             e.delivery,
+            e.kind,
             e.recipient,
             e.deadline.isoformat() if e.deadline else "none",
-            "" if e.days_left is None or e.state == "destroyed" else str(e.days_left),
+            "" if e.days_left is None or e.state in ("destroyed", "released") else str(e.days_left),
             Text(SHORT.get(e.state, e.state), style=STATE_STYLE.get(e.state, "")),
         )
     console.print(table)

@@ -95,7 +95,10 @@ def scra(
 
     Either FILE with --keys (and the options below), or --spec with --staged: every key
     set, the household, longitudinal and l-diversity checks of the spec's scra section on
-    the staged extract, treated to k (the treated extract goes to OUT/staged).
+    the staged extract, treated to k (the treated extract goes to OUT/staged). A
+    staged extract that a delivery or an enclave build sealed is read through the vault
+    with the run's key store (the treated copy in OUT/staged is plaintext: choose OUT on
+    an encrypted volume).
 
     Exit codes: 0 every threshold holds (after treatment), 1 a threshold does not hold,
     2 a usage error.
@@ -117,12 +120,20 @@ def scra(
             )
         if spec_file is None or staged is None:
             raise SluisError("--spec and --staged go together", rule="scra-usage")
+        from sluis.flow.retain import opened_held
         from sluis.scra.staged import run_spec_scra
         from sluis.spec import load_spec
 
-        spec_result = run_spec_scra(
-            load_spec(spec_file), staged, out_dir, treat=treat, semantics=suppression
-        )
+        # a delivered run's extract is sealed at rest: read it through the vault
+        with opened_held(staged) as plain:
+            spec_result = run_spec_scra(
+                load_spec(spec_file),
+                plain,
+                out_dir,
+                treat=treat,
+                semantics=suppression,
+                shown_as=staged,
+            )
         render_spec_scra(Console(), spec_result, out_dir)
         if not spec_result.ok:
             raise typer.Exit(1)

@@ -233,16 +233,31 @@ def _run(
 ) -> JobRun:
     record |= {"state": "running", "started": _now()}
     _write_run(folder, record)
-    outcome = run_sandboxed(
-        [f"/code/{job.entry}"],
-        language=job.language,
-        code=folder / "code",
-        data=enclave.data,
-        output=folder / "outputs",
-        logs=folder / "logs",
-        library=LIBRARY,
-        limits=limits,
-    )
+    # the data are sealed at rest: opened into a private folder for this job and its
+    # checks, bound read-only at /data, removed when they are done
+    with enclave.opened_data() as data:
+        outcome = run_sandboxed(
+            [f"/code/{job.entry}"],
+            language=job.language,
+            code=folder / "code",
+            data=data,
+            output=folder / "outputs",
+            logs=folder / "logs",
+            library=LIBRARY,
+            limits=limits,
+        )
+        return _ended(enclave, folder, record, outcome, spec, data)
+
+
+def _ended(
+    enclave: Enclave,
+    folder: Path,
+    record: dict[str, Any],
+    outcome: Outcome,
+    spec: Spec,
+    data: Path,
+) -> JobRun:
+    """Record how the job ended, then check its outputs against the ``data`` it ran on."""
     record |= {
         "state": outcome.state,
         "exit_code": outcome.exit_code,
@@ -264,13 +279,14 @@ def _run(
                 "seconds": outcome.seconds,
             },
         )
-    verdict = check_job(enclave, folder, spec)
+    verdict = check_job(enclave, folder, spec, data=data)
     return JobRun(record["job"], folder, outcome, verdict)
 
 
-def check_job(enclave: Enclave, folder: Path, spec: Spec) -> str:
+def check_job(enclave: Enclave, folder: Path, spec: Spec, *, data: Path) -> str:
     """Run the automatic output checks on every file of the job's ``outputs/`` and
-    ``logs/``, write ``checks.json`` and record ``job-checked``; returns the verdict."""
+    ``logs/`` (``data``: the enclave's data, opened), write ``checks.json`` and record
+    ``job-checked``; returns the verdict."""
     try:
         from sluis.enclave.checks import check_outputs
         from sluis.enclave.checks.report import Thresholds
@@ -284,7 +300,7 @@ def check_job(enclave: Enclave, folder: Path, spec: Spec) -> str:
         folder,
         thresholds=Thresholds.from_spec(spec),
         released=enclave.releases,
-        data=enclave.data,
+        data=data,
     )
     result = report.to_json()
     write_text(folder / "checks.json", json.dumps(result, indent=2, sort_keys=True) + "\n")

@@ -18,10 +18,17 @@ The package is built under a temporary name and renamed when complete, so a fail
 leaves no package; each file is hashed again after it was copied and must still have the
 digest the reviewers approved (an output edited during the release is not released).
 An output already released with the same digest is not released again.
+
+Every release joins the delivery register of the party (``register.jsonl``, issue 18) as
+entry ``<project>-enclave-<release id>``: decision, recipient, researchers, the manifest's
+SHA-256, the audit checkpoint it carried and the spec's deadline. A release that reached
+its folder but not the register (a kill between the two) is registered by the next
+release, or by :func:`register_releases`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import getpass
 import hashlib
@@ -46,6 +53,8 @@ from sluis.enclave.reviews import (
     sha256_file,
     status,
 )
+from sluis.enclave.workspace import open_enclave
+from sluis.retain import clock, hold, register
 
 #: a release id
 RELEASE_ID = re.compile(r"r[0-9]{4,}")
@@ -68,6 +77,9 @@ class ReleaseInfo:
     job: str
     files: tuple[str, ...]
     checkpoint: dict[str, Any]
+    #: the release's entries newly put into the delivery register (this one, and any an
+    #: earlier, interrupted release left out)
+    registered: tuple[str, ...] = ()
 
 
 def releases_dir(enclave: Path) -> Path:
@@ -148,7 +160,22 @@ def _describe(item: Status, sidecar: dict[str, str] | None) -> dict[str, Any]:
     }
 
 
-def build_release(enclave: Path, job_id: str) -> ReleaseInfo:
+def check_deadline(enclave: Path, today: dt.date) -> None:
+    """Refuse a release after the spec's retention deadline (issue 18: releasing again
+    after the deadline is refused; the data the results come from are due for
+    destruction)."""
+    deadline = open_enclave(enclave.parent.parent).spec().retention.deadline
+    if deadline is not None and today > deadline:
+        raise ReleaseError(
+            f"the retention deadline {deadline.isoformat()} has passed ({today.isoformat()}): "
+            "nothing more is released from this enclave",
+            rule="release-after-deadline",
+            file=str(enclave),
+            hint="destroy its data: sluis retain destroy --due --work W",
+        )
+
+
+def build_release(enclave: Path, job_id: str, *, today: dt.date | None = None) -> ReleaseInfo:
     """Release the approved, not yet released outputs of job ``job_id``.
 
     Refuses when no output is approved by two reviewers (or all approved ones were released
@@ -156,7 +183,9 @@ def build_release(enclave: Path, job_id: str) -> ReleaseInfo:
     checkpoint into ``release.json``; the package appears under its id only when complete.
     One release is built at a time (a lock in the releases folder), so two reviewers
     pressing the button at once make one release, and the second finds nothing new.
+    Refused after the spec's retention deadline (``today``: :func:`sluis.retain.clock.today`).
     """
+    check_deadline(enclave, today or clock.today())
     root = releases_dir(enclave)
     root.mkdir(parents=True, exist_ok=True, mode=0o750)
     fd = os.open(root / ".lock", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -247,4 +276,36 @@ def _build(enclave: Path, root: Path, job_id: str) -> ReleaseInfo:
         job=job_id,
         files=tuple(sorted(sums)),
         checkpoint=checkpoint,
+        registered=tuple(register_releases(enclave)),
     )
+
+
+def register_releases(enclave: Path) -> list[str]:
+    """Put every release of ``enclave`` that the party's delivery register does not list
+    yet into it (G9, G10); returns the entries written. Idempotent: a release is one entry,
+    whichever release or rerun writes it."""
+    space = open_enclave(enclave.parent.parent)
+    listed = {line["delivery"] for line in register.lines(space.home)}
+    spec = space.spec()
+    project = spec.decision.id.replace("/", "-")
+    missing = [r for r in release_ids(enclave) if hold.release_entry(project, r) not in listed]
+    if not missing:
+        return []
+    written = []
+    with space.log() as audit:
+        for release_id in missing:
+            folder = releases_dir(enclave) / release_id
+            document = load_release(enclave, release_id)
+            written.append(
+                hold.hold_release(
+                    space.home,
+                    audit=audit,
+                    spec=spec,
+                    release=folder,
+                    manifest_sha256=sha256_file(folder / MANIFEST),
+                    checkpoint=document.get("audit_checkpoint"),
+                    job=str(document.get("job", "")),
+                    created=dt.date.fromisoformat(str(document["created"])[:10]),
+                )
+            )
+    return written

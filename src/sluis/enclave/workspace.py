@@ -16,6 +16,13 @@ own, finer coding here; the codebook says which.
 
 ``enclave/data.json`` records the data's checkpoint: the SHA-256 of every file and one
 digest over them, which every job's ``run.json`` and ``job-run`` audit record carries.
+
+At rest the data are sealed (issue 18, crypto-shredding): ``sluis enclave build`` seals
+``data/`` (and the phase-2 run's staged extract it was built from) under a data key of the
+party's key store and registers them as the entry ``<project>-enclave`` with the spec's
+deadline. A job sees them only through :meth:`Enclave.opened_data`, a private plaintext
+copy removed after the job; once ``sluis retain destroy`` has destroyed the key, no job
+runs and no copy of the sealed files can be opened.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ import json
 import os
 import shutil
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,12 +49,15 @@ from sluis.deliver.codebook import build_codebook, read_dataset, treated_files
 from sluis.deliver.package import FORMAT_DIRS, sha256_file
 from sluis.errors import SluisError
 from sluis.flow.lock import command_line, workspace_lock
+from sluis.retain import hold, register, vault
 from sluis.spec import load_spec
 from sluis.spec.load import read_document
 from sluis.spec.model import Spec
 
 #: the enclave's folder in the pseudonymiser's workspace
 ENCLAVE = "enclave"
+#: the purpose bound into the enclave data's sealed files (sluis.retain.hold.ENCLAVE_SEALED)
+DATA_PURPOSE = dict(hold.ENCLAVE_SEALED)["enclave/data"]
 #: the enclave data's name in its README (the package name of a delivery)
 DATA_NAME = "{project}-enclave"
 _READ_ONLY_FILE = 0o444
@@ -98,9 +110,28 @@ class Enclave:
         """The party's audit log, where every enclave event is a record (G10)."""
         return open_log(self.home / "audit.log", party=self.party, store=self.store)
 
+    @property
+    def entry(self) -> str:
+        """The data's name in the party's delivery register (``25-074-enclave``)."""
+        return hold.enclave_entry(str(self.run["decision"]).replace("/", "-"))
+
+    def check_kept(self) -> None:
+        """Refuse an enclave whose data the register says were destroyed (issue 18)."""
+        for line in register.lines(self.home):
+            if line["delivery"] == self.entry and line["event"] == "destroyed":
+                raise EnclaveError(
+                    f"the enclave's data were destroyed on {line.get('day', '?')} "
+                    f"({line.get('reason') or 'the retention deadline'}): no job can run "
+                    "and nothing more is released",
+                    rule="enclave-destroyed",
+                    file=str(register.register_path(self.home)),
+                    hint="the destruction record is in destruction/" + self.entry + ".json",
+                )
+
     def record(self) -> dict[str, Any]:
         """``data.json``: the data's checkpoint and the spec it was built under; an
-        enclave without data is refused."""
+        enclave without data, or whose data were destroyed, is refused."""
+        self.check_kept()
         if not self.data_record.is_file() or not self.data.is_dir():
             raise EnclaveError(
                 "the enclave has no data yet",
@@ -113,6 +144,26 @@ class Enclave:
     def checkpoint(self) -> str:
         """The data's checkpoint (one digest over every file of ``data/``)."""
         return str(self.record()["checkpoint"])
+
+    @contextmanager
+    def opened_data(self) -> Iterator[Path]:
+        """``with enclave.opened_data() as data:`` the enclave's data in plaintext, in a
+        private folder (read-only: files 0444, folders 0555) removed on exit, for one job
+        and its checks; ``data/`` itself when it is not sealed (built before sealing)."""
+        self.record()
+        with vault.opened(
+            self.data, store=self.store, purpose=DATA_PURPOSE, work=self.home
+        ) as plain:
+            if plain == self.data:
+                yield plain
+                return
+            _set_read_only(plain)
+            try:
+                yield plain
+            finally:  # the private folder is removed by its owner: writable again
+                for p in [plain, *plain.rglob("*")]:
+                    if p.is_dir():
+                        os.chmod(p, stat.S_IRWXU)
 
     def spec(self) -> Spec:
         """The spec the data were built under (its thresholds and limits), refused when the
@@ -271,6 +322,7 @@ def build_data(
     enclave = open_enclave(work)
     spec, digest = _checked_spec(enclave, Path(spec_path or default_spec(enclave.run)))
     with workspace_lock(Path(work), command_line()):
+        enclave.check_kept()
         if enclave.data.exists() and not force:
             raise EnclaveError(
                 "the enclave already has its data",
@@ -282,9 +334,15 @@ def build_data(
         if partial.exists():
             remove_tree(partial)
         partial.mkdir(parents=True, mode=0o700)
+        key_id = hold.enclave_key(enclave.home, store=enclave.store)
         try:
-            rows = _write_data(partial, spec, digest, enclave.home / "staged", created)
-            files = digest_tree(partial)
+            staged = enclave.home / "staged"
+            with vault.opened(
+                staged, store=enclave.store, purpose="staged", work=enclave.home
+            ) as plain:
+                rows = _write_data(partial, spec, digest, plain, created)
+            files = digest_tree(partial)  # the checkpoint is over the plaintext
+            vault.seal_tree(partial, store=enclave.store, key_id=key_id, purpose=DATA_PURPOSE)
             _set_read_only(partial)
             if enclave.data.exists():
                 remove_tree(enclave.data)
@@ -306,6 +364,7 @@ def build_data(
             "files": files,
         }
         write_text(enclave.data_record, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        hold.seal_enclave(enclave.home, store=enclave.store, key_id=key_id)
         with enclave.log() as audit:
             audit.append(
                 "enclave-built",
@@ -315,5 +374,14 @@ def build_data(
                     "rows": rows,
                     "phase": record["phase"],
                 },
+            )
+            hold.hold_enclave(
+                enclave.home,
+                store=enclave.store,
+                audit=audit,
+                spec=spec,
+                key_id=key_id,
+                checkpoint=checkpoint,
+                created=created,
             )
     return BuiltData(enclave.data, checkpoint, len(files), rows)

@@ -29,8 +29,19 @@ from sluis.spec.model import Spec
 #: purpose bound into its sealed files
 SEALED = (("staged", "staged"), ("scra/staged", "treated"), ("scra/suppressions", "suppressions"))
 
-#: hook for issue 17: the enclave's data folders (and their purposes) join here when it lands
-ENCLAVE_SEALED: tuple[tuple[str, str], ...] = ()
+#: what the enclave (issue 17) seals at rest besides :data:`SEALED`: its data, which jobs
+#: see only through :func:`sluis.retain.vault.opened`
+ENCLAVE_SEALED: tuple[tuple[str, str], ...] = (("enclave/data", "enclave-data"),)
+
+
+def enclave_entry(project: str) -> str:
+    """The register's name for the enclave data of ``project`` (``25-074-enclave``)."""
+    return f"{project}-enclave"
+
+
+def release_entry(project: str, release: str) -> str:
+    """The register's name for enclave release ``release`` (``25-074-enclave-r0001``)."""
+    return f"{enclave_entry(project)}-{release}"
 
 
 def key_entry(project: str) -> str:
@@ -89,6 +100,109 @@ def hold_delivery(
         audit=audit,
     )
     return key_id
+
+
+def _researchers(spec: Spec) -> list[dict[str, str]]:
+    return [
+        {"name": r.name, "public_key": r.public_key, "fingerprint": fingerprint(r.public_key)}
+        for r in spec.recipient.researchers
+        if r.public_key
+    ]
+
+
+def _deadline(spec: Spec) -> dict[str, Any]:
+    deadline = spec.retention.deadline
+    return {
+        "deadline": deadline.isoformat() if deadline else None,
+        "paragraph": spec.retention.paragraph or "",
+    }
+
+
+def enclave_key(home: Path, *, store: Path) -> str:
+    """The data key of an enclave phase's workspace ``home``: the one already sealing its
+    staged extract or enclave data (a rebuild keeps it), else a new one in ``store``."""
+    folders = [Path(home) / f for f, _ in (*SEALED, *ENCLAVE_SEALED)]
+    return vault.held_key(*folders) or vault.new_data_key(store)
+
+
+def seal_enclave(home: Path, *, store: Path, key_id: str) -> None:
+    """Seal what an enclave phase keeps at rest (the staged extract, the SCRA's files, the
+    enclave's data) under data key ``key_id``. Idempotent, like
+    :func:`sluis.retain.vault.seal_tree`."""
+    for folder, purpose in (*SEALED, *ENCLAVE_SEALED):
+        vault.seal_tree(Path(home) / folder, store=store, key_id=key_id, purpose=purpose)
+
+
+def hold_enclave(
+    home: Path,
+    *,
+    store: Path,
+    audit: AuditLog,
+    spec: Spec,
+    key_id: str,
+    checkpoint: str,
+    created: dt.date,
+) -> str:
+    """Register the enclave's data (sealed under ``key_id`` by :func:`seal_enclave`) with
+    the spec's deadline, so that ``sluis retain destroy`` reaches them; returns the entry's
+    name. ``checkpoint`` is the data's (over the plaintext, as jobs record it)."""
+    home = Path(home)
+    name = enclave_entry(spec.decision.id.replace("/", "-"))
+    held = [f for f, _ in (*SEALED, *ENCLAVE_SEALED) if (home / f).exists()]
+    register.append(
+        home,
+        "enclave-held",
+        name,
+        {
+            "decision": spec.decision.id,
+            "recipient": spec.recipient.party,
+            "researchers": _researchers(spec),
+            "data_checkpoint": checkpoint,
+            **_deadline(spec),
+            "date": created.isoformat(),
+            "files": held,
+            "key_id": key_id,
+            "key_store": _where(home, Path(store)),
+        },
+        audit=audit,
+    )
+    return name
+
+
+def hold_release(
+    home: Path,
+    *,
+    audit: AuditLog,
+    spec: Spec,
+    release: Path,
+    manifest_sha256: str,
+    checkpoint: dict[str, Any] | None,
+    job: str,
+    created: dt.date,
+) -> str:
+    """Put enclave release ``release`` (a folder in ``home``) into the register: decision,
+    recipient, researchers, the manifest's SHA-256, the audit checkpoint it carried and the
+    spec's deadline. Released results are anonymous and are never destroyed with the data
+    (docs/retention.md); the register lists them. Returns the entry's name."""
+    name = release_entry(spec.decision.id.replace("/", "-"), Path(release).name)
+    register.append(
+        home,
+        "release-registered",
+        name,
+        {
+            "decision": spec.decision.id,
+            "recipient": spec.recipient.party,
+            "researchers": _researchers(spec),
+            "archive_sha256": manifest_sha256,
+            "audit_checkpoint": checkpoint,
+            **_deadline(spec),
+            "date": created.isoformat(),
+            "files": [_where(home, Path(release))],
+            "job": job,
+        },
+        audit=audit,
+    )
+    return name
 
 
 def hold_key(home: Path, *, spec: Spec, project: str, key_file: Path, audit: AuditLog) -> None:

@@ -19,7 +19,15 @@ party holds, e.g. ``key:26-050``). The events:
     every file's name, size and SHA-256 and the destroyed key's identifier, written only
     when every file is gone;
 ``certificate-confirmed``
-    a researcher's signed destruction certificate, checked by ``sluis retain confirm``.
+    a researcher's signed destruction certificate, checked by ``sluis retain confirm``;
+``enclave-held``
+    written by ``sluis enclave build``: the enclave's data (and the phase-2 run's staged
+    extract) sealed at rest, the data key and the deadline, so that ``sluis retain
+    destroy`` reaches them (entry ``<project>-enclave``, kind ``enclave``);
+``release-registered``
+    an enclave release (``sluis enclave release``): the release's manifest digest, the
+    audit checkpoint it carried, the deadline; anonymous results, listed and never
+    destroyed (entry ``<project>-enclave-<release id>``, kind ``release``).
 
 Every event is first an audit record in the party's log (same event name, same facts),
 then a register line that carries that record's ``seq`` and ``hash``: the register is a
@@ -54,6 +62,8 @@ EVENTS: frozenset[str] = frozenset(
         "destruction-requested",
         "destroyed",
         "certificate-confirmed",
+        "enclave-held",
+        "release-registered",
     }
 )
 
@@ -71,6 +81,7 @@ class Entry:
     """The state of one delivery (or held key) folded from its events."""
 
     delivery: str
+    #: delivery | key | enclave (the enclave's data) | release (an enclave release)
     kind: str = "delivery"
     decision: str = ""
     recipient: str = ""
@@ -80,7 +91,8 @@ class Entry:
     deadline: dt.date | None = None
     paragraph: str = ""
     delivered: dt.date | None = None
-    #: delivered (a key: held) | destruction-requested | destroyed | overdue
+    #: delivered (a key, the enclave's data: held; a release: released) |
+    #: destruction-requested | destroyed | overdue (a release is never overdue)
     state: str = "delivered"
     #: files held at rest, relative to the party's workspace
     files: list[str] = field(default_factory=list)
@@ -180,10 +192,21 @@ def _order(entry: Entry) -> tuple:
     return (not overdue, entry.state == "destroyed", entry.deadline or far, entry.delivery)
 
 
+#: the events that open an entry, and the kind of entry each opens
+_HELD = {
+    "delivered": "delivery",
+    "key-held": "key",
+    "enclave-held": "enclave",
+    "release-registered": "release",
+}
+#: the state an entry of each kind starts in
+_STATE = {"delivery": "delivered", "key": "held", "enclave": "held", "release": "released"}
+
+
 def _fold(entry: Entry, line: dict[str, Any]) -> None:
     event = line["event"]
-    if event in ("delivered", "key-held"):
-        entry.kind = "key" if event == "key-held" else "delivery"
+    if event in _HELD:
+        entry.kind = _HELD[event]
         entry.decision = line.get("decision", "")
         entry.recipient = line.get("recipient", "")
         entry.researchers = list(line.get("researchers", []))
@@ -196,7 +219,7 @@ def _fold(entry: Entry, line: dict[str, Any]) -> None:
         entry.key_id = line.get("key_id", "")
         entry.key_store = line.get("key_store", "")
         if entry.state != "destroyed":
-            entry.state = "held" if event == "key-held" else "delivered"
+            entry.state = _STATE[entry.kind]
     elif event == "destruction-requested":
         if entry.state != "destroyed":
             entry.state = "destruction-requested"

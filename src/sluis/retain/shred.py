@@ -58,8 +58,15 @@ class Shredded:
 
 
 def check_allowed(entry: register.Entry, *, today: dt.date, reason: str | None) -> None:
-    """Refuse destroying ``entry`` when it is destroyed already, or before its deadline
-    without a reason."""
+    """Refuse destroying ``entry`` when it is destroyed already, an enclave release
+    (anonymous results), or before its deadline without a reason."""
+    if entry.kind == "release":
+        raise DestructionRefused(
+            f"{entry.delivery} is an enclave release: anonymous results, not data; the "
+            "register lists it and sluis does not destroy it",
+            rule="release-not-data",
+            hint="see docs/retention.md, 'Enclave releases'",
+        )
     if entry.state == "destroyed":
         raise DestructionRefused(
             f"{entry.delivery} was destroyed already", rule="already-destroyed"

@@ -136,10 +136,13 @@ def run_spec_scra(
     treat: bool = True,
     semantics: str = "strict",
     design_weight: float | None = None,
+    shown_as: Path | None = None,
 ) -> SpecScraResult:
     """Measure (and treat) the staged extract ``staged`` as ``spec.scra`` asks; write
     ``scra.json``, ``scra.html`` and, with ``treat``, ``staged/`` and ``suppressions/``
     under ``out`` (see the module docstring). ``out/staged`` must not be ``staged``.
+    ``shown_as`` is the extract's name in the report when ``staged`` is a private copy
+    (a sealed extract opened through the vault).
 
     ``design_weight`` is the number of persons of the population each record stands for
     when the staged extract is a sample (population size / persons delivered); the risk
@@ -236,7 +239,7 @@ def run_spec_scra(
                 raise ScraInputError(
                     "survey weights must be present and at least 1",
                     rule="scra-weight-invalid",
-                    file=str(path),
+                    file=str(Path(shown_as or staged) / f"{name}.parquet"),
                     column=weight,
                 )
         encoded = encode_keys(table, all_keys)
@@ -394,7 +397,8 @@ def run_spec_scra(
                 ld_checks.append((name, ks.name, ld.l_min, ld))
         timings[f"{name}: measures"] = time.perf_counter() - t0
 
-        run = DatasetRun(name, spec.datasets[name].unit, str(path), n, period, weight, household)
+        shown = str(Path(shown_as or staged) / f"{name}.parquet")
+        run = DatasetRun(name, spec.datasets[name].unit, shown, n, period, weight, household)
         run.recode_skipped = recode_skipped
         treated_table = None
         if sup is not None:
@@ -522,7 +526,7 @@ def run_spec_scra(
 
     result = SpecScraResult(
         decision=spec.decision.id,
-        staged=str(staged),
+        staged=str(shown_as or staged),
         out=str(out),
         k=k,
         max_global_risk=sc.max_global_risk,
