@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sluis.deliver.receipt import load_private_key, write_receipt
 from sluis.errors import SluisError
+from sluis.files import sha256_file
 
 #: Bytes per SFTP write request. OpenSSH's sftp-server accepts up to 255 KiB per request
 #: (its limits@openssh.com reply); larger values are capped at the server's limit.
@@ -318,7 +319,7 @@ async def _upload(
     t0 = time.perf_counter()
     if await sftp.exists(final):
         # A rerun after a complete upload: verify, never overwrite.
-        local_hash = _sha256_file(local)
+        local_hash = sha256_file(local)
         remote_size = (await sftp.stat(final)).size
         remote_hash = await _remote_sha256(sftp, final) if remote_size == size else ""
         if remote_hash != local_hash:
@@ -343,7 +344,7 @@ async def _upload(
             start = 0
     # The local SHA-256 is computed in a thread while the upload runs (hashlib releases
     # the GIL), so hashing does not slow the event loop that feeds the connection.
-    local_hash_task = asyncio.ensure_future(asyncio.to_thread(_sha256_file, local))
+    local_hash_task = asyncio.ensure_future(asyncio.to_thread(sha256_file, local))
     try:
         with local.open("rb") as fh:
             fh.seek(start)
@@ -459,14 +460,6 @@ async def _same_bytes(sftp: asyncssh.SFTPClient, path: str, local: Path, end: in
         fh.seek(begin)
         ours = fh.read(end - begin)
     return theirs == ours
-
-
-def _sha256_file(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(VERIFY_CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def _reason(exc: BaseException) -> str:

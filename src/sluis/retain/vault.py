@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sluis.atomic import atomic_path, fsync_dir
 from sluis.errors import SluisError
-from sluis.retain.destroy import overwrite
+from sluis.files import overwrite
 
 MAGIC = b"SLUISV1\n"
 SUFFIX = ".sealed"
