@@ -74,9 +74,10 @@ class TransferError(SluisError):
     """An SFTP transfer that failed; the rule says why, the hint what to do."""
 
 
-class _PinnedClient(asyncssh.SSHClient):
+class PinnedClient(asyncssh.SSHClient):
     """Called by asyncssh only for a host key that is not the pinned one: refuse it and
-    remember its fingerprint for the error message."""
+    remember its fingerprint for the error message. Shared by the upload and by the
+    recipient's download (`sluis.receive.fetch`): both trust exactly one host key."""
 
     def __init__(self) -> None:
         self.refused: str | None = None
@@ -203,7 +204,7 @@ async def upload_async(
     # Loaded before anything is sent, so a bad signing key fails early.
     signer = load_private_key(signing_key if signing_key is not None else client_key)
 
-    client = _PinnedClient()
+    client = PinnedClient()
     try:
         conn = await asyncio.wait_for(
             asyncssh.connect(
