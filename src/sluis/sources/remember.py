@@ -27,8 +27,9 @@ from pathlib import Path
 
 from sluis.atomic import write_text
 from sluis.errors import SourceError
-from sluis.sources.check import check_sources, table_files
+from sluis.sources.check import check_sources
 from sluis.sources.contract import CONTRACT
+from sluis.sources.file_schema import table_files
 
 #: the file in the workspace that remembers the last passed check
 STAMP = "sources-checked.json"
