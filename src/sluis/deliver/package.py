@@ -308,6 +308,18 @@ def read_manifest(path: Path) -> dict[str, str]:
     return sums
 
 
+def read_bag_info(path: Path) -> dict[str, str]:
+    """A BagIt ``bag-info.txt`` (``Label: value`` per line) as label -> value; one reader for
+    the sender's privacy scan and the researcher's `sluis receive`. Read leniently (bytes
+    that are not UTF-8 replaced): the scan reads it before anything else is checked."""
+    info = {}
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            info[key.strip()] = value.strip()
+    return info
+
+
 def verify_package(path: Path) -> list[str]:
     """Problems of a package against its manifests: a file missing, added or changed.
     An empty list means every file verifies."""

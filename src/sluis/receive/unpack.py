@@ -41,7 +41,8 @@ from typing import Any
 import pyrage
 
 from sluis.atomic import disk_full, fsync_dir, is_disk_full
-from sluis.deliver import verify_package
+from sluis.deliver import read_bag_info, verify_package
+from sluis.deliver.documents import DDI_NS
 from sluis.deliver.encrypt import load_identity
 from sluis.deliver.receipt import ReceiptError, load_private_key, openssh_public, verify_receipt
 from sluis.errors import SluisError
@@ -50,7 +51,7 @@ from sluis.receive.fetch import SftpSource, fetch
 
 #: the record `receive` leaves in the opened package (outside the manifests)
 RECEIVED = "sluis-received.json"
-_DDI = "{ddi:codebook:2_5}"
+_DDI = f"{{{DDI_NS}}}"
 
 
 class ReceiveError(SluisError):
@@ -305,7 +306,7 @@ def _unsafe(member: str, why: str) -> ReceiveError:
 def _describe(
     package: Path, name: str, encrypted_sha: str, archive_sha: str, against: str
 ) -> Received:
-    info = _bag_info(package / "bag-info.txt")
+    info = read_bag_info(package / "bag-info.txt")
     deadline = info.get("Sluis-Retention-Deadline", "")
     files = [p for p in (package / "data").rglob("*") if p.is_file()]
     return Received(
@@ -321,15 +322,6 @@ def _describe(
         archive_sha256=archive_sha,
         checked_against=against,
     )
-
-
-def _bag_info(path: Path) -> dict[str, str]:
-    info = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, sep, value = line.partition(": ")
-        if sep:
-            info[key] = value
-    return info
 
 
 def _datasets(ddi: Path) -> dict[str, int]:
