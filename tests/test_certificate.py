@@ -256,7 +256,7 @@ def test_g9_a_killed_destruction_is_completed_by_a_rerun(
     """The destruction stops after two files (as a kill would); a rerun destroys the rest
     and signs a certificate naming every file with its digest from before."""
     sent, package, work = opened
-    real = certificates._shred
+    real = certificates.shred_file
     done: list[Path] = []
 
     def dies_after_two(path: Path) -> None:
@@ -265,12 +265,12 @@ def test_g9_a_killed_destruction_is_completed_by_a_rerun(
         real(path)
         done.append(path)
 
-    monkeypatch.setattr(certificates, "_shred", dies_after_two)
+    monkeypatch.setattr(certificates, "shred_file", dies_after_two)
     with pytest.raises(KeyboardInterrupt):
         destroy_package(package, RESEARCHER)
     assert not package.exists()  # moved out of its name before the first file went
     assert not package.with_name(f"{NAME}.destruction.json").exists()
-    monkeypatch.setattr(certificates, "_shred", real)
+    monkeypatch.setattr(certificates, "shred_file", real)
     path, cert = destroy_package(package, RESEARCHER)
     assert sorted(p.name for p in package.parent.iterdir()) == [path.name]
     assert {item["path"] for item in cert["files"]} == set(sent.files) | {"sluis-received.json"}

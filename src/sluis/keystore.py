@@ -1,8 +1,9 @@
 """The owner-only key store (G3, G10): the directory that holds a party's secrets.
 
-Two kinds of secret live there, each in a module of its own: the pseudonymiser's project
-keys (:mod:`sluis.pseudo.keys`) and the party's audit signing key
-(:mod:`sluis.audit.signing`). Both need the same guarantees, written once here:
+Three kinds of secret live there, each in a module of its own: the pseudonymiser's project
+keys (:mod:`sluis.pseudo.keys`), the party's audit signing key (:mod:`sluis.audit.signing`)
+and the data keys that seal retained data (:mod:`sluis.retain.vault`). All need the same
+guarantees, written once here:
 
 - the store is a directory only its owner can enter (0700), made so when it is created;
 - a key file only its owner can read (0600), checked on every load;

@@ -8,6 +8,7 @@ Never a national number in the log. See docs/audit.md.
 
 from __future__ import annotations
 
+from sluis.audit.checkpoints import load_checkpoint, load_witnesses
 from sluis.audit.log import RESERVED_EVENTS, AuditLog, Record, open_log
 from sluis.audit.record import EVENTS, GENESIS, AuditError, canonical, find_insz
 from sluis.audit.signing import (
@@ -18,7 +19,7 @@ from sluis.audit.signing import (
     signing_key,
     signing_key_path,
 )
-from sluis.audit.verify import Problem, VerifyReport, load_checkpoint, load_witnesses, verify
+from sluis.audit.verify import Problem, VerifyReport, verify
 from sluis.audit.witness import witness
 
 __all__ = [

@@ -12,7 +12,7 @@ A witness file is JSON lines, one checkpoint a line (``party``, ``seq``, ``hash`
 log's latest checkpoint to it after checking that the log is consistent with every
 checkpoint already witnessed, so a witness never countersigns a rewritten history.
 Receipts and ``delivery.json`` carry a checkpoint too and serve as witnesses as they are
-(:func:`sluis.audit.verify.load_witnesses` reads all three).
+(:func:`sluis.audit.checkpoints.load_witnesses` reads all three).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sluis.atomic import fsync_dir
+from sluis.audit.checkpoints import load_witnesses
 from sluis.audit.record import AuditError, canonical
-from sluis.audit.verify import VerifyReport, load_witnesses, verify
+from sluis.audit.verify import VerifyReport, verify
 
 
 def witness(

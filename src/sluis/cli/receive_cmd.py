@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sluis.cli.sftp_options import ClientKey, HostKey, SftpPort, SftpUser
 from sluis.errors import UsageError
 from sluis.receive import Received
 
@@ -44,14 +45,10 @@ def receive(
     sftp_host: Annotated[
         str | None, typer.Option(help="Fetch SOURCE from this SFTP server.")
     ] = None,
-    sftp_port: Annotated[int, typer.Option(help="SFTP port.")] = 22,
-    sftp_user: Annotated[str, typer.Option(help="SFTP user.")] = "sluis",
-    client_key: Annotated[
-        Path | None, typer.Option(help="Private key to log in with (OpenSSH format).")
-    ] = None,
-    host_key: Annotated[
-        str | None, typer.Option(help="The server's public host key, pinned ('ssh-ed25519 ...').")
-    ] = None,
+    sftp_port: SftpPort = 22,
+    sftp_user: SftpUser = "sluis",
+    client_key: ClientKey = None,
+    host_key: HostKey = None,
 ) -> None:
     """Open a delivered package as its researcher (G8, G11).
 

@@ -20,7 +20,6 @@ every file (X3): no time of day anywhere, sorted keys, deterministic writers.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -36,6 +35,7 @@ from sluis.atomic import fsync_dir
 from sluis.deliver import documents, exports
 from sluis.deliver.codebook import Codebook, build_codebook, read_dataset, treated_files
 from sluis.errors import SluisError
+from sluis.files import sha256_file
 from sluis.scra.result import RECIPIENT_DIR, private_keys
 from sluis.spec.model import Spec
 
@@ -46,7 +46,6 @@ BAGIT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 SCRA_FILES = ("scra.html", "scra.json")
 #: where each format goes under data/ and its file extension
 FORMAT_DIRS = {"parquet": ("parquet", "parquet"), "stata": ("stata", "dta"), "csv": ("csv", "csv")}
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -62,14 +61,6 @@ class PackageInfo:
     #: bytes of every file under ``data/``
     payload_bytes: int
     codebook: Codebook = field(repr=False)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def package_name(spec: Spec, created: dt.date) -> str:
@@ -315,6 +306,18 @@ def read_manifest(path: Path) -> dict[str, str]:
             sha, _, rel = line.partition("  ")
             sums[rel] = sha
     return sums
+
+
+def read_bag_info(path: Path) -> dict[str, str]:
+    """A BagIt ``bag-info.txt`` (``Label: value`` per line) as label -> value; one reader for
+    the sender's privacy scan and the researcher's `sluis receive`. Read leniently (bytes
+    that are not UTF-8 replaced): the scan reads it before anything else is checked."""
+    info = {}
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            info[key.strip()] = value.strip()
+    return info
 
 
 def verify_package(path: Path) -> list[str]:

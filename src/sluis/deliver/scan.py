@@ -33,6 +33,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sluis.deliver.package import read_bag_info
 from sluis.domain.insz import is_valid_insz
 from sluis.spec.model import DateRange, Spec
 
@@ -90,11 +91,8 @@ def _allowed_dates(spec: Spec, root: Path) -> set[str]:
                 days |= {r.start, r.end}
     info = root / "bag-info.txt"
     if info.is_file():
-        for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Bagging-Date":
-                with contextlib.suppress(ValueError):
-                    days.add(dt.date.fromisoformat(value.strip()))
+        with contextlib.suppress(ValueError):
+            days.add(dt.date.fromisoformat(read_bag_info(info).get("Bagging-Date", "")))
     return {d.isoformat() for d in days} | {d.strftime("%d/%m/%Y") for d in days}
 
 

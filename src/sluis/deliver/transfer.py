@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sluis.deliver.receipt import load_private_key, write_receipt
 from sluis.errors import SluisError
+from sluis.files import sha256_file
 
 #: Bytes per SFTP write request. OpenSSH's sftp-server accepts up to 255 KiB per request
 #: (its limits@openssh.com reply); larger values are capped at the server's limit.
@@ -73,9 +74,10 @@ class TransferError(SluisError):
     """An SFTP transfer that failed; the rule says why, the hint what to do."""
 
 
-class _PinnedClient(asyncssh.SSHClient):
+class PinnedClient(asyncssh.SSHClient):
     """Called by asyncssh only for a host key that is not the pinned one: refuse it and
-    remember its fingerprint for the error message."""
+    remember its fingerprint for the error message. Shared by the upload and by the
+    recipient's download (`sluis.receive.fetch`): both trust exactly one host key."""
 
     def __init__(self) -> None:
         self.refused: str | None = None
@@ -202,7 +204,7 @@ async def upload_async(
     # Loaded before anything is sent, so a bad signing key fails early.
     signer = load_private_key(signing_key if signing_key is not None else client_key)
 
-    client = _PinnedClient()
+    client = PinnedClient()
     try:
         conn = await asyncio.wait_for(
             asyncssh.connect(
@@ -318,7 +320,7 @@ async def _upload(
     t0 = time.perf_counter()
     if await sftp.exists(final):
         # A rerun after a complete upload: verify, never overwrite.
-        local_hash = _sha256_file(local)
+        local_hash = sha256_file(local)
         remote_size = (await sftp.stat(final)).size
         remote_hash = await _remote_sha256(sftp, final) if remote_size == size else ""
         if remote_hash != local_hash:
@@ -343,7 +345,7 @@ async def _upload(
             start = 0
     # The local SHA-256 is computed in a thread while the upload runs (hashlib releases
     # the GIL), so hashing does not slow the event loop that feeds the connection.
-    local_hash_task = asyncio.ensure_future(asyncio.to_thread(_sha256_file, local))
+    local_hash_task = asyncio.ensure_future(asyncio.to_thread(sha256_file, local))
     try:
         with local.open("rb") as fh:
             fh.seek(start)
@@ -459,14 +461,6 @@ async def _same_bytes(sftp: asyncssh.SFTPClient, path: str, local: Path, end: in
         fh.seek(begin)
         ours = fh.read(end - begin)
     return theirs == ours
-
-
-def _sha256_file(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(VERIFY_CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def _reason(exc: BaseException) -> str:

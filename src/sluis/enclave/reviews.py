@@ -42,6 +42,7 @@ from sluis.audit.log import AuditLog, format_time, utc_now
 from sluis.enclave import reviewers
 from sluis.enclave.workspace import open_enclave
 from sluis.errors import SluisError
+from sluis.files import sha256_file
 
 Decision = Literal["approve", "reject"]
 #: a job id as the jobs code makes them (``j0001``)
@@ -206,15 +207,6 @@ def refusal(
 
 
 # ------------------------------------------------------------------ reading
-
-
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def job_folder(enclave: Path, job_id: str) -> Path:

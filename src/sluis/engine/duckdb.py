@@ -19,8 +19,8 @@ import pyarrow as pa
 
 from sluis.atomic import atomic_path
 from sluis.errors import SourceError
-from sluis.sources.check import column_findings, table_files
 from sluis.sources.contract import CONTRACT, Table
+from sluis.sources.file_schema import column_findings, table_files
 from sluis.sources.masking import redact
 
 _TABLES = {t.name: t for t in CONTRACT}

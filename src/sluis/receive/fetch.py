@@ -19,6 +19,7 @@ from pathlib import Path
 
 import asyncssh
 
+from sluis.deliver.transfer import PinnedClient
 from sluis.errors import SluisError
 
 #: Bytes per read request and requests in flight (OpenSSH serves up to 255 KiB per read).
@@ -40,19 +41,6 @@ class SftpSource:
     client_key: Path
     host_key: str  # "ssh-ed25519 AAAA...": the only key accepted
     remote_path: str
-
-
-class _Pinned(asyncssh.SSHClient):
-    """Asked only about a host key that is not the pinned one: refuse it, remember it."""
-
-    def __init__(self) -> None:
-        self.refused: str | None = None
-
-    def validate_host_public_key(
-        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
-    ) -> bool:
-        self.refused = key.get_fingerprint("sha256")
-        return False
 
 
 def fetch(source: SftpSource, dest: Path, *, connect_timeout: float = 30.0) -> Path:
@@ -86,7 +74,7 @@ async def _fetch(source: SftpSource, dest: Path, connect_timeout: float) -> Path
             file=str(source.client_key),
             hint="an unencrypted OpenSSH private key is needed",
         ) from exc
-    client = _Pinned()
+    client = PinnedClient()
     try:
         conn = await asyncio.wait_for(
             asyncssh.connect(

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -42,16 +41,17 @@ from typing import Any
 import pyrage
 
 from sluis.atomic import disk_full, fsync_dir, is_disk_full
-from sluis.deliver import verify_package
+from sluis.deliver import read_bag_info, verify_package
+from sluis.deliver.documents import DDI_NS
 from sluis.deliver.encrypt import load_identity
 from sluis.deliver.receipt import ReceiptError, load_private_key, openssh_public, verify_receipt
 from sluis.errors import SluisError
+from sluis.files import CHUNK, sha256_file, shred_file
 from sluis.receive.fetch import SftpSource, fetch
 
 #: the record `receive` leaves in the opened package (outside the manifests)
 RECEIVED = "sluis-received.json"
-_CHUNK = 1 << 20
-_DDI = "{ddi:codebook:2_5}"
+_DDI = f"{{{DDI_NS}}}"
 
 
 class ReceiveError(SluisError):
@@ -123,10 +123,10 @@ def receive(
                 raise ReceiveError("no such file", rule="receive-source", file=str(sealed))
         encrypted_sha = _check_file(sealed, expected)
         archive = _decrypt(sealed, Path(key), tmp / "archive.tar")
-        archive_sha = _sha256(archive)
+        archive_sha = sha256_file(archive)
         package = tmp / "package"
         _unpack(archive, name, package)
-        _shred(archive)
+        shred_file(archive)
         problems = verify_package(package)
         if problems:
             raise ReceiveError(
@@ -204,7 +204,7 @@ def _check_target(out: Path) -> None:
 
 def _check_file(sealed: Path, expected: dict[str, Any]) -> str:
     size = sealed.stat().st_size
-    digest = _sha256(sealed)
+    digest = sha256_file(sealed)
     if digest != expected["sha256"] or (expected["size"] is not None and size != expected["size"]):
         raise ReceiveError(
             f"the file's SHA-256 is {digest} ({size} bytes), the {expected['against']} says "
@@ -274,7 +274,7 @@ def _write_members(tar: tarfile.TarFile, name: str, dest: Path, seen: set[str]) 
         with os.fdopen(fd, "wb") as fh:
             src = tar.extractfile(member)
             assert src is not None  # a regular file (checked by _member_path)
-            shutil.copyfileobj(src, fh, _CHUNK)
+            shutil.copyfileobj(src, fh, CHUNK)
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -306,7 +306,7 @@ def _unsafe(member: str, why: str) -> ReceiveError:
 def _describe(
     package: Path, name: str, encrypted_sha: str, archive_sha: str, against: str
 ) -> Received:
-    info = _bag_info(package / "bag-info.txt")
+    info = read_bag_info(package / "bag-info.txt")
     deadline = info.get("Sluis-Retention-Deadline", "")
     files = [p for p in (package / "data").rglob("*") if p.is_file()]
     return Received(
@@ -322,15 +322,6 @@ def _describe(
         archive_sha256=archive_sha,
         checked_against=against,
     )
-
-
-def _bag_info(path: Path) -> dict[str, str]:
-    info = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, sep, value = line.partition(": ")
-        if sep:
-            info[key] = value
-    return info
 
 
 def _datasets(ddi: Path) -> dict[str, int]:
@@ -395,30 +386,6 @@ def _moved(received: Received, out: Path) -> Received:
     return Received(**{**received.__dict__, "path": out})
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _shred(path: Path) -> None:
-    """Overwrite a plaintext file with zeros, then unlink it."""
-    with contextlib.suppress(FileNotFoundError):
-        size = path.stat().st_size
-        with path.open("r+b") as fh:
-            left = size
-            zeros = bytes(min(size, _CHUNK))
-            while left > 0:
-                n = min(left, _CHUNK)
-                fh.write(zeros[:n])
-                left -= n
-            fh.flush()
-            os.fsync(fh.fileno())
-        path.unlink()
-
-
 def _discard(tmp: Path) -> None:
     """Remove the temporary directory, overwriting its plaintext files first."""
     if not tmp.is_dir():
@@ -428,5 +395,5 @@ def _discard(tmp: Path) -> None:
             p = Path(root, f)
             if stat.S_ISREG(p.lstat().st_mode) and not p.name.endswith(".tar.age"):
                 with contextlib.suppress(OSError):
-                    _shred(p)
+                    shred_file(p)
     shutil.rmtree(tmp, ignore_errors=True)

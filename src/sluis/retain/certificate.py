@@ -47,13 +47,13 @@ from sluis.atomic import fsync_dir, write_text
 from sluis.audit import fingerprint, open_log
 from sluis.deliver.receipt import canonical, load_private_key, openssh_public
 from sluis.errors import SluisError
+from sluis.files import sha256_file, shred_file
 from sluis.receive import read_record
 from sluis.retain import register
 
 KIND = "sluis-destruction-certificate"
 VERSION = 1
 ALGORITHM = "ed25519"
-_CHUNK = 1 << 20
 #: the fields a certificate holds besides ``signature``, and their JSON types
 FIELDS: dict[str, type | tuple[type, ...]] = {
     "kind": str,
@@ -106,7 +106,7 @@ def destroy_package(
         fsync_dir(package.parent)
     if doomed.is_dir():
         for item in plan["files"]:
-            _shred(doomed / item["path"])
+            shred_file(doomed / item["path"])
         shutil.rmtree(doomed)
         fsync_dir(package.parent)
     target = (
@@ -169,7 +169,7 @@ def _plan(package: Path, signer: Ed25519PrivateKey, now: dt.datetime | None) -> 
             {
                 "path": path.relative_to(package).as_posix(),
                 "bytes": path.stat().st_size,
-                "sha256": _sha256(path),
+                "sha256": sha256_file(path),
             }
         )
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -371,28 +371,3 @@ def _plan_path(package: Path) -> Path:
 
 def _doomed_path(package: Path) -> Path:
     return package.with_name(f".{package.name}.destroying")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _shred(path: Path) -> None:
-    """Overwrite a file with zeros (fsynced), then unlink it; a missing one was done."""
-    if not path.is_file() or path.is_symlink():
-        return
-    size = path.stat().st_size
-    zeros = bytes(min(size, _CHUNK))
-    with path.open("r+b") as fh:
-        left = size
-        while left > 0:
-            n = min(left, _CHUNK)
-            fh.write(zeros[:n])
-            left -= n
-        fh.flush()
-        os.fsync(fh.fileno())
-    path.unlink()

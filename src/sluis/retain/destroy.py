@@ -10,7 +10,6 @@ encrypted volume; the record is what the law asks for.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,9 +17,7 @@ from pathlib import Path
 
 from sluis.atomic import fsync_dir
 from sluis.audit.log import AuditLog
-from sluis.deliver import sha256_file
-
-CHUNK = 1 << 20
+from sluis.files import overwrite, sha256_file
 
 
 @dataclass(frozen=True)
@@ -66,16 +63,3 @@ def destroy(
         },
     )
     return done
-
-
-def overwrite(path: Path, size: int) -> None:
-    """Write ``size`` zero bytes over ``path`` and fsync (before it is unlinked)."""
-    zeros = bytes(min(size, CHUNK))
-    with path.open("r+b") as fh:
-        left = size
-        while left > 0:
-            n = min(left, CHUNK)
-            fh.write(zeros[:n])
-            left -= n
-        fh.flush()
-        os.fsync(fh.fileno())

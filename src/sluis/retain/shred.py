@@ -31,8 +31,8 @@ from sluis.atomic import fsync_dir, write_text
 from sluis.audit.log import AuditLog
 from sluis.deliver import sha256_file
 from sluis.errors import SluisError
+from sluis.files import overwrite
 from sluis.retain import register, vault
-from sluis.retain.destroy import overwrite
 
 #: test hook: seconds to pause after each destroyed file (a kill -9 test needs the time)
 PAUSE_ENV = "SLUIS_TEST_DESTROY_PAUSE"

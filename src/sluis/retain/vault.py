@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,9 +38,10 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from sluis import keystore
 from sluis.atomic import atomic_path, fsync_dir
 from sluis.errors import SluisError
-from sluis.retain.destroy import overwrite
+from sluis.files import overwrite
 
 MAGIC = b"SLUISV1\n"
 SUFFIX = ".sealed"
@@ -75,15 +75,10 @@ def key_file(store: Path, key_id: str) -> Path:
 def new_data_key(store: Path) -> str:
     """Create a fresh data key in ``store`` (0700, the file 0600, written atomically) and
     return its id."""
-    store = Path(store)
-    if not store.exists():
-        store.mkdir(mode=0o700, parents=True)
-    _check_private(store)
+    store = keystore.open_store(store, VaultError)
     key_id = secrets.token_hex(KEY_ID_BYTES)
     text = f"{_KEY_HEADER}\nid {key_id}\nkey {secrets.token_hex(32)}\n"
-    with atomic_path(key_file(store, key_id), mode=0o600) as tmp:
-        os.chmod(tmp, 0o600)
-        tmp.write_text(text, encoding="ascii")
+    keystore.write_once(store, key_file(store, key_id), text.encode("ascii"))
     return key_id
 
 
@@ -98,8 +93,8 @@ def load_data_key(store: Path, key_id: str) -> bytes:
             rule="vault-key-missing",
             file=str(path),
         )
-    _check_private(Path(store))
-    _check_private(path)
+    keystore.check_private(Path(store), "key store", VaultError)
+    keystore.check_private(path, "data key", VaultError)
     fields = dict(line.split(" ", 1) for line in path.read_text(encoding="ascii").splitlines()[1:])
     if fields.get("id") != key_id or len(fields.get("key", "")) != 64:
         raise VaultError("not a sluis data key file", rule="vault-key-format", file=str(path))
@@ -116,17 +111,6 @@ def destroy_data_key(store: Path, key_id: str) -> bool:
     path.unlink()
     fsync_dir(path.parent)
     return True
-
-
-def _check_private(path: Path) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise VaultError(
-            f"the key store or data key is accessible by group or others (mode {mode:04o})",
-            rule="key-permissions",
-            file=str(path),
-            hint=f"chmod {'700' if path.is_dir() else '600'} {path}",
-        )
 
 
 # ---------------------------------------------------------------- files

@@ -32,11 +32,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import duckdb
-from ibis.backends.sql.datatypes import DuckDBType
 
 from sluis.atomic import atomic_path
 from sluis.errors import UsageError
-from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Column, Table
+from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Table
+from sluis.sources.file_schema import (
+    QUARANTINE_COLUMNS,
+    check_schema,
+    column_findings,
+    count_rule,
+    table_files,
+)
 from sluis.sources.findings import CheckReport, Finding, TableReport
 from sluis.sources.row_rules import DUP, Check, ident, lit, row_checks
 
@@ -76,14 +82,6 @@ _ROW = "__sluis_row"
 #: DuckDB's memory budget; beyond it, it spills to a temporary directory. Measured on 20
 #: million rows that all fail: 2.2 GB resident instead of 8 GB, in about the same time.
 MEMORY_LIMIT = "2GB"
-
-#: columns added to every quarantined row
-QUARANTINE_COLUMNS = ("_source_file", "_source_row", "_rules", "_failures")
-
-#: names of columns the checker adds (DuckDB's row number; the quarantine's columns); a
-#: file with a column so named cannot be checked without confusing the two
-RESERVED_COLUMNS = frozenset({"file_row_number", *QUARANTINE_COLUMNS})
-RESERVED_PREFIX = "__sluis_"
 
 
 def check_sources(
@@ -190,38 +188,6 @@ def default_quarantine(directory: Path) -> Path:
     return directory.with_name(directory.name + ".quarantine")
 
 
-def table_files(directory: Path, table: Table) -> tuple[list[Path], Finding | None]:
-    """The Parquet files of one table, sorted, or a finding saying why there are none."""
-    single = directory / f"{table.name}.parquet"
-    folder = directory / table.name
-    if single.is_file() and folder.is_dir():
-        return [], Finding(
-            table.name,
-            str(single),
-            "ambiguous-table",
-            f"both {single.name} and a folder {folder.name}/ exist; keep one",
-        )
-    if single.is_file():
-        return [single], None
-    if folder.is_dir():
-        parts = sorted(p for p in folder.glob("*.parquet") if p.is_file())
-        if parts:
-            return parts, None
-        return [], Finding(
-            table.name,
-            str(folder),
-            "missing-table",
-            f"folder {folder.name}/ has no *.parquet parts",
-        )
-    return [], Finding(
-        table.name,
-        str(single),
-        "missing-table",
-        f"table {table.name!r} not found: expected {single.name} or a folder {folder.name}/ "
-        "of *.parquet parts",
-    )
-
-
 def _check_table(
     con: duckdb.DuckDBPyConnection,
     directory: Path,
@@ -239,10 +205,10 @@ def _check_table(
     files, missing = table_files(directory, table)
     if missing is not None:
         report.errors.append(missing)
-        _count(report, missing.rule)
+        count_rule(report, missing.rule)
         return report, [], 0
     report.files = tuple(str(f) for f in files)
-    usable, readable = _check_schema(con, table, files, report, exact=exact)
+    usable, readable = check_schema(con, table, files, report, exact=exact)
     if not readable:
         return report, [], 0
     source = _source_sql(readable)
@@ -255,128 +221,10 @@ def _check_table(
     except duckdb.Error as err:
         # a file that describes well but fails when scanned (a damaged data page)
         report.errors.append(_unreadable(table, readable, err))
-        _count(report, "unreadable-file")
+        count_rule(report, "unreadable-file")
         report.rows_quarantined = 0
         return report, [], 0
     return report, found, n_found
-
-
-def _check_schema(
-    con: duckdb.DuckDBPyConnection,
-    table: Table,
-    files: list[Path],
-    report: TableReport,
-    *,
-    exact: bool = False,
-) -> tuple[dict[str, str], list[Path]]:
-    """Table-level findings per file; with ``exact``, a column the table does not name is
-    one too (a provider may send only what was asked).
-
-    Returns the columns present with the right type in every readable file (with their DuckDB
-    type), and the readable files.
-    """
-    usable: dict[str, str] = {}
-    broken: set[str] = set()
-    readable: list[Path] = []
-    for path in files:
-        try:
-            rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
-        except duckdb.Error as err:
-            first = str(err).splitlines()[0]
-            report.errors.append(
-                Finding(
-                    table.name,
-                    str(path),
-                    "unreadable-file",
-                    f"not a readable Parquet file: {first}",
-                )
-            )
-            _count(report, "unreadable-file")
-            continue
-        types = {name: str(dtype) for name, dtype, *_ in rows}
-        named = {c.name for c in table.columns}
-        clash = [n for n in types if n in RESERVED_COLUMNS or n.startswith(RESERVED_PREFIX)]
-        for name in clash:
-            report.errors.append(
-                Finding(
-                    table.name,
-                    str(path),
-                    "reserved-column",
-                    f"column {name!r} is not in the contract and its name is one the checker "
-                    "gives its own columns; drop or rename it",
-                    column=name,
-                )
-            )
-            _count(report, "reserved-column")
-        if clash:
-            continue  # not read: its rows could not be numbered
-        readable.append(path)
-        for extra in [n for n in types if exact and n not in named]:
-            report.errors.append(
-                Finding(
-                    table.name,
-                    str(path),
-                    "unexpected-column",
-                    f"column {extra!r} was not asked for (asked: {', '.join(sorted(named))})",
-                    column=extra,
-                )
-            )
-            _count(report, "unexpected-column")
-        for finding in column_findings(table, path, types):
-            report.errors.append(finding)
-            _count(report, finding.rule)
-            broken.add(str(finding.column))
-        for col in table.columns:
-            if col.name in types and col.name not in broken:
-                usable[col.name] = types[col.name]
-    return {name: dtype for name, dtype in usable.items() if name not in broken}, readable
-
-
-def column_findings(
-    table: Table, path: Path, types: Mapping[str, str], *, complete: bool = True
-) -> list[Finding]:
-    """The contract columns of ``table`` missing from one file (only when ``complete``: a
-    provider's extract holds just the columns asked of it) or of a type that cannot stand
-    for the contract type, given the file's DuckDB column types. The check and the engine
-    (a run with ``--no-check``) judge a file's columns by this one rule."""
-    found = []
-    for col in table.columns:
-        actual = types.get(col.name)
-        if actual is None:
-            if complete:
-                found.append(
-                    Finding(
-                        table.name,
-                        str(path),
-                        "missing-column",
-                        f"column {col.name!r} ({col.type}) is missing",
-                        column=col.name,
-                    )
-                )
-        elif not _accepts(col, actual):
-            expected = col.types.accepted
-            found.append(
-                Finding(
-                    table.name,
-                    str(path),
-                    "wrong-type",
-                    f"column {col.name!r} is {actual}; the contract says {col.type} ({expected})",
-                    column=col.name,
-                    value=actual,
-                )
-            )
-    return found
-
-
-def _accepts(col: Column, engine_type: str) -> bool:
-    """Whether a file's column of DuckDB type ``engine_type`` can stand for ``col``: the
-    contract's declaration of the column type decides (:class:`sluis.sources.schema.Type`),
-    read through Ibis's own reading of DuckDB type names."""
-    try:
-        found = DuckDBType.from_string(engine_type)
-    except Exception:  # a type Ibis cannot name (a nested or exotic type) stands for none
-        return False
-    return col.types.accepts(found)
 
 
 def _run_row_checks(
@@ -489,10 +337,6 @@ def _unreadable(table: Table, files: list[Path], err: duckdb.Error) -> Finding:
     named = [f for f in files if str(f) in str(err)]
     where = named[0] if named else files[0] if len(files) == 1 else files[0].parent
     return Finding(table.name, str(where), "unreadable-file", f"cannot be scanned: {first}")
-
-
-def _count(report: TableReport, rule: str) -> None:
-    report.rule_counts[rule] = report.rule_counts.get(rule, 0) + 1
 
 
 def _remove_if_empty(path: Path) -> None:

@@ -27,8 +27,10 @@ from pathlib import Path
 
 from sluis.atomic import write_text
 from sluis.errors import SourceError
-from sluis.sources.check import check_sources, table_files
+from sluis.files import sha256_file
+from sluis.sources.check import check_sources
 from sluis.sources.contract import CONTRACT
+from sluis.sources.file_schema import table_files
 
 #: the file in the workspace that remembers the last passed check
 STAMP = "sources-checked.json"
@@ -77,13 +79,8 @@ def _ranges(fh, size: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def full_digest(path: Path) -> str:
-    """SHA-256 of every byte (``--paranoid``)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+#: SHA-256 of every byte (``--paranoid``): the same digest a package's manifest holds
+full_digest = sha256_file
 
 
 def _footer_length(fh, size: int) -> int:

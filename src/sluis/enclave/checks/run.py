@@ -28,6 +28,7 @@ from sluis.enclave.checks.policy import POLICY, Kind, kind_of, read_text
 from sluis.enclave.checks.report import CheckReport, Finding, OutputReport, Thresholds
 from sluis.enclave.checks.rowlevel import DataProfile, check_rows, check_text
 from sluis.enclave.checks.tables import CellTable, check_table
+from sluis.files import sha256_file
 
 
 def check_outputs(
@@ -62,7 +63,7 @@ def check_outputs(
     for file in files:
         path = file.resolve()
         kind = kind_of(file)
-        output = OutputReport(names[path], kind, _sha256(path))
+        output = OutputReport(names[path], kind, sha256_file(path))
         by_file[path] = output
         report.outputs.append(output)
         if path.stat().st_size == 0:  # an empty file discloses nothing (an empty log)
@@ -194,14 +195,6 @@ def _table_files(tables: list[CellTable], names: dict[Path, str]) -> list[tuple[
         table.name = names[path]
         pairs.append((path, table))
     return pairs
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _digest_matches(path: Path, meta: dict[str, Any]) -> bool:
