@@ -161,6 +161,32 @@ def _bag_info(
     return "".join(f"{k}: {v}\n" for k, v in lines)
 
 
+def write_exports(
+    data: Path,
+    codebook: Codebook,
+    tables: dict[str, pa.Table],
+    formats: list[str],
+    *,
+    created: dt.date,
+) -> None:
+    """Write every dataset in each of ``formats`` into ``data``'s format folders, as a
+    package's ``data/`` holds them; the enclave writes its data with this too, so that a
+    script written on a phase-1 package reads the enclave's data unchanged (A5)."""
+    for fmt in ("parquet", "stata", "csv"):
+        if fmt not in formats:
+            continue
+        folder, ext = FORMAT_DIRS[fmt]
+        (data / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for d in codebook.datasets:
+            target = data / folder / f"{d.name}.{ext}"
+            if fmt == "parquet":
+                exports.write_parquet(tables[d.name], target)
+            elif fmt == "csv":
+                exports.write_csv(tables[d.name], target)
+            else:
+                exports.write_stata(tables[d.name], d, target, created=created)
+
+
 def write_contents(
     root: Path,
     spec: Spec,
@@ -179,19 +205,7 @@ def write_contents(
     scra = _scra_report(Path(scra_dir))
     codebook = build_codebook(spec, spec_sha256, tables, created=created, scra=scra)
     formats = list(spec.delivery.formats)
-    for fmt in ("parquet", "stata", "csv"):
-        if fmt not in formats:
-            continue
-        folder, ext = FORMAT_DIRS[fmt]
-        (data / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
-        for d in codebook.datasets:
-            target = data / folder / f"{d.name}.{ext}"
-            if fmt == "parquet":
-                exports.write_parquet(tables[d.name], target)
-            elif fmt == "csv":
-                exports.write_csv(tables[d.name], target)
-            else:
-                exports.write_stata(tables[d.name], d, target, created=created)
+    write_exports(data, codebook, tables, formats, created=created)
     for scra_file in SCRA_FILES:  # the recipient's version only (G5, G8)
         _write(data / "scra" / scra_file, (Path(scra_dir) / RECIPIENT_DIR / scra_file).read_bytes())
     spec_file = spec.slug + ".yaml"

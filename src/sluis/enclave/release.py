@@ -287,7 +287,7 @@ def register_releases(enclave: Path) -> list[str]:
     space = open_enclave(enclave.parent.parent)
     listed = {line["delivery"] for line in register.lines(space.home)}
     spec = space.spec()
-    project = spec.decision.id.replace("/", "-")
+    project = spec.slug
     missing = [r for r in release_ids(enclave) if hold.release_entry(project, r) not in listed]
     if not missing:
         return []

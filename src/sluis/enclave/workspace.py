@@ -44,9 +44,9 @@ import pyarrow as pa
 from sluis.atomic import fsync_dir, write_text
 from sluis.audit import open_log
 from sluis.audit.log import AuditLog
-from sluis.deliver import documents, exports
+from sluis.deliver import documents
 from sluis.deliver.codebook import build_codebook, read_dataset, treated_files
-from sluis.deliver.package import FORMAT_DIRS, sha256_file
+from sluis.deliver.package import sha256_file, write_exports
 from sluis.errors import SluisError
 from sluis.flow.lock import command_line, workspace_lock
 from sluis.retain import hold, register, vault
@@ -247,21 +247,9 @@ def _write_data(folder: Path, spec: Spec, digest: str, staged: Path, created: dt
     }
     codebook = build_codebook(spec, digest, tables, created=created, scra=None)
     formats = list(spec.delivery.formats)
-    for fmt in ("parquet", "stata", "csv"):
-        if fmt not in formats:
-            continue
-        sub, ext = FORMAT_DIRS[fmt]
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-        for d in codebook.datasets:
-            target = folder / sub / f"{d.name}.{ext}"
-            if fmt == "parquet":
-                exports.write_parquet(tables[d.name], target)
-            elif fmt == "csv":
-                exports.write_csv(tables[d.name], target)
-            else:
-                exports.write_stata(tables[d.name], d, target, created=created)
-    name = DATA_NAME.format(project=spec.decision.id.replace("/", "-"))
-    spec_file = spec.decision.id.replace("/", "-") + ".yaml"
+    write_exports(folder, codebook, tables, formats, created=created)
+    name = DATA_NAME.format(project=spec.slug)
+    spec_file = spec.slug + ".yaml"
     (folder / "codebook").mkdir(exist_ok=True)
     texts = {
         "spec.sha256": f"{digest}  {spec_file}\n",

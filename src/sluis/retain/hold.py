@@ -147,7 +147,7 @@ def hold_enclave(
     the spec's deadline, so that ``sluis retain destroy`` reaches them; returns the entry's
     name. ``checkpoint`` is the data's (over the plaintext, as jobs record it)."""
     home = Path(home)
-    name = enclave_entry(spec.decision.id.replace("/", "-"))
+    name = enclave_entry(spec.slug)
     held = [f for f, _ in (*SEALED, *ENCLAVE_SEALED) if (home / f).exists()]
     register.append(
         home,
@@ -184,7 +184,7 @@ def hold_release(
     recipient, researchers, the manifest's SHA-256, the audit checkpoint it carried and the
     spec's deadline. Released results are anonymous and are never destroyed with the data
     (docs/retention.md); the register lists them. Returns the entry's name."""
-    name = release_entry(spec.decision.id.replace("/", "-"), Path(release).name)
+    name = release_entry(spec.slug, Path(release).name)
     register.append(
         home,
         "release-registered",
