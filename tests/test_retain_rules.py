@@ -109,6 +109,19 @@ def test_g10_every_register_line_is_an_audit_record_and_a_lost_one_is_recovered(
     assert verify(tmp_path / "audit.log").ok
 
 
+def test_g9_g10_the_ttps_destruction_of_provider_data_is_not_a_register_line(
+    tmp_path: Path,
+) -> None:
+    """26/050: Statbel's log has ``destroyed`` records of the providers' extracts (B1, no
+    delivery); the register's catch-up copies only records about a delivery (found by the
+    demo: the next append copied them and the register could no longer be read)."""
+    with _log(tmp_path) as audit:
+        audit.append("destroyed", {"files": [{"name": "received/ksz/extract.tar"}]})
+    _deliver(tmp_path, "d1")
+    assert [x["event"] for x in register.lines(tmp_path)] == ["delivered"]
+    assert [e.delivery for e in register.entries(tmp_path, today=dt.date(2026, 12, 7))] == ["d1"]
+
+
 def test_g9_a_register_cut_mid_line_is_read_and_appended_to(tmp_path: Path) -> None:
     _deliver(tmp_path, "d1")
     with (tmp_path / register.FILE).open("ab") as fh:

@@ -43,7 +43,8 @@ def demo(
     party), each to a pseudonymised, coarsened, risk-treated extract that is delivered over
     SFTP and opened as its researcher would. Then 25/074 phase 2, the enclave: an example
     job runs on the phase-1 package and, unchanged, in the enclave's sandbox; its outputs
-    are checked, approved by two demo reviewers and released.
+    are checked, approved by two demo reviewers and released. Last, the parties' delivery
+    registers with their deadlines.
 
     The demo owns its output directory and replaces it on every run; it exits non-zero
     when a delivery is refused.
@@ -79,6 +80,23 @@ def demo(
 
     if not demo_enclave(out, console, specs / "25-074.yaml", sources, out_dir):
         raise typer.Exit(1)
+    _demo_retention(out_dir)
+
+
+def _demo_retention(out_dir: Path) -> None:
+    """The delivering parties' registers (G9): every delivery, held key, enclave's data and
+    release with its deadline, then what falls due the day before 25/074's deadline (what a
+    steward sees with --due-within). Nothing is destroyed: the demo's outputs stay to be
+    looked at; docs/retention.md shows destruction and the researcher's certificate."""
+    from sluis.cli.retain_cmd import retain_list
+
+    for name in ("run-25-074", "run-26-050", "run-25-074-phase2"):
+        work = out_dir / name
+        out.print(f"$ sluis retain list --work {work}")
+        retain_list(work=work, due_within=None, today=None, party=None, as_json=False)
+    work = out_dir / "run-25-074"
+    out.print(f"$ sluis retain list --work {work} --due-within 1d --today 2029-10-30")
+    retain_list(work=work, due_within="1d", today="2029-10-30", party=None, as_json=False)
 
 
 def _demo_run(spec_file: Path, sources: Path, work: Path) -> bool:

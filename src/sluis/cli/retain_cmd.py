@@ -124,13 +124,20 @@ def render_register(console: Console, found: list[Entry], day: object) -> None:
     if not found:
         console.print(Text(f"no entries in the register (on {day})"))
         return
-    table = Table(title=f"delivery register on {day}", title_justify="left", box=box.SIMPLE)
+    table = Table(
+        title=f"delivery register on {day}",
+        title_justify="left",
+        box=box.SIMPLE,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),  # with the box's blank divider: two spaces between columns
+    )
     table.add_column("delivery", no_wrap=True)
     table.add_column("kind", no_wrap=True)
-    table.add_column("recipient", overflow="fold")
+    table.add_column("recipient", no_wrap=True, min_width=10)
     table.add_column("deadline", no_wrap=True)
     table.add_column("days", justify="right", no_wrap=True)
-    table.add_column("state", no_wrap=True)
+    # "destruction-requested" is the one long state: it may fold, names may not
+    table.add_column("state", overflow="fold", min_width=9)
     for e in found:
         table.add_row(
             e.delivery,

@@ -285,6 +285,8 @@ def _catch_up(path: Path, fd: int, log: Path, *, upto: int) -> None:
         if record.get("seq", upto) >= upto or record.get("hash") in have:
             continue
         data = record.get("data") or {}
+        if not isinstance(data.get("delivery"), str):
+            continue  # an event of the same name about something else (the TTP's destruction)
         _write(fd, _line(record["seq"], record["hash"], record["time"], record["event"], data))
 
 
