@@ -92,10 +92,12 @@ def _demo_retention(out_dir: Path) -> None:
 
     for name in ("run-25-074", "run-26-050", "run-25-074-phase2"):
         work = out_dir / name
-        out.print(f"$ sluis retain list --work {work}")
+        out.print(f"$ sluis retain list --work {work}", soft_wrap=True)
         retain_list(work=work, due_within=None, today=None, party=None, as_json=False)
     work = out_dir / "run-25-074"
-    out.print(f"$ sluis retain list --work {work} --due-within 1d --today 2029-10-30")
+    out.print(
+        f"$ sluis retain list --work {work} --due-within 1d --today 2029-10-30", soft_wrap=True
+    )
     retain_list(work=work, due_within="1d", today="2029-10-30", party=None, as_json=False)
 
 
