@@ -640,7 +640,7 @@ def test_g1_every_rule_is_documented() -> None:
 
 
 def test_g1_demo_checks_both_specs_and_writes_their_pages(tmp_path: Path) -> None:
-    from sluis.cli.app import _demo_specs
+    from sluis.cli.demo import _demo_specs
     from sluis.errors import UsageError
 
     assert _demo_specs(ROOT / "specs", tmp_path)
