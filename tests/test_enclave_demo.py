@@ -23,8 +23,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_a5_x4_the_demo_runs_the_example_job_inside_and_out_and_releases(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """From a fresh clone the demo writes to the relative out/demo: so does this test (a
+    relative folder once broke the job outside the enclave, which runs in its own folder)."""
     sources = tmp_path / "sources"
     generate(sources, scale=SCALE, seed=SEED, workers=2)
     run_spec(SPEC, sources, phase=1, work=tmp_path / "run-25-074", check=False)
@@ -32,7 +34,9 @@ def test_a5_x4_the_demo_runs_the_example_job_inside_and_out_and_releases(
     opened = tmp_path / "recipient-25-074" / "opened"
     build_package(load_spec(SPEC), spec_digest(SPEC), scra / "staged", scra, opened, created=DAY)
     out = Console(record=True, width=200)
-    assert demo_enclave(out, Console(stderr=True), SPEC, sources, tmp_path)
+    monkeypatch.chdir(tmp_path.parent)
+    relative = Path(tmp_path.name)
+    assert demo_enclave(out, Console(stderr=True), SPEC, relative / "sources", relative)
     shown = out.export_text()
     assert "researcher: ran " in shown and ": exit 0, wrote employment_by_" in shown
     assert "job j0001: finished" in shown

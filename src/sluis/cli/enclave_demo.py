@@ -41,10 +41,12 @@ def run_outside(script: Path, data: Path, output: Path) -> subprocess.CompletedP
     from sluis.enclave.jobs import LIBRARY
 
     shutil.rmtree(output, ignore_errors=True)
+    # absolute: the script runs in its own folder, and the demo's folders are relative to
+    # where it was started (out/demo from a fresh clone)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "SLUIS_DATA": str(data),
-        "SLUIS_OUTPUT": str(output),
+        "SLUIS_DATA": str(data.resolve()),
+        "SLUIS_OUTPUT": str(output.resolve()),
         "PYTHONPATH": str(LIBRARY),
     }
     script = script.resolve()
@@ -92,6 +94,8 @@ def demo_enclave(
             soft_wrap=True,
         )
         if done.returncode != 0:
+            err = done.stderr.decode(errors="replace").strip().splitlines()
+            out.print(f"[red]{err[-1] if err else 'no error output'}[/]", soft_wrap=True)
             return False
     _say(out, "enclave submit", str(EXAMPLE), "--work", str(work))
     from sluis.enclave.jobs import submit
