@@ -258,3 +258,34 @@ def test_a5_g10_the_data_are_unchanged_and_every_run_is_audited(world: World) ->
         job = json.loads((world.enclave.jobs / run["job"] / "run.json").read_text())
         assert run["script_sha256"] == job["script_sha256"]
         assert (run["state"], run["reason"]) == (job["state"], job["reason"])
+
+
+def test_a5_an_interpreter_under_tmp_is_not_hidden_by_the_private_tmp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clone (and so its venv) under /tmp, as CI may have it: the sandbox's private /tmp
+    is mounted first and the interpreter over it (a fresh clone in /tmp failed with exit
+    127 when the tmpfs came last and hid the venv)."""
+    import sys
+
+    from sluis.enclave import sandbox
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    monkeypatch.setattr(sys, "prefix", str(venv))
+    (tmp_path / "code").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "out").mkdir()
+    argv = sandbox.bwrap_command(
+        ["-c", "import sys; print(sys.prefix)"],
+        language="python",
+        code=tmp_path / "code",
+        data=tmp_path / "data",
+        output=tmp_path / "out",
+        library=None,
+        limits=sandbox.Limits(wall_seconds=60, memory_mib=1024, output_mib=10, processes=16),
+        uid=61_234,
+    )
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(venv)

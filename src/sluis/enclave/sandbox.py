@@ -170,6 +170,9 @@ def bwrap_command(
     for link in ("bin", "lib", "lib64", "sbin"):
         if Path(f"/{link}").is_symlink():
             argv += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+    # the private /tmp first: an interpreter under /tmp (a clone or venv there) is bound
+    # over it, not hidden by it
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     outside = [*mounts, *([Path(LIBRARY_MOUNT)] if library is not None else [])]
     for folder in _parents(outside):
         argv += ["--perms", "0755", "--dir", str(folder)]
@@ -179,7 +182,6 @@ def bwrap_command(
         argv += ["--ro-bind", str(library), LIBRARY_MOUNT]
     argv += ["--ro-bind", str(code), "/code", "--ro-bind", str(data), "/data"]
     argv += ["--bind", str(output), "/output"]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     argv += ["--chdir", "/code"]
     argv += [
         "/usr/bin/prlimit",
