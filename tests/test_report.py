@@ -66,7 +66,7 @@ def test_x4_g5_file_scra_report_is_escaped_once(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from sluis.scra.report import run_scra
+    from sluis.scra.driver import run_scra
 
     path = tmp_path / "in.parquet"
     pq.write_table(

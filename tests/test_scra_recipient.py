@@ -22,16 +22,17 @@ from rich.console import Console
 from sluis.cli.run_view import render_run
 from sluis.deliver import build_package
 from sluis.flow.run import RunSummary
+from sluis.scra.driver import run_spec_scra
+from sluis.scra.html import write_html
 from sluis.scra.result import (
     PRIVATE_KEYS,
     RECIPIENT_DIR,
     DatasetRun,
-    SpecScraResult,
+    ScraResult,
     Threshold,
     Treatment,
     for_recipient,
 )
-from sluis.scra.staged import run_spec_scra, write_spec_html
 from sluis.spec import load_spec, spec_digest
 from sluis.spec.model import Spec
 from test_package import CREATED, SPEC_FILE, write_extract
@@ -191,7 +192,7 @@ def test_g8_a_full_report_in_the_recipient_folder_is_refused(
     assert not (tmp_path / "pkg" / "25-074-uantwerpen-20261201").exists()
 
 
-def _result(thresholds: list[Threshold], examples: list[dict[str, Any]]) -> SpecScraResult:
+def _result(thresholds: list[Threshold], examples: list[dict[str, Any]]) -> ScraResult:
     treatment = Treatment(
         k=5,
         keys=["birth_yq", "sex"],
@@ -207,7 +208,7 @@ def _result(thresholds: list[Threshold], examples: list[dict[str, Any]]) -> Spec
     run = DatasetRun("person", "person", "/work/ksz/staged/person.parquet", 8, None, None, None)
     run.treated_file = "/work/ksz/scra/staged/person.parquet"
     run.treatment = treatment
-    return SpecScraResult(
+    return ScraResult(
         decision="25/074",
         staged="/work/ksz/staged",
         out="/work/ksz/scra",
@@ -254,7 +255,7 @@ def test_g5_property_the_recipient_view_holds_no_example(
     assert full.datasets[0].treatment.examples == examples  # a copy, not an edit
     text = json.dumps(view.to_dict())
     folder = tmp_path_factory.mktemp("view")
-    write_spec_html(folder / "scra.html", view)
+    write_html(folder / "scra.html", view)
     page = _text((folder / "scra.html").read_text())
     assert not (folder / RECIPIENT_DIR).exists()  # only a full report writes a recipient's
     for e in examples:
@@ -279,7 +280,7 @@ def test_g5_property_a_check_not_enforced_never_blocks_nor_holds(
     result = _result(thresholds, [])
     assert result.ok == all(h for h, e in states if e)
     folder = tmp_path_factory.mktemp("states")
-    write_spec_html(folder / "scra.html", result)
+    write_html(folder / "scra.html", result)
     rows = {r[0]: r for r in _rows((folder / "scra.html").read_text()) if r[0].startswith("check")}
     for i, (holds, enforced) in enumerate(states):
         _, limit, value, state = rows[f"check {i} <{i}>"]
@@ -308,7 +309,7 @@ def test_g5_suppression_share_of_every_treated_variable(
 ) -> None:
     """G5: the share of every treated variable's suppressed values (suppressed / records)
     is in scra.json, the report's table (with the spec's cap when the result carries one)."""
-    result: SpecScraResult = delivered["result"]
+    result: ScraResult = delivered["result"]
     out = delivered["out"]
     data = json.loads((out / RECIPIENT_DIR / "scra.json").read_text())
     treated = [d for d in data["datasets"] if d["treatment"]]
@@ -328,12 +329,12 @@ def test_g5_suppression_share_of_every_treated_variable(
         header += ["cap", "within the cap"]
     assert header in rows
     uncapped = dataclasses.replace(result, max_suppression_share=None)
-    write_spec_html(tmp_path / "plain.html", uncapped)
+    write_html(tmp_path / "plain.html", uncapped)
     assert ["variable", "suppressed values", "share of records"] in _rows(
         (tmp_path / "plain.html").read_text()
     )
     capped = dataclasses.replace(result, max_suppression_share=0.05)
-    write_spec_html(tmp_path / "scra.html", capped)
+    write_html(tmp_path / "scra.html", capped)
     rows = _rows((tmp_path / "scra.html").read_text())
     assert ["variable", "suppressed values", "share of records", "cap", "within the cap"] in rows
     row = next(r for r in rows if r[:3] == [var, f"{n:,}", share])

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 
 from sluis.coarsen.classes import countries, eu_years, nace_divisions
 from sluis.errors import SluisError
+from sluis.scra.driver import run_spec_scra
 from sluis.scra.recode import recode_column
-from sluis.scra.staged import run_spec_scra
 from sluis.spec import load_spec
 from sluis.spec.model import (
     AgeRule,

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from sluis.errors import SluisError
 from sluis.scra import encode_keys, local_suppression
+from sluis.scra.driver import run_spec_scra
 from sluis.scra.rebuild import rebuild_attacks
-from sluis.scra.staged import run_spec_scra
 from sluis.scra.suppress import strict_frequencies
 from sluis.spec import load_spec
 from sluis.spec.model import Spec

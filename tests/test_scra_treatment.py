@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sluis.scra.staged import run_spec_scra
+from sluis.scra.driver import run_spec_scra
 from sluis.spec import load_spec
 from test_scra_spec import stage_25_074
 

@@ -1,8 +1,8 @@
 """``sluis scra``: the small-cell risk analysis on any Parquet or CSV file, or on a staged
 extract as its spec asks (G5, X4).
 
-Thin on purpose: it parses, calls :func:`sluis.scra.report.run_scra` (a file with
-``--keys``) or :func:`sluis.scra.staged.run_spec_scra` (``--spec`` and ``--staged``) and
+Thin on purpose: it parses, calls :func:`sluis.scra.driver.run_scra` (a file with
+``--keys``) or :func:`sluis.scra.driver.run_spec_scra` (``--spec`` and ``--staged``) and
 renders a Rich summary; register it on the app with ``app.command("scra")(scra)``.
 """
 
@@ -19,7 +19,7 @@ from rich.text import Text
 from sluis.errors import SluisError
 
 if TYPE_CHECKING:  # the analysis (numba, duckdb) loads only when the command runs
-    from sluis.scra.result import ScraResult, SpecScraResult
+    from sluis.scra.result import ScraResult
 
 
 def _split(value: str) -> list[str]:
@@ -121,7 +121,7 @@ def scra(
         if spec_file is None or staged is None:
             raise SluisError("--spec and --staged go together", rule="scra-usage")
         from sluis.flow.retain import opened_held
-        from sluis.scra.staged import run_spec_scra
+        from sluis.scra.driver import run_spec_scra
         from sluis.spec import load_spec
 
         # a delivered run's extract is sealed at rest: read it through the vault
@@ -144,7 +144,7 @@ def scra(
             rule="scra-usage",
             hint="sluis scra data.parquet --keys a,b,c --out DIR",
         )
-    from sluis.scra.report import run_scra
+    from sluis.scra.driver import run_scra
 
     result = run_scra(
         file,
@@ -221,8 +221,8 @@ def render_scra(console: Console, result: ScraResult, out_dir: Path) -> None:
             f"Suppressed {t.suppressed_values:,} values in {t.records_touched:,} records"
             + (f" ({per_var})" if per_var else "")
         )
-    if result.longitudinal:
-        lr = result.longitudinal
+    for lc in result.longitudinal:
+        lr = lc.before
         console.print(
             f"Trajectories of {lr.m} quarters ({', '.join(lr.state_variables)}): "
             f"{lr.windows_at_risk:,} of {lr.windows:,} windows shared by < {lr.k} persons; "
@@ -232,7 +232,7 @@ def render_scra(console: Console, result: ScraResult, out_dir: Path) -> None:
     render_thresholds(console, result.thresholds, out_dir)
 
 
-def render_spec_scra(console: Console, result: SpecScraResult, out_dir: Path) -> None:
+def render_spec_scra(console: Console, result: ScraResult, out_dir: Path) -> None:
     """The terminal summary of a spec-driven run: one row per key set and stage, the
     suppressions per dataset, trajectories, then the thresholds."""
     table = RichTable(

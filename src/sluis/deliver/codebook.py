@@ -47,7 +47,7 @@ Code = int | float | str
 
 #: a value found in the data that its code list does not have
 NOT_IN_LIST = "(code not in the code list)"
-#: the key of ``scra.json`` (:class:`sluis.scra.result.SpecScraResult`) that lists the global
+#: the key of ``scra.json`` (:class:`sluis.scra.result.ScraResult`) that lists the global
 #: recoding steps the SCRA applied, in order: ``{dataset, variable, from_rule, to_rule, to}``
 SCRA_RECODED = "recoded"
 #: where the classes of a recoded variable come from (``categories_from``)

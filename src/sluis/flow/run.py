@@ -285,7 +285,7 @@ def _run_locked(
         replacing.extend([staged, scra_dir])
         partial.rename(staged)
         with clock("scra"):
-            from sluis.scra.staged import run_spec_scra
+            from sluis.scra.driver import run_spec_scra
 
             # an enclave phase's data never leave (A5): the SCRA measures their risk for the
             # output reviewers but treats nothing; output control protects the enclave

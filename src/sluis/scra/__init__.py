@@ -7,7 +7,8 @@ household risk, l-diversity, longitudinal risk of quarterly trajectories), treat
 data protection officer can read. Measures follow sdcMicro's names and definitions and
 reproduce its figures (see docs/scra.md and the reference tests); the work runs on numpy
 arrays and numba kernels over whole columns, never Python loops over records. The flow
-calls :func:`sluis.scra.staged.run_spec_scra` on a staged extract.
+calls :func:`sluis.scra.driver.run_spec_scra` on a staged extract; both it and ``sluis scra
+FILE --keys`` go through one driver (:mod:`sluis.scra.driver`).
 """
 
 from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies

@@ -65,14 +65,6 @@ class Measures:
 
 
 @dataclass
-class KeySetResult:
-    name: str
-    keys: list[str]
-    before: Measures
-    after: Measures | None = None
-
-
-@dataclass
 class Threshold:
     """One check of the analysis. ``holds`` is what the figure says (the value against the
     limit); ``enforced`` says whether the spec makes it a condition of delivery. A check the
@@ -113,36 +105,8 @@ class Treatment:
     #: report only (emptied and left out of the JSON in the recipient's version)
     examples: list[dict[str, Any]]
     #: suppressed values / records of the dataset, per variable (0..1); filled by
-    #: :class:`SpecScraResult` from ``per_variable`` and the dataset's records
+    #: :class:`ScraResult` from ``per_variable`` and the dataset's records
     shares: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class ScraResult:
-    """Everything ``scra.json`` holds."""
-
-    file: str
-    records: int
-    k: int
-    weight: str | None
-    household: str | None
-    key_sets: list[KeySetResult]
-    thresholds: list[Threshold]
-    treatment: Treatment | None = None
-    longitudinal: LongitudinalRisk | None = None
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return _all_hold(self.thresholds)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ok"] = self.ok
-        return data
-
-
-# -- the spec-driven run on a staged extract ------------------------------------------------
 
 
 @dataclass
@@ -156,8 +120,8 @@ class PeriodRisk:
 
 
 @dataclass
-class SpecKeySet:
-    """One key set of the spec on its dataset, before and after treatment."""
+class KeySetResult:
+    """One key set on its dataset, before and after treatment."""
 
     name: str
     dataset: str
@@ -227,10 +191,12 @@ class DatasetRun:
 
 
 @dataclass
-class SpecScraResult:
-    """Everything ``scra.json`` of a spec-driven run holds."""
+class ScraResult:
+    """Everything ``scra.json`` holds, for both entry points: a spec's run on a staged
+    extract (``decision`` set) and a run on one file (``decision`` None, one dataset; its
+    JSON keeps the file run's flat layout, :meth:`to_dict`)."""
 
-    decision: str
+    decision: str | None
     staged: str
     out: str
     k: int
@@ -238,7 +204,7 @@ class SpecScraResult:
     semantics: str
     treat: bool
     datasets: list[DatasetRun]
-    key_sets: list[SpecKeySet]
+    key_sets: list[KeySetResult]
     longitudinal: list[LongitudinalCheck]
     thresholds: list[Threshold]
     seconds: dict[str, float] = field(default_factory=dict)
@@ -262,11 +228,69 @@ class SpecScraResult:
     def ok(self) -> bool:
         return _all_hold(self.thresholds)
 
+    @property
+    def is_file_run(self) -> bool:
+        """A run on one file (``sluis scra FILE --keys``), not on a spec's extract."""
+        return self.decision is None
+
+    # the one dataset of a file run, as the file run's report and JSON name it
+    @property
+    def file(self) -> str:
+        return self.staged
+
+    @property
+    def records(self) -> int:
+        return self.datasets[0].records
+
+    @property
+    def weight(self) -> str | None:
+        return self.datasets[0].weight
+
+    @property
+    def household(self) -> str | None:
+        return self.datasets[0].household
+
+    @property
+    def treatment(self) -> Treatment | None:
+        return self.datasets[0].treatment
+
     def to_dict(self) -> dict[str, Any]:
+        if self.is_file_run:
+            return self._file_dict()
         data = asdict(self)
         data["ok"] = self.ok
         if self.audience == "recipient":
             _drop_keys(data, PRIVATE_KEYS)
+        return data
+
+    def _file_dict(self) -> dict[str, Any]:
+        """The file run's ``scra.json``: the file, its key sets (name, keys, before,
+        after), thresholds, the treatment and the trajectories measured on the file (and
+        ``longitudinal_after`` on the treated file)."""
+        lc = self.longitudinal[0] if self.longitudinal else None
+        data: dict[str, Any] = {
+            "file": self.file,
+            "records": self.records,
+            "k": self.k,
+            "weight": self.weight,
+            "household": self.household,
+            "key_sets": [
+                {
+                    "name": ks.name,
+                    "keys": ks.keys,
+                    "before": asdict(ks.before),
+                    "after": asdict(ks.after) if ks.after else None,
+                }
+                for ks in self.key_sets
+            ],
+            "thresholds": [asdict(t) for t in self.thresholds],
+            "treatment": asdict(self.treatment) if self.treatment else None,
+            "longitudinal": asdict(lc.before) if lc else None,
+        }
+        if lc is not None and lc.after is not None:
+            data["longitudinal_after"] = asdict(lc.after)
+        data["seconds"] = dict(self.seconds)
+        data["ok"] = self.ok
         return data
 
 
@@ -304,7 +328,7 @@ def private_keys(data: Any) -> set[str]:
     return found
 
 
-def for_recipient(result: SpecScraResult) -> SpecScraResult:
+def for_recipient(result: ScraResult) -> ScraResult:
     """The recipient's version of a spec-driven report (G5, G8): the same thresholds,
     figures and treatment (variables, counts, shares, recodes, per-period labels, which are
     delivered anyway), without the examples of suppressed cells and without the

@@ -1,8 +1,7 @@
 """Choosing the treatment of a dataset (G5): how far to suppress, which recode steps to keep.
 
-The spec-driven run (:mod:`sluis.scra.staged`) measures and writes; this module decides.
-:func:`sample_k` turns the spec's k into the k a sample's frequencies must reach (k holds on
-the estimated population frequency), :func:`suppress_until_safe` finds the smallest k at
+The treat step (:mod:`sluis.scra.treatment`) runs and writes; this module decides.
+:func:`suppress_until_safe` finds the smallest k at
 which local suppression brings the global risk under the spec's maximum, and
 :func:`global_recoding` keeps the spec's recode steps that lower the values suppression
 then has to take.
@@ -10,7 +9,6 @@ then has to take.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -19,20 +17,11 @@ import pyarrow.compute as pc
 
 from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
 from sluis.scra.implied import pinned_keys
+from sluis.scra.measure import risk_measures, subset_keys
 from sluis.scra.recode import period_years, recode_column, rule_text
-from sluis.scra.report import risk_measures
 from sluis.scra.result import RecodeKeySet, Recoding
 from sluis.scra.suppress import Suppression, local_suppression, treated_frequencies
 from sluis.spec.model import Coarsen, RecodeStep, Spec
-
-
-def subset_keys(encoded: KeyCodes, names: Sequence[str]) -> KeyCodes:
-    idx = [encoded.names.index(name) for name in names]
-    return KeyCodes(
-        tuple(names),
-        tuple(encoded.codes[i] for i in idx),
-        tuple(encoded.labels[i] for i in idx),
-    )
 
 
 def _key_set_figures(
@@ -49,20 +38,6 @@ def _key_set_figures(
 
 def _categories(values: pa.ChunkedArray | pa.Array) -> int:
     return len(pc.unique(values).drop_null())
-
-
-def sample_k(k: int, design_weight: float | None) -> int:
-    """The k on sample frequencies that a sample with one design weight must reach so that
-    every record's estimated population frequency Fk = weight x fk is at least ``k``.
-
-    A random sample (25/074's phase 1: about 3,000 of 638,000 persons) is not a population:
-    a record alone in the sample stands for ``weight`` persons of the population. Asking
-    fk >= k of a 0.5% sample would suppress nearly every value without lowering the risk
-    that matters, which is measured by the individual and global risk (sdcMicro's
-    ``indivRisk``, which uses the same Fk)."""
-    if design_weight is None or design_weight <= 1:
-        return k
-    return max(1, math.ceil(k / design_weight - 1e-9))
 
 
 def suppress_until_safe(

@@ -1,0 +1,224 @@
+"""The SCRA driver (G5): one plan, one measure step, one treat step, one result.
+
+``sluis scra FILE --keys ...`` (:func:`run_scra`), ``sluis scra --spec --staged`` and the
+flow (:func:`run_spec_scra`) build a :class:`~sluis.scra.plan.Plan` and call :func:`run`,
+which for every dataset of the plan:
+
+1. reads and encodes what the measures need and measures every key set before treatment
+   (:mod:`sluis.scra.measure`);
+2. treats it when asked (:mod:`sluis.scra.treatment`: global recoding, local suppression,
+   the treated file and its explanations; further treatments have their place there);
+3. measures every key set and trajectory again on the treated data, the final state of
+   the dataset's treatment (cells under the plan's suppression semantics);
+4. checks its thresholds (:mod:`sluis.scra.thresholds`);
+
+then checks the l-diversity of the sensitive variables, treats across a spec's extract
+(``scra.implied``, the rebuild attacks), and writes ``scra.json`` and ``scra.html`` (and a
+spec run's recipient version, :mod:`sluis.scra.html`).
+
+A spec run writes ``<out>/staged/<dataset>.parquet`` (the whole treated extract) and
+``<out>/suppressions/<dataset>.parquet``; a file run ``<out>/treated.parquet`` (with the
+``sdc_suppressed`` column) and ``<out>/suppressions.parquet``. A treated dataset keeps the
+input's columns, rows and types; a suppressed value becomes null (docs/scra.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sluis.atomic import write_text
+from sluis.scra.html import write_html
+from sluis.scra.inputs import ScraInputError
+from sluis.scra.measure import (
+    load,
+    measure_key_sets,
+    measure_trajectories,
+    period_risk,
+    subset_keys,
+)
+from sluis.scra.plan import DatasetPlan, Plan, plan_from_file, plan_from_spec
+from sluis.scra.result import DatasetRun, KeySetResult, LongitudinalCheck, ScraResult, Threshold
+from sluis.scra.thresholds import dataset_thresholds, extract_thresholds, ldiversity_thresholds
+from sluis.scra.treatment import treat_dataset, treat_extract
+from sluis.spec.model import Spec
+
+
+class _Run:
+    """What the run collects over its datasets."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.datasets: list[DatasetRun] = []
+        self.key_sets: list[KeySetResult] = []
+        self.longitudinal: list[LongitudinalCheck] = []
+        self.thresholds: list[Threshold] = []
+        self.recoded: list = []
+
+
+def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
+    """Measure, treat and measure again one dataset (steps 1 to 4 of the module)."""
+    name = dataset.name
+    t0 = time.perf_counter()
+    loaded = load(dataset, plan.k)
+    before = measure_key_sets(dataset, loaded, loaded.encoded, suda=plan.suda, timings=run.timings)
+    run.timings[f"{name}: measures"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    treated = treat_dataset(plan, dataset, loaded, out)
+    run.recoded += treated.recoded
+    run.timings[f"{name}: treatment"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    after = None
+    if treated.suppressed is not None:  # the measures after all treatment of the dataset
+        after = measure_key_sets(
+            dataset, loaded, treated.codes, treated.suppressed, semantics=plan.semantics
+        )
+    key_sets = []
+    for i, ks in enumerate(dataset.key_sets):
+        (measures, fk), later = before[i], (after[i] if after else (None, None))
+        per_period = (
+            period_risk(subset_keys(treated.codes, [dataset.period]), fk, loaded.k, later[1])
+            if dataset.period
+            else []
+        )
+        key_sets.append(
+            KeySetResult(
+                ks.name, name, list(ks.keys), dataset.period, measures, later[0], per_period
+            )
+        )
+    run.timings[f"{name}: measures"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    trajectories = [
+        LongitudinalCheck(name, lr) for lr in measure_trajectories(dataset, loaded.table)
+    ]
+    if treated.table is not None:
+        for check, lr in zip(
+            trajectories, measure_trajectories(dataset, treated.table), strict=True
+        ):
+            check.after = lr
+    if dataset.longitudinal:
+        run.timings[f"{name}: longitudinal"] = time.perf_counter() - t0
+    run.key_sets += key_sets
+    run.longitudinal += trajectories
+    run.thresholds += dataset_thresholds(
+        plan, dataset, treated, loaded.k, loaded.n, key_sets, trajectories
+    )
+    record = DatasetRun(
+        name,
+        dataset.unit,
+        dataset.shown,
+        loaded.n,
+        dataset.period,
+        loaded.weight,
+        dataset.household,
+    )
+    record.recode_skipped = treated.recode_skipped
+    if treated.record is not None:
+        record.treated_file = str(out / dataset.treated_file)
+        record.treatment = treated.record
+        record.unreachable = treated.suppression.unreachable if treated.suppression else 0
+    run.datasets.append(record)
+
+
+def run(plan: Plan, out: Path) -> ScraResult:
+    """Measure (and treat) what ``plan`` asks, write ``scra.json`` and ``scra.html`` (and
+    the treated files) under ``out`` and return the result (see the module docstring)."""
+    out = Path(out)
+    if plan.staged is not None and (out / "staged").resolve() == plan.staged.resolve():
+        raise ScraInputError(
+            "the treated files would overwrite the staged extract",
+            rule="scra-output-overwrites-input",
+            file=str(out),
+            hint="write to another directory",
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    state = _Run()
+    for dataset in plan.datasets:
+        _dataset(plan, dataset, out, state)
+    state.thresholds += ldiversity_thresholds(plan.sensitive, state.key_sets)
+    if plan.spec is not None and plan.treat:
+        t0 = time.perf_counter()
+        implied, attacks = treat_extract(plan, out)
+        state.thresholds += extract_thresholds(implied, attacks)
+        state.timings["rebuild attacks"] = time.perf_counter() - t0
+    # item 3 of issue 19 (the lead): the thresholds are re-measured here on the final
+    # treated extract, after scra.implied, and the run fails if one no longer holds
+    result = ScraResult(
+        decision=plan.decision,
+        staged=plan.shown,
+        out=str(out),
+        k=plan.k,
+        max_global_risk=plan.max_global_risk,
+        semantics=plan.semantics,
+        treat=plan.treat,
+        datasets=state.datasets,
+        key_sets=state.key_sets,
+        longitudinal=state.longitudinal,
+        thresholds=state.thresholds,
+        seconds={name: round(v, 3) for name, v in state.timings.items()},
+        recoded=state.recoded,
+        max_suppression_share=plan.max_suppression_share,
+    )
+    write_text(out / "scra.json", json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+    write_html(out / "scra.html", result)
+    return result
+
+
+def run_spec_scra(
+    spec: Spec,
+    staged: Path,
+    out: Path,
+    *,
+    treat: bool = True,
+    semantics: str = "strict",
+    design_weight: float | None = None,
+    shown_as: Path | None = None,
+) -> ScraResult:
+    """Measure (and treat) the staged extract ``staged`` as ``spec.scra`` asks; write
+    ``scra.json``, ``scra.html`` and, with ``treat``, ``staged/`` and ``suppressions/``
+    under ``out``. ``out/staged`` must not be ``staged``. ``shown_as`` is the extract's
+    name in the report when ``staged`` is a private copy (a sealed extract opened through
+    the vault).
+
+    ``design_weight`` is the number of persons of the population each record stands for
+    when the staged extract is a sample (population size / persons delivered); the risk
+    measures then follow sdcMicro's ``indivRisk(survey=TRUE)`` with Fk = weight x fk. A
+    dataset with a ``weight`` variable uses that column instead."""
+    plan = plan_from_spec(
+        spec, staged, treat=treat, semantics=semantics, design_weight=design_weight,
+        shown_as=shown_as,
+    )  # fmt: skip
+    return run(plan, out)
+
+
+def run_scra(
+    path: Path,
+    out_dir: Path,
+    *,
+    key_sets: Sequence[Sequence[str]],
+    k: int = 5,
+    weight: str | None = None,
+    household: str | None = None,
+    sensitive: Sequence[str] = (),
+    l_min: int = 2,
+    suda: bool = False,
+    suppress: bool = False,
+    max_global_risk: float | None = None,
+    person: str | None = None,
+    quarter: str | None = None,
+    states: Sequence[str] = (),
+    window: int = 4,
+    semantics: str = "strict",
+) -> ScraResult:
+    """Measure (and with ``suppress`` treat) the file ``path`` and write the report to
+    ``out_dir``; ``semantics`` of a suppressed value: ``strict`` (its own category) or
+    ``sdcmicro`` (a wildcard). See :func:`sluis.scra.plan.plan_from_file`."""
+    plan = plan_from_file(
+        path, key_sets=key_sets, k=k, weight=weight, household=household,
+        sensitive=sensitive, l_min=l_min, suda=suda, suppress=suppress,
+        max_global_risk=max_global_risk, person=person, quarter=quarter, states=states,
+        window=window, semantics=semantics,
+    )  # fmt: skip
+    return run(plan, out_dir)

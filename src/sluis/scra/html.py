@@ -1,0 +1,145 @@
+"""The SCRA's HTML reports (G5, X4): one writer for both entry points.
+
+:func:`write_html` writes ``scra.html`` for a :class:`~sluis.scra.result.ScraResult`: the
+file run's report (key sets K1, K2, ..., SUDA2, the treatment of the file) or a spec run's
+(thresholds first, every key set per dataset and period, trajectories, the treatment per
+dataset with its global recoding), and beside a spec run's full report the recipient's
+version (:func:`~sluis.scra.result.for_recipient`), the only SCRA report a package carries.
+Plots are inline SVG in one figure style (:func:`bar_figure`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from markupsafe import escape
+from matplotlib.figure import Figure
+
+from sluis.atomic import write_text
+from sluis.report import render_page, svg
+from sluis.scra.result import RECIPIENT_DIR, ScraResult, for_recipient
+
+
+def bar_figure(
+    title: str, series: dict[str, dict[str, int]], xlabel: str, ylabel: str = "records"
+) -> Figure:
+    """A grouped bar chart of counts per class, the one figure style of every SCRA report."""
+    fig = Figure(figsize=(7.5, 2.8))
+    ax = fig.add_subplot()
+    labels = list(next(iter(series.values())).keys())
+    width = 0.8 / max(len(series), 1)
+    x = np.arange(len(labels))
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar(x + i * width, [values[lab] for lab in labels], width, label=name)
+    ax.set_xticks(x + width * (len(series) - 1) / 2, labels)
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if len(series) > 1:
+        ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _key_set_plots(result: ScraResult) -> dict[str, dict[str, str]]:
+    """Cell sizes and individual risks of every key set, before and after treatment."""
+    plots = {}
+    for res in result.key_sets:
+        label = res.name if result.is_file_run else f"{res.dataset}/{res.name}"
+        sizes = {"before": res.before.cell_size_histogram}
+        risks = {"before": res.before.risk_histogram}
+        if res.after:
+            sizes["after"] = res.after.cell_size_histogram
+            risks["after"] = res.after.risk_histogram
+        plots[label] = {
+            "sizes": svg(bar_figure(f"{label}: records by cell size fk", sizes, "fk")),
+            "risks": svg(bar_figure(f"{label}: records by individual risk", risks, "risk")),
+        }
+    return plots
+
+
+def write_html(path: Path, result: ScraResult) -> Path:
+    """The report a data protection officer reads: thresholds first, then per key set the
+    cell sizes and risks before and after treatment, trajectories, then what was treated.
+
+    For a spec run's full (pseudonymiser's) report, the recipient's version is written
+    beside it, ``recipient/scra.json`` and ``recipient/scra.html`` (G5, G8)."""
+    plots = _key_set_plots(result)
+    if result.is_file_run:
+        suppression_plot = None
+        if result.treatment and result.treatment.suppressed_values:
+            per_var = dict(result.treatment.per_variable)
+            suppression_plot = svg(
+                bar_figure("suppressed values per key", {"suppressed": per_var}, "key", "values")
+            )
+        page = render_page(
+            "scra.html",
+            title="Small-cell risk analysis",
+            result=result,
+            plots=plots,
+            suppression_plot=suppression_plot,
+            spec_run=False,
+        )
+        return write_text(path, page)
+    page = render_page(
+        "scra.html",
+        title=f"Small-cell risk analysis of {result.decision}",
+        result=result,
+        plots=plots,
+        spec_run=True,
+    )
+    marker = "<h2>Treatment</h2>"
+    if marker in page:  # global recoding comes first in the treatment
+        page = page.replace(marker, marker + "\n" + recoding_html(result), 1)
+    written = write_text(path, page)
+    if result.audience == "pseudonymiser":
+        view = for_recipient(result)
+        target = path.parent / RECIPIENT_DIR
+        write_text(target / "scra.json", json.dumps(view.to_dict(), indent=2, default=str) + "\n")
+        write_html(target / "scra.html", view)
+    return written
+
+
+def recoding_html(result: ScraResult) -> str:
+    """The report's section on global recoding: every step applied, with its figures, and
+    the steps that were not needed."""
+    parts = ["<h3>Global recoding</h3>"]
+    if result.recoded:
+        parts.append(
+            "<p>The spec's recode steps of a dataset are applied in order, one at a time, "
+            "only while a threshold fails (records below k, global risk), before local "
+            "suppression. Each merges whole classes of the variable's rule into the coarser "
+            "classes of the target rule; the treated files hold the recoded values, in the "
+            "target rule's representation.</p>"
+        )
+        parts.append(
+            "<table>\n<tr><th>dataset</th><th>variable</th><th>from</th><th>to</th>"
+            '<th class="n">categories</th><th>key set</th><th class="n">cells</th>'
+            '<th class="n">records below k</th><th class="n">global risk</th></tr>'
+        )
+        for r in result.recoded:
+            for ks in r.key_sets:
+                text = [r.dataset, r.variable, r.from_rule, r.to_rule]
+                figures = [
+                    f"{r.categories_before:,} &rarr; {r.categories_after:,}",
+                    f"{ks.cells_before:,} &rarr; {ks.cells_after:,}",
+                    f"{ks.below_k_before:,} &rarr; {ks.below_k_after:,}",
+                    f"{ks.global_risk_before:.4g} &rarr; {ks.global_risk_after:.4g}",
+                ]
+                row = "".join(f"<td>{escape(x)}</td>" for x in text)
+                row += f'<td class="n">{figures[0]}</td><td>{escape(ks.name)}</td>'
+                row += "".join(f'<td class="n">{x}</td>' for x in figures[1:])
+                parts.append(f"<tr>{row}</tr>")
+        parts.append("</table>")
+    skipped = [(d.name, s) for d in result.datasets for s in d.recode_skipped]
+    if skipped:
+        parts.append("<ul>")
+        parts += [f"<li>{escape(name)}: {escape(text)}</li>" for name, text in skipped]
+        parts.append("</ul>")
+    if not result.recoded and not skipped:
+        parts.append('<p class="muted">The spec declares no recode steps.</p>')
+    elif not result.recoded:
+        parts.append('<p class="muted">No recoding was applied.</p>')
+    return "\n".join(str(p) for p in parts) + "\n"

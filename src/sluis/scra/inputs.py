@@ -1,0 +1,75 @@
+"""Reading the SCRA's input (G5): only the columns a plan needs, with clear errors.
+
+Both entry points read through here: a Parquet file or directory, or a CSV file, for
+``sluis scra FILE --keys``, and one ``<dataset>.parquet`` per dataset of a staged extract.
+A missing file or column is a :class:`ScraInputError` naming the file and the column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sluis.errors import SluisError
+
+
+class ScraInputError(SluisError):
+    """An input file or column the analysis cannot use (G5)."""
+
+
+def _is_csv(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in {".csv", ".txt"} or (suffix == ".gz" and path.stem.endswith(".csv"))
+
+
+def load_table(path: Path, columns: Sequence[str]) -> pa.Table:
+    """Read ``columns`` of a Parquet file or directory, or of a CSV file."""
+    path = Path(path)
+    if not path.exists():
+        raise ScraInputError("no such file", rule="scra-input-missing", file=str(path))
+    wanted = list(dict.fromkeys(columns))
+    try:
+        if _is_csv(path):
+            relation = duckdb.read_csv(str(path))
+            names = relation.columns
+            _require(path, names, wanted)
+            quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted)
+            return relation.select(quoted).to_arrow_table()
+        schema = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+        _require(path, schema.names, wanted)
+        return pq.read_table(path, columns=wanted)
+    except (pa.ArrowInvalid, duckdb.Error, OSError) as err:
+        raise ScraInputError(
+            f"cannot read the file: {err}".splitlines()[0],
+            rule="scra-input-unreadable",
+            file=str(path),
+            hint="give a Parquet file or directory, or a CSV file with a header",
+        ) from err
+
+
+def load_whole(path: Path) -> pa.Table:
+    """Every column of ``path``: what the treated file is written from (the measures read
+    only the columns they need). A staged dataset is read as it is; a file of the CLI
+    through :func:`load_table`, so a CSV file is read as the measures read it."""
+    path = Path(path)
+    if _is_csv(path):
+        return load_table(path, list(duckdb.read_csv(str(path)).columns))
+    if not path.is_file():
+        return load_table(path, list(pq.ParquetDataset(path).schema.names))
+    return pq.read_table(path)
+
+
+def _require(path: Path, present: Sequence[str], wanted: Sequence[str]) -> None:
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise ScraInputError(
+            f"no column {missing[0]!r} (columns: {', '.join(present)})",
+            rule="scra-column-missing",
+            file=str(path),
+            column=missing[0],
+            hint="name key, weight and household columns as they appear in the file",
+        )

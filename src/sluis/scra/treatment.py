@@ -1,0 +1,182 @@
+"""The treat step of the SCRA (G5): treat one dataset and write its treated file.
+
+:func:`treat_dataset` runs the treatments of one dataset in their fixed order and writes
+the result; :func:`treat_extract` then treats across the datasets of a spec's extract.
+
+1. global recoding along the spec's hierarchies, the steps that lower the suppressions
+   (:func:`sluis.scra.treat.global_recoding`);
+2. local suppression to k on the union of the key sets, k raised while the global risk is
+   above the spec's maximum (:func:`sluis.scra.treat.suppress_until_safe`);
+3. the whole dataset recoded and suppressed (:func:`treated_table`);
+4. further treatments of the treated table, in this order (wired by the lead, issue 19):
+   l-diversity (:func:`sluis.scra.diversity.treat_ldiversity`), then trajectories
+   (:func:`sluis.scra.trajectory.treat_trajectories`); each must update
+   :attr:`Treated.suppressed` (keys) and :attr:`Treated.table`, since the measures after
+   treatment are taken on them;
+5. the treated file and one explanation per suppressed value written;
+
+and, across datasets (:func:`treat_extract`), values that give back a treated key
+(``scra.implied``) suppressed and every other delivered column tried against the treated
+values (:mod:`sluis.scra.rebuild`).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sluis.atomic import atomic_path
+from sluis.scra.frequencies import KeyCodes
+from sluis.scra.implied import treat_implied
+from sluis.scra.inputs import load_whole
+from sluis.scra.measure import Loaded
+from sluis.scra.plan import DatasetPlan, Plan
+from sluis.scra.rebuild import Rebuild, rebuild_attacks
+from sluis.scra.recode import period_years, recode_column
+from sluis.scra.result import Recoding, Treatment
+from sluis.scra.suppress import (
+    SUPPRESSED_COLUMN,
+    Suppression,
+    apply_suppression,
+    explanations,
+    write_explanations,
+)
+from sluis.scra.treat import global_recoding, suppress_until_safe, suppressions_needed
+from sluis.spec.model import Coarsen, RecodeStep
+
+SEMANTICS_TEXT = {
+    "strict": "a suppressed value is a category of its own (*): a record's cell after "
+    "treatment is its values with suppressed ones shown as *, and every cell holds at least "
+    "k records; a value missing before treatment is another category",
+    "sdcmicro": "a suppressed value matches any value of its key (as sdcMicro after "
+    "localSuppression); a value missing before treatment is a category of its own",
+}
+
+
+@dataclass
+class Treated:
+    """What the treatment did to one dataset."""
+
+    codes: KeyCodes  # the keys after global recoding (the staged values when none applied)
+    k: int  # the k local suppression reached (raised for the global risk)
+    suppression: Suppression | None = None
+    applied: list[tuple[RecodeStep, Coarsen]] = field(default_factory=list)
+    recoded: list[Recoding] = field(default_factory=list)
+    recode_skipped: list[str] = field(default_factory=list)
+    table: pa.Table | None = None  # the whole treated dataset, as written
+    record: Treatment | None = None  # the report's account of the suppression
+
+    @property
+    def suppressed(self) -> np.ndarray | None:
+        """Records x keys (``codes.names``): the key values suppressed."""
+        return None if self.suppression is None else self.suppression.suppressed
+
+
+def decide(plan: Plan, dataset: DatasetPlan, loaded: Loaded) -> Treated:
+    """Steps 1 and 2: which recode steps to keep and which key values to suppress."""
+    k = loaded.k
+    treated = Treated(codes=loaded.encoded, k=k)
+    raise_k = plan.max_k is not None
+    safe = partial(
+        suppress_until_safe,
+        pinned=dataset.pinned,
+        analysed=dataset.analysed,
+        max_global_risk=plan.max_global_risk if raise_k else None,
+        max_k=max(plan.max_k, k) if plan.max_k is not None else k,
+        semantics=plan.semantics,
+        period=dataset.period,
+        weights=loaded.weights,
+        households=loaded.households,
+    )
+    act = plan.treat and bool(dataset.key_sets)
+    if dataset.has_recode_steps and not act:
+        treated.recode_skipped = ["not applied: no treatment asked for"]
+    elif dataset.has_recode_steps:
+        assert plan.spec is not None  # recode steps come from a spec
+        _, treated.codes, treated.applied, treated.recoded, treated.recode_skipped = (
+            global_recoding(
+                plan.spec,
+                dataset.name,
+                loaded.table,
+                loaded.encoded,
+                dataset.analysed,
+                dataset.period,
+                partial(suppressions_needed, safe, k),
+                weights=loaded.weights,
+                k=k,
+            )
+        )
+    if act:
+        treated.suppression, treated.k = safe(treated.codes, k=k)
+    return treated
+
+
+def treated_table(dataset: DatasetPlan, treated: Treated) -> pa.Table:
+    """Step 3: every row of the dataset with the kept recode steps applied and the
+    suppressed values null (``sdc_suppressed`` kept only where declared, G1)."""
+    full = load_whole(dataset.path)
+    years = (
+        period_years(full.column(dataset.period)) if dataset.period and treated.applied else None
+    )
+    for step, current in treated.applied:  # the recoding, on every row of the staged file
+        recoded = recode_column(full.column(step.variable), step.variable, current, step.to, years)
+        full = full.set_column(full.schema.get_field_index(step.variable), step.variable, recoded)
+    table = apply_suppression(full, treated.codes, treated.suppression)
+    if not dataset.keeps_suppressed_column:
+        table = table.drop_columns([SUPPRESSED_COLUMN])
+    return table
+
+
+def treat_dataset(plan: Plan, dataset: DatasetPlan, loaded: Loaded, out: Path) -> Treated:
+    """Treat ``dataset`` (the steps of the module docstring) and write its treated file and
+    explanations under ``out``. Nothing is written when there is nothing to treat."""
+    treated = decide(plan, dataset, loaded)
+    sup = treated.suppression
+    if sup is None:
+        return treated
+    explained = explanations(treated.codes, sup)  # record = 0-based row of the input
+    table = treated_table(dataset, treated)
+    # step 4, further treatments of `table` in this order: l-diversity, trajectories
+    treated.table = table
+    write_explanations(out / dataset.explanations_file, explained)
+    target = out / dataset.treated_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp)
+    treated.record = Treatment(
+        k=sup.k,
+        keys=[key for key in dataset.all_keys if key not in sup.fixed],
+        order=list(sup.order),
+        suppressed_values=sup.total,
+        records_touched=sup.records_touched,
+        per_variable=sup.per_variable,
+        semantics=SEMANTICS_TEXT[plan.semantics],
+        explanations_file=dataset.explanations_file,
+        treated_file=dataset.treated_file,
+        examples=explained.slice(0, 20).to_pylist(),
+    )
+    return treated
+
+
+def treat_extract(plan: Plan, out: Path) -> tuple[list[tuple[str, str, int]], list[Rebuild]]:
+    """Across a spec's treated extract under ``out/staged``: the datasets without key sets
+    copied as they are (the treated extract is whole), the ``scra.implied`` values
+    suppressed with their key, and the rebuild attacks. Returns (key, column, values) per
+    implied column touched and the attacks."""
+    if plan.spec is None or plan.staged is None or not plan.treat:
+        return [], []
+    treated_dir = out / "staged"
+    for other in plan.spec.datasets:
+        source = plan.staged / f"{other}.parquet"
+        target = treated_dir / f"{other}.parquet"
+        if source.exists() and not target.exists():
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
+    implied = treat_implied(plan.spec, plan.staged, treated_dir, out / "suppressions")
+    return implied, rebuild_attacks(plan.spec, plan.staged, treated_dir)
