@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sluis.atomic import write_text
+from sluis.scra.frequencies import encode_keys
 from sluis.scra.html import write_html
 from sluis.scra.inputs import ScraInputError
 from sluis.scra.measure import (
@@ -40,7 +41,14 @@ from sluis.scra.measure import (
     subset_keys,
 )
 from sluis.scra.plan import DatasetPlan, Plan, plan_from_file, plan_from_spec
-from sluis.scra.result import DatasetRun, KeySetResult, LongitudinalCheck, ScraResult, Threshold
+from sluis.scra.result import (
+    DatasetRun,
+    KeySetResult,
+    LongitudinalCheck,
+    Recoding,
+    ScraResult,
+    Threshold,
+)
 from sluis.scra.thresholds import dataset_thresholds, extract_thresholds, ldiversity_thresholds
 from sluis.scra.treatment import treat_dataset, treat_extract
 from sluis.spec.model import Spec
@@ -55,7 +63,7 @@ class _Run:
         self.key_sets: list[KeySetResult] = []
         self.longitudinal: list[LongitudinalCheck] = []
         self.thresholds: list[Threshold] = []
-        self.recoded: list = []
+        self.recoded: list[Recoding] = []
 
 
 def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
@@ -70,16 +78,22 @@ def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
     run.recoded += treated.recoded
     run.timings[f"{name}: treatment"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    after = None
-    if treated.suppressed is not None:  # the measures after all treatment of the dataset
+    after, final = None, treated.codes
+    if treated.table is not None and treated.suppressed is not None:
+        # the measures after treatment, on the final treated table of the dataset
+        final = encode_keys(treated.table, dataset.all_keys)
+        sensitive = [
+            (s, encode_keys(treated.table, [s.variable]).codes[0]) for s, _ in loaded.sensitive
+        ]
         after = measure_key_sets(
-            dataset, loaded, treated.codes, treated.suppressed, semantics=plan.semantics
-        )
+            dataset, loaded, final, treated.suppressed, semantics=plan.semantics,
+            sensitive=sensitive,
+        )  # fmt: skip
     key_sets = []
     for i, ks in enumerate(dataset.key_sets):
         (measures, fk), later = before[i], (after[i] if after else (None, None))
         per_period = (
-            period_risk(subset_keys(treated.codes, [dataset.period]), fk, loaded.k, later[1])
+            period_risk(subset_keys(final, [dataset.period]), fk, loaded.k, later[1])
             if dataset.period
             else []
         )

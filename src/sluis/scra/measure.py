@@ -194,12 +194,15 @@ def measure_key_sets(
     semantics: str = "strict",
     suda: bool = False,
     timings: dict[str, float] | None = None,
+    sensitive: Sequence[tuple[SensitivePlan, np.ndarray]] | None = None,
 ) -> list[tuple[Measures, np.ndarray]]:
     """The measures of every key set of ``dataset`` and each record's fk. Before treatment
     ``codes`` are the staged values and ``suppressed`` is None; after treatment ``codes``
     are the treated (recoded) values and ``suppressed`` the mask over ``codes.names``, a
-    suppressed value counted under ``semantics`` (l-diversity on the cells as shown)."""
+    suppressed value counted under ``semantics`` (l-diversity on the cells as shown, of
+    ``sensitive`` codes when given, else the staged values)."""
     out = []
+    sensitive = loaded.sensitive if sensitive is None else sensitive
     for i, keys_used in enumerate(dataset.analysed):
         keys = subset_keys(codes, keys_used)
         if suppressed is None:
@@ -211,7 +214,7 @@ def measure_key_sets(
             fk, Fk, n_cells = treated_frequencies(keys, mask, semantics, loaded.weights)
             cells, n_shown = shown_cells(keys, mask)
         measures, _ = risk_measures(fk, Fk, n_cells, loaded.k, loaded.households)
-        for s, sens in loaded.sensitive:
+        for s, sens in sensitive:
             if suppressed is None:
                 ld = distinct_l_diversity(cells, n_cells, sens, s.variable, s.l)
             else:

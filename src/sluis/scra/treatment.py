@@ -10,9 +10,10 @@ the result; :func:`treat_extract` then treats across the datasets of a spec's ex
 3. the whole dataset recoded and suppressed (:func:`treated_table`);
 4. further treatments of the treated table, in this order (wired by the lead, issue 19):
    l-diversity (:func:`sluis.scra.diversity.treat_ldiversity`), then trajectories
-   (:func:`sluis.scra.trajectory.treat_trajectories`); each must update
-   :attr:`Treated.suppressed` (keys) and :attr:`Treated.table`, since the measures after
-   treatment are taken on them;
+   (:func:`sluis.scra.trajectory.treat_trajectories`); each updates :attr:`Treated.table`
+   and adds the key values it suppresses to :attr:`Treated.suppressed`: the measures after
+   treatment are taken on the treated table's values with that mask (a suppressed value is
+   null in the table; the mask tells it from a value missing before treatment);
 5. the treated file and one explanation per suppressed value written;
 
 and, across datasets (:func:`treat_extract`), values that give back a treated key
@@ -69,13 +70,11 @@ class Treated:
     applied: list[tuple[RecodeStep, Coarsen]] = field(default_factory=list)
     recoded: list[Recoding] = field(default_factory=list)
     recode_skipped: list[str] = field(default_factory=list)
+    #: records x keys (``codes.names``): every key value suppressed by any treatment (local
+    #: suppression's mask, to which a further treatment adds its own)
+    suppressed: np.ndarray | None = None
     table: pa.Table | None = None  # the whole treated dataset, as written
-    record: Treatment | None = None  # the report's account of the suppression
-
-    @property
-    def suppressed(self) -> np.ndarray | None:
-        """Records x keys (``codes.names``): the key values suppressed."""
-        return None if self.suppression is None else self.suppression.suppressed
+    record: Treatment | None = None  # the report's account of local suppression
 
 
 def decide(plan: Plan, dataset: DatasetPlan, loaded: Loaded) -> Treated:
@@ -114,6 +113,7 @@ def decide(plan: Plan, dataset: DatasetPlan, loaded: Loaded) -> Treated:
         )
     if act:
         treated.suppression, treated.k = safe(treated.codes, k=k)
+        treated.suppressed = treated.suppression.suppressed.copy()
     return treated
 
 
