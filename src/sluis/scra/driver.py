@@ -27,16 +27,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sluis.atomic import write_text
-from sluis.scra.frequencies import encode_keys
 from sluis.scra.html import write_html
 from sluis.scra.inputs import ScraInputError
 from sluis.scra.measure import (
     load,
     measure_key_sets,
     measure_trajectories,
+    measure_treated,
     period_risk,
     subset_keys,
 )
@@ -54,16 +55,16 @@ from sluis.scra.treatment import treat_dataset, treat_extract
 from sluis.spec.model import Spec
 
 
+@dataclass
 class _Run:
     """What the run collects over its datasets."""
 
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self.datasets: list[DatasetRun] = []
-        self.key_sets: list[KeySetResult] = []
-        self.longitudinal: list[LongitudinalCheck] = []
-        self.thresholds: list[Threshold] = []
-        self.recoded: list[Recoding] = []
+    timings: dict[str, float] = field(default_factory=dict)
+    datasets: list[DatasetRun] = field(default_factory=list)
+    key_sets: list[KeySetResult] = field(default_factory=list)
+    longitudinal: list[LongitudinalCheck] = field(default_factory=list)
+    thresholds: list[Threshold] = field(default_factory=list)
+    recoded: list[Recoding] = field(default_factory=list)
 
 
 def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
@@ -80,15 +81,9 @@ def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
     t0 = time.perf_counter()
     after, final = None, treated.codes
     if treated.table is not None and treated.suppressed is not None:
-        # the measures after treatment, on the final treated table of the dataset
-        final = encode_keys(treated.table, dataset.all_keys)
-        sensitive = [
-            (s, encode_keys(treated.table, [s.variable]).codes[0]) for s, _ in loaded.sensitive
-        ]
-        after = measure_key_sets(
-            dataset, loaded, final, treated.suppressed, semantics=plan.semantics,
-            sensitive=sensitive,
-        )  # fmt: skip
+        final, after = measure_treated(
+            dataset, loaded, treated.table, treated.suppressed, plan.semantics
+        )
     key_sets = []
     for i, ks in enumerate(dataset.key_sets):
         (measures, fk), later = before[i], (after[i] if after else (None, None))

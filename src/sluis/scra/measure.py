@@ -241,6 +241,25 @@ def measure_key_sets(
     return out
 
 
+def measure_treated(
+    dataset: DatasetPlan,
+    loaded: Loaded,
+    table: pa.Table,
+    suppressed: np.ndarray,
+    semantics: str,
+) -> tuple[KeyCodes, list[tuple[Measures, np.ndarray]]]:
+    """The measures after treatment, on the dataset's final treated ``table`` (its key and
+    sensitive values re-encoded) with ``suppressed``, the mask of every suppressed key
+    value (null in ``table``; the mask tells it from a value missing before treatment).
+    Returns the treated key codes and the measures of every key set."""
+    codes = encode_keys(table, dataset.all_keys)
+    sensitive = [(s, encode_keys(table, [s.variable]).codes[0]) for s, _ in loaded.sensitive]
+    measures = measure_key_sets(
+        dataset, loaded, codes, suppressed, semantics=semantics, sensitive=sensitive
+    )
+    return codes, measures
+
+
 def measure_trajectories(dataset: DatasetPlan, table: pa.Table) -> list[LongitudinalRisk]:
     """The longitudinal risk of every trajectory check of ``dataset`` on ``table``."""
     return [
