@@ -8,6 +8,7 @@ with the treating code or :func:`sluis.scra.longitudinal.longitudinal_risk`.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections import Counter
 
@@ -323,3 +324,26 @@ def test_g5_trajectory_refuses_a_person_quarter_twice() -> None:
     with pytest.raises(SluisError) as err:
         treat_trajectories(table, person="person_seq", quarter="quarter", states=["sep"], m=1, k=1)
     assert err.value.rule == "scra-person-quarter-unique"
+
+
+def test_g5_trajectory_empty_table_and_dated_quarters() -> None:
+    """G5: an empty table comes back as it is; quarters given as dates are explained as
+    'YYYYQn'."""
+    empty = panel([(1, "2014Q1", "A")]).slice(0, 0)
+    result = treat_trajectories(
+        empty, person="person_seq", quarter="quarter", states=["sep"], m=2, k=2
+    )
+    assert result.table.equals(empty) and result.suppressed == 0
+    assert result.explanations.num_rows == 0
+    table = _ten_and_five()
+    months = {"2014Q1": 1, "2014Q2": 4, "2014Q3": 7, "2014Q4": 10}
+    dated = table.set_column(
+        1,
+        "quarter",
+        pa.array([datetime.date(2014, months[q], 1) for q in table.column("quarter").to_pylist()]),
+    )
+    result = treat_trajectories(
+        dated, person="person_seq", quarter="quarter", states=["sep"], m=4, k=5
+    )
+    assert set(result.explanations.column("quarter").to_pylist()) == {"2014Q3"}
+    assert result.suppressed == 5

@@ -546,6 +546,15 @@ def treat_trajectories(
             )
     states = list(states)
     persons = table.column(person)
+    if table.num_rows == 0:
+        empty = pa.table(
+            {"person_seq": persons}
+            | {
+                name: pa.array([], pa.string())
+                for name in ("quarter", "variable", "window", "rule")
+            }
+        )
+        return TrajectoryTreatment(table, 0, dict.fromkeys(states, 0), (), empty, 0, 0, 0, 0)
     if persons.null_count:
         raise SluisError("a person is missing", rule="scra-person-missing", column=person)
     pid, _ = encode_column(persons)
