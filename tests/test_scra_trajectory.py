@@ -76,22 +76,25 @@ QUARTERS = ["2014Q1", "2014Q2", "2014Q3", "2014Q4", "2015Q1", "2015Q2"]
 
 
 @st.composite
-def panels(draw: st.DrawFn) -> tuple[pa.Table, int, int]:
-    n_persons = draw(st.integers(1, 14))
+def panels(draw: st.DrawFn, full: bool = False) -> tuple[pa.Table, int, int]:
+    """Small panels, rows in any order; ``full``: 8-30 persons all observed over 2014 with
+    mostly common states (every quarter has k persons, so every window can reach k)."""
+    n_persons = draw(st.integers(8, 30) if full else st.integers(1, 24))
+    seps = ["A"] * 6 + ["B", "C", None] if draw(st.booleans()) else ["A", "B", "C", None]
     rows = []
     for p in range(n_persons):
-        start = draw(st.integers(0, 3))
-        length = draw(st.integers(1, len(QUARTERS) - start))
-        gap = draw(st.integers(0, length))  # a missing quarter inside the span
+        start = 0 if full else draw(st.integers(0, 3))
+        length = 4 if full else draw(st.integers(1, len(QUARTERS) - start))
+        gap = -1 if full else draw(st.integers(0, length))  # a missing quarter in the span
         for i in range(start, start + length):
             if i - start == gap and length > 2:
                 continue
-            sep = draw(st.sampled_from(["A", "A", "B", "C", None]))
-            rva = draw(st.sampled_from(["x", "y", None]))
+            sep = draw(st.sampled_from(seps))
+            rva = draw(st.sampled_from(["x", "x", "x", "y", None]))
             rows.append((1000 + 7 * p, QUARTERS[i], sep, rva))
-    order = draw(st.permutations(range(len(rows))))  # rows in any order
+    order = draw(st.permutations(range(len(rows))))
     table = panel([rows[i] for i in order])
-    return table, draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    return table, draw(st.integers(1, 4)), draw(st.integers(1, 4 if full else 5))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -130,6 +133,37 @@ def test_g5_trajectory_treatment_leaves_no_window_below_k_by_recount(
     )
     assert again.table.equals(treated)
     assert again.explanations.equals(result.explanations)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(panels(full=True), st.booleans())
+def test_g5_trajectory_no_suppressed_value_could_be_given_back(
+    case: tuple[pa.Table, int, int], consecutive: bool
+) -> None:
+    """G5: no more than needed: when every window reaches k, giving back any one suppressed
+    value (its input value) puts some window below k again, by recount."""
+    table, m, k = case
+    states = ["sep", "rva_status"]
+    result = treat_trajectories(
+        table,
+        person="person_seq",
+        quarter="quarter",
+        states=states,
+        m=m,
+        k=k,
+        consecutive=consecutive,
+    )
+    assert result.unreachable == 0  # every quarter has at least k persons
+    treated = result.table
+    for name in states:
+        old, new = table.column(name).to_pylist(), treated.column(name).to_pylist()
+        for i in [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]:
+            back = list(new)
+            back[i] = old[i]
+            column = treated.schema.get_field_index(name)
+            trial = treated.set_column(column, name, pa.array(back, pa.string()))
+            shares, _ = recount(trial, states, m, consecutive)
+            assert any(n < k for n in shares.values()), (name, i)
 
 
 def _ten_and_five() -> pa.Table:

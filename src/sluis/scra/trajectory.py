@@ -146,11 +146,18 @@ class _Windows:
 
     def containing(self, rows: np.ndarray) -> np.ndarray:
         """Distinct windows that cover any of ``rows``."""
+        return np.unique(self.pairs(rows)[1])
+
+    def pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(i, window) for every window covering ``rows[i]``."""
         if self._rows is None:
             lo = np.searchsorted(self.starts, rows - (self.m - 1))
             hi = np.searchsorted(self.starts, rows, side="right")
-            return np.unique(_expand(lo, hi))
-        return np.unique(self._by_row[_expand(self._row_off[rows], self._row_off[rows + 1])])
+        else:
+            lo, hi = self._row_off[rows], self._row_off[rows + 1]
+        which = np.repeat(np.arange(len(rows), dtype=np.int64), hi - lo)
+        w = _expand(lo, hi)
+        return which, (w if self._rows is None else self._by_row[w])
 
 
 def _combinations(pid: np.ndarray, m: int) -> np.ndarray:
@@ -350,16 +357,68 @@ class _Greedy:
     def null(self, r: np.ndarray, v_of: np.ndarray) -> None:
         """Null the values (rows ``r``, variables ``v_of``; distinct pairs) and update the
         keys and counts of the windows that hold them. The rarity of a value stays that of
-        the input: updating it after every round made the picks drift apart (119,156 values
-        on the 26/050 demo against 115,995)."""
+        the input: updating it after every round made the picks drift apart (119,135 values
+        on the 26/050 demo against 115,996)."""
+        self._set(r, v_of, np.asarray(self.nulls, dtype=np.int64)[v_of])
+
+    def _set(self, r: np.ndarray, v_of: np.ndarray, value: np.ndarray) -> None:
         for v in range(self.n_v):
-            rv = r[v_of == v]
-            self.s[rv] += (self.nulls[v] - self.codes[v][rv]) * self.radix[v]
-            self.codes[v][rv] = self.nulls[v]
+            at = v_of == v
+            rv = r[at]
+            self.s[rv] += (value[at] - self.codes[v][rv]) * self.radix[v]
+            self.codes[v][rv] = value[at]
         changed = self.win.containing(np.unique(r))
         new = self.keys_of(changed)
         self.counts.move(changed, self.key[changed], new)
         self.key[changed] = new
+
+    def restore(self, r: np.ndarray, v_of: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """Give back suppressed values (rows ``r``, variables ``v_of``, input codes
+        ``value``) that no window needs any more: a value is restored when every pattern its
+        windows leave or join still holds 0 or at least k windows afterwards, with at most
+        one value restored per window in this pass (the first alone when the others only
+        block each other, so the passes end with no value that could be given back alone).
+        Returns which were restored."""
+        ci, w = self.win.pairs(r)
+        pos = np.argmax(self.win.rows_of(w) == r[ci][:, None], axis=1)
+        nulls = np.asarray(self.nulls, dtype=np.int64)[v_of]
+        radix = np.asarray(self.radix, dtype=np.int64)[v_of]
+        shift = (value - nulls)[ci] * radix[ci] * self.place[pos]
+        old_n, new_n = self.counts.of(self.key[w]) - 1, self.counts.of(self.key[w] + shift) + 1
+        alone = ((old_n == 0) | (old_n >= self.k)) & (new_n >= self.k)
+        ok = np.ones(len(r), dtype=bool)
+        ok[ci[~alone]] = False  # not even alone
+        single = np.flatnonzero(ok)
+        cl, wl = ci[ok[ci]], w[ok[ci]]
+        at = np.lexsort((cl, wl))  # one value per window: the first
+        ok[cl[at][1:][wl[at][1:] == wl[at][:-1]]] = False
+        while ok.any():
+            live = np.flatnonzero(ok[ci])  # pairs of the values still to restore
+            old, new = self.key[w[live]], self.key[w[live]] + shift[live]
+            keys, inverse = np.unique(np.r_[old, new], return_inverse=True)
+            i_old, i_new = inverse[: len(live)], inverse[len(live) :]
+            leave = np.bincount(i_old, minlength=len(keys))
+            join = np.bincount(i_new, minlength=len(keys))
+            have = self.counts.of(keys)
+            final = have - leave + join
+            # a pattern losing too many keeps its first leavers (all may leave: 0 is safe)
+            at = np.lexsort((ci[live], i_old))
+            rank = np.empty(len(live), dtype=np.int64)
+            rank[at] = np.arange(len(live)) - np.searchsorted(i_old[at], i_old[at])
+            bad = (
+                (final[i_old] > 0)
+                & (final[i_old] < self.k)
+                & (rank >= have[i_old] + join[i_old] - self.k)
+            )
+            bad |= (final[i_new] > 0) & (final[i_new] < self.k)
+            if not bad.any():
+                break
+            ok[ci[live][bad]] = False
+        if not ok.any() and len(single):
+            ok[single[0]] = True  # values that only block each other: the first alone
+        if ok.any():
+            self._set(r[ok], v_of[ok], value[ok])
+        return ok
 
 
 def _suppress(
@@ -385,6 +444,7 @@ def _suppress(
             hint="one row per person and quarter",
         )
     g = _Greedy(table, order, pid, q, states=states, m=m, k=k, consecutive=consecutive)
+    codes_in = [c.copy() for c in g.codes]
     risk = g.at_risk()
     before = len(risk)
     picked: list[tuple[np.ndarray, ...]] = []
@@ -408,7 +468,6 @@ def _suppress(
         g.null(r, v_of)
         rounds += 1
         risk = g.at_risk()
-    unreachable = len(g.at_risk())
     if picked:
         r_all, v_all, w_all, share_all, kind_all = (
             np.concatenate(p) for p in zip(*picked, strict=True)
@@ -416,6 +475,21 @@ def _suppress(
     else:
         r_all = v_all = w_all = share_all = np.zeros(0, dtype=np.int64)
         kind_all = np.zeros(0, dtype=np.int8)
+    # give back what later rounds made unnecessary, until nothing more can be given back
+    value = np.zeros(len(r_all), dtype=np.int64)
+    for v in range(len(states)):
+        value[v_all == v] = codes_in[v][r_all[v_all == v]]
+    held = np.ones(len(r_all), dtype=bool)
+    while held.any():
+        idx = np.flatnonzero(held)
+        back = g.restore(r_all[idx], v_all[idx], value[idx])
+        if not back.any():
+            break
+        held[idx[back]] = False
+    r_all, v_all, w_all, share_all, kind_all = (
+        a[held] for a in (r_all, v_all, w_all, share_all, kind_all)
+    )
+    unreachable = len(g.at_risk())
     masks = {}
     for v, name in enumerate(states):
         mask = np.zeros(n, dtype=bool)
