@@ -16,17 +16,23 @@ null is a category of its own, so a recount is a plain GROUP BY over the treated
    then the rarest, the fewest persons with that (quarter, variable, value) in the input; then the
    variable order of ``states``, then the earliest quarter. Taking the rarest value makes
    persons isolated by the same rare value null the same cell and so pool into one
-   pattern (on the 26/050 demo, preferring the fuller pattern saves 2% of the values
-   against rarity alone);
+   pattern (figures in docs/scra.md);
 2. all picks of the round are applied at once (a value picked by several windows once);
 3. only the windows containing a changed value get a new pattern key, and the counts of
    the keys they left and joined are updated; the next round's windows at risk are the
    members of keys now below ``k``.
 
+4. a window at risk whose states are all null cannot pick: its all-null pattern is
+   completed to ``k`` with the windows of the same quarters that have the fewest values
+   left, suppressed whole.
+
 Since a value only ever becomes null, rounds end: when no window is at risk, or when every
-window still at risk has no value left to null or lies in calendar quarters that fewer
-than ``k`` persons share (suppression cannot help there; they are never touched). Those are
-``unreachable``; the driver's enforced threshold fails on them.
+window still at risk lies in calendar quarters that fewer than ``k`` persons share
+(suppression cannot help there; they are never touched). Those are ``unreachable``; the
+driver's enforced threshold fails on them. Then a **give-back pass** restores suppressed
+values that later rounds made unnecessary (a value whose windows' patterns all keep 0 or
+at least ``k`` windows without it), in passes until none can be given back alone: the
+result is minimal in that sense, not globally.
 
 **Recoding** (``recode``): candidates ``(name, variable, function)`` are tried alone in the
 given order, cumulatively; one is kept when the values changed with it (values it recodes,
@@ -203,6 +209,7 @@ class _Counts:
         self.touched_mask = np.zeros(len(key), dtype=bool)
 
     def _find(self, table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Position of each key in the sorted ``table`` and whether it is there."""
         i = np.minimum(np.searchsorted(table, keys), max(len(table) - 1, 0))
         found = table[i] == keys if len(table) else np.zeros(len(keys), dtype=bool)
         return i, found
