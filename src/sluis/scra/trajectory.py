@@ -120,6 +120,7 @@ class _Windows:
         n = len(pid)
         self.m = m
         self.consecutive = consecutive
+        self.q = q
         if consecutive:
             end = np.arange(n, dtype=np.int64) + (m - 1)
             ok = end < n
@@ -127,8 +128,6 @@ class _Windows:
             ok &= (pid[endc] == pid) & (q[endc] == q + (m - 1))
             self.starts = np.flatnonzero(ok).astype(np.int64)
             self.cal = q[self.starts] - (q.min() if n else 0)
-            self.first_q = q[self.starts]
-            self.last_q = self.first_q + (m - 1)
             self._rows = None
         else:
             self._rows = _combinations(pid, m)
@@ -139,10 +138,13 @@ class _Windows:
             qs = [q[self._rows[:, j]] - q.min() for j in range(m)]
             span = int(q.max() - q.min() + 1) if n else 1
             self.cal, _ = cell_ids(qs, [span] * m, len(self._rows))
-            self.first_q = q[self._rows[:, 0]] if len(self._rows) else np.zeros(0, np.int64)
-            self.last_q = q[self._rows[:, -1]] if len(self._rows) else np.zeros(0, np.int64)
         self.n = len(self.cal)
         self.cal_size = np.bincount(self.cal, minlength=int(self.cal.max()) + 1 if self.n else 0)
+
+    def span(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First and last quarter of windows ``w``."""
+        rows = self.rows_of(w)
+        return self.q[rows[:, 0]], self.q[rows[:, -1]]
 
     def rows_of(self, w: np.ndarray) -> np.ndarray:
         """Rows (sorted order) covered by windows ``w``: (len(w), m)."""
@@ -302,8 +304,7 @@ class _Greedy:
             np.bincount(self.qi * self.cards[v] + self.codes[v], minlength=n_q * self.cards[v])
             for v in range(self.n_v)
         ]
-        self.by_cal = np.argsort(self.win.cal, kind="stable")
-        self.cal_off = np.r_[0, np.cumsum(self.win.cal_size)].astype(np.int64)
+        self.by_cal: np.ndarray | None = None  # windows by calendar, when borrow needs it
 
     def keys_of(self, w: np.ndarray) -> np.ndarray:
         """Pattern key of windows ``w``: calendar, then the state of each quarter."""
@@ -339,7 +340,10 @@ class _Greedy:
         cals, stuck_n = np.unique(self.win.cal[stuck], return_counts=True)
         need = np.zeros(len(self.win.cal_size), dtype=np.int64)
         need[cals] = self.k - stuck_n
-        donors = self.by_cal[_expand(self.cal_off[cals], self.cal_off[cals + 1])]
+        if self.by_cal is None:
+            self.by_cal = np.argsort(self.win.cal, kind="stable")
+        cal_off = np.r_[0, np.cumsum(self.win.cal_size)].astype(np.int64)
+        donors = self.by_cal[_expand(cal_off[cals], cal_off[cals + 1])]
         rows = self.win.rows_of(donors)
         values = np.zeros(rows.shape, dtype=np.int64)
         for v in range(self.n_v):
@@ -504,12 +508,13 @@ def _suppress(
         masks[name] = mask
     rows_orig = order[r_all]
     sort = np.lexsort((v_all, rows_orig))
+    first_q, last_q = g.win.span(w_all)
     return _Outcome(
         masks=masks,
         rows=rows_orig[sort],
         variables=v_all[sort],
-        starts=g.win.first_q[w_all][sort],
-        lasts=g.win.last_q[w_all][sort],
+        starts=first_q[sort],
+        lasts=last_q[sort],
         shares=share_all[sort],
         borrowed=kind_all[sort] == 1,
         windows_at_risk_before=before,
