@@ -13,15 +13,14 @@ null is a category of its own, so a recount is a plain GROUP BY over the treated
 1. every window at risk picks one non-null state value of its own to null: the one whose
    nulling moves the window to the pattern that lacks the fewest windows to reach ``k``
    (``k - min(share, k)`` of the pattern it would join; 0 when it joins a safe group),
-   then the rarest, the fewest persons with that (quarter, variable, value) in the input; then the
-   variable order of ``states``, then the earliest quarter. Taking the rarest value makes
-   persons isolated by the same rare value null the same cell and so pool into one
-   pattern (figures in docs/scra.md);
+   then the rarest, the fewest persons with that (quarter, variable, value) in the input;
+   then the variable order of ``states``, then the earliest quarter. Taking the rarest
+   value makes persons isolated by the same rare value null the same cell and so pool
+   into one pattern (figures in docs/scra.md);
 2. all picks of the round are applied at once (a value picked by several windows once);
 3. only the windows containing a changed value get a new pattern key, and the counts of
    the keys they left and joined are updated; the next round's windows at risk are the
-   members of keys now below ``k``.
-
+   members of keys now below ``k``;
 4. a window at risk whose states are all null cannot pick: its all-null pattern is
    completed to ``k`` with the windows of the same quarters that have the fewest values
    left, suppressed whole.
@@ -112,9 +111,9 @@ def _expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 class _Windows:
-    """The windows of a person-quarter table sorted by (person, quarter), with the rows each
-    covers, their calendar (which quarters) and a current pattern key per window; pattern
-    counts are kept per key and updated only for the windows that change."""
+    """The windows of a person-quarter table sorted by (person, quarter): the rows each
+    covers (consecutive: from its first row; any m: a matrix, with the windows of each row)
+    and its calendar (which quarters, as a dense id)."""
 
     def __init__(self, pid: np.ndarray, q: np.ndarray, m: int, consecutive: bool) -> None:
         n = len(pid)
