@@ -189,7 +189,7 @@ def test_g5_ldiversity_hand_made_minimal_treatment() -> None:
         (6, "reason", 3, 1),
     ]
     assert "age suppressed to pool" in explained[0]["rule"] and "l=2" in explained[0]["rule"]
-    assert "known reason values withheld" in explained[2]["rule"]
+    assert "known reason values withheld (pooling by a key would change 3" in explained[2]["rule"]
     # without the caller's mask the two nulls are a missing age, not a suppressed one: the
     # (M,30) records would pool with nothing, so they are withheld
     plain = treat_ldiversity(table, keys=["sex", "age"], sensitive="reason", l=2, k=2)
@@ -205,6 +205,7 @@ def test_g5_ldiversity_pools_failing_cells_together_and_respects_k() -> None:
     assert out.keys_suppressed[:, 1].all() and not out.sensitive_suppressed.any()
     refused = treat_ldiversity(table, keys=["sex", "age"], sensitive="reason", l=2, k=5)
     assert not refused.keys_suppressed.any() and refused.sensitive_suppressed.all()
+    assert "no key pools it" in refused.explanations.column("rule")[0].as_py()
 
 
 def test_g5_ldiversity_pool_partners_that_choose_otherwise() -> None:

@@ -395,9 +395,11 @@ def treat_ldiversity(
 
 
 def _text(parts: Sequence[object]) -> pa.Array:
-    """Element-wise concatenation of literal strings and integer arrays."""
+    """Element-wise concatenation of literal strings, string arrays and integer arrays."""
     arrays = [
-        part if isinstance(part, str) else pc.cast(pa.array(part, pa.int64()), pa.string())
+        part
+        if isinstance(part, (str, pa.Array))
+        else pc.cast(pa.array(part, pa.int64()), pa.string())
         for part in parts
     ]
     return pc.binary_join_element_wise(*arrays, "")
@@ -438,12 +440,17 @@ def _explanations(
             ]
             rule = _text([*head, *tail, ")"]) if len(rows) else pa.array([], pa.string())
         else:
-            tail = [
-                "its ",
-                known,
-                f" known {sensitive} values withheld (no key pools it into a cell that passes"
-                f" with >= k={k} records, or pooling would change more values)",
-            ]
+            cheaper = _text([" (pooling by a key would change ", size, " key values)"])
+            unpooled = pa.array(
+                [
+                    f" (no key pools it into a cell with >= {l} distinct known values and"
+                    f" >= k={k} records)"
+                ]
+                * len(rows),
+                pa.string(),
+            )
+            why = pc.if_else(pa.array(known < size), cheaper, unpooled)
+            tail = ["its ", known, f" known {sensitive} values withheld", why]
             rule = _text([*head, *tail]) if len(rows) else pa.array([], pa.string())
         parts.append(
             pa.table(
