@@ -129,8 +129,14 @@ def _cells(
     size = np.bincount(cell, minlength=n_cells)
     known_count = np.bincount(cell[known], minlength=n_cells)
     rows = np.flatnonzero(known)
-    pair = np.unique(cell[rows] * max(n_sensitive, 1) + sensitive[rows])
-    distinct = np.bincount(pair // max(n_sensitive, 1), minlength=n_cells)
+    radix = max(n_sensitive, 1)
+    pair = cell[rows] * radix + sensitive[rows]
+    if n_cells * radix <= max(8 * n, 1 << 22):  # a presence table, no sort
+        seen = np.zeros(n_cells * radix, dtype=bool)
+        seen[pair] = True
+        distinct = seen.reshape(n_cells, radix).sum(axis=1)
+    else:
+        distinct = np.bincount(np.unique(pair) // radix, minlength=n_cells)
     return _Cells(cell, n_cells, size, known_count, distinct)
 
 
@@ -149,14 +155,17 @@ class _Encoded:
     n_sensitive: int
     known: np.ndarray
 
-    def shown(self, star: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
+    def shown(
+        self, star: np.ndarray, rows: np.ndarray | None = None
+    ) -> tuple[list[np.ndarray], list[int]]:
         """Each record's shown codes (``*`` = the code after the key's categories) and the
-        radices, the period last."""
+        radices, the period last; only ``rows`` when given (``star`` is then theirs)."""
+        pick = (lambda a: a) if rows is None else (lambda a: a[rows])
         cols = [
-            np.where(star[:, j], card, code)
+            np.where(star[:, j], card, pick(code))
             for j, (code, card) in enumerate(zip(self.codes, self.cards, strict=True))
         ]
-        return [*cols, self.strata], [*(c + 1 for c in self.cards), self.n_strata]
+        return [*cols, pick(self.strata)], [*(c + 1 for c in self.cards), self.n_strata]
 
     def measure(self, star: np.ndarray, withheld: np.ndarray) -> _Cells:
         cols, radices = self.shown(star)
@@ -216,14 +225,14 @@ def _encode(table: pa.Table, keys: Sequence[str], sensitive: str, period: str | 
 
 def _mask(already: np.ndarray | None, n: int, m: int) -> np.ndarray:
     if already is None:
-        return np.zeros((n, m), dtype=bool)
+        return np.zeros((n, m), dtype=bool, order="F")
     mask = np.asarray(already, dtype=bool)
     if mask.shape != (n, m):
         raise SluisError(
             f"already_suppressed has shape {mask.shape}, expected ({n}, {m}) (rows x keys)",
             rule="scra-ldiversity-mask",
         )
-    return mask.copy()
+    return mask.copy(order="F")  # column-major: the work is per key
 
 
 def known_l_diversity(
@@ -305,21 +314,24 @@ def _round(
     known = enc.known & ~withheld
     cost_w = cells.known[fail_cells]
     cost_p = cells.size[fail_cells]
-    # optimistic pre-check of P_j: the pool if every failing cell of the group moved
+    # optimistic pre-check of P_j: the pool if every failing cell of the group moved.
+    # Only records that show ``*`` at j, or would, can be in such a pool.
     feasible = np.zeros((len(fail_cells), m), dtype=bool)
+    in_fail = at >= 0
     for j in enc.free:
-        trial = star.copy()
-        trial[rows, j] = True
-        cols, radices = enc.shown(trial)
-        pool = _cells(cols, radices, enc.sensitive, enc.n_sensitive, known)
-        target = pool.cell[rep]
+        sub = np.flatnonzero(star[:, j] | in_fail)
+        trial = np.asfortranarray(star[sub])
+        trial[in_fail[sub], j] = True
+        cols, radices = enc.shown(trial, sub)
+        pool = _cells(cols, radices, enc.sensitive[sub], enc.n_sensitive, known[sub])
+        target = pool.cell[np.searchsorted(sub, rep)]
         ok = (~pool.failing(l)[target]) & (pool.size[target] >= k)
         # a key already suppressed, or missing in the cell, has no value to suppress
         feasible[:, j] = ok & ~star[rep, j] & (enc.codes[j][rep] != enc.missing[j])
     order = _preference(enc)
     while True:
         choice = _choose(cost_w, cost_p, feasible, order)
-        new_star = star.copy()
+        new_star = star.copy(order="F")
         new_withheld = withheld.copy()
         rc = choice[at[rows]]
         moved = rows[rc >= 0]
@@ -360,7 +372,7 @@ def treat_ldiversity(
     enc = _encode(table, keys, sensitive, period)
     n, m = table.num_rows, len(enc.keys)
     already = _mask(already_suppressed, n, m)
-    star = already.copy()
+    star = already.copy(order="F")
     withheld = np.zeros(n, dtype=bool)
     cells = enc.measure(star, withheld)
     before = int(np.count_nonzero(cells.failing(l)))
@@ -394,15 +406,20 @@ def treat_ldiversity(
     )
 
 
-def _text(parts: Sequence[object]) -> pa.Array:
-    """Element-wise concatenation of literal strings, string arrays and integer arrays."""
-    arrays = [
-        part
-        if isinstance(part, (str, pa.Array))
-        else pc.cast(pa.array(part, pa.int64()), pa.string())
-        for part in parts
-    ]
-    return pc.binary_join_element_wise(*arrays, "")
+def _rule(name: str, sensitive: str, l: int, k: int, size: int, distinct: int, known: int) -> str:  # noqa: E741
+    """The explanation of one change (``name`` is the key suppressed, or ``sensitive``)."""
+    head = f"cell of {size} records with {distinct} distinct known {sensitive} (< l={l}): "
+    if name != sensitive:
+        return head + (
+            f"{name} suppressed to pool it into a cell with >= {l} distinct known values and "
+            f">= k={k} records ({size} key values, withholding would change {known})"
+        )
+    why = (
+        f"pooling by a key would change {size} key values"
+        if known < size
+        else f"no key pools it into a cell with >= {l} distinct known values and >= k={k} records"
+    )
+    return head + f"its {known} known {sensitive} values withheld ({why})"
 
 
 def _explanations(
@@ -417,56 +434,43 @@ def _explanations(
     k: int,
 ) -> pa.Table:
     """One row per changed value, ordered by row, then keys in the given order, the
-    sensitive variable last."""
-    parts = []
-    for rank, j in enumerate([*range(len(enc.keys)), -1]):
-        rows = np.flatnonzero(new[:, j] if j >= 0 else withheld)
-        name = enc.keys[j] if j >= 0 else sensitive
-        size, distinct, known = size_at[rows], distinct_at[rows], known_at[rows]
-        head = [
-            "cell of ",
-            size,
-            " records with ",
-            distinct,
-            f" distinct known {sensitive} (< l={l}): ",
-        ]
-        if j >= 0:
-            tail = [
-                f"{name} suppressed to pool it into a cell with >= {l} distinct known values "
-                f"and >= k={k} records (",
-                size,
-                " key values, withholding would change ",
-                known,
-            ]
-            rule = _text([*head, *tail, ")"]) if len(rows) else pa.array([], pa.string())
-        else:
-            cheaper = _text([" (pooling by a key would change ", size, " key values)"])
-            unpooled = pa.array(
-                [
-                    f" (no key pools it into a cell with >= {l} distinct known values and"
-                    f" >= k={k} records)"
-                ]
-                * len(rows),
-                pa.string(),
-            )
-            why = pc.if_else(pa.array(known < size), cheaper, unpooled)
-            tail = ["its ", known, f" known {sensitive} values withheld", why]
-            rule = _text([*head, *tail]) if len(rows) else pa.array([], pa.string())
-        parts.append(
-            pa.table(
-                {
-                    "row": pa.array(rows.astype(np.int64)),
-                    "variable": pa.array([name] * len(rows), pa.string()),
-                    "cell_size": pa.array(size, pa.int64()),
-                    "distinct_before": pa.array(distinct, pa.int64()),
-                    "rule": rule,
-                    "_rank": pa.array(np.full(len(rows), rank, dtype=np.int64)),
-                }
-            )
-        )
-    out = pa.concat_tables(parts)
-    out = out.take(pc.sort_indices(out, [("row", "ascending"), ("_rank", "ascending")]))
-    return out.drop_columns(["_rank"])
+    sensitive variable last. The texts are built once per distinct (variable, cell size,
+    distinct, known) and held as a dictionary column, not once per row."""
+    names = [*enc.keys, sensitive]
+    masks = [new[:, j] for j in range(len(enc.keys))] + [withheld]
+    rows = np.concatenate([np.flatnonzero(mask) for mask in masks]).astype(np.int64)
+    rank = np.concatenate(
+        [np.full(int(mask.sum()), j, dtype=np.int64) for j, mask in enumerate(masks)]
+    )
+    order = np.lexsort((rank, rows))
+    rows, rank = rows[order], rank[order]
+    size, distinct, known = size_at[rows], distinct_at[rows], known_at[rows]
+    combo, n_combo = cell_ids(
+        [rank, size, distinct, known],
+        [len(names), *(int(a.max()) + 1 if len(a) else 1 for a in (size, distinct, known))],
+        len(rows),
+    )
+    first = np.zeros(n_combo, dtype=np.int64)
+    first[combo] = np.arange(len(rows))  # any row of a combination gives its text
+    texts = [
+        _rule(names[rank[i]], sensitive, l, k, int(size[i]), int(distinct[i]), int(known[i]))
+        for i in first.tolist()
+    ]
+    variable = pa.DictionaryArray.from_arrays(
+        pa.array(rank.astype(np.int32)), pa.array(names, pa.string())
+    )
+    rule = pa.DictionaryArray.from_arrays(
+        pa.array(combo.astype(np.int32)), pa.array(texts, pa.string())
+    )
+    return pa.table(
+        {
+            "row": pa.array(rows),
+            "variable": variable,
+            "cell_size": pa.array(size, pa.int64()),
+            "distinct_before": pa.array(distinct, pa.int64()),
+            "rule": rule,
+        }
+    )
 
 
 def apply_ldiversity(
