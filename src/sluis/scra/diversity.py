@@ -31,9 +31,10 @@ the keys the one with most categories first (sdcMicro's default importance, the 
 local suppression uses), then the given order. All cells choose at once; the choices are
 applied tentatively and re-measured, and a cell whose pooled cell still fails (its partners
 chose otherwise) loses that option and chooses again, until no cell fails. A failing cell
-always moves as a whole, so a cell that passes is never split, and a cell whose records
-only arrive never loses its known values: only a pooled cell can fail, which is why the
-loop ends (each pass removes an option, W is always possible). A key suppressed by the
+always moves or is withheld as a whole, so a cell that passed is never split and a
+withheld cell discloses nothing: only a cell that records moved into can fail, and each
+pass takes that option away from the cells that moved there, so the loop ends (W is
+always possible), normally within one round. A key suppressed by the
 caller stays suppressed, rows are never dropped or reordered, and the period is never
 suppressed. Everything is numpy over whole columns; Python loops run over rounds and keys.
 
