@@ -83,7 +83,8 @@ def _strategy_case():
                 for name, v in cols.items()
             }
         )
-        return table, keys, period, already, draw(st.integers(2, 3)), draw(st.integers(1, 3))
+        fixed = draw(st.sampled_from([[], keys[-1:]]))  # a pinned key
+        return table, keys, period, already, draw(st.integers(2, 3)), draw(st.integers(1, 3)), fixed
 
     return case()
 
@@ -91,15 +92,23 @@ def _strategy_case():
 @settings(max_examples=300, deadline=None)
 @given(_strategy_case())
 def test_g5_ldiversity_treatment_recount_finds_no_cell_below_l_and_keeps_k(case) -> None:
-    table, keys, period, already, l_min, k = case
+    table, keys, period, already, l_min, k, fixed = case
     out = treat_ldiversity(
-        table, keys=keys, sensitive="s", l=l_min, k=k, period=period, already_suppressed=already
+        table,
+        keys=keys,
+        sensitive="s",
+        l=l_min,
+        k=k,
+        period=period,
+        already_suppressed=already,
+        fixed=fixed,
     )
     new, withheld = out.keys_suppressed, out.sensitive_suppressed
     star = already | new
     assert not (new & already).any()  # new values only; the caller's stay suppressed
-    if period in keys:
-        assert not new[:, keys.index(period)].any()  # the period is never suppressed
+    for name in [period, *fixed]:
+        if name in keys:  # the period and a pinned key are never suppressed
+            assert not new[:, keys.index(name)].any()
     data = table.to_pydict()
     sens = data["s"]
     # a key is suppressed only where it shows a value; a value withheld only where known
@@ -137,8 +146,8 @@ def test_g5_ldiversity_treatment_recount_finds_no_cell_below_l_and_keeps_k(case)
 @settings(max_examples=60, deadline=None)
 @given(_strategy_case(), st.randoms(use_true_random=False))
 def test_g5_ldiversity_treatment_is_deterministic_and_follows_the_rows(case, rnd) -> None:
-    table, keys, period, already, l_min, k = case
-    kwargs = dict(keys=keys, sensitive="s", l=l_min, k=k, period=period)
+    table, keys, period, already, l_min, k, fixed = case
+    kwargs = dict(keys=keys, sensitive="s", l=l_min, k=k, period=period, fixed=fixed)
     one = treat_ldiversity(table, already_suppressed=already, **kwargs)
     two = treat_ldiversity(table, already_suppressed=already, **kwargs)
     assert np.array_equal(one.keys_suppressed, two.keys_suppressed)
@@ -245,6 +254,26 @@ def test_g5_known_l_diversity_does_not_count_a_withheld_value() -> None:
     assert sdc.cells_below == 1  # F: one distinct "value" (missing)
     known = known_l_diversity(table, keys=["sex"], sensitive="reason", l=2)
     assert (known.cells, known.cells_below, known.records_below, known.min_l) == (2, 1, 3, 1)
+
+
+def test_g5_ldiversity_never_suppresses_a_fixed_key() -> None:
+    """A pinned key (25/074's first_registration_yq) is never a pooling candidate. Free,
+    the two one-record cells pool by registration into (*, 20) with a and b; pinned, the
+    pool by age would hold one value, so the two values are withheld."""
+    rows = [(2001, 20, "a"), (2002, 20, "b"), (2003, 21, "a"), (2003, 21, "b")]
+    table = _table(rows, ["registration", "age", "reason"])
+    keys = ["registration", "age"]
+    free = treat_ldiversity(table, keys=keys, sensitive="reason", l=2, k=2)
+    assert free.keys_suppressed.tolist() == [[True, False], [True, False], [False] * 2, [False] * 2]
+    assert not free.sensitive_suppressed.any()
+    pinned = treat_ldiversity(
+        table, keys=keys, sensitive="reason", l=2, k=2, fixed=["registration"]
+    )
+    assert not pinned.keys_suppressed.any()
+    assert pinned.sensitive_suppressed.tolist() == [True, True, False, False]
+    with pytest.raises(SluisError) as err:
+        treat_ldiversity(table, keys=keys, sensitive="reason", l=2, k=2, fixed=["year"])
+    assert err.value.column == "year"
 
 
 def test_g5_ldiversity_refuses_bad_input() -> None:

@@ -35,8 +35,9 @@ always moves or is withheld as a whole, so a cell that passed is never split and
 withheld cell discloses nothing: only a cell that records moved into can fail, and each
 pass takes that option away from the cells that moved there, so the loop ends (W is
 always possible), normally within one round. A key suppressed by the
-caller stays suppressed, rows are never dropped or reordered, and the period is never
-suppressed. Everything is numpy over whole columns; Python loops run over rounds and keys.
+caller stays suppressed, rows are never dropped or reordered, and the period and the
+``fixed`` keys (the spec's pinned keys) are never suppressed. Everything is numpy over
+whole columns; Python loops run over rounds and keys.
 
 **Across datasets** (26/050: ``income.poverty_risk`` with the key set on ``demobel``):
 :func:`sensitive_onto` brings the sensitive value onto the key set's rows by a join on
@@ -184,7 +185,13 @@ def _column(table: pa.Table, name: str, role: str) -> pa.ChunkedArray:
     return table.column(name)
 
 
-def _encode(table: pa.Table, keys: Sequence[str], sensitive: str, period: str | None) -> _Encoded:
+def _encode(
+    table: pa.Table,
+    keys: Sequence[str],
+    sensitive: str,
+    period: str | None,
+    fixed: Sequence[str] = (),
+) -> _Encoded:
     keys = tuple(keys)
     if len(set(keys)) != len(keys):
         raise SluisError("a key is named twice", rule="scra-ldiversity-column")
@@ -209,7 +216,14 @@ def _encode(table: pa.Table, keys: Sequence[str], sensitive: str, period: str | 
     column = _column(table, sensitive, "sensitive")
     sens, labels = encode_column(column)
     known = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=bool)
-    free = tuple(j for j, name in enumerate(keys) if name != period)
+    unknown = [name for name in fixed if name not in keys]
+    if unknown:
+        raise SluisError(
+            f"fixed keys must be keys: {', '.join(unknown)}",
+            rule="scra-ldiversity-column",
+            column=unknown[0],
+        )
+    free = tuple(j for j, name in enumerate(keys) if name != period and name not in fixed)
     return _Encoded(
         keys,
         tuple(codes),
@@ -358,6 +372,7 @@ def treat_ldiversity(
     k: int,
     period: str | None = None,
     already_suppressed: np.ndarray | None = None,
+    fixed: Sequence[str] = (),
 ) -> DiversityTreatment:
     """Treat ``table`` until every key cell (within ``period``) holds at least ``l`` distinct
     known values of ``sensitive`` or none, suppressing keys or withholding sensitive values,
@@ -367,10 +382,12 @@ def treat_ldiversity(
     column; ``already_suppressed`` (rows x keys) says which key values local suppression
     suppressed, so that they count as ``*`` and not as a value missing before treatment
     (without it every null is a missing value). ``k`` is the key set's k: a pooled cell
-    must keep at least k records."""
+    must keep at least k records. ``fixed`` keys are never suppressed, like the period
+    (the spec's pinned keys, ``sluis.scra.implied.pinned_keys``: 25/074's
+    ``first_registration_yq``, which the panel's first quarter gives back)."""
     if l < 1 or k < 1:
         raise SluisError(f"l={l} and k={k} must be at least 1", rule="scra-ldiversity-params")
-    enc = _encode(table, keys, sensitive, period)
+    enc = _encode(table, keys, sensitive, period, fixed)
     n, m = table.num_rows, len(enc.keys)
     already = _mask(already_suppressed, n, m)
     star = already.copy(order="F")
