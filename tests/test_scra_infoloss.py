@@ -215,6 +215,21 @@ def test_g5_recipient_version_withholds_small_groups_before_treatment(
     assert "withheld" in infoloss_html(view)
 
 
+def test_g5_an_untreated_extract_costs_nothing(tmp_path: Path, engine: Engine) -> None:
+    """Treated = staged: nothing suppressed or recoded, the same cells, every quantity
+    unchanged, and the section says so rather than naming a "largest" difference."""
+    spec = load_spec(SPEC_25)
+    staged, _ = _extract_25(tmp_path)
+    loss = information_loss(spec, staged, staged, engine=engine)
+    assert loss.variables and not any(v.changed for v in loss.variables)
+    assert all(k.cells_before == k.cells_after for k in loss.key_sets)
+    assert all(r.difference == 0 for q in loss.quantities for r in q.rows)
+    html = infoloss_html(loss)
+    assert "Treatment changed no value." in html and "Largest difference" not in html
+    assert html.count("No group's value changed") == len(loss.quantities) == 2
+    assert html.count("<svg") == 1 + len(loss.quantities)  # no share chart
+
+
 def test_g5_information_loss_refuses_files_that_are_not_before_and_after(
     tmp_path: Path, engine: Engine
 ) -> None:

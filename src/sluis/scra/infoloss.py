@@ -286,8 +286,15 @@ def _variables(eng: Engine, name: str, before: Path, after: Path) -> list[Variab
             f"count(DISTINCT {b}) AS cb{i}",
             f"count(DISTINCT {a}) AS ca{i}",
         ]
-    joined = f"{_file(before)} b JOIN {_file(after)} a ON b.file_row_number = a.file_row_number"
+    # row i with row i: a positional join streams both files (three times faster than a
+    # hash join on the row number); the row numbers it pairs are checked in the same scan,
+    # and should the engine ever pair other rows, the keyed join gives the answer
+    parts.append("count_if(b.file_row_number <> a.file_row_number) AS misaligned")
+    joined = f"{_file(before)} b POSITIONAL JOIN {_file(after)} a"
     row = _rows(eng, f"SELECT {', '.join(parts)} FROM {joined}")[0]
+    if row["misaligned"]:
+        joined = f"{_file(before)} b JOIN {_file(after)} a ON b.file_row_number = a.file_row_number"
+        row = _rows(eng, f"SELECT {', '.join(parts)} FROM {joined}")[0]
     out = []
     for i, c in enumerate(columns):
         if row[f"f{i}"]:
