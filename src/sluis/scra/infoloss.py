@@ -29,19 +29,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from matplotlib.figure import Figure
-
 from sluis.engine import Engine
 from sluis.errors import SluisError
-from sluis.report import render_page, svg
 from sluis.scra.research import quantity
 from sluis.spec.model import Spec
 
 #: a column the treatment may add when the spec names it (each record's suppressed keys)
 SUPPRESSED_COLUMN = "sdc_suppressed"
-#: a quantity with more groups along its second column than this is drawn for the largest
-MAX_PANELS = 12
 
 
 @dataclass(frozen=True)
@@ -396,7 +390,7 @@ def _quantity(eng: Engine, id_: str, files: dict[str, tuple[Path, Path]]) -> Qua
         sides.append({tuple(r[g] for g in q.groups): r for r in result})
     before, after = sides
     rows = []
-    for group in sorted(set(before) | set(after), key=_group_order):
+    for group in sorted(set(before) | set(after), key=group_order):
         b, a = before.get(group), after.get(group)
         rows.append(
             GroupValue(
@@ -410,7 +404,7 @@ def _quantity(eng: Engine, id_: str, files: dict[str, tuple[Path, Path]]) -> Qua
     return QuantityLoss(q.id, q.title, q.groups, q.value, q.description, tuple(rows))
 
 
-def _group_order(group: tuple[Any, ...]) -> tuple:
+def group_order(group: tuple[Any, ...]) -> tuple:
     """Groups in order: numbers as numbers, text as text, a missing value last."""
     return tuple(
         (v is None, not isinstance(v, int | float), v if isinstance(v, int | float) else str(v))
@@ -509,134 +503,10 @@ def infoloss_dict(loss: InfoLoss) -> dict[str, Any]:
     }
 
 
-# -- the report's section -------------------------------------------------------------------
-
-
 def infoloss_html(loss: InfoLoss) -> str:
     """The report's section ``What treatment cost the research``: per-variable table and
     bar chart, key-set cells, and per research quantity a before/after figure and table
-    (inline SVG, no external assets)."""
-    changed = [v for v in loss.variables if v.changed]
-    shares = svg(_share_figure(changed)) if changed else None
-    cells = None
-    if loss.key_sets:
-        cells = svg(
-            _bars(
-                "cells per key set, before and after treatment",
-                [f"{k.dataset}/{k.name}" for k in loss.key_sets],
-                {
-                    "before": [k.cells_before for k in loss.key_sets],
-                    "after": [k.cells_after for k in loss.key_sets],
-                },
-                "cells",
-            )
-        )
-    figures = {q.id: svg(_quantity_figure(q)) for q in loss.quantities if q.rows}
-    return render_page(
-        "scra_infoloss.html",
-        title="What treatment cost the research",
-        loss=loss,
-        shares=shares,
-        cells=cells,
-        figures=figures,
-        label=_label,
-    )
+    (inline SVG, no external assets; :mod:`sluis.scra.infoloss_report`)."""
+    from sluis.scra.infoloss_report import section  # matplotlib: only for the report
 
-
-def _label(group: tuple[Any, ...]) -> str:
-    return ", ".join("(missing)" if v is None else str(v) for v in group)
-
-
-def _style(ax) -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-
-
-def _share_figure(variables: Sequence[VariableLoss]) -> Figure:
-    """Horizontal bars: the share of each changed variable's values suppressed and recoded."""
-    labels = [f"{v.dataset}.{v.variable}" for v in variables]
-    fig = Figure(figsize=(7.5, 0.9 + 0.32 * len(labels)))
-    ax = fig.add_subplot()
-    y = np.arange(len(labels))
-    ax.barh(y - 0.2, [100 * v.suppressed_share for v in variables], 0.4, label="suppressed")
-    ax.barh(y + 0.2, [100 * v.recoded_share for v in variables], 0.4, label="recoded")
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.set_xlabel("% of the dataset's rows")
-    ax.set_title("values suppressed and recoded per variable", loc="left", fontsize=10)
-    ax.legend(frameon=False)
-    _style(ax)
-    return fig
-
-
-def _bars(title: str, labels: list[str], series: dict[str, list[float]], ylabel: str) -> Figure:
-    """Grouped bars, the SCRA report's style (``sluis.scra.report.bar_figure``) for a
-    value per label."""
-    fig = Figure(figsize=(7.5, 2.8))
-    ax = fig.add_subplot()
-    width = 0.8 / max(len(series), 1)
-    x = np.arange(len(labels))
-    for i, (name, values) in enumerate(series.items()):
-        ax.bar(x + i * width, values, width, label=name)
-    ax.set_xticks(x + width * (len(series) - 1) / 2, labels)
-    ax.set_title(title, loc="left", fontsize=10)
-    ax.set_ylabel(ylabel)
-    ax.legend(frameon=False)
-    _style(ax)
-    return fig
-
-
-def _quantity_figure(q: QuantityLoss) -> Figure:
-    """Before and after per group: grouped bars for a few groups, lines along the first
-    group column otherwise; a quantity with two group columns gets one panel per value of
-    the second (the ``MAX_PANELS`` with most units before)."""
-    if len(q.groups) == 1:
-        fig = Figure(figsize=(7.5, 2.8))
-        _panel(fig.add_subplot(), q.rows, q.groups[0], q.value)
-        fig.suptitle(q.title, x=0.01, ha="left", fontsize=10)
-        return fig
-    by_panel: dict[Any, list[GroupValue]] = {}
-    for r in q.rows:
-        by_panel.setdefault(r.group[1:], []).append(r)
-    largest = sorted(by_panel, key=lambda p: -sum(r.units_before or 0 for r in by_panel[p]))
-    panels = sorted(largest[:MAX_PANELS], key=_group_order)
-    cols = 3
-    nrows = -(-len(panels) // cols)
-    fig = Figure(figsize=(7.5, 1.9 * nrows + 0.6))
-    axes = fig.subplots(nrows, cols, squeeze=False, sharey=True)
-    for i, (ax, key) in enumerate(zip(axes.flat, panels, strict=False)):
-        ylabel = q.value if i % cols == 0 else ""
-        _panel(ax, by_panel[key], q.groups[0], ylabel, legend=i == 0)
-        ax.set_title(f"{', '.join(q.groups[1:])} {_label(key)}", fontsize=8, loc="left")
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
-    shown = "" if len(panels) == len(by_panel) else f" ({len(panels)} largest of {len(by_panel)})"
-    fig.suptitle(q.title + shown, x=0.01, ha="left", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _panel(ax, rows: Sequence[GroupValue], xlabel: str, ylabel: str, legend: bool = True):
-    labels = [_label(r.group[:1]) for r in rows]
-    before = [np.nan if r.before is None else r.before for r in rows]
-    after = [np.nan if r.after is None else r.after for r in rows]
-    x = np.arange(len(rows))
-    if len(rows) <= 8:
-        ax.bar(x - 0.2, before, 0.4, label="before")
-        ax.bar(x + 0.2, after, 0.4, label="after")
-        ax.set_xticks(x, labels)
-    else:  # lines, at the group's value when it is a number (a gap in years shows)
-        firsts = [r.group[0] for r in rows]
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in firsts)
-        if numeric:
-            x = np.asarray(firsts, dtype=float)
-        ax.plot(x, before, marker="o", markersize=3, label="before")
-        ax.plot(x, after, marker="s", markersize=3, linestyle="--", label="after")
-        if not numeric:
-            step = max(1, len(rows) // 8)
-            ax.set_xticks(x[::step], labels[::step])
-    ax.set_xlabel(xlabel, fontsize=8)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
-    if legend:
-        ax.legend(frameon=False, fontsize=7)
-    _style(ax)
+    return section(loss)
