@@ -253,6 +253,22 @@ def test_g5_information_loss_refuses_files_that_are_not_before_and_after(
     with pytest.raises(SluisError) as err:
         information_loss(spec, staged, treated, engine=engine)
     assert (err.value.rule, err.value.column) == ("infoloss-finer", "sample")
+    # a quantity that cannot be computed names itself and the columns it reads
+    demobel = {"person_seq": [1, 2], "year": [2016, 2016], "cohort": ["2016", "2016"]}
+    _write(tmp_path / "s26", "demobel", demobel)
+    _write(tmp_path / "t26", "demobel", demobel)
+    ksz = {"person_seq": [1, 2], "quarter": ["2016Q4", "2016Q4"], "sep": ["111", "4"]}
+    _write(tmp_path / "s26", "ksz", ksz)
+    _write(tmp_path / "t26", "ksz", ksz)
+    spec26 = load_spec(SPEC_26)
+    with pytest.raises(SluisError) as err:
+        information_loss(
+            spec26.model_copy(update={"scra": spec26.scra.model_copy(update={"key_sets": []})}),
+            tmp_path / "s26",
+            tmp_path / "t26",
+            engine=engine,
+        )
+    assert err.value.rule == "infoloss-quantity" and "demobel.cohort_member" in err.value.hint
     (treated / "panel.parquet").unlink()
     with pytest.raises(SluisError) as err:
         information_loss(spec, staged, treated, engine=engine)

@@ -386,7 +386,16 @@ def _quantity(eng: Engine, id_: str, files: dict[str, tuple[Path, Path]]) -> Qua
     sides = []
     for side in (0, 1):
         tables = {d: eng.read_parquet(files[d][side]) for d in q.datasets}
-        result = q.compute(tables).to_pyarrow().to_pylist()
+        try:
+            result = q.compute(tables).to_pyarrow().to_pylist()
+        except Exception as err:  # a file without a column the quantity reads (Ibis, DuckDB)
+            where = files[q.datasets[0]][side].parent
+            raise SluisError(
+                f"research quantity {id_} could not be computed: {str(err).splitlines()[0]}",
+                rule="infoloss-quantity",
+                file=str(where),
+                hint=f"it reads {', '.join(q.needs)}",
+            ) from None
         sides.append({tuple(r[g] for g in q.groups): r for r in result})
     before, after = sides
     rows = []
