@@ -406,6 +406,21 @@ CASES = [
         "origin, to",
     ),
     ("recode-not-a-key", "26", "variable: birth_place, to:", "variable: year, to:", "year, to"),
+    # G5: research quantities the registry has, reading variables the spec delivers
+    (
+        "unknown-research-quantity",
+        "26",
+        "research: [activation.working_one_year_later]",
+        "research: [activation.working_two_years_later]",
+        "activation.working_two",
+    ),
+    (
+        "unknown-research-quantity",
+        "26",
+        "research: [activation.working_one_year_later]",
+        "research: [naturalisation.share_by_arrival_and_origin]",
+        "naturalisation.",
+    ),
     ("unknown-party", "26", "variable: age_class\n", "variable: age_klasse\n", "age_klasse"),
 ]
 

@@ -280,6 +280,9 @@ class Scra(Strict):
     missing_is_category: bool = True
     recode: list[RecodeStep] = []
     implied: list[Implied] = []
+    #: the decision's own research quantities (ids of :mod:`sluis.scra.research`), computed
+    #: before and after treatment to show what treatment cost the analysis
+    research: list[str] = []
 
 
 class Enclave(Strict):

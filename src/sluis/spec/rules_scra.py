@@ -1,6 +1,8 @@
 """The SCRA and enclave thresholds of a spec (G5, A5, B11): the project's floors, key sets
-and trajectories that name the spec's variables, and global recoding steps that coarsen a
-key along its rule's hierarchy (:meth:`sluis.coarsen.rule.Rule.recode_problem`)."""
+and trajectories that name the spec's variables, global recoding steps that coarsen a
+key along its rule's hierarchy (:meth:`sluis.coarsen.rule.Rule.recode_problem`), and
+research quantities the registry knows and the spec delivers the columns of
+(:mod:`sluis.scra.research`)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ def check_scra(c: Checker, spec: Spec) -> None:
             )
     _recode(c, spec)
     _implied(c, spec)
+    _research(c, spec)
     if spec.enclave is not None:
         e = spec.enclave
         if e.min_frequency < FLOORS["enclave.min_frequency"]:
@@ -91,6 +94,22 @@ def _implied(c: Checker, spec: Spec) -> None:
         for j, name in enumerate(entry.by):
             if name not in variables:
                 c.add((*path, "by", j), "unknown-party", f"no variable {name} in the spec")
+
+
+def _research(c: Checker, spec: Spec) -> None:
+    """Each ``scra.research`` id names a quantity of the registry whose columns the spec
+    delivers (``unknown-research-quantity``): one the run could not compute would only fail
+    after the extract was built."""
+    if not spec.scra.research:
+        return
+    # the registry loads Ibis: only for a spec that names quantities (X2: a malformed file
+    # is refused at once)
+    from sluis.scra.research import research_problems
+
+    variables = {name: spec.variable_names(name) for name in spec.datasets}
+    for i, message in enumerate(research_problems(spec.scra.research, variables)):
+        if message:
+            c.add(("scra", "research", i), "unknown-research-quantity", message)
 
 
 def _recode(c: Checker, spec: Spec) -> None:
