@@ -30,10 +30,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+
 from sluis.atomic import write_text
+from sluis.scra.further import newly_null, treat_further
 from sluis.scra.html import write_html
-from sluis.scra.inputs import ScraInputError
+from sluis.scra.infoloss import information_loss
+from sluis.scra.inputs import ScraInputError, load_table
 from sluis.scra.measure import (
+    Loaded,
     load,
     measure_key_sets,
     measure_trajectories,
@@ -42,16 +48,24 @@ from sluis.scra.measure import (
     subset_keys,
 )
 from sluis.scra.plan import DatasetPlan, Plan, plan_from_file, plan_from_spec
+from sluis.scra.rebuild import Rebuild
 from sluis.scra.result import (
     DatasetRun,
+    FurtherTreatment,
     KeySetResult,
     LongitudinalCheck,
+    Measures,
     Recoding,
     ScraResult,
     Threshold,
 )
-from sluis.scra.thresholds import dataset_thresholds, extract_thresholds, ldiversity_thresholds
-from sluis.scra.treatment import treat_dataset, treat_extract
+from sluis.scra.thresholds import (
+    dataset_thresholds,
+    extract_thresholds,
+    further_thresholds,
+    ldiversity_thresholds,
+)
+from sluis.scra.treatment import Treated, complete_extract, treat_dataset, treat_extract
 from sluis.spec.model import Spec
 
 
@@ -67,8 +81,18 @@ class _Run:
     recoded: list[Recoding] = field(default_factory=list)
 
 
-def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
-    """Measure, treat and measure again one dataset (steps 1 to 4 of the module)."""
+@dataclass
+class _Treated:
+    """One dataset measured before and treated by local suppression (steps 1 and 2)."""
+
+    dataset: DatasetPlan
+    loaded: Loaded
+    before: list[tuple[Measures, np.ndarray]]
+    treated: Treated
+
+
+def _measure_and_treat(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> _Treated:
+    """Steps 1 and 2 of one dataset: its measures before treatment, then its treatment."""
     name = dataset.name
     t0 = time.perf_counter()
     loaded = load(dataset, plan.k)
@@ -78,15 +102,41 @@ def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
     treated = treat_dataset(plan, dataset, loaded, out)
     run.recoded += treated.recoded
     run.timings[f"{name}: treatment"] = time.perf_counter() - t0
+    return _Treated(dataset, loaded, before, treated)
+
+
+def _final_table(
+    plan: Plan, done: _Treated, out: Path
+) -> tuple[pa.Table | None, np.ndarray | None]:
+    """The dataset as delivered after every treatment, and the mask of its suppressed key
+    values (local suppression's, and every value present before and null now). A spec
+    run reads its treated file again: treatments after local suppression and
+    ``scra.implied`` may have changed it since (issue 19 item 3)."""
+    dataset, loaded, treated = done.dataset, done.loaded, done.treated
+    path = out / dataset.treated_file
+    if plan.spec is None or not plan.treat or not path.exists():
+        return treated.table, treated.suppressed
+    table = load_table(path, dataset.columns)
+    mask = newly_null(loaded.table, table, dataset.all_keys)
+    if treated.suppressed is not None:
+        mask |= treated.suppressed
+    elif not mask.any() and table.equals(loaded.table):
+        return None, None  # nothing treated this dataset
+    return table, mask
+
+
+def _dataset(plan: Plan, done: _Treated, out: Path, run: _Run) -> None:
+    """Steps 3 and 4 of one dataset: its measures on the final treated data, thresholds."""
+    dataset, loaded, treated = done.dataset, done.loaded, done.treated
+    name = dataset.name
     t0 = time.perf_counter()
+    table, mask = _final_table(plan, done, out)
     after, final = None, treated.codes
-    if treated.table is not None and treated.suppressed is not None:
-        final, after = measure_treated(
-            dataset, loaded, treated.table, treated.suppressed, plan.semantics
-        )
+    if table is not None and mask is not None and dataset.key_sets:
+        final, after = measure_treated(dataset, loaded, table, mask, plan.semantics)
     key_sets = []
     for i, ks in enumerate(dataset.key_sets):
-        (measures, fk), later = before[i], (after[i] if after else (None, None))
+        (measures, fk), later = done.before[i], (after[i] if after else (None, None))
         per_period = (
             period_risk(subset_keys(final, [dataset.period]), fk, loaded.k, later[1])
             if dataset.period
@@ -102,10 +152,8 @@ def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
     trajectories = [
         LongitudinalCheck(name, lr) for lr in measure_trajectories(dataset, loaded.table)
     ]
-    if treated.table is not None:
-        for check, lr in zip(
-            trajectories, measure_trajectories(dataset, treated.table), strict=True
-        ):
+    if table is not None:
+        for check, lr in zip(trajectories, measure_trajectories(dataset, table), strict=True):
             check.after = lr
     if dataset.longitudinal:
         run.timings[f"{name}: longitudinal"] = time.perf_counter() - t0
@@ -124,8 +172,9 @@ def _dataset(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -> None:
         dataset.household,
     )
     record.recode_skipped = treated.recode_skipped
-    if treated.record is not None:
+    if treated.record is not None or (table is not None and plan.spec is not None):
         record.treated_file = str(out / dataset.treated_file)
+    if treated.record is not None:
         record.treatment = treated.record
         record.unreachable = treated.suppression.unreachable if treated.suppression else 0
     run.datasets.append(record)
@@ -144,16 +193,32 @@ def run(plan: Plan, out: Path) -> ScraResult:
         )
     out.mkdir(parents=True, exist_ok=True)
     state = _Run()
-    for dataset in plan.datasets:
-        _dataset(plan, dataset, out, state)
-    state.thresholds += ldiversity_thresholds(plan.sensitive, state.key_sets)
+    done = [_measure_and_treat(plan, dataset, out, state) for dataset in plan.datasets]
+    further: list[FurtherTreatment] = []
+    implied: list[tuple[str, str, int]] = []
+    attacks: list[Rebuild] = []
     if plan.spec is not None and plan.treat:
         t0 = time.perf_counter()
+        complete_extract(plan, out)
+        further = treat_further(plan, out, {d.dataset.name: d.treated.k for d in done})
+        state.timings["l-diversity and trajectories"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         implied, attacks = treat_extract(plan, out)
-        state.thresholds += extract_thresholds(implied, attacks)
         state.timings["rebuild attacks"] = time.perf_counter() - t0
-    # item 3 of issue 19 (the lead): the thresholds are re-measured here on the final
-    # treated extract, after scra.implied, and the run fails if one no longer holds
+    for d in done:  # every threshold measured again on the final treated extract
+        _dataset(plan, d, out, state)
+    state.thresholds += ldiversity_thresholds(plan, out)
+    state.thresholds += further_thresholds(
+        plan, further, {d.dataset.name: d.loaded.n for d in done}
+    )
+    if plan.spec is not None and plan.treat:
+        state.thresholds += extract_thresholds(implied, attacks)
+    loss = None
+    if plan.spec is not None and plan.treat and plan.staged is not None:
+        t0 = time.perf_counter()
+        loss = information_loss(plan.spec, plan.staged, out / "staged")
+        state.timings["information loss"] = time.perf_counter() - t0
+    enclave = plan.spec.enclave if plan.spec is not None else None
     result = ScraResult(
         decision=plan.decision,
         staged=plan.shown,
@@ -169,6 +234,9 @@ def run(plan: Plan, out: Path) -> ScraResult:
         seconds={name: round(v, 3) for name, v in state.timings.items()},
         recoded=state.recoded,
         max_suppression_share=plan.max_suppression_share,
+        further=further,
+        information_loss=loss,
+        information_loss_min_units=enclave.min_frequency if enclave is not None else 10,
     )
     write_text(out / "scra.json", json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     write_html(out / "scra.html", result)

@@ -93,6 +93,12 @@ def write_html(path: Path, result: ScraResult) -> Path:
     marker = "<h2>Treatment</h2>"
     if marker in page:  # global recoding comes first in the treatment
         page = page.replace(marker, marker + "\n" + recoding_html(result), 1)
+    if result.further:  # after local suppression: l-diversity, then trajectories
+        page = page.replace("</main>", further_html(result) + "</main>", 1)
+    if result.information_loss is not None:
+        from sluis.scra.infoloss import infoloss_html
+
+        page = page.replace("</main>", infoloss_html(result.information_loss) + "</main>", 1)
     written = write_text(path, page)
     if result.audience == "pseudonymiser":
         view = for_recipient(result)
@@ -142,4 +148,45 @@ def recoding_html(result: ScraResult) -> str:
         parts.append('<p class="muted">The spec declares no recode steps.</p>')
     elif not result.recoded:
         parts.append('<p class="muted">No recoding was applied.</p>')
+    return "\n".join(str(p) for p in parts) + "\n"
+
+
+def further_html(result: ScraResult) -> str:
+    """The report's section on the treatments after local suppression (issue 19): per
+    l-diversity and trajectory check, the values changed per variable, what was at risk
+    before and what nothing could treat, and (the pseudonymiser's report) a few
+    explanations; every explanation is in the dataset's suppressions file."""
+    parts = [
+        "<h2>l-diversity and trajectories</h2>",
+        "<p>After local suppression, every cell of a key set that holds a known value of a "
+        "sensitive variable must hold at least l distinct known values (else its values are "
+        "withheld, or one key of its records is suppressed so they join a cell that passes), "
+        "and every person's states over m consecutive quarters must be shared by at least k "
+        "persons (else the fewest state values are suppressed, in rounds, until the windows "
+        "that isolated someone join patterns shared by k). Suppressed values are null in "
+        "the delivered files; every threshold above is measured again on the final files.</p>",
+        "<table>\n<tr><th>check</th><th>dataset</th><th>rule</th>"
+        '<th class="n">at risk before</th><th class="n">values changed</th>'
+        "<th>per variable</th>"
+        '<th class="n">rounds</th><th class="n">not treatable</th></tr>',
+    ]
+    for t in result.further:
+        per_var = ", ".join(f"{v} {n:,}" for v, n in t.per_variable.items() if n) or "none"
+        cells = [t.kind, t.dataset, t.rule]
+        row = "".join(f"<td>{escape(x)}</td>" for x in cells)
+        row += f'<td class="n">{t.before:,}</td><td class="n">{t.values:,}</td>'
+        row += f"<td>{escape(per_var)}</td>"
+        row += f'<td class="n">{t.rounds:,}</td><td class="n">{t.after:,}</td>'
+        parts.append(f"<tr>{row}</tr>")
+    parts.append("</table>")
+    examples = [e for t in result.further for e in t.examples][:20]
+    if examples:
+        parts.append("<h3>Examples of explanations (pseudonymiser only)</h3>")
+        parts.append("<table>\n<tr><th>record</th><th>variable</th><th>rule</th></tr>")
+        for e in examples:
+            parts.append(
+                f"<tr><td>{e.get('record')}</td><td>{escape(str(e.get('variable')))}</td>"
+                f"<td>{escape(str(e.get('rule')))}</td></tr>"
+            )
+        parts.append("</table>")
     return "\n".join(str(p) for p in parts) + "\n"

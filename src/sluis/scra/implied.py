@@ -51,7 +51,7 @@ EXPLANATION = pa.schema(
 )
 
 
-def _explain(path: Path, added: list[pa.Table]) -> None:
+def append_explanations(path: Path, added: list[pa.Table]) -> None:
     """Append the explanations of the values suppressed with a key to the dataset's
     explanation file (``suppressions/<dataset>.parquet``), kept in record order."""
     if path.exists():
@@ -148,5 +148,5 @@ def treat_implied(
     for name, added in notes.items():
         with atomic_path(treated / f"{name}.parquet") as tmp:
             pq.write_table(tables[name], tmp)
-        _explain(explained / f"{name}.parquet", added)
+        append_explanations(explained / f"{name}.parquet", added)
     return done

@@ -10,7 +10,6 @@ the longitudinal risk. The same functions serve both entry points and every stag
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from sluis.scra.ldiversity import distinct_l_diversity
 from sluis.scra.longitudinal import LongitudinalRisk, longitudinal_risk
 from sluis.scra.plan import DatasetPlan, SensitivePlan
 from sluis.scra.result import HouseholdSummary, LDiversitySummary, Measures, PeriodRisk, SudaSummary
-from sluis.scra.risk import global_risk, individual_risk
+from sluis.scra.risk import global_risk, individual_risk, sample_k
 from sluis.scra.suppress import treated_frequencies
 
 _SIZE_BANDS = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 9), (10, 19), (20, 49), (50, None)]
@@ -91,20 +90,6 @@ def subset_keys(encoded: KeyCodes, names: Sequence[str]) -> KeyCodes:
         tuple(encoded.codes[i] for i in idx),
         tuple(encoded.labels[i] for i in idx),
     )
-
-
-def sample_k(k: int, design_weight: float | None) -> int:
-    """The k on sample frequencies that a sample with one design weight must reach so that
-    every record's estimated population frequency Fk = weight x fk is at least ``k``.
-
-    A random sample (25/074's phase 1: about 3,000 of 638,000 persons) is not a population:
-    a record alone in the sample stands for ``weight`` persons of the population. Asking
-    fk >= k of a 0.5% sample would suppress nearly every value without lowering the risk
-    that matters, which is measured by the individual and global risk (sdcMicro's
-    ``indivRisk``, which uses the same Fk)."""
-    if design_weight is None or design_weight <= 1:
-        return k
-    return max(1, math.ceil(k / design_weight - 1e-9))
 
 
 @dataclass

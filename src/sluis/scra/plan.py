@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sluis.scra.implied import pinned_keys
 from sluis.scra.inputs import ScraInputError
+from sluis.scra.risk import sample_k
 from sluis.scra.suppress import check_semantics
 from sluis.spec.model import Spec
 
@@ -35,9 +36,15 @@ class SensitivePlan:
     spec's sensitive variables are thresholds; the CLI's ``--sensitive`` only reports l."""
 
     variable: str
-    l: int  # noqa: E741 (the l of l-diversity)
+    l: int  # noqa: E741 (the l of l-diversity: of a sample, the l on its own cells)
     enforce: bool = True
     checked: bool = True
+    #: a key set on another dataset whose cells are checked (joined by person and period)
+    key_set: str | None = None
+    #: columns that give the sensitive value back, withheld with it
+    carried_by: tuple[str, ...] = ()
+    #: the spec's l, when ``l`` is a sample's (:func:`sluis.scra.risk.sample_k`)
+    spec_l: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,10 @@ class TrajectoryPlan:
     quarter: str
     states: tuple[str, ...]
     m: int
-    k: int
+    k: int  # of a sample, the k on its own persons (:func:`sluis.scra.risk.sample_k`)
     enforce: bool = True
+    consecutive: bool = True  # windows of m consecutive quarters, else any m quarters
+    spec_k: int | None = None  # the spec's k, when ``k`` is a sample's
 
 
 @dataclass(frozen=True)
@@ -180,6 +189,9 @@ def plan_from_spec(
                 hint="a staged extract has one <dataset>.parquet per dataset of the spec",
             )
         declared = spec.variable_names(name)
+        # a sample with one design weight (25/074 phase 1): a trajectory or a cell of the
+        # sample stands for design_weight persons of the population, as for k
+        sampled = design_weight if WEIGHT not in declared else None
         datasets.append(
             DatasetPlan(
                 name=name,
@@ -194,12 +206,21 @@ def plan_from_spec(
                     KeySetPlan(ks.name, tuple(ks.keys)) for ks in sc.key_sets if ks.dataset == name
                 ),
                 sensitive=tuple(
-                    SensitivePlan(s.variable, s.l, s.enforce)
+                    _sensitive(s, _sampled(spec, s, design_weight))
                     for s in sc.sensitive
                     if s.dataset == name
                 ),
                 longitudinal=tuple(
-                    TrajectoryPlan(PERSON, QUARTER, tuple(lg.states), lg.m, lg.k, lg.enforce)
+                    TrajectoryPlan(
+                        PERSON,
+                        QUARTER,
+                        tuple(lg.states),
+                        lg.m,
+                        sample_k(lg.k, sampled),
+                        lg.enforce,
+                        consecutive=lg.windows == "consecutive",
+                        spec_k=lg.k,
+                    )
                     for lg in sc.longitudinal
                     if lg.dataset == name
                 ),
@@ -223,8 +244,30 @@ def plan_from_spec(
         spec=spec,
         staged=staged,
         sensitive=tuple(
-            (s.dataset, SensitivePlan(s.variable, s.l, s.enforce)) for s in sc.sensitive
+            (s.dataset, _sensitive(s, _sampled(spec, s, design_weight))) for s in sc.sensitive
         ),
+    )
+
+
+def _sampled(spec: Spec, s, design_weight: float | None) -> float | None:
+    """The design weight of the dataset whose cells a sensitive variable is checked on."""
+    dataset = s.dataset
+    if s.key_set is not None:
+        dataset = next(ks.dataset for ks in spec.scra.key_sets if ks.name == s.key_set)
+    return design_weight if WEIGHT not in spec.variable_names(dataset) else None
+
+
+def _sensitive(s, sampled: float | None) -> SensitivePlan:
+    """A spec's sensitive variable; in a sample (one design weight w) a cell of the sample
+    discloses a value only to an intruder who knows the person is in it, which happens
+    with probability 1/w: the l on the sample's cells is taken as k is (sample_k)."""
+    return SensitivePlan(
+        s.variable,
+        sample_k(s.l, sampled),
+        s.enforce,
+        key_set=s.key_set,
+        carried_by=tuple(s.carried_by),
+        spec_l=s.l,
     )
 
 

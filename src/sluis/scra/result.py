@@ -14,6 +14,7 @@ rows: an example would undo the suppression it documents.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -191,6 +192,25 @@ class DatasetRun:
 
 
 @dataclass
+class FurtherTreatment:
+    """What one treatment after local suppression did (:mod:`sluis.scra.further`): the
+    l-diversity of a sensitive variable on a key set, or the trajectories of a dataset."""
+
+    kind: str  # "l-diversity" or "trajectories"
+    dataset: str  # where the check's cells or windows are taken
+    what: str  # the sensitive variable, or the state variables
+    rule: str  # the check in words
+    #: values changed per ``dataset.variable`` (suppressed keys, withheld values)
+    per_variable: dict[str, int] = field(default_factory=dict)
+    values: int = 0
+    before: int = 0  # cells or windows at risk before the treatment
+    after: int = 0  # cells or windows nothing could treat
+    rounds: int = 0
+    explanations_file: str = ""
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class ScraResult:
     """Everything ``scra.json`` holds, for both entry points: a spec's run on a staged
     extract (``decision`` set) and a run on one file (``decision`` None, one dataset; its
@@ -212,6 +232,12 @@ class ScraResult:
     recoded: list[Recoding] = field(default_factory=list)
     #: the spec's cap on the share of a variable's values that may be suppressed (0..1)
     max_suppression_share: float | None = None
+    #: treatments after local suppression: l-diversity, trajectories (issue 19)
+    further: list[FurtherTreatment] = field(default_factory=list)
+    #: what treatment cost the research (:class:`sluis.scra.infoloss.InfoLoss`), a spec run's
+    information_loss: Any = None
+    #: the recipient's version withholds a quantity's group behind fewer units than this
+    information_loss_min_units: int = 10
     #: who the report is for: the pseudonymiser (full) or the recipient (:func:`for_recipient`)
     audience: Literal["pseudonymiser", "recipient"] = "pseudonymiser"
 
@@ -257,7 +283,11 @@ class ScraResult:
     def to_dict(self) -> dict[str, Any]:
         if self.is_file_run:
             return self._file_dict()
-        data = asdict(self)
+        from sluis.scra.infoloss import infoloss_dict
+
+        loss = self.information_loss
+        data = asdict(dataclasses.replace(self, information_loss=None))
+        data["information_loss"] = infoloss_dict(loss) if loss is not None else None
         data["ok"] = self.ok
         if self.audience == "recipient":
             _drop_keys(data, PRIVATE_KEYS)
@@ -339,6 +369,15 @@ def for_recipient(result: ScraResult) -> ScraResult:
     view.staged = ""
     view.out = ""
     view.seconds = {}
+    for treatment in view.further:
+        treatment.examples = []
+        treatment.explanations_file = ""
+    if view.information_loss is not None:
+        from sluis.scra.infoloss import for_recipient as loss_for_recipient
+
+        view.information_loss = loss_for_recipient(
+            view.information_loss, view.information_loss_min_units
+        )
     for run in view.datasets:
         run.file = Path(run.file).name
         run.treated_file = None

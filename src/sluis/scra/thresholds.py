@@ -11,10 +11,15 @@ the order of the report.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from sluis.scra.plan import DatasetPlan, Plan, SensitivePlan
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sluis.scra.plan import PERSON, DatasetPlan, Plan, SensitivePlan
 from sluis.scra.rebuild import Rebuild
-from sluis.scra.result import KeySetResult, LongitudinalCheck, Threshold
+from sluis.scra.result import FurtherTreatment, KeySetResult, LongitudinalCheck, Threshold
 from sluis.scra.treatment import Treated
 
 
@@ -122,10 +127,17 @@ def dataset_thresholds(
     for lg, check in zip(dataset.longitudinal, trajectories, strict=True):
         final_lr = check.after or check.before
         stage = "after treatment" if check.after else "before treatment"
+        sample = (
+            f" (sample: k = {lg.spec_k} on the population is k = {lg.k} on the sample's "
+            "persons, as for the key sets)"
+            if lg.spec_k is not None and lg.spec_k != lg.k
+            else ""
+        )
+        windows = "" if lg.consecutive else " (any quarters)"
         out.append(
             Threshold(
-                f"{named}persons whose {lg.m}-quarter trajectory of "
-                f"{', '.join(lg.states)} is shared by < {lg.k} persons ({stage})",
+                f"{named}persons whose {lg.m}-quarter trajectory{windows} of "
+                f"{', '.join(lg.states)} is shared by < {lg.k} persons{sample} ({stage})",
                 "0",
                 f"{final_lr.persons_at_risk:,}",
                 final_lr.persons_at_risk == 0,
@@ -135,45 +147,123 @@ def dataset_thresholds(
     return out
 
 
-def ldiversity_thresholds(
-    sensitive: Sequence[tuple[str, SensitivePlan]], key_sets: Sequence[KeySetResult]
-) -> list[Threshold]:
-    """Per checked sensitive variable (in the spec's order) and key set on its dataset: no
-    record in a cell with fewer than l distinct values; without a key set on its dataset
-    it cannot be evaluated and fails."""
-    out = []
-    for dataset, s in sensitive:
+def _ldiversity_view(
+    plan: Plan, out: Path, dataset: str, s: SensitivePlan
+) -> list[tuple[str, pa.Table, list[str], str | None, np.ndarray | None]]:
+    """Per key set the sensitive variable is checked on: its name, a table of its keys,
+    period and the sensitive values as delivered (after every treatment when there was one;
+    joined by person and period from the sensitive variable's dataset when the key set
+    lies on another), its keys and period, and the mask of key values treatment suppressed."""
+    from sluis.scra.diversity import sensitive_onto
+    from sluis.scra.further import newly_null
+
+    home = dataset
+    if s.key_set is not None and plan.spec is not None:
+        home = next(ks.dataset for ks in plan.spec.scra.key_sets if ks.name == s.key_set)
+    keys_plan = next(d for d in plan.datasets if d.name == home)
+    treated = plan.treat and plan.spec is not None
+    period = keys_plan.period
+
+    def final(d: DatasetPlan) -> Path:
+        path = out / d.treated_file
+        return path if treated and path.exists() else d.path
+
+    views = []
+    for ks in keys_plan.key_sets:
+        if s.key_set is not None and ks.name != s.key_set:
+            continue
+        keys = [k for k in ks.keys if k != period]
+        columns = [*keys, *([period] if period else [])]
+        table = pq.read_table(final(keys_plan))
+        mask = None
+        if final(keys_plan) != keys_plan.path:
+            mask = newly_null(pq.read_table(keys_plan.path, columns=keys), table, keys)
+        if home == dataset:
+            values = table.column(s.variable)
+        else:
+            sens_plan = next(d for d in plan.datasets if d.name == dataset)
+            on = [PERSON, *([period] if period else [])]
+            values = sensitive_onto(
+                table, pq.read_table(final(sens_plan)), on=on, sensitive=s.variable
+            )
+        view = table.select(columns).append_column(s.variable, values)
+        views.append((f"{home}/{ks.name}", view, keys, period, mask))
+    return views
+
+
+def ldiversity_thresholds(plan: Plan, out: Path) -> list[Threshold]:
+    """Per checked sensitive variable (in the spec's order) and key set it is checked on:
+    no record in a cell that holds a known value of it but fewer than l distinct known
+    values (:func:`sluis.scra.diversity.known_l_diversity`), measured on the delivered
+    files; without a key set it cannot be evaluated and fails."""
+    from sluis.scra.diversity import known_l_diversity
+
+    out_list = []
+    for dataset, s in plan.sensitive:
         if not s.checked:
             continue
-        checks = [
-            (res.name, ld)
-            for res in key_sets
-            if res.dataset == dataset
-            for ld in (res.after or res.before).ldiversity
-            if ld.variable == s.variable
-        ]
-        if not checks:
-            out.append(
+        views = _ldiversity_view(plan, out, dataset, s)
+        if not views:
+            out_list.append(
                 Threshold(
                     f"{dataset}: l-diversity of {s.variable} (no key set on {dataset}, "
-                    "so it cannot be evaluated)",
+                    "so it cannot be evaluated; name one with key_set)",
                     f">= {s.l}",
                     "not evaluated",
                     False,
                     enforced=s.enforce,
                 )
             )
-        for key_set, ld in checks:
-            out.append(
+        sample = (
+            f" (sample: a cell of the sample discloses a value with probability 1/w, "
+            f"so l = {s.spec_l} on the population is l = {s.l} on the sample)"
+            if s.spec_l is not None and s.spec_l != s.l
+            else ""
+        )
+        stage = "after treatment" if plan.treat and plan.spec is not None else "before treatment"
+        for label, view, keys, period, mask in views:
+            ld = known_l_diversity(
+                view, keys=keys, sensitive=s.variable, l=s.l, period=period, suppressed=mask
+            )
+            out_list.append(
                 Threshold(
-                    f"{dataset}/{key_set}: records in cells with fewer than {ld.l_min} distinct "
-                    f"values of {s.variable}",
+                    f"{label}: records in cells with a known {s.variable} but fewer than "
+                    f"{s.l} distinct known values{sample} ({stage})",
                     "0",
                     f"{ld.records_below:,}",
                     ld.records_below == 0,
                     enforced=s.enforce,
                 )
             )
+    return out_list
+
+
+def further_thresholds(
+    plan: Plan, further: Sequence[FurtherTreatment], rows: dict[str, int]
+) -> list[Threshold]:
+    """The cap on the share of a variable's values the treatments after local suppression
+    took (``max_suppression_share``), per treatment."""
+    cap = plan.max_suppression_share
+    out = []
+    for t in further:
+        if cap is None or not t.values:
+            continue
+        shares = {
+            var: n / rows[var.split(".", 1)[0]] if rows.get(var.split(".", 1)[0]) else 0.0
+            for var, n in t.per_variable.items()
+        }
+        worst = max(shares, key=lambda v: shares[v])
+        over = [v for v, share in shares.items() if share > cap]
+        out.append(
+            Threshold(
+                f"{t.dataset}: share of each variable suppressed by the {t.kind} treatment "
+                f"of {t.what} (largest: {worst})",
+                f"<= {cap:.1%}",
+                f"{shares[worst]:.1%}"
+                + (f" ({', '.join(over)} above the cap: recode coarser)" if over else ""),
+                not over,
+            )
+        )
     return out
 
 

@@ -8,15 +8,11 @@ the result; :func:`treat_extract` then treats across the datasets of a spec's ex
 2. local suppression to k on the union of the key sets, k raised while the global risk is
    above the spec's maximum (:func:`sluis.scra.treat.suppress_until_safe`);
 3. the whole dataset recoded and suppressed (:func:`treated_table`);
-4. further treatments of the treated table, in this order (wired by the lead, issue 19):
-   l-diversity (:func:`sluis.scra.diversity.treat_ldiversity`), then trajectories
-   (:func:`sluis.scra.trajectory.treat_trajectories`); each updates :attr:`Treated.table`
-   and adds the key values it suppresses to :attr:`Treated.suppressed`: the measures after
-   treatment are taken on the treated table's values with that mask (a suppressed value is
-   null in the table; the mask tells it from a value missing before treatment);
-5. the treated file and one explanation per suppressed value written;
+4. the treated file and one explanation per suppressed value written;
 
-and, across datasets (:func:`treat_extract`), values that give back a treated key
+and, across a spec's extract, the extract made whole (:func:`complete_extract`), the
+treatments after local suppression (l-diversity, then trajectories:
+:mod:`sluis.scra.further`), then (:func:`treat_extract`) values that give back a treated key
 (``scra.implied``) suppressed and every other delivered column tried against the treated
 values (:mod:`sluis.scra.rebuild`).
 """
@@ -142,7 +138,6 @@ def treat_dataset(plan: Plan, dataset: DatasetPlan, loaded: Loaded, out: Path) -
         return treated
     explained = explanations(treated.codes, sup)  # record = 0-based row of the input
     table = treated_table(dataset, treated)
-    # step 4, further treatments of `table` in this order: l-diversity, trajectories
     treated.table = table
     write_explanations(out / dataset.explanations_file, explained)
     target = out / dataset.treated_file
@@ -164,19 +159,27 @@ def treat_dataset(plan: Plan, dataset: DatasetPlan, loaded: Loaded, out: Path) -
     return treated
 
 
+def complete_extract(plan: Plan, out: Path) -> None:
+    """Make the treated extract under ``out/staged`` whole: the datasets local suppression
+    did not touch are copied as they are (the further treatments and ``scra.implied`` work
+    on these files)."""
+    if plan.spec is None or plan.staged is None or not plan.treat:
+        return
+    for other in plan.spec.datasets:
+        source = plan.staged / f"{other}.parquet"
+        target = out / "staged" / f"{other}.parquet"
+        if source.exists() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
+
+
 def treat_extract(plan: Plan, out: Path) -> tuple[list[tuple[str, str, int]], list[Rebuild]]:
-    """Across a spec's treated extract under ``out/staged``: the datasets without key sets
-    copied as they are (the treated extract is whole), the ``scra.implied`` values
-    suppressed with their key, and the rebuild attacks. Returns (key, column, values) per
-    implied column touched and the attacks."""
+    """Across a spec's whole treated extract under ``out/staged`` (:func:`complete_extract`):
+    the ``scra.implied`` values suppressed with their key, and the rebuild attacks. Returns
+    (key, column, values) per implied column touched and the attacks."""
     if plan.spec is None or plan.staged is None or not plan.treat:
         return [], []
     treated_dir = out / "staged"
-    for other in plan.spec.datasets:
-        source = plan.staged / f"{other}.parquet"
-        target = treated_dir / f"{other}.parquet"
-        if source.exists() and not target.exists():
-            with atomic_path(target) as tmp:
-                shutil.copyfile(source, tmp)
     implied = treat_implied(plan.spec, plan.staged, treated_dir, out / "suppressions")
     return implied, rebuild_attacks(plan.spec, plan.staged, treated_dir)

@@ -228,15 +228,29 @@ class Longitudinal(Strict):
     states: list[str] = Field(min_length=1)
     m: Annotated[int, Field(ge=1)]
     k: int
+    #: ``consecutive``: windows of m consecutive observed quarters (an intruder who knows a
+    #: stretch of someone's history); ``any``: any m of a person's observed quarters (one who
+    #: knows m moments of it), far more windows, bounded by sluis.scra.trajectory
+    windows: Literal["consecutive", "any"] = "consecutive"
     #: false: measured and reported, but not a condition of the delivery (say why in note)
     enforce: bool = True
     note: str | None = None
 
 
 class Sensitive(Strict):
+    """A sensitive variable: every key cell must hold at least ``l`` distinct known values
+    of it, or none (sluis.scra.diversity)."""
+
     variable: str
     dataset: str
     l: int  # noqa: E741 (the measure's name in the literature)
+    #: the key set whose cells are checked when it lies on another dataset (26/050's
+    #: poverty_risk on income, the demography key set on demobel): the sensitive value is
+    #: joined onto the key set's rows by person and period
+    key_set: str | None = None
+    #: columns of ``dataset`` that give the sensitive value back (the income class gives
+    #: poverty_risk): withheld with it, on the same row
+    carried_by: list[str] = []
     enforce: bool = True
     note: str | None = None
 

@@ -48,6 +48,9 @@ def check_scra(c: Checker, spec: Spec) -> None:
     for i, sv in enumerate(s.sensitive):
         path = ("scra", "sensitive", i)
         _keys_exist(c, spec, path, sv.dataset, [sv.variable], "variable")
+        _keys_exist(c, spec, path, sv.dataset, sv.carried_by, "carried_by")
+        if sv.key_set is not None:
+            _sensitive_key_set(c, spec, path, sv.dataset, sv.key_set)
         if sv.l < FLOORS["scra.sensitive.l"]:
             c.add(
                 (*path, "l"),
@@ -154,6 +157,27 @@ def _recode(c: Checker, spec: Spec) -> None:
         current[(step.dataset, step.variable)] = step.to
 
 
+def _sensitive_key_set(c: Checker, spec: Spec, path: Path_, dataset: str, name: str) -> None:
+    """A sensitive variable checked on another dataset's key set is joined by person and
+    that dataset's period: both must be variables of the sensitive variable's dataset."""
+    found = [ks for ks in spec.scra.key_sets if ks.name == name]
+    if not found:
+        c.add((*path, "key_set"), "unknown-party", f"no key set {name!r} in scra.key_sets")
+        return
+    other = found[0].dataset
+    if other == dataset or dataset not in spec.datasets:
+        return
+    on = ["person_seq", *([spec.period(other)] if spec.period(other) else [])]
+    missing = [v for v in on if v not in spec.variable_names(dataset)]
+    if missing:
+        c.add(
+            (*path, "key_set"),
+            "unknown-party",
+            f"the sensitive value is joined onto {other} by {', '.join(on)}; dataset "
+            f"{dataset} has no {', '.join(missing)}",
+        )
+
+
 def _keys_exist(
     c: Checker, spec: Spec, path: Path_, dataset: str, names: list[str], field: str
 ) -> None:
@@ -167,5 +191,7 @@ def _keys_exist(
     known = set(spec.variable_names(dataset))
     for i, name in enumerate(names):
         if name not in known:
-            where = (*path, field, i) if field in ("keys", "states") else (*path, field)
+            where = (
+                (*path, field, i) if field in ("keys", "states", "carried_by") else (*path, field)
+            )
             c.add(where, "unknown-party", f"dataset {dataset} has no variable {name!r}")

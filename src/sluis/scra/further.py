@@ -1,0 +1,289 @@
+"""Treatments after local suppression (G5, issue 19): l-diversity, then trajectories.
+
+Local suppression (:mod:`sluis.scra.treatment`) makes every key cell reach k. Two risks
+remain that no standard tool treats, and a spec declares both:
+
+- a key cell whose records all share one sensitive value tells an intruder who places a
+  person in that cell the value (``scra.sensitive``, :mod:`sluis.scra.diversity`);
+- a person's states over a few consecutive quarters isolate them even where every cell of
+  a quarter is safe (``scra.longitudinal``, :mod:`sluis.scra.trajectory`).
+
+:func:`treat_further` runs both on the treated extract under ``<out>/staged`` (every
+dataset is there: the ones local suppression did not touch are copies of the staged files),
+in that order, before ``scra.implied``: l-diversity may suppress a key, and the implied
+columns of a key are then treated with it. Each treatment rewrites the files it changes and
+appends one explanation per changed value to ``<out>/suppressions/<dataset>.parquet``. The
+driver then measures everything again on the final files (issue 19 item 3), so a treatment
+that undid another shows as a failing threshold, never as a silent gap.
+
+Only enforced checks are treated; the others are measured and reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sluis.atomic import atomic_path
+from sluis.scra.diversity import sensitive_onto, treat_ldiversity, withheld_rows
+from sluis.scra.implied import EXPLANATION, append_explanations
+from sluis.scra.plan import PERSON, DatasetPlan, Plan, SensitivePlan
+from sluis.scra.result import FurtherTreatment
+from sluis.scra.trajectory import treat_trajectories
+
+
+def _read(path: Path) -> pa.Table:
+    return pq.read_table(path)
+
+
+def _write(path: Path, table: pa.Table) -> None:
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def _null_rows(table: pa.Table, columns: list[str], rows: np.ndarray) -> pa.Table:
+    """``table`` with ``columns`` null on ``rows`` (a boolean mask over its rows)."""
+    mask = pa.array(rows)
+    for name in columns:
+        col = table.column(name)
+        table = table.set_column(
+            table.schema.get_field_index(name),
+            name,
+            pc.if_else(mask, pa.scalar(None, col.type), col),
+        )
+    return table
+
+
+def newly_null(staged: pa.Table, treated: pa.Table, columns: list[str]) -> np.ndarray:
+    """Rows x ``columns``: a value present in the staged file and null in the treated one
+    (what every treatment so far suppressed; the files keep the rows in order)."""
+    out = np.zeros((staged.num_rows, len(columns)), dtype=bool)
+    for j, name in enumerate(columns):
+        before = pc.is_valid(staged.column(name)).to_numpy(zero_copy_only=False)
+        after = pc.is_null(treated.column(name)).to_numpy(zero_copy_only=False)
+        out[:, j] = before & after
+    return out
+
+
+def _explain(
+    rows: np.ndarray, variable: str, values: pa.ChunkedArray, rule: pa.Array | str
+) -> pa.Table:
+    """Explanation rows (the shape of ``suppressions/<dataset>.parquet``) for the values
+    of ``variable`` suppressed on ``rows`` (a boolean mask)."""
+    idx = np.flatnonzero(rows)
+    n = len(idx)
+    rules = pa.array([rule] * n, pa.string()) if isinstance(rule, str) else rule
+    return pa.table(
+        {
+            "record": pa.array(idx, pa.int64()),
+            "variable": pa.array([variable] * n, pa.string()),
+            "value": pc.cast(values.take(pa.array(idx)), pa.string()),
+            "cell": pa.nulls(n, pa.string()),
+            "fk": pa.nulls(n, pa.int64()),
+            "rule": rules.cast(pa.string()),
+        },
+        schema=EXPLANATION,
+    )
+
+
+def _dataset(plan: Plan, name: str) -> DatasetPlan:
+    return next(d for d in plan.datasets if d.name == name)
+
+
+def _ldiversity(
+    plan: Plan, out: Path, dataset: str, s: SensitivePlan, ks_k: dict[str, int]
+) -> list[FurtherTreatment]:
+    """Treat the cells of every key set the sensitive variable is checked on."""
+    assert plan.spec is not None and plan.staged is not None
+    done = []
+    if s.key_set is not None:
+        home = next(ks for ks in plan.spec.scra.key_sets if ks.name == s.key_set).dataset
+        key_sets = [ks for ks in _dataset(plan, home).key_sets if ks.name == s.key_set]
+    else:
+        home = dataset
+        key_sets = list(_dataset(plan, home).key_sets)
+    keys_plan = _dataset(plan, home)
+    period = keys_plan.period
+    on = [PERSON, *([period] if period else [])]
+    for ks in key_sets:
+        keys = [k for k in ks.keys if k != period]
+        treated_path = out / keys_plan.treated_file
+        table = _read(treated_path)
+        staged = pq.read_table(keys_plan.path, columns=keys)
+        already = newly_null(staged, table, keys)
+        sens_path = out / f"staged/{dataset}.parquet"
+        sens_table = table if home == dataset else _read(sens_path)
+        view = table.select([*keys, *([period] if period else [])])
+        values = (
+            table.column(s.variable)
+            if home == dataset
+            else sensitive_onto(table, sens_table, on=on, sensitive=s.variable)
+        )
+        view = view.append_column(s.variable, values)
+        result = treat_ldiversity(
+            view,
+            keys=keys,
+            sensitive=s.variable,
+            l=s.l,
+            k=ks_k.get(home, plan.k),
+            period=period,
+            already_suppressed=already,
+            fixed=list(keys_plan.pinned),
+        )
+        rule = (
+            f"l-diversity of {s.variable} on {home}/{ks.name}: a cell with fewer than {s.l} "
+            f"distinct known values of {s.variable}"
+        )
+        record = FurtherTreatment(
+            "l-diversity",
+            home,
+            s.variable,
+            rule,
+            per_variable={
+                f"{home}.{key}": int(result.keys_suppressed[:, j].sum())
+                for j, key in enumerate(keys)
+            },
+            before=result.cells_below_before,
+            after=result.cells_below_after,
+            explanations_file=keys_plan.explanations_file,
+        )
+        # the keys suppressed to pool cells, in the key set's dataset
+        added = []
+        for j, key in enumerate(keys):
+            rows = result.keys_suppressed[:, j]
+            if rows.any():
+                added.append(_explain(rows, key, table.column(key), rule + ": key pooled"))
+                table = _null_rows(table, [key], rows)
+        # the sensitive values withheld, and the columns that give them back
+        withheld = result.sensitive_suppressed
+        target = table if home == dataset else sens_table
+        if home != dataset:
+            withheld = withheld_rows(table, sens_table, on=on, withheld=withheld)
+        sens_added = []
+        for column in (s.variable, *s.carried_by) if withheld.any() else ():
+            why = rule + (": withheld" if column == s.variable else f": carries {s.variable}")
+            valid = pc.is_valid(target.column(column)).to_numpy(zero_copy_only=False)
+            present = withheld & valid
+            sens_added.append(_explain(present, column, target.column(column), why))
+            record.per_variable[f"{dataset}.{column}"] = int(present.sum())
+            target = _null_rows(target, [column], present)
+        if home == dataset:
+            table, added, sens_added = target, added + sens_added, []
+        else:
+            sens_table = target
+        if added:
+            append_explanations(out / keys_plan.explanations_file, added)
+        _write(treated_path, table)
+        if home != dataset:
+            if sens_added:
+                append_explanations(out / f"suppressions/{dataset}.parquet", sens_added)
+            _write(sens_path, sens_table)
+        record.values = sum(record.per_variable.values())
+        record.examples = [e for t in [*added, *sens_added] for e in t.slice(0, 5).to_pylist()][:20]
+        done.append(record)
+    return done
+
+
+def _trajectories(plan: Plan, out: Path, dataset: DatasetPlan) -> list[FurtherTreatment]:
+    """Treat every enforced trajectory check of ``dataset`` (a sample's k of 1 needs none)."""
+    done = []
+    path = out / dataset.treated_file
+    for lg in dataset.longitudinal:
+        if not lg.enforce:
+            continue
+        table = _read(path)
+        states = ", ".join(lg.states)
+        rule = f"{lg.m}-quarter trajectory of {states} shared by at least {lg.k} persons"
+        record = FurtherTreatment(
+            "trajectories", dataset.name, states, rule, explanations_file=dataset.explanations_file
+        )
+        if lg.k <= 1:
+            record.per_variable = {f"{dataset.name}.{v}": 0 for v in lg.states}
+            done.append(record)
+            continue
+        result = treat_trajectories(
+            table,
+            person=lg.person,
+            quarter=lg.quarter,
+            states=list(lg.states),
+            m=lg.m,
+            k=lg.k,
+            consecutive=lg.consecutive,
+        )
+        record.per_variable = {f"{dataset.name}.{v}": n for v, n in result.per_variable.items()}
+        record.values = result.suppressed
+        record.before = result.windows_at_risk_before
+        record.after = result.unreachable
+        record.rounds = result.rounds
+        if result.suppressed:
+            added = _trajectory_explanations(table, result.table, result.explanations, lg)
+            append_explanations(out / dataset.explanations_file, [added])
+            record.examples = added.slice(0, 20).to_pylist()
+            _write(path, result.table)
+        done.append(record)
+    return done
+
+
+def _trajectory_explanations(
+    before: pa.Table, after: pa.Table, explained: pa.Table, lg
+) -> pa.Table:
+    """The trajectory treatment's explanations (person, quarter, variable, window, rule)
+    as rows of the dataset's explanation file: the row of each person-quarter found by a
+    join on person and quarter (one row per person and quarter in a panel)."""
+    rows = pa.table(
+        {
+            "record": pa.array(np.arange(before.num_rows, dtype=np.int64)),
+            "person": before.column(lg.person),
+            "quarter": pc.cast(before.column(lg.quarter), pa.string()),
+        }
+    )
+    con = duckdb.connect()
+    try:
+        con.register("rows_", rows)
+        con.register("explained", explained)
+        joined = con.sql(
+            "select r.record, e.variable, e.rule from explained e join rows_ r "
+            "on r.person = e.person_seq and r.quarter = e.quarter order by r.record, e.variable"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    parts = []
+    for variable in lg.states:
+        mask = pc.equal(joined.column("variable"), variable)
+        sub = joined.filter(mask)
+        idx = sub.column("record").to_numpy()
+        values = pc.cast(before.column(variable).take(pa.array(idx)), pa.string())
+        parts.append(
+            pa.table(
+                {
+                    "record": sub.column("record"),
+                    "variable": sub.column("variable"),
+                    "value": values,
+                    "cell": pa.nulls(len(idx), pa.string()),
+                    "fk": pa.nulls(len(idx), pa.int64()),
+                    "rule": sub.column("rule"),
+                },
+                schema=EXPLANATION,
+            )
+        )
+    return pa.concat_tables(parts)
+
+
+def treat_further(plan: Plan, out: Path, ks_k: dict[str, int]) -> list[FurtherTreatment]:
+    """l-diversity, then trajectories, on the treated extract under ``out`` (see the module
+    docstring). ``ks_k``: the k local suppression reached per dataset (a pooled cell must
+    keep it)."""
+    if plan.spec is None or not plan.treat:
+        return []
+    done: list[FurtherTreatment] = []
+    for dataset, s in plan.sensitive:
+        if s.enforce and s.checked and s.l > 1:
+            done += _ldiversity(plan, out, dataset, s, ks_k)
+    for dataset in plan.datasets:
+        done += _trajectories(plan, out, dataset)
+    return done
