@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,18 @@ def _leaks(folder: Path, out: Path) -> list[str]:
     found = []
     html = (folder / "scra.html").read_text()
     report = json.loads((folder / "scra.json").read_text())
-    rows = [set(r) for r in _rows(html)]
+    # a leak names the record, the variable and the value in three cells of one row (or
+    # three values of one object): counted, so a row of counts with one 0 is not record 0
+    # with the value 0
+    rows = [Counter(r) for r in _rows(html)]
+    # in JSON a record number is a number and a value a string: "#0" is not "0"
     objects = [
-        {str(v) for v in o.values() if not isinstance(v, dict | list)} for o in _objects(report)
+        Counter(
+            f"#{v}" if isinstance(v, int | float) else str(v)
+            for v in o.values()
+            if not isinstance(v, dict | list)
+        )
+        for o in _objects(report)
     ]
     keys = {k for o in _objects(report) for k in o}
     found += [f"json key {k}" for k in sorted(keys & {"examples", "record"})]
@@ -139,11 +149,12 @@ def _leaks(folder: Path, out: Path) -> list[str]:
         for e in pq.read_table(path).to_pylist():
             if e["value"] is None:
                 continue
-            facts = {str(e["record"]), e["variable"], str(e["value"])}
+            facts = Counter([str(e["record"]), e["variable"], str(e["value"])])
             cell = e["cell"]  # none for a value suppressed with a key (scra.implied)
             if cell is not None and (cell in html or any(cell in o for o in objects)):
                 found.append(f"{path.stem} record {e['record']}: cell {e['cell']}")
-            if any(facts <= r for r in rows) or any(facts <= o for o in objects):
+            as_json = Counter([f"#{e['record']}", e["variable"], str(e["value"])])
+            if any(facts <= r for r in rows) or any(as_json <= o for o in objects):
                 found.append(f"{path.stem} record {e['record']}: {e['variable']}={e['value']}")
     return found
 

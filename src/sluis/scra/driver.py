@@ -24,18 +24,24 @@ input's columns, rows and types; a suppressed value becomes null (docs/scra.md).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sluis.atomic import write_text
+from sluis.errors import SluisError
 from sluis.scra.further import newly_null, treat_further
 from sluis.scra.html import write_html
+from sluis.scra.implied import EXPLANATION, append_explanations
 from sluis.scra.infoloss import information_loss
 from sluis.scra.inputs import ScraInputError, load_table
 from sluis.scra.measure import (
@@ -180,6 +186,75 @@ def _dataset(plan: Plan, done: _Treated, out: Path, run: _Run) -> None:
     run.datasets.append(record)
 
 
+#: rounds of local suppression after the later treatments (each only adds suppressions, so
+#: the treatment ends; a threshold still failing after them fails the run)
+_ROUNDS = 3
+
+
+def _k_fails(plan: Plan, done: _Treated, out: Path) -> bool:
+    """Whether a key set of the dataset is below its k (or above the global risk) on its
+    final treated file."""
+    if not done.dataset.key_sets:
+        return False
+    table, mask = _final_table(plan, done, out)
+    if table is None or mask is None:
+        return False
+    _, after = measure_treated(done.dataset, done.loaded, table, mask, plan.semantics)
+    k = max(done.loaded.k, 1)
+    risk = plan.max_global_risk
+    return (
+        any(
+            m.records_below["k"] > 0 or (risk is not None and m.global_risk > risk)
+            for m, _ in after
+        )
+        and k >= 1
+    )
+
+
+def _suppress_again(plan: Plan, done: _Treated, out: Path) -> None:
+    """Local suppression once more, on the dataset's final treated file (its earlier
+    suppressions kept and listed with the new ones)."""
+    dataset = done.dataset
+    path = out / dataset.treated_file
+    explained = out / dataset.explanations_file
+    earlier = pq.read_table(explained) if explained.exists() else None
+    current = dataclasses.replace(dataset, path=path, has_recode_steps=False)
+    loaded = load(current, plan.k)
+    again = treat_dataset(plan, current, loaded, out)
+    if again.suppressed is None:
+        return
+    # a value already null (suppressed by a later treatment) needs no second suppression
+    new = pq.read_table(explained)
+    new = new.filter(pc.is_valid(new.column("value"))).cast(EXPLANATION)
+    explained.unlink()
+    append_explanations(explained, [new] + ([earlier.cast(EXPLANATION)] if earlier else []))
+    counted = dict(Counter(new.column("variable").to_pylist()))
+    if again.record is not None:
+        again.record.per_variable = counted
+        again.record.suppressed_values = new.num_rows
+    first = done.treated
+    first.suppressed = (
+        again.suppressed if first.suppressed is None else first.suppressed | again.suppressed
+    )
+    first.k = max(first.k, again.k)
+    if first.record is None:
+        first.record = again.record
+    elif again.record is not None:
+        first.record.suppressed_values += again.record.suppressed_values
+        for var, n in again.record.per_variable.items():
+            first.record.per_variable[var] = first.record.per_variable.get(var, 0) + n
+
+
+def _merge_implied(
+    first: list[tuple[str, str, int]], more: list[tuple[str, str, int]]
+) -> list[tuple[str, str, int]]:
+    """The implied columns' counts of two passes, in the first pass's order."""
+    counts = {(key, column): n for key, column, n in first}
+    for key, column, n in more:
+        counts[(key, column)] = counts.get((key, column), 0) + n
+    return [(key, column, n) for (key, column), n in counts.items()]
+
+
 def run(plan: Plan, out: Path) -> ScraResult:
     """Measure (and treat) what ``plan`` asks, write ``scra.json`` and ``scra.html`` (and
     the treated files) under ``out`` and return the result (see the module docstring)."""
@@ -205,6 +280,20 @@ def run(plan: Plan, out: Path) -> ScraResult:
         t0 = time.perf_counter()
         implied, attacks = treat_extract(plan, out)
         state.timings["rebuild attacks"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        # a later treatment may have undone k (a suppressed value is its own category
+        # under strict semantics; as a wildcard it only widens cells): treat again
+        for _ in range(_ROUNDS if plan.semantics == "strict" else 0):
+            again = [d for d in done if _k_fails(plan, d, out)]
+            if not again:
+                break
+            for d in again:
+                _suppress_again(plan, d, out)
+            names = {d.dataset.name for d in again}
+            further += treat_further(plan, out, {d.dataset.name: d.treated.k for d in done}, names)
+            more, attacks = treat_extract(plan, out)
+            implied = _merge_implied(implied, more)
+        state.timings["treated again"] = time.perf_counter() - t0
     for d in done:  # every threshold measured again on the final treated extract
         _dataset(plan, d, out, state)
     state.thresholds += ldiversity_thresholds(plan, out)
@@ -213,10 +302,13 @@ def run(plan: Plan, out: Path) -> ScraResult:
     )
     if plan.spec is not None and plan.treat:
         state.thresholds += extract_thresholds(implied, attacks)
-    loss = None
+    loss, loss_error = None, None
     if plan.spec is not None and plan.treat and plan.staged is not None:
         t0 = time.perf_counter()
-        loss = information_loss(plan.spec, plan.staged, out / "staged")
+        try:
+            loss = information_loss(plan.spec, plan.staged, out / "staged")
+        except SluisError as err:  # the report says why; the thresholds do not depend on it
+            loss_error = f"{err.rule}: {err.message}" if err.rule else err.message
         state.timings["information loss"] = time.perf_counter() - t0
     enclave = plan.spec.enclave if plan.spec is not None else None
     result = ScraResult(
@@ -236,6 +328,7 @@ def run(plan: Plan, out: Path) -> ScraResult:
         max_suppression_share=plan.max_suppression_share,
         further=further,
         information_loss=loss,
+        information_loss_error=loss_error,
         information_loss_min_units=enclave.min_frequency if enclave is not None else 10,
     )
     write_text(out / "scra.json", json.dumps(result.to_dict(), indent=2, default=str) + "\n")

@@ -274,16 +274,24 @@ def _trajectory_explanations(
     return pa.concat_tables(parts)
 
 
-def treat_further(plan: Plan, out: Path, ks_k: dict[str, int]) -> list[FurtherTreatment]:
+def treat_further(
+    plan: Plan, out: Path, ks_k: dict[str, int], only: set[str] | None = None
+) -> list[FurtherTreatment]:
     """l-diversity, then trajectories, on the treated extract under ``out`` (see the module
     docstring). ``ks_k``: the k local suppression reached per dataset (a pooled cell must
-    keep it)."""
+    keep it); ``only``: treat only the checks on these datasets (a second round)."""
     if plan.spec is None or not plan.treat:
         return []
     done: list[FurtherTreatment] = []
     for dataset, s in plan.sensitive:
-        if s.enforce and s.checked and s.l > 1:
-            done += _ldiversity(plan, out, dataset, s, ks_k)
+        home = dataset
+        if s.key_set is not None:
+            home = next(ks.dataset for ks in plan.spec.scra.key_sets if ks.name == s.key_set)
+        if s.enforce and s.checked and s.l > 1 and (only is None or home in only):
+            done += [
+                t for t in _ldiversity(plan, out, dataset, s, ks_k) if only is None or t.values
+            ]
     for dataset in plan.datasets:
-        done += _trajectories(plan, out, dataset)
+        if only is None or dataset.name in only:
+            done += [t for t in _trajectories(plan, out, dataset) if only is None or t.values]
     return done

@@ -95,6 +95,13 @@ def write_html(path: Path, result: ScraResult) -> Path:
         page = page.replace(marker, marker + "\n" + recoding_html(result), 1)
     if result.further:  # after local suppression: l-diversity, then trajectories
         page = page.replace("</main>", further_html(result) + "</main>", 1)
+    if result.information_loss_error is not None:
+        page = page.replace(
+            "</main>",
+            "<h2>What treatment cost the research</h2>\n<p>Not computed: "
+            f"{escape(result.information_loss_error)}</p>\n</main>",
+            1,
+        )
     if result.information_loss is not None:
         from sluis.scra.infoloss import infoloss_html
 

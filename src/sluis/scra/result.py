@@ -236,6 +236,8 @@ class ScraResult:
     further: list[FurtherTreatment] = field(default_factory=list)
     #: what treatment cost the research (:class:`sluis.scra.infoloss.InfoLoss`), a spec run's
     information_loss: Any = None
+    #: why the information loss could not be computed (a quantity's column missing)
+    information_loss_error: str | None = None
     #: the recipient's version withholds a quantity's group behind fewer units than this
     information_loss_min_units: int = 10
     #: who the report is for: the pseudonymiser (full) or the recipient (:func:`for_recipient`)
