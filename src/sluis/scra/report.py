@@ -16,16 +16,16 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from matplotlib.figure import Figure
 
 from sluis.atomic import atomic_path, write_text
 from sluis.errors import SluisError
-from sluis.report import svg, write_page
+from sluis.report import write_page
+from sluis.report.charts import bar_chart
 from sluis.scra.frequencies import KeyCodes, encode_column, encode_keys, frequencies
 from sluis.scra.household import household_ids, household_risk
 from sluis.scra.ldiversity import distinct_l_diversity
@@ -41,7 +41,6 @@ from sluis.scra.result import (
     Treatment,
 )
 from sluis.scra.risk import global_risk, individual_risk
-from sluis.scra.suda import suda2
 from sluis.scra.suppress import (
     apply_suppression,
     check_semantics,
@@ -50,6 +49,9 @@ from sluis.scra.suppress import (
     treated_frequencies,
     write_explanations,
 )
+
+if TYPE_CHECKING:  # matplotlib (bar_figure) and duckdb (CSV) load only when used
+    from matplotlib.figure import Figure
 
 SEMANTICS_TEXT = {
     "strict": "a suppressed value is a category of its own (*): a record's cell after "
@@ -73,23 +75,36 @@ def load_table(path: Path, columns: Sequence[str]) -> pa.Table:
         raise ScraInputError("no such file", rule="scra-input-missing", file=str(path))
     wanted = list(dict.fromkeys(columns))
     suffix = path.suffix.lower()
-    try:
-        if suffix in {".csv", ".txt"} or (suffix == ".gz" and path.stem.endswith(".csv")):
+    if suffix in {".csv", ".txt"} or (suffix == ".gz" and path.stem.endswith(".csv")):
+        import duckdb  # only for CSV: it costs a Parquet run about 0.1 s to import
+
+        try:
             relation = duckdb.read_csv(str(path))
             names = relation.columns
             _require(path, names, wanted)
             quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted)
             return relation.select(quoted).to_arrow_table()
-        schema = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+        except duckdb.Error as err:
+            raise _unreadable(path, err) from err
+    try:
+        if path.is_file():  # not pq.read_table: its dataset layer imports pandas (0.4 s)
+            parquet = pq.ParquetFile(path)
+            _require(path, parquet.schema_arrow.names, wanted)
+            return parquet.read(columns=wanted)
+        schema = pq.ParquetDataset(path).schema
         _require(path, schema.names, wanted)
         return pq.read_table(path, columns=wanted)
-    except (pa.ArrowInvalid, duckdb.Error, OSError) as err:
-        raise ScraInputError(
-            f"cannot read the file: {err}".splitlines()[0],
-            rule="scra-input-unreadable",
-            file=str(path),
-            hint="give a Parquet file or directory, or a CSV file with a header",
-        ) from err
+    except (pa.ArrowInvalid, OSError) as err:
+        raise _unreadable(path, err) from err
+
+
+def _unreadable(path: Path, err: Exception) -> ScraInputError:
+    return ScraInputError(
+        f"cannot read the file: {err}".splitlines()[0],
+        rule="scra-input-unreadable",
+        file=str(path),
+        hint="give a Parquet file or directory, or a CSV file with a header",
+    )
 
 
 def _require(path: Path, present: Sequence[str], wanted: Sequence[str]) -> None:
@@ -234,6 +249,8 @@ def run_scra(
                 LDiversitySummary(sname, l_min, ld.min_l, ld.cells_below, ld.records_below)
             )
         if suda:
+            from sluis.scra.suda import suda2  # numba: about 0.5 s to import, only for SUDA2
+
             t1 = time.perf_counter()
             s = suda2(keys)
             timings[f"suda2 K{i + 1}"] = time.perf_counter() - t1
@@ -336,6 +353,8 @@ def run_scra(
 
 def _all_columns(path: Path) -> list[str]:
     if Path(path).suffix.lower() in {".csv", ".txt"}:
+        import duckdb
+
         return list(duckdb.read_csv(str(path)).columns)
     schema = pq.read_schema(path) if Path(path).is_file() else pq.ParquetDataset(path).schema
     return list(schema.names)
@@ -344,7 +363,11 @@ def _all_columns(path: Path) -> list[str]:
 def bar_figure(
     title: str, series: dict[str, dict[str, int]], xlabel: str, ylabel: str = "records"
 ) -> Figure:
-    """A grouped bar chart of counts per class, the one figure style of every SCRA report."""
+    """A grouped bar chart of counts per class, as a matplotlib figure (the spec-driven
+    report's plots; :func:`write_html` draws the same chart as plain SVG with
+    :func:`sluis.report.charts.bar_chart`, without importing matplotlib)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.5, 2.8))
     ax = fig.add_subplot()
     labels = list(next(iter(series.values())).keys())
@@ -373,14 +396,14 @@ def write_html(path: Path, result: ScraResult) -> Path:
             sizes["after"] = res.after.cell_size_histogram
             risks["after"] = res.after.risk_histogram
         plots[res.name] = {
-            "sizes": svg(bar_figure(f"{res.name}: records by cell size fk", sizes, "fk")),
-            "risks": svg(bar_figure(f"{res.name}: records by individual risk", risks, "risk")),
+            "sizes": bar_chart(f"{res.name}: records by cell size fk", sizes, "fk"),
+            "risks": bar_chart(f"{res.name}: records by individual risk", risks, "risk"),
         }
     suppression_plot = None
     if result.treatment and result.treatment.suppressed_values:
         per_var = {v: n for v, n in result.treatment.per_variable.items()}
-        suppression_plot = svg(
-            bar_figure("suppressed values per key", {"suppressed": per_var}, "key", "values")
+        suppression_plot = bar_chart(
+            "suppressed values per key", {"suppressed": per_var}, "key", "values"
         )
     return write_page(
         path,
