@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sluis.report.charts import bar_chart, nice_ticks
@@ -29,6 +29,7 @@ def test_g5_bar_chart_escapes_and_is_deterministic() -> None:
     assert "<b>" not in str(one)
 
 
+@settings(deadline=None)  # a loaded machine
 @given(
     st.dictionaries(st.sampled_from(["1", "2", "3-4", "5+"]), st.integers(0, 10**7), min_size=1),
     st.integers(0, 10**7),

@@ -59,6 +59,9 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, tuple
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
+    integer = pa.types.is_integer(column.type) and column.type != pa.uint64()  # fits int64
+    if integer and len(column) > column.null_count:
+        return _encode_integers(column)
     values = pc.drop_null(pc.unique(column))
     values = values.take(pc.sort_indices(values))
     codes = pc.index_in(column, value_set=values)
@@ -69,6 +72,32 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, tuple
         labels.append(None)
     array = codes.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     return array, tuple(labels)
+
+
+def _encode_integers(column: pa.Array) -> tuple[np.ndarray, tuple[object, ...]]:
+    """:func:`encode_column` of an integer column by counting (a bincount over the value
+    range) instead of hashing and sorting: the same codes and labels, a few times faster.
+    A range wider than a few times the rows falls back to sorting the distinct values."""
+    valid = None if column.null_count == 0 else column.is_valid().to_numpy(zero_copy_only=False)
+    lo_hi = pc.min_max(column)
+    lo, hi = lo_hi["min"].as_py(), lo_hi["max"].as_py()
+    data = column.fill_null(lo).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    if hi - lo <= 4 * len(data) + (1 << 16):
+        offset = data - lo
+        present = np.bincount(offset if valid is None else offset[valid], minlength=hi - lo + 1)
+        present = present > 0
+        remap = np.cumsum(present, dtype=np.int64) - 1
+        codes = remap[offset]
+        values = np.flatnonzero(present) + lo
+    else:
+        values, codes = np.unique(data if valid is None else data[valid], return_inverse=True)
+        if valid is not None:
+            codes = np.searchsorted(values, data)
+    labels: list[object] = values.tolist()
+    if valid is not None:
+        codes = np.where(valid, codes, len(labels))
+        labels.append(None)
+    return codes.astype(np.int32), tuple(labels)
 
 
 def encode_keys(table: pa.Table, keys: Sequence[str]) -> KeyCodes:
@@ -83,12 +112,18 @@ def encode_keys(table: pa.Table, keys: Sequence[str]) -> KeyCodes:
 
 
 def cell_ids(
-    codes: Sequence[np.ndarray], cardinalities: Sequence[int], n: int | None = None
+    codes: Sequence[np.ndarray],
+    cardinalities: Sequence[int],
+    n: int | None = None,
+    *,
+    ordered: bool = True,
 ) -> tuple[np.ndarray, int]:
     """Dense id (0..cells-1, ordered by the key codes) of each record's key cell.
 
     Codes are combined in mixed radix; when the product of cardinalities would overflow,
     the partial combination is re-densified first. With no keys every record is in cell 0.
+    ``ordered=False``: ids in order of first appearance when the key space is large (a hash
+    instead of a sort of every record), for counts that do not depend on the order.
     """
     if not codes:
         size = 0 if n is None else n
@@ -101,6 +136,10 @@ def cell_ids(
             key, radix = _densify(key, radix)
         key = key * card + column
         radix *= card
+    if not ordered and radix > max(4 * len(key), 1 << 20):
+        encoded = pa.array(key).dictionary_encode()
+        ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return ids, len(encoded.dictionary)
     return _densify(key, radix)
 
 
@@ -135,8 +174,10 @@ class Frequencies:
 
 
 def frequencies(keys: KeyCodes, weights: np.ndarray | None = None) -> Frequencies:
-    """fk and Fk for every record (sdcMicro ``freqCalc``; missing = own category)."""
-    cell, n_cells = cell_ids(keys.codes, keys.cardinalities, keys.n)
+    """fk and Fk for every record (sdcMicro ``freqCalc``; missing = own category). Cell
+    ids are dense but, for a large key space, in order of first appearance (nothing here
+    depends on their order; sorting a million records cost a tenth of a second)."""
+    cell, n_cells = cell_ids(keys.codes, keys.cardinalities, keys.n, ordered=False)
     counts = np.bincount(cell, minlength=n_cells)
     fk = counts[cell]
     if weights is None:
