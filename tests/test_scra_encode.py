@@ -27,7 +27,7 @@ def test_g5_property_integer_codes_follow_the_definition(
     kind: pa.DataType, values: list[int | None], shift: int
 ) -> None:
     """G5: codes are the ranks of the sorted distinct values, missing last, labels typed."""
-    if kind.id in (pa.uint8().id, pa.uint32().id) or kind == pa.int8():
+    if kind not in (pa.int32(), pa.int64()):
         shift = 0  # keep the values in the type's range
     shifted = [None if v is None else v + shift for v in values]
     codes, labels = encode_column(pa.array(shifted, kind))

@@ -59,9 +59,10 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, tuple
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    integer = pa.types.is_integer(column.type) and column.type != pa.uint64()  # fits int64
-    if integer and len(column) > column.null_count:
-        return _encode_integers(column)
+    if pa.types.is_integer(column.type):
+        encoded = _encode_integers(column)
+        if encoded is not None:
+            return encoded
     values = pc.drop_null(pc.unique(column))
     values = values.take(pc.sort_indices(values))
     codes = pc.index_in(column, value_set=values)
@@ -74,30 +75,24 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, tuple
     return array, tuple(labels)
 
 
-def _encode_integers(column: pa.Array) -> tuple[np.ndarray, tuple[object, ...]]:
-    """:func:`encode_column` of an integer column by counting (a bincount over the value
-    range) instead of hashing and sorting: the same codes and labels, a few times faster.
-    A range wider than a few times the rows falls back to sorting the distinct values."""
-    valid = None if column.null_count == 0 else column.is_valid().to_numpy(zero_copy_only=False)
-    lo_hi = pc.min_max(column)
-    lo, hi = lo_hi["min"].as_py(), lo_hi["max"].as_py()
-    data = column.fill_null(lo).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    if hi - lo <= 4 * len(data) + (1 << 16):
-        offset = data - lo
-        present = np.bincount(offset if valid is None else offset[valid], minlength=hi - lo + 1)
-        present = present > 0
-        remap = np.cumsum(present, dtype=np.int64) - 1
-        codes = remap[offset]
-        values = np.flatnonzero(present) + lo
-    else:
-        values, codes = np.unique(data if valid is None else data[valid], return_inverse=True)
-        if valid is not None:
-            codes = np.searchsorted(values, data)
+def _encode_integers(column: pa.Array) -> tuple[np.ndarray, tuple[object, ...]] | None:
+    """:func:`encode_column` of a column of small non-negative integers (years, classes,
+    counts): the distinct values by hashing, then each record's code by a lookup table
+    indexed by its value (``take``) instead of a hash lookup per record; the same codes and
+    labels. Arrow allocates the codes from its memory pool: fresh numpy arrays of millions
+    of records cost more in page faults than the lookup saves. None for other columns."""
+    distinct = pc.drop_null(pc.unique(column)).to_numpy(zero_copy_only=False)
+    if len(distinct) == 0 or distinct.min() < 0 or distinct.max() > 4 * len(column) + (1 << 16):
+        return None
+    values = np.sort(distinct)
+    table = np.zeros(int(values[-1]) + 1, dtype=np.int32)
+    table[values] = np.arange(len(values), dtype=np.int32)
+    codes = pc.take(pa.array(table), column)
     labels: list[object] = values.tolist()
-    if valid is not None:
-        codes = np.where(valid, codes, len(labels))
+    if column.null_count:
+        codes = pc.fill_null(codes, len(labels))
         labels.append(None)
-    return codes.astype(np.int32), tuple(labels)
+    return codes.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), tuple(labels)
 
 
 def encode_keys(table: pa.Table, keys: Sequence[str]) -> KeyCodes:
@@ -128,13 +123,14 @@ def cell_ids(
     if not codes:
         size = 0 if n is None else n
         return np.zeros(size, dtype=np.int64), 1 if size else 0
-    key = np.asarray(codes[0], dtype=np.int64)
+    key = np.array(codes[0], dtype=np.int64)  # a copy: updated in place below
     radix = max(int(cardinalities[0]), 1)
     for column, card in zip(codes[1:], cardinalities[1:], strict=True):
         card = max(int(card), 1)
         if radix * card >= _RADIX_LIMIT:
             key, radix = _densify(key, radix)
-        key = key * card + column
+        key *= card  # in place: a fresh array of millions of records per key costs page faults
+        key += column
         radix *= card
     if not ordered and radix > max(4 * len(key), 1 << 20):
         encoded = pa.array(key).dictionary_encode()
