@@ -12,6 +12,7 @@ the same function, options, help text and exit codes, and the same one-line erro
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -38,6 +39,8 @@ def main() -> None:
 
         parsed = parse(args[1:])
         if parsed is not None:
+            # no linear algebra here: OpenBLAS need not start a thread per core at import
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
             with _pandas_hidden():
                 guarded(lambda: run(parsed))
         else:
