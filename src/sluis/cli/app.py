@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +14,7 @@ from sluis.cli.audit_cmd import audit_repair, audit_verify, audit_witness
 from sluis.cli.demo import DEFAULT_DEMO_DIR
 from sluis.cli.demo import demo as demo_command
 from sluis.cli.enclave_cmd import enclave_app
+from sluis.cli.entry import guarded
 from sluis.cli.helptext import SluisTyper
 from sluis.cli.keys_cmd import keys_new
 from sluis.cli.receive_cmd import receive as receive_command
@@ -23,7 +22,7 @@ from sluis.cli.render import render_written
 from sluis.cli.retain_cmd import retain_confirm, retain_destroy, retain_list
 from sluis.cli.scra_cmd import scra as scra_command
 from sluis.cli.sftp_options import ClientKey, HostKey, SftpPort, SftpUser
-from sluis.errors import SluisError, UsageError
+from sluis.errors import UsageError
 
 app = SluisTyper(
     name="sluis",
@@ -425,58 +424,10 @@ def spec_show(
 
 
 def main() -> None:
-    """Entry point: run the app, print user errors as one line without a traceback.
-
-    A termination signal (SIGTERM, as a scheduler or ``kill`` sends) stops the run like an
-    interrupt: every ``finally`` runs, so received source data is destroyed and temporary
-    engine files are removed; exit code 143."""
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        app()
-    except SluisError as err:
-        # one line, whatever the terminal width; the message is text, never Rich markup
-        console.print(Text.assemble(("error", "bold red"), f": {_error_text(err)}"), soft_wrap=True)
-        sys.exit(2)
-    except Exception as err:  # anything else is a bug: one line, the traceback kept
-        console.print(Text.assemble(("bug", "bold red"), f": {_bug_text(err)}"), soft_wrap=True)
-        sys.exit(BUG_EXIT)
-
-
-#: exit code of an unexpected exception (a bug in sluis, not in the user's input)
-BUG_EXIT = 3
-
-
-def _bug_text(err: Exception) -> str:
-    """One line for an exception no user input should cause: what it was (redacted, as the
-    message may quote data) and the owner-only file that holds the full traceback (X2)."""
-    import tempfile
-    import traceback
-
-    from sluis.sources.masking import redact
-
-    fd, name = tempfile.mkstemp(prefix="sluis-bug-", suffix=".txt")  # mode 0600
-    with open(fd, "w", encoding="utf-8") as f:
-        f.write("".join(traceback.format_exception(err)))
-    first = (str(err).splitlines() or [""])[0]
-    what = f"{type(err).__name__}: {redact(first)}" if first else type(err).__name__
-    return (
-        f"this is a bug in sluis, not in your input ({what}); "
-        f"the full traceback is in {name}; please report it"
-    )
-
-
-def _error_text(err: SluisError) -> str:
-    """The error after the ``error:`` prefix; an error without its own rule id has the
-    default one, ``error``, which is not repeated (``error: error: ...`` before)."""
-    if err.rule != "error":
-        return str(err)
-    where = ":".join(str(p) for p in (err.file, err.line, err.column, err.row) if p is not None)
-    text = f"{where}: {err.message}" if where else err.message
-    return f"{text} (hint: {err.hint})" if err.hint else text
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    """Entry point: run the app, print user errors as one line without a traceback (see
+    :func:`sluis.cli.entry.guarded`; the console script is :func:`sluis.cli.entry.main`,
+    which runs ``sluis scra FILE`` without importing this module)."""
+    guarded(app)
 
 
 if __name__ == "__main__":

@@ -11,18 +11,33 @@ calls :func:`sluis.scra.driver.run_spec_scra` on a staged extract; both it and `
 FILE --keys`` go through one driver (:mod:`sluis.scra.driver`).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
 from sluis.scra.household import household_risk
 from sluis.scra.ldiversity import distinct_l_diversity
 from sluis.scra.longitudinal import longitudinal_risk
 from sluis.scra.risk import global_risk, individual_risk
-from sluis.scra.suda import suda2
 from sluis.scra.suppress import (
     global_recode,
     local_suppression,
     strict_frequencies,
     wildcard_frequencies,
 )
+
+if TYPE_CHECKING:
+    from sluis.scra.suda import suda2
+
+
+def __getattr__(name: str) -> Any:
+    """``suda2`` on first use: it loads numba (about 0.5 s), which a run without SUDA2
+    never needs."""
+    if name == "suda2":
+        from sluis.scra.suda import suda2
+
+        return suda2
+    raise AttributeError(f"module 'sluis.scra' has no attribute {name!r}")
+
 
 __all__ = [
     "KeyCodes",

@@ -12,20 +12,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from markupsafe import escape
-from matplotlib.figure import Figure
 
 from sluis.atomic import write_text
 from sluis.report import render_page, svg
+from sluis.report.charts import bar_chart
 from sluis.scra.result import RECIPIENT_DIR, ScraResult, for_recipient
+
+if TYPE_CHECKING:  # matplotlib loads only when a spec-driven report draws
+    from matplotlib.figure import Figure
 
 
 def bar_figure(
     title: str, series: dict[str, dict[str, int]], xlabel: str, ylabel: str = "records"
 ) -> Figure:
-    """A grouped bar chart of counts per class, the one figure style of every SCRA report."""
+    """A grouped bar chart of counts per class, as a matplotlib figure (the spec-driven
+    report's plots; a file run's report draws the same chart as plain SVG with
+    :func:`sluis.report.charts.bar_chart`, without importing matplotlib)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.5, 2.8))
     ax = fig.add_subplot()
     labels = list(next(iter(series.values())).keys())
@@ -44,7 +52,14 @@ def bar_figure(
 
 
 def _key_set_plots(result: ScraResult) -> dict[str, dict[str, str]]:
-    """Cell sizes and individual risks of every key set, before and after treatment."""
+    """Cell sizes and individual risks of every key set, before and after treatment (a
+    file run's as plain SVG, a spec run's through matplotlib)."""
+
+    def draw(title: str, series: dict[str, dict[str, int]], xlabel: str) -> str:
+        if result.is_file_run:
+            return bar_chart(title, series, xlabel)
+        return svg(bar_figure(title, series, xlabel))
+
     plots = {}
     for res in result.key_sets:
         label = res.name if result.is_file_run else f"{res.dataset}/{res.name}"
@@ -54,8 +69,8 @@ def _key_set_plots(result: ScraResult) -> dict[str, dict[str, str]]:
             sizes["after"] = res.after.cell_size_histogram
             risks["after"] = res.after.risk_histogram
         plots[label] = {
-            "sizes": svg(bar_figure(f"{label}: records by cell size fk", sizes, "fk")),
-            "risks": svg(bar_figure(f"{label}: records by individual risk", risks, "risk")),
+            "sizes": draw(f"{label}: records by cell size fk", sizes, "fk"),
+            "risks": draw(f"{label}: records by individual risk", risks, "risk"),
         }
     return plots
 
@@ -71,8 +86,8 @@ def write_html(path: Path, result: ScraResult) -> Path:
         suppression_plot = None
         if result.treatment and result.treatment.suppressed_values:
             per_var = dict(result.treatment.per_variable)
-            suppression_plot = svg(
-                bar_figure("suppressed values per key", {"suppressed": per_var}, "key", "values")
+            suppression_plot = bar_chart(
+                "suppressed values per key", {"suppressed": per_var}, "key", "values"
             )
         page = render_page(
             "scra.html",

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -104,6 +103,8 @@ def longitudinal_risk(
     state, _ = cell_ids(state_codes, cards, table.num_rows)
     pid, _ = encode_column(table.column(person))
     rows = pa.table({"pid": pid, "q": qidx, "s": state})
+    import duckdb  # here, not at the top: `sluis scra FILE` without trajectories never needs it
+
     con = duckdb.connect()
     try:
         con.register("rows", rows)

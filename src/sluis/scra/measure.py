@@ -41,7 +41,11 @@ def _size_histogram(fk: np.ndarray) -> dict[str, int]:
 
 
 def _risk_histogram(risk: np.ndarray) -> dict[str, int]:
-    counts, _ = np.histogram(np.clip(risk, 0.0, 1.0), bins=_RISK_EDGES)
+    """Records per risk band, as ``np.histogram(np.clip(risk, 0, 1), _RISK_EDGES)`` (the
+    last band closed) without sorting every record."""
+    clipped = np.clip(risk, 0.0, 1.0)
+    band = np.searchsorted(np.asarray(_RISK_EDGES), clipped[~np.isnan(clipped)], side="right")
+    counts = np.bincount(np.minimum(band, len(_RISK_EDGES) - 1) - 1, minlength=len(_RISK_EDGES) - 1)
     return {
         f"{lo:g}-{hi:g}": int(c)
         for lo, hi, c in zip(_RISK_EDGES[:-1], _RISK_EDGES[1:], counts, strict=True)

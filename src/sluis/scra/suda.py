@@ -87,8 +87,12 @@ def _set(unique, s, c):
 
 
 @numba.njit(cache=True, nogil=True)
-def _one_subset(s, mat, mult, cand, cards, unique, msu, keys, active, dense):
-    """Count the cells of key subset ``s``; mark candidates unique on it; count MSUs."""
+def _one_subset(s, mat, mult, cand, cards, unique, msu, keys, active, dense, rep, cnt):
+    """Count the cells of key subset ``s``; mark candidates unique on it; count MSUs.
+
+    ``dense``, ``rep`` and ``cnt`` are this thread's scratch tables, all zero (``rep``: -1)
+    on entry and left so on exit: only the slots used are reset, since allocating and
+    clearing a table of millions of slots per subset cost more than the counting."""
     n_rows, m = mat.shape
     dense_limit = len(dense)
     size = 0
@@ -139,8 +143,6 @@ def _one_subset(s, mat, mult, cand, cards, unique, msu, keys, active, dense):
     while cap < 2 * n_active + 2:
         cap <<= 1
     mask = np.uint64(cap - 1)
-    rep = np.full(cap, -1, dtype=np.int64)
-    cnt = np.zeros(cap, dtype=np.int64)
     for r in range(n_rows):
         if not active[r]:
             continue
@@ -168,6 +170,10 @@ def _one_subset(s, mat, mult, cand, cards, unique, msu, keys, active, dense):
         if active[r] and c >= 0 and cnt[keys[r]] == 1:
             _set(unique, s, c)
             msu[c, size - 1] += 1
+    for r in range(n_rows):
+        if active[r]:
+            rep[keys[r]] = -1
+            cnt[keys[r]] = 0
 
 
 @numba.njit(cache=True, parallel=True)
@@ -187,6 +193,11 @@ def _msu_search(mat, mult, cand, n_cand, cards, subsets, level_start, dense_limi
     keys = np.zeros((n_threads, n_rows), dtype=np.int64)
     active = np.zeros((n_threads, n_rows), dtype=np.bool_)
     dense = np.zeros((n_threads, dense_limit), dtype=np.int32)
+    cap = 1
+    while cap < 2 * n_rows + 2:
+        cap <<= 1
+    rep = np.full((n_threads, cap), -1, dtype=np.int32)
+    cnt = np.zeros((n_threads, cap), dtype=np.int32)
     for z in range(m):
         lo = level_start[z]
         hi = level_start[z + 1]
@@ -203,6 +214,8 @@ def _msu_search(mat, mult, cand, n_cand, cards, subsets, level_start, dense_limi
                     keys[t],
                     active[t],
                     dense[t],
+                    rep[t],
+                    cnt[t],
                 )
     total = np.zeros((max(n_cand, 1), m), dtype=np.int64)
     for t in range(n_threads):

@@ -71,8 +71,7 @@ def wildcard_frequencies(
     with the square of the number of distinct patterns (a handful after suppression).
     """
     n, m = suppressed.shape
-    bits = (suppressed.astype(np.int64) << np.arange(m, dtype=np.int64)).sum(axis=1)
-    patterns, pattern_of = np.unique(bits, return_inverse=True)
+    patterns, pattern_of = suppression_patterns(suppressed)
     members = [np.flatnonzero(pattern_of == p) for p in range(len(patterns))]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     fk = np.zeros(n, dtype=np.int64)
@@ -94,6 +93,21 @@ def wildcard_frequencies(
                 code[rows_a]
             ]
     return fk, Fk
+
+
+def suppression_patterns(suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct patterns of suppressed keys (bit ``j`` set when key ``j`` is suppressed,
+    ascending) and each record's index among them: ``np.unique(bits, return_inverse=True)``
+    by counting instead of sorting a million records (a tenth of a second), for up to 24
+    keys."""
+    m = suppressed.shape[1]
+    bits = (suppressed.astype(np.int64) << np.arange(m, dtype=np.int64)).sum(axis=1)
+    if m > 24:
+        patterns, pattern_of = np.unique(bits, return_inverse=True)
+        return patterns, pattern_of.reshape(-1)
+    present = np.bincount(bits, minlength=1 << m) > 0
+    remap = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present).astype(np.int64), remap[bits]
 
 
 def strict_frequencies(
@@ -474,8 +488,7 @@ def apply_suppression(table: pa.Table, keys: KeyCodes, result: Suppression) -> p
                 pc.if_else(pa.array(mask), pa.nulls(len(mask), column.type), column),
             )
     m = len(keys.names)
-    bits = (result.suppressed.astype(np.int64) << np.arange(m, dtype=np.int64)).sum(axis=1)
-    patterns, pattern_of = np.unique(bits, return_inverse=True)
+    patterns, pattern_of = suppression_patterns(result.suppressed)
     text = pa.array(
         [",".join(keys.names[j] for j in range(m) if (int(p) >> j) & 1) for p in patterns],
         pa.string(),
