@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -39,10 +40,7 @@ import pyarrow.parquet as pq
 
 from sluis.atomic import write_text
 from sluis.errors import SluisError
-from sluis.scra.further import newly_null, treat_further
 from sluis.scra.html import write_html
-from sluis.scra.implied import EXPLANATION, append_explanations
-from sluis.scra.infoloss import information_loss
 from sluis.scra.inputs import ScraInputError, load_table
 from sluis.scra.measure import (
     Loaded,
@@ -54,7 +52,6 @@ from sluis.scra.measure import (
     subset_keys,
 )
 from sluis.scra.plan import DatasetPlan, Plan, plan_from_file, plan_from_spec
-from sluis.scra.rebuild import Rebuild
 from sluis.scra.result import (
     DatasetRun,
     FurtherTreatment,
@@ -72,7 +69,10 @@ from sluis.scra.thresholds import (
     ldiversity_thresholds,
 )
 from sluis.scra.treatment import Treated, complete_extract, treat_dataset, treat_extract
-from sluis.spec.model import Spec
+
+if TYPE_CHECKING:
+    from sluis.scra.rebuild import Rebuild
+    from sluis.spec.model import Spec
 
 
 @dataclass
@@ -122,6 +122,8 @@ def _final_table(
     path = out / dataset.treated_file
     if plan.spec is None or not plan.treat or not path.exists():
         return treated.table, treated.suppressed
+    from sluis.scra.further import newly_null  # a spec run's (the file run stays light)
+
     table = load_table(path, dataset.columns)
     mask = newly_null(loaded.table, table, dataset.all_keys)
     if treated.suppressed is not None:
@@ -214,6 +216,8 @@ def _k_fails(plan: Plan, done: _Treated, out: Path) -> bool:
 def _suppress_again(plan: Plan, done: _Treated, out: Path) -> None:
     """Local suppression once more, on the dataset's final treated file (its earlier
     suppressions kept and listed with the new ones)."""
+    from sluis.scra.implied import EXPLANATION, append_explanations
+
     dataset = done.dataset
     path = out / dataset.treated_file
     explained = out / dataset.explanations_file
@@ -273,6 +277,8 @@ def run(plan: Plan, out: Path) -> ScraResult:
     implied: list[tuple[str, str, int]] = []
     attacks: list[Rebuild] = []
     if plan.spec is not None and plan.treat:
+        from sluis.scra.further import treat_further  # DuckDB: a spec run's only
+
         t0 = time.perf_counter()
         complete_extract(plan, out)
         further = treat_further(plan, out, {d.dataset.name: d.treated.k for d in done})
@@ -305,6 +311,8 @@ def run(plan: Plan, out: Path) -> ScraResult:
     loss, loss_error = None, None
     if plan.spec is not None and plan.treat and plan.staged is not None:
         t0 = time.perf_counter()
+        from sluis.scra.infoloss import information_loss  # Ibis: a spec run's only
+
         try:
             loss = information_loss(plan.spec, plan.staged, out / "staged")
         except SluisError as err:  # the report says why; the thresholds do not depend on it

@@ -12,16 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sluis.scra.implied import pinned_keys
 from sluis.scra.inputs import ScraInputError
 from sluis.scra.risk import sample_k
 from sluis.scra.suppress import check_semantics
-from sluis.spec.model import Spec
 
 PERSON = "person_seq"
 QUARTER = "quarter"
 WEIGHT = "weight"
+
+if TYPE_CHECKING:
+    from sluis.spec.model import Spec
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,8 @@ def plan_from_spec(
 ) -> Plan:
     """The plan of a spec's ``scra`` section on the staged extract ``staged`` (see
     :func:`sluis.scra.driver.run_spec_scra`)."""
+    from sluis.scra.implied import pinned_keys  # the spec's (Ibis, pydantic): not a file run's
+
     check_semantics(semantics)
     sc = spec.scra
     if sc is None:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sluis.scra.plan import PERSON, DatasetPlan, Plan, SensitivePlan
-from sluis.scra.rebuild import Rebuild
 from sluis.scra.result import FurtherTreatment, KeySetResult, LongitudinalCheck, Threshold
 from sluis.scra.treatment import Treated
+
+if TYPE_CHECKING:
+    from sluis.scra.rebuild import Rebuild
 
 
 def _treatment(

@@ -10,18 +10,19 @@ then has to take.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
-from sluis.scra.implied import pinned_keys
 from sluis.scra.measure import risk_measures, subset_keys
-from sluis.scra.recode import period_years, recode_column, rule_text
 from sluis.scra.result import RecodeKeySet, Recoding
 from sluis.scra.suppress import Suppression, local_suppression, treated_frequencies
-from sluis.spec.model import Coarsen, RecodeStep, Spec
+
+if TYPE_CHECKING:  # a spec run's: the file run does not load the spec language (pydantic, Ibis)
+    from sluis.spec.model import Coarsen, RecodeStep, Spec
 
 
 def _key_set_figures(
@@ -105,6 +106,8 @@ def _recode_steps(
     years: np.ndarray | None,
 ) -> tuple[pa.Table, list[tuple[RecodeStep, Coarsen]]]:
     """``table`` with ``steps`` applied in order, and the rule each step started from."""
+    from sluis.scra.recode import recode_column
+
     rules = dict(rules)
     applied = []
     for step in steps:
@@ -142,6 +145,9 @@ def global_recoding(
     or no prefix lowers the suppressions. Returns the recoded table and key codes, the steps
     kept with the rule each started from, their records and why the other steps were not
     kept."""
+    from sluis.scra.implied import pinned_keys
+    from sluis.scra.recode import period_years, rule_text
+
     sc = spec.scra
     pinned = pinned_keys(spec, name)
     steps = [step for step in sc.recode if step.dataset == name and step.variable not in pinned]

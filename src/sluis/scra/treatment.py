@@ -23,6 +23,7 @@ import shutil
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -30,12 +31,9 @@ import pyarrow.parquet as pq
 
 from sluis.atomic import atomic_path
 from sluis.scra.frequencies import KeyCodes
-from sluis.scra.implied import treat_implied
 from sluis.scra.inputs import load_whole
 from sluis.scra.measure import Loaded
 from sluis.scra.plan import DatasetPlan, Plan
-from sluis.scra.rebuild import Rebuild, rebuild_attacks
-from sluis.scra.recode import period_years, recode_column
 from sluis.scra.result import Recoding, Treatment
 from sluis.scra.suppress import (
     SUPPRESSED_COLUMN,
@@ -45,7 +43,6 @@ from sluis.scra.suppress import (
     write_explanations,
 )
 from sluis.scra.treat import global_recoding, suppress_until_safe, suppressions_needed
-from sluis.spec.model import Coarsen, RecodeStep
 
 SEMANTICS_TEXT = {
     "strict": "a suppressed value is a category of its own (*): a record's cell after "
@@ -54,6 +51,10 @@ SEMANTICS_TEXT = {
     "sdcmicro": "a suppressed value matches any value of its key (as sdcMicro after "
     "localSuppression); a value missing before treatment is a category of its own",
 }
+
+if TYPE_CHECKING:
+    from sluis.scra.rebuild import Rebuild
+    from sluis.spec.model import Coarsen, RecodeStep
 
 
 @dataclass
@@ -117,9 +118,10 @@ def treated_table(dataset: DatasetPlan, treated: Treated) -> pa.Table:
     """Step 3: every row of the dataset with the kept recode steps applied and the
     suppressed values null (``sdc_suppressed`` kept only where declared, G1)."""
     full = load_whole(dataset.path)
-    years = (
-        period_years(full.column(dataset.period)) if dataset.period and treated.applied else None
-    )
+    if treated.applied:  # a spec's recode steps (the file run never loads the rules)
+        from sluis.scra.recode import period_years, recode_column
+
+        years = period_years(full.column(dataset.period)) if dataset.period else None
     for step, current in treated.applied:  # the recoding, on every row of the staged file
         recoded = recode_column(full.column(step.variable), step.variable, current, step.to, years)
         full = full.set_column(full.schema.get_field_index(step.variable), step.variable, recoded)
@@ -180,6 +182,9 @@ def treat_extract(plan: Plan, out: Path) -> tuple[list[tuple[str, str, int]], li
     (key, column, values) per implied column touched and the attacks."""
     if plan.spec is None or plan.staged is None or not plan.treat:
         return [], []
+    from sluis.scra.implied import treat_implied
+    from sluis.scra.rebuild import rebuild_attacks
+
     treated_dir = out / "staged"
     implied = treat_implied(plan.spec, plan.staged, treated_dir, out / "suppressions")
     return implied, rebuild_attacks(plan.spec, plan.staged, treated_dir)
