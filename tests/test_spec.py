@@ -422,6 +422,15 @@ CASES = [
         "naturalisation.",
     ),
     ("unknown-party", "26", "variable: age_class\n", "variable: age_klasse\n", "age_klasse"),
+    # G5: a sensitive variable checked on another dataset's key set, and what carries it
+    ("unknown-party", "26", "key_set: demography\n", "key_set: demografie\n", "demografie"),
+    (
+        "unknown-party",
+        "26",
+        "carried_by: [equivalised_income]",
+        "carried_by: [equivalent_income]",
+        "equivalent_income",
+    ),
 ]
 
 
