@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from entry_point import sluis
-from sluis.cli.app import _error_text
+from sluis.cli.entry import error_text as _error_text
 from sluis.errors import SluisError, SourceError, UsageError
 from sluis.flow import run_spec
 from sluis.sources.remember import check_remembered
