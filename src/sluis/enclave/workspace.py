@@ -325,12 +325,18 @@ def build_data(
         key_id = hold.enclave_key(enclave.home, store=enclave.store)
         try:
             staged = enclave.home / "staged"
-            with vault.opened(
-                staged, store=enclave.store, purpose="staged", work=enclave.home
-            ) as plain:
-                rows = _write_data(partial, spec, digest, plain, created)
-            files = digest_tree(partial)  # the checkpoint is over the plaintext
-            vault.seal_tree(partial, store=enclave.store, key_id=key_id, purpose=DATA_PURPOSE)
+            # built in a private folder and sealed from there: no plaintext in the workspace
+            with (
+                vault.opened(
+                    staged, store=enclave.store, purpose="staged", work=enclave.home
+                ) as plain,
+                vault.private_folder(enclave.home) as built,
+            ):
+                rows = _write_data(built, spec, digest, plain, created)
+                files = digest_tree(built)  # the checkpoint is over the plaintext
+                vault.seal_copy(
+                    built, partial, store=enclave.store, key_id=key_id, purpose=DATA_PURPOSE
+                )
             _set_read_only(partial)
             if enclave.data.exists():
                 remove_tree(enclave.data)
