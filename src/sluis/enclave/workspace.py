@@ -17,12 +17,13 @@ own, finer coding here; the codebook says which.
 ``enclave/data.json`` records the data's checkpoint: the SHA-256 of every file and one
 digest over them, which every job's ``run.json`` and ``job-run`` audit record carries.
 
-At rest the data are sealed (issue 18, crypto-shredding): ``sluis enclave build`` seals
-``data/`` (and the phase-2 run's staged extract it was built from) under a data key of the
-party's key store and registers them as the entry ``<project>-enclave`` with the spec's
-deadline. A job sees them only through :meth:`Enclave.opened_data`, a private plaintext
-copy removed after the job; once ``sluis retain destroy`` has destroyed the key, no job
-runs and no copy of the sealed files can be opened.
+At rest the data are sealed (issue 18, crypto-shredding): ``sluis enclave build`` builds
+``data/`` in a private folder and seals it under the data key of the phase-2 run (which
+sealed its staged extract from its first write) and registers them as the entry
+``<project>-enclave`` with the spec's deadline. A job sees them only through
+:meth:`Enclave.opened_data`, a private plaintext copy removed after the job; once
+``sluis retain destroy`` has destroyed the key, no job runs and no copy of the sealed
+files can be opened.
 """
 
 from __future__ import annotations

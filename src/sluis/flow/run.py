@@ -7,6 +7,13 @@ and nothing else on disk; the raw datasets live only inside the engine. What is 
 already pseudonymised and coarsened: ``staged/<dataset>.parquet`` (checked against the
 spec's rules and refused if finer), then the SCRA's treated copy in ``scra/staged/`` with
 its report. ``run.json`` and ``run.html`` summarise the run.
+
+Sealed from the first write (G9, issue 18; docs/retention.md "When"): the run makes its
+data key, the engine writes the staged extract into a private folder
+(:func:`sluis.retain.vault.private_folder`: memory, else ``.vault-tmp``), the SCRA reads
+that copy and writes its treated files and suppressions there too, and everything is
+sealed into ``.run.partial/`` and renamed into place when complete. Only the SCRA's
+reports and ``run.json`` (aggregates) are plain.
 """
 
 from __future__ import annotations

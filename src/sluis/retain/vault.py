@@ -260,8 +260,8 @@ def seal_copy(src: Path, dst: Path, *, store: Path, key_id: str, purpose: str) -
 def opened(folder: Path, *, store: Path, purpose: str, work: Path) -> Iterator[Path]:
     """``with opened(dir, ...) as plain:`` the plaintext of the sealed folder ``dir`` in a
     private temporary folder, removed on exit; ``dir`` itself when it holds nothing sealed
-    (a run not yet delivered). ``work`` is the party's workspace, whose ``.vault-tmp`` is
-    used when /dev/shm has no room."""
+    (a folder sealed by no one: a run of an older sluis, a test's own extract). ``work``
+    is the party's workspace, whose ``.vault-tmp`` is used when memory has no room."""
     folder = Path(folder)
     sealed = sealed_files(folder)
     if not sealed:
