@@ -117,6 +117,8 @@ def test_g9_a_run_not_delivered_keeps_nothing_in_plaintext(ran: Path) -> None:
     assert vault.key_file(home / "keys", keys.pop()).is_file()
     report = json.loads((home / "scra" / "scra.json").read_text())
     assert report["staged"] == str(home / "staged") and report["out"] == str(home / "scra")
+    text = (home / "scra" / "scra.json").read_text()
+    assert "sluis-vault-" not in text and vault.WORK_TMP not in text  # no private folder
     assert (home / "scra" / "recipient" / "scra.json").is_file()
     assert not (home / PARTIAL).exists() and not (home / vault.WORK_TMP).exists()
 

@@ -371,7 +371,7 @@ def small_disk(tmp_path: Path):
 
 #: the stages' progress lines before the error
 PROGRESS = ("check sources", "select", "draw", "frames", "extract", "pseudonymise", "coarsen",
-            "write", "small-cell")  # fmt: skip
+            "write", "small-cell", "seal")  # fmt: skip
 
 
 def _fill(disk: Path, leave: int) -> Path:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial as bind
 from pathlib import Path
+from typing import Any
 
 import ibis
 
@@ -293,7 +294,8 @@ def _run_locked(
                         }
                     # the run's data key, before its first byte is written: the extract goes
                     # to a private folder (memory when it has room) and is sealed from there
-                    key_id = start_partial(partial, store)
+                    with _writing(partial):
+                        key_id = start_partial(partial, store)
                     plain = private.enter_context(
                         vault.private_folder(home, need=2 * _plain_bytes(summary.datasets))
                     )
@@ -321,12 +323,24 @@ def _run_locked(
                 )
                 summary.scra_ok = result.ok
                 summary.scra_dir = str(scra_dir)
-            with clock("seal"):
+            with clock("seal"), _writing(partial):
                 seal_output(plain, partial, store=store, key_id=key_id, scra_dir=scra_dir)
         replace_output(home, partial, outputs, store=store, key_id=key_id, replacing=replacing)
         audit.append("scra-result", {"ok": result.ok, "report": str(scra_dir / "scra.json")})
     write_text(work / "run.json", json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
     return summary
+
+
+@contextmanager
+def _writing(where: Path) -> Iterator[None]:
+    """Name ``where`` in an :class:`OSError` that names no file (a write that failed on a
+    full disk raises one without), so the run's one-line error says which folder (X2)."""
+    try:
+        yield
+    except OSError as err:
+        if not err.filename:
+            err.filename = str(where)
+        raise
 
 
 def _plain_bytes(datasets: dict[str, dict[str, int]]) -> int:
@@ -376,17 +390,34 @@ def seal_output(plain: Path, partial: Path, *, store: Path, key_id: str, scra_di
             plain / folder, partial / folder, store=store, key_id=key_id, purpose=purpose
         )
     treated = {Path(f).name for f, _ in SEALED if f.startswith("scra/")}
-    for path in sorted((plain / "scra").iterdir()):
-        if path.name in treated:
+    for path in sorted((plain / "scra").rglob("*")):
+        rel = path.relative_to(plain / "scra")
+        if rel.parts[0] in treated or not path.is_file():
             continue
-        if path.is_dir():
-            shutil.copytree(path, partial / "scra" / path.name)
-        else:
-            shutil.copyfile(path, partial / "scra" / path.name)
+        (partial / "scra" / rel).parent.mkdir(parents=True, exist_ok=True)
+        try:  # file by file: copytree hides a full disk in a shutil.Error
+            shutil.copyfile(path, partial / "scra" / rel)
+        except OSError as err:
+            err.filename = str(partial / "scra" / rel)  # the write failed, not the read
+            raise
     report = partial / "scra" / "scra.json"
-    data = json.loads(report.read_text(encoding="utf-8"))
-    data["out"] = str(scra_dir)
+    data = _moved(
+        json.loads(report.read_text(encoding="utf-8")), str(plain / "scra"), str(scra_dir)
+    )
     write_text(report, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _moved(data: Any, private: str, public: str) -> Any:
+    """``data`` (a parsed report) with every path under the private folder ``private``
+    (``out``, the treated files) named under ``public``, where the sealed files are: the
+    private folder is gone when the run ends, and its name differs from run to run (X3)."""
+    if isinstance(data, dict):
+        return {k: _moved(v, private, public) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_moved(v, private, public) for v in data]
+    if isinstance(data, str) and (data == private or data.startswith(private + "/")):
+        return public + data[len(private) :]
+    return data
 
 
 def replace_output(
