@@ -305,7 +305,9 @@ def test_x2_run_reads_past_a_column_named_file_row_number_without_the_check(tmp_
     )
     _no_traceback(done)
     assert done.returncode in (0, 1), done.stderr
-    assert (work / "run.json").exists() and (work / "ksz" / "staged" / "person.parquet").exists()
+    # the staged extract is sealed from the run's first write (G9)
+    assert (work / "run.json").exists()
+    assert (work / "ksz" / "staged" / "person.parquet.sealed").exists()
 
 
 def test_x2_run_selecting_no_one_is_a_located_error(sources: Path, tmp_path: Path) -> None:

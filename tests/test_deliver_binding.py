@@ -25,6 +25,7 @@ from sluis.deliver.receipt import verify_receipt
 from sluis.domain.insz import is_valid_insz
 from sluis.flow import run_spec
 from sluis.flow.deliver import DeliveryRefused, SftpTarget, deliver
+from sluis.flow.retain import opened_held
 from sluis.retain import vault
 from sluis.spec.load import SpecError
 from sluis.synth import generate
@@ -202,9 +203,13 @@ def test_g11_a_bad_recipient_key_gets_nothing_built(work: Path, data: Path, tmp_
 
 def test_g8_a_privacy_scan_refusal_removes_the_package(work: Path) -> None:
     """A national number in the treated extract (as a bug upstream would leave it): the
-    scan refuses, and the package it was found in is gone from delivery/."""
-    staged = work / "ksz" / "scra" / "staged" / "panel.parquet"
-    table = pq.read_table(staged)
+    scan refuses, and the package it was found in is gone from delivery/. The treated
+    files are sealed from the run's first write (G9): the bug's value is sealed in too."""
+    home = work / "ksz"
+    sealed = home / "scra" / "staged" / f"panel.parquet{vault.SUFFIX}"
+    key_id = vault.key_id_of(sealed)
+    with opened_held(home / "scra" / "staged") as plain:
+        table = pq.read_table(plain / "panel.parquet")
     column = "household_size"
     assert pa.types.is_int64(table.schema.field(column).type)
     insz = 99092700170
@@ -213,7 +218,11 @@ def test_g8_a_privacy_scan_refusal_removes_the_package(work: Path) -> None:
     values[0] = insz
     index = table.schema.get_field_index(column)
     table = table.set_column(index, table.schema.field(column), pa.array(values, pa.int64()))
-    pq.write_table(table, staged)
+    with vault.private_folder(home) as scratch:
+        pq.write_table(table, scratch / "panel.parquet")
+        key = vault.load_data_key(home / "keys", key_id)
+        label = "treated/panel.parquet"
+        vault.seal_file(scratch / "panel.parquet", sealed, key=key, key_id=key_id, label=label)
     with pytest.raises(DeliveryRefused) as err:
         deliver(SPEC, work, created=DAY)
     assert err.value.rule == "privacy-scan" and "insz" in str(err.value)

@@ -16,6 +16,7 @@ from sluis.audit import verify
 from sluis.cli.enclave_demo import REVIEWERS, demo_enclave
 from sluis.deliver import build_package, verify_package
 from sluis.flow import run_spec
+from sluis.flow.retain import opened_held
 from sluis.spec import load_spec, spec_digest
 from sluis.synth import generate
 
@@ -32,7 +33,8 @@ def test_a5_x4_the_demo_runs_the_example_job_inside_and_out_and_releases(
     run_spec(SPEC, sources, phase=1, work=tmp_path / "run-25-074", check=False)
     scra = tmp_path / "run-25-074" / "ksz" / "scra"
     opened = tmp_path / "recipient-25-074" / "opened"
-    build_package(load_spec(SPEC), spec_digest(SPEC), scra / "staged", scra, opened, created=DAY)
+    with opened_held(scra / "staged") as treated:  # sealed from the run's first write (G9)
+        build_package(load_spec(SPEC), spec_digest(SPEC), treated, scra, opened, created=DAY)
     out = Console(record=True, width=200)
     monkeypatch.chdir(tmp_path.parent)
     relative = Path(tmp_path.name)

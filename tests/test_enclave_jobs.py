@@ -26,6 +26,7 @@ from sluis.enclave.sandbox import LIBRARY_MOUNT
 from sluis.enclave.workspace import EnclaveError, build_data
 from sluis.errors import UsageError
 from sluis.flow import run_spec
+from sluis.flow.retain import opened_held
 from sluis.spec import load_spec, spec_digest
 
 pytestmark = pytest.mark.slow
@@ -44,14 +45,15 @@ def phase1(world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("phase1")
     run_spec(SPEC, world.sources, phase=1, work=work, check=False)
     scra = work / "ksz" / "scra"
-    info = build_package(
-        load_spec(SPEC),
-        spec_digest(SPEC),
-        scra / "staged",
-        scra,
-        tmp_path_factory.mktemp("package"),
-        created=DAY,
-    )
+    with opened_held(scra / "staged") as treated:  # sealed from the run's first write (G9)
+        info = build_package(
+            load_spec(SPEC),
+            spec_digest(SPEC),
+            treated,
+            scra,
+            tmp_path_factory.mktemp("package"),
+            created=DAY,
+        )
     return info.path / "data"
 
 

@@ -27,6 +27,7 @@ LABELS = {
     "coarsen": "coarsen and check",
     "write": "write staged extract",
     "scra": "small-cell risk analysis",
+    "seal": "seal the output at rest",
     "send-lists": "send INSZ lists to providers",
     "destroy": "destroy providers' data",
 }

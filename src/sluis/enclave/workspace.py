@@ -17,12 +17,13 @@ own, finer coding here; the codebook says which.
 ``enclave/data.json`` records the data's checkpoint: the SHA-256 of every file and one
 digest over them, which every job's ``run.json`` and ``job-run`` audit record carries.
 
-At rest the data are sealed (issue 18, crypto-shredding): ``sluis enclave build`` seals
-``data/`` (and the phase-2 run's staged extract it was built from) under a data key of the
-party's key store and registers them as the entry ``<project>-enclave`` with the spec's
-deadline. A job sees them only through :meth:`Enclave.opened_data`, a private plaintext
-copy removed after the job; once ``sluis retain destroy`` has destroyed the key, no job
-runs and no copy of the sealed files can be opened.
+At rest the data are sealed (issue 18, crypto-shredding): ``sluis enclave build`` builds
+``data/`` in a private folder and seals it under the data key of the phase-2 run (which
+sealed its staged extract from its first write) and registers them as the entry
+``<project>-enclave`` with the spec's deadline. A job sees them only through
+:meth:`Enclave.opened_data`, a private plaintext copy removed after the job; once
+``sluis retain destroy`` has destroyed the key, no job runs and no copy of the sealed
+files can be opened.
 """
 
 from __future__ import annotations
@@ -325,12 +326,18 @@ def build_data(
         key_id = hold.enclave_key(enclave.home, store=enclave.store)
         try:
             staged = enclave.home / "staged"
-            with vault.opened(
-                staged, store=enclave.store, purpose="staged", work=enclave.home
-            ) as plain:
-                rows = _write_data(partial, spec, digest, plain, created)
-            files = digest_tree(partial)  # the checkpoint is over the plaintext
-            vault.seal_tree(partial, store=enclave.store, key_id=key_id, purpose=DATA_PURPOSE)
+            # built in a private folder and sealed from there: no plaintext in the workspace
+            with (
+                vault.opened(
+                    staged, store=enclave.store, purpose="staged", work=enclave.home
+                ) as plain,
+                vault.private_folder(enclave.home) as built,
+            ):
+                rows = _write_data(built, spec, digest, plain, created)
+                files = digest_tree(built)  # the checkpoint is over the plaintext
+                vault.seal_copy(
+                    built, partial, store=enclave.store, key_id=key_id, purpose=DATA_PURPOSE
+                )
             _set_read_only(partial)
             if enclave.data.exists():
                 remove_tree(enclave.data)

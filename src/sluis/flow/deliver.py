@@ -243,7 +243,7 @@ def _build_and_send(
     scra_dir = home / "scra"
     t = time.perf_counter()
     checkpoint = earlier or audit.checkpoint()
-    # the treated files are sealed at rest once delivered: a second delivery reads them
+    # the treated files are sealed from the run's first write: the delivery reads them
     # through the vault, in a private temporary folder
     with opened(scra_dir / "staged", store=store, purpose="treated", work=home) as treated:
         info = build_package(

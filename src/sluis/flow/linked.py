@@ -40,7 +40,7 @@ from sluis.flow.exchange import (
     serving,
     unpack_extract,
 )
-from sluis.retain import destroy
+from sluis.retain import destroy, vault
 from sluis.select import Sources
 from sluis.select.population import population, status_snapshot
 from sluis.sources.contract import CONTRACT
@@ -124,16 +124,16 @@ def link(
     with clock("frames"):
         frames = population_frames(engine, held, spec, populations)
 
-    scratch = ttp.root / ".lists"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(mode=0o700)
-    listing = scratch / f"insz-{project}.parquet"
-    subjects = frames.subjects
-    engine.write_parquet(subjects.select("insz"), listing, order_by=["insz"])
+    # the list of national numbers lives in a private folder (memory when it has room)
+    # until it is encrypted to the providers: never in plaintext in the workspace (G9)
+    shutil.rmtree(ttp.root / ".lists", ignore_errors=True)  # where an older sluis wrote it
+    listing_name = f"insz-{project}.parquet"
     senders = {ttp_name: providers, **{p: [ttp_name] for p in providers}}
     received: dict[str, Path] = {}
     with serving(spaces, senders) as servers:
-        with clock("send-lists"):
+        with clock("send-lists"), vault.private_folder(ttp.root) as scratch:
+            listing = scratch / listing_name
+            engine.write_parquet(frames.subjects.select("insz"), listing, order_by=["insz"])
             for p in providers:
                 send(
                     listing,
@@ -143,7 +143,6 @@ def link(
                     audit=audit,
                     what="insz-list",
                 )
-        shutil.rmtree(scratch)
         for p in providers:
             with clock(f"{p}:extract"):
                 provide(
@@ -153,7 +152,7 @@ def link(
                     ws=spaces[p],
                     ttp=ttp,
                     server=servers[ttp_name],
-                    list_name=f"{listing.name}.age",
+                    list_name=f"{listing_name}.age",
                     check=check,
                 )
     refused = ""

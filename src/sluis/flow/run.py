@@ -7,20 +7,29 @@ and nothing else on disk; the raw datasets live only inside the engine. What is 
 already pseudonymised and coarsened: ``staged/<dataset>.parquet`` (checked against the
 spec's rules and refused if finer), then the SCRA's treated copy in ``scra/staged/`` with
 its report. ``run.json`` and ``run.html`` summarise the run.
+
+Sealed from the first write (G9, issue 18; docs/retention.md "When"): the run makes its
+data key, the engine writes the staged extract into a private folder
+(:func:`sluis.retain.vault.private_folder`: memory, else ``.vault-tmp``), the SCRA reads
+that copy and writes its treated files and suppressions there too, and everything is
+sealed into ``.run.partial/`` and renamed into place when complete. Only the SCRA's
+reports and ``run.json`` (aggregates) are plain.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial as bind
 from pathlib import Path
+from typing import Any
 
 import ibis
 
-from sluis.atomic import disk_full, is_disk_full, write_text
+from sluis.atomic import disk_full, fsync_dir, is_disk_full, write_text
 from sluis.audit import open_log
 from sluis.coarsen import check_coarsened, coarsen_dataset
 from sluis.engine import connect
@@ -31,7 +40,8 @@ from sluis.flow.linked import destroy_received, external_providers, link
 from sluis.flow.lock import command_line, workspace_lock
 from sluis.pseudo import distinct_ids, load_key, new_key, pseudonymise, sequence_numbers
 from sluis.pseudo.keys import key_path
-from sluis.retain.hold import check_key_kept, hold_key
+from sluis.retain import register, vault
+from sluis.retain.hold import SEALED, check_key_kept, hold_key
 from sluis.retain.register import EVENTS as REGISTER_EVENTS
 from sluis.select import Sources, select_samples
 from sluis.select.sample import draw, seed_key
@@ -134,15 +144,19 @@ def run_spec(
             # the half-written extract goes at once: it is personal data and takes space;
             # so do the staged extract and SCRA of a run that failed after replacing the
             # earlier output (no output without its run.json, which is written last)
-            for partial in [*work.glob(f"*/{PARTIAL}"), *replacing]:
-                shutil.rmtree(partial, ignore_errors=True)
+            for partial in work.glob(f"*/{PARTIAL}"):
+                drop_partial(partial)
+            for output in replacing:
+                shutil.rmtree(output, ignore_errors=True)
             if isinstance(err, Exception) and not isinstance(err, SluisError) and is_disk_full(err):
                 raise disk_full(err, getattr(err, "filename", None) or work) from None
             raise
 
 
-#: the staged extract's name while it is written (renamed to ``staged`` when complete)
-PARTIAL = ".staged.partial"
+#: the run's sealed output while it is written (``staged/`` and ``scra/`` in it are renamed
+#: into place when complete), with :data:`PARTIAL_KEY` naming the run's new data key
+PARTIAL = ".run.partial"
+PARTIAL_KEY = "data-key.json"
 
 
 def _run_locked(
@@ -225,82 +239,220 @@ def _run_locked(
                     spec, Path(data), work / party, frozenset(spec.parties[party].tables)
                 )
             audit.append("sources-checked", {"data": str(data), **remembered.as_record()})
-        partial = work / party / PARTIAL
-        shutil.rmtree(partial, ignore_errors=True)
-        with connect() as engine:
-            if linked:
-                joined = link(
-                    engine,
-                    spec,
-                    Path(data),
-                    work,
-                    audit=audit,
-                    clock=clock,
-                    check=checker if check else None,
-                )
-                raw = joined.raw
-                summary.providers = joined.providers
-                summary.populations = joined.populations
-                summary.persons = engine.count(joined.frames.cohorts)
-                summary.family_members = engine.count(joined.frames.subjects) - summary.persons
-            else:
-                raw = _sampled(engine, spec, Path(data), phase, audit, clock, summary)
-            try:
-                audit.append("key-used", {"project": project, "key_fingerprint": key.fingerprint})
-                with clock("pseudonymise"), engine.scratch() as keep:
-                    pseudonymised = {
-                        n: keep(t) for n, t in _pseudonymise(engine, spec, raw, key).items()
-                    }
-                    _drop_replaced(engine, raw, pseudonymised)
-                audit.append("pseudonymised", {"datasets": sorted(pseudonymised)})
-            finally:  # right after linking, and also when pseudonymisation fails (B1)
+        home = work / party
+        partial = home / PARTIAL
+        drop_partial(partial)  # a killed run's sealed output, and its data key
+        vault.sweep_private(home)  # and its plaintext (a killed run cannot remove it)
+        with ExitStack() as private:
+            with connect() as engine:
                 if linked:
-                    with clock("destroy"):
-                        destroy_received(joined, audit, project)
-            with clock("coarsen"):
-                coarse = {}
-                for name, table in pseudonymised.items():
-                    # a person-year's EU is that of its year (eu4, birth5 and their recodes)
-                    year = "year" if spec.datasets[name].unit == "person_year" else None
-                    coarse[name] = engine.materialise(
-                        coarsen_dataset(engine, table, spec, name, reference_year=year)
+                    joined = link(
+                        engine,
+                        spec,
+                        Path(data),
+                        work,
+                        audit=audit,
+                        clock=clock,
+                        check=checker if check else None,
                     )
-                    check_coarsened(engine, coarse[name], spec, name, party=party)
-                _drop_replaced(engine, pseudonymised, coarse)
-            with clock("write"):
-                for name, table in coarse.items():
-                    engine.write_parquet(
-                        table, partial / f"{name}.parquet", order_by=_row_order(table.columns)
+                    raw = joined.raw
+                    summary.providers = joined.providers
+                    summary.populations = joined.populations
+                    summary.persons = engine.count(joined.frames.cohorts)
+                    summary.family_members = engine.count(joined.frames.subjects) - summary.persons
+                else:
+                    raw = _sampled(engine, spec, Path(data), phase, audit, clock, summary)
+                try:
+                    audit.append(
+                        "key-used", {"project": project, "key_fingerprint": key.fingerprint}
                     )
-                    summary.datasets[name] = {
-                        "rows": engine.count(table),
-                        "columns": len(table.columns),
-                    }
-            audit.append("coarsened", {"datasets": summary.datasets})
-        for old in outputs:
-            if old.is_dir():
-                shutil.rmtree(old)
-            else:
-                old.unlink(missing_ok=True)
-        replacing.extend([staged, scra_dir])
-        partial.rename(staged)
-        with clock("scra"):
-            from sluis.scra.driver import run_spec_scra
+                    with clock("pseudonymise"), engine.scratch() as keep:
+                        pseudonymised = {
+                            n: keep(t) for n, t in _pseudonymise(engine, spec, raw, key).items()
+                        }
+                        _drop_replaced(engine, raw, pseudonymised)
+                    audit.append("pseudonymised", {"datasets": sorted(pseudonymised)})
+                finally:  # right after linking, and also when pseudonymisation fails (B1)
+                    if linked:
+                        with clock("destroy"):
+                            destroy_received(joined, audit, project)
+                with clock("coarsen"):
+                    coarse = {}
+                    for name, table in pseudonymised.items():
+                        # a person-year's EU is that of its year (eu4, birth5 and their recodes)
+                        year = "year" if spec.datasets[name].unit == "person_year" else None
+                        coarse[name] = engine.materialise(
+                            coarsen_dataset(engine, table, spec, name, reference_year=year)
+                        )
+                        check_coarsened(engine, coarse[name], spec, name, party=party)
+                    _drop_replaced(engine, pseudonymised, coarse)
+                with clock("write"):
+                    for name, table in coarse.items():
+                        summary.datasets[name] = {
+                            "rows": engine.count(table),
+                            "columns": len(table.columns),
+                        }
+                    # the run's data key, before its first byte is written: the extract goes
+                    # to a private folder (memory when it has room) and is sealed from there
+                    with _writing(partial):
+                        key_id = start_partial(partial, store)
+                    plain = private.enter_context(
+                        vault.private_folder(home, need=2 * _plain_bytes(summary.datasets))
+                    )
+                    (plain / "staged").mkdir(mode=0o700)
+                    for name, table in coarse.items():
+                        engine.write_parquet(
+                            table,
+                            plain / "staged" / f"{name}.parquet",
+                            order_by=_row_order(table.columns),
+                        )
+                audit.append("coarsened", {"datasets": summary.datasets})
+            # the engine is closed: its memory is free for the SCRA
+            with clock("scra"):
+                from sluis.scra.driver import run_spec_scra
 
-            # an enclave phase's data never leave (A5): the SCRA measures their risk for the
-            # output reviewers but treats nothing; output control protects the enclave
-            result = run_spec_scra(
-                spec,
-                staged,
-                scra_dir,
-                treat=summary.phase_mode != "enclave",
-                design_weight=_design_weight(spec, summary),
-            )
-            summary.scra_ok = result.ok
-            summary.scra_dir = str(scra_dir)
+                # an enclave phase's data never leave (A5): the SCRA measures their risk for
+                # the output reviewers but treats nothing; output control protects the enclave
+                result = run_spec_scra(
+                    spec,
+                    plain / "staged",
+                    plain / "scra",
+                    treat=summary.phase_mode != "enclave",
+                    design_weight=_design_weight(spec, summary),
+                    shown_as=staged,
+                )
+                summary.scra_ok = result.ok
+                summary.scra_dir = str(scra_dir)
+            with clock("seal"), _writing(partial):
+                seal_output(plain, partial, store=store, key_id=key_id, scra_dir=scra_dir)
+        replace_output(home, partial, outputs, store=store, key_id=key_id, replacing=replacing)
         audit.append("scra-result", {"ok": result.ok, "report": str(scra_dir / "scra.json")})
     write_text(work / "run.json", json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
     return summary
+
+
+@contextmanager
+def _writing(where: Path) -> Iterator[None]:
+    """Name ``where`` in an :class:`OSError` that names no file (a write that failed on a
+    full disk raises one without), so the run's one-line error says which folder (X2)."""
+    try:
+        yield
+    except OSError as err:
+        if not err.filename:
+            err.filename = str(where)
+        raise
+
+
+def _plain_bytes(datasets: dict[str, dict[str, int]]) -> int:
+    """An upper bound of the staged extract's size in Parquet (8 bytes a value; Parquet's
+    encodings make it smaller), to choose memory or the workspace for the private folder
+    (which holds it and the SCRA's treated copy)."""
+    return sum(8 * d["rows"] * d["columns"] for d in datasets.values())
+
+
+def start_partial(partial: Path, store: Path) -> str:
+    """Make the run's data key in ``store`` and the folder its sealed output is gathered
+    in, which names the key first: a run killed before it renamed its output into place
+    leaves the key's id there, and the next run destroys it (:func:`drop_partial`)."""
+    partial.mkdir(mode=0o700)
+    key_id = vault.new_data_key(store)
+    write_text(
+        partial / PARTIAL_KEY,
+        json.dumps({"key_id": key_id, "key_store": str(Path(store).resolve())}) + "\n",
+    )
+    return key_id
+
+
+def drop_partial(partial: Path) -> None:
+    """Remove a run's unfinished sealed output and destroy the data key it names (nothing
+    else was sealed under it: the key is made for the run, and registered only by a
+    delivery of the finished run)."""
+    if not partial.exists():
+        return
+    marker = partial / PARTIAL_KEY
+    if marker.is_file():
+        try:
+            made = json.loads(marker.read_text(encoding="utf-8"))
+            vault.destroy_data_key(Path(made["key_store"]), made["key_id"])
+        except (ValueError, KeyError, SluisError):
+            pass  # a marker cut off by a kill: its key was not made yet
+    shutil.rmtree(partial, ignore_errors=True)
+
+
+def seal_output(plain: Path, partial: Path, *, store: Path, key_id: str, scra_dir: Path) -> None:
+    """Seal the run's plaintext output in the private folder ``plain`` (``staged/`` and the
+    SCRA's ``scra/``) into ``partial``, under the purposes of
+    :data:`sluis.retain.hold.SEALED`; the SCRA's reports (aggregates: ``scra.json``,
+    ``scra.html``, ``recipient/``) are copied plain, ``scra.json`` naming ``scra_dir``,
+    where the treated files will be, rather than the private folder."""
+    for folder, purpose in SEALED:
+        vault.seal_copy(
+            plain / folder, partial / folder, store=store, key_id=key_id, purpose=purpose
+        )
+    treated = {Path(f).name for f, _ in SEALED if f.startswith("scra/")}
+    for path in sorted((plain / "scra").rglob("*")):
+        rel = path.relative_to(plain / "scra")
+        if rel.parts[0] in treated or not path.is_file():
+            continue
+        (partial / "scra" / rel).parent.mkdir(parents=True, exist_ok=True)
+        try:  # file by file: copytree hides a full disk in a shutil.Error
+            shutil.copyfile(path, partial / "scra" / rel)
+        except OSError as err:
+            err.filename = str(partial / "scra" / rel)  # the write failed, not the read
+            raise
+    report = partial / "scra" / "scra.json"
+    data = _moved(
+        json.loads(report.read_text(encoding="utf-8")), str(plain / "scra"), str(scra_dir)
+    )
+    write_text(report, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _moved(data: Any, private: str, public: str) -> Any:
+    """``data`` (a parsed report) with every path under the private folder ``private``
+    (``out``, the treated files) named under ``public``, where the sealed files are: the
+    private folder is gone when the run ends, and its name differs from run to run (X3)."""
+    if isinstance(data, dict):
+        return {k: _moved(v, private, public) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_moved(v, private, public) for v in data]
+    if isinstance(data, str) and (data == private or data.startswith(private + "/")):
+        return public + data[len(private) :]
+    return data
+
+
+def replace_output(
+    home: Path,
+    partial: Path,
+    outputs: list[Path],
+    *,
+    store: Path,
+    key_id: str,
+    replacing: list[Path],
+) -> None:
+    """Put the run's complete sealed output in place of the earlier run's: ``run.json``
+    goes first (no output without it), then the earlier data key when no delivery or
+    enclave build in the register holds it (their packages and data are sealed under it
+    until their deadline), then the earlier output; ``partial``'s folders are renamed into
+    place."""
+    earlier = vault.held_key(*(home / f for f, _ in SEALED))
+    for old in sorted(outputs, key=lambda p: p.suffix not in (".json", ".html")):
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink(missing_ok=True)
+    if earlier and earlier != key_id and not held_in_register(home, earlier):
+        vault.destroy_data_key(store, earlier)
+    replacing.extend(home / f for f in ("staged", "scra"))
+    for name in ("staged", "scra"):
+        (partial / name).rename(home / name)
+    fsync_dir(home)
+    shutil.rmtree(partial)
+
+
+def held_in_register(home: Path, key_id: str) -> bool:
+    """Whether any entry of the party's register (a delivery, the enclave's data) names
+    data key ``key_id``: its data then live until that entry's destruction."""
+    return any(line.get("key_id") == key_id for line in register.lines(home))
 
 
 def _sampled(

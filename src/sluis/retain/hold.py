@@ -1,8 +1,9 @@
 """What a party holds after a delivery, sealed and in the register (G9, G10; issue 18).
 
 ``sluis deliver`` calls :func:`hold_delivery` once the delivery is complete: the run's
-staged extract, the SCRA's treated files and the plaintext package are sealed under the
-run's data key (:mod:`sluis.retain.vault`), and a ``delivered`` event names them with the
+staged extract and the SCRA's treated files are sealed already (``sluis run`` seals them
+from its first write), the plaintext package is sealed under the same run's data key
+(:mod:`sluis.retain.vault`), and a ``delivered`` event names them with the
 decision, recipient, researchers, archive digest, audit checkpoint and deadline.
 :func:`hold_key` puts a project key the party keeps into the register with the same
 deadline (26/050 §26: the key can re-identify the data, so it lives no longer than they

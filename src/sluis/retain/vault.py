@@ -55,6 +55,8 @@ _KEY_HEADER = "sluis data key v1"
 #: where the private temporary folders go when /dev/shm has no room
 WORK_TMP = ".vault-tmp"
 SHM = Path("/dev/shm")
+#: names another memory file system for the private folders (see :func:`memory_root`)
+MEMORY_ENV = "SLUIS_VAULT_MEMORY"
 
 
 class VaultError(SluisError):
@@ -233,12 +235,33 @@ def seal_tree(folder: Path, *, store: Path, key_id: str, purpose: str) -> list[P
     return sealed_files(folder)
 
 
+def seal_copy(src: Path, dst: Path, *, store: Path, key_id: str, purpose: str) -> list[Path]:
+    """Seal every file under the plaintext folder ``src`` (a :func:`private_folder`) into
+    ``dst`` (``src/x`` becomes ``dst/x.sealed``, folders 0700): unlike :func:`seal_tree`
+    the plaintext never enters ``dst``, so nothing of it reaches the workspace's blocks.
+    ``src`` is left as it is (its private folder goes when the command ends). Returns the
+    sealed files; none when ``src`` does not exist (an SCRA that treated nothing)."""
+    src, dst = Path(src), Path(dst)
+    if not src.is_dir():
+        return []
+    key = load_data_key(store, key_id)
+    dst.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for path in sorted(p for p in src.rglob("*") if p.is_file()):
+        rel = path.relative_to(src)
+        target = dst / rel.parent / (rel.name + SUFFIX)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        seal_file(path, target, key=key, key_id=key_id, label=f"{purpose}/{rel.as_posix()}")
+    for parent in {p.parent for p in sealed_files(dst)}:
+        fsync_dir(parent)
+    return sealed_files(dst)
+
+
 @contextmanager
 def opened(folder: Path, *, store: Path, purpose: str, work: Path) -> Iterator[Path]:
     """``with opened(dir, ...) as plain:`` the plaintext of the sealed folder ``dir`` in a
     private temporary folder, removed on exit; ``dir`` itself when it holds nothing sealed
-    (a run not yet delivered). ``work`` is the party's workspace, whose ``.vault-tmp`` is
-    used when /dev/shm has no room."""
+    (a folder sealed by no one: a run of an older sluis, a test's own extract). ``work``
+    is the party's workspace, whose ``.vault-tmp`` is used when memory has no room."""
     folder = Path(folder)
     sealed = sealed_files(folder)
     if not sealed:
@@ -265,10 +288,8 @@ def private_folder(work: Path, *, need: int = 0) -> Iterator[Path]:
     """A new folder only its owner can enter, in /dev/shm when it has room for ``need``
     bytes twice over, else in ``work/.vault-tmp``; removed on exit. Folders left by killed
     processes are removed first."""
-    bases = [SHM / f"sluis-vault-{os.getuid()}", Path(work) / WORK_TMP]
-    for base in bases:
-        sweep(base)
-    base = bases[0] if _room(SHM, 2 * need) else bases[1]
+    bases = sweep_private(work)
+    base = bases[0] if _room(bases[0].parent, 2 * need) else bases[1]
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(base, 0o700)
     folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
@@ -276,6 +297,24 @@ def private_folder(work: Path, *, need: int = 0) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def memory_root() -> Path:
+    """Where private folders go when there is room: /dev/shm, or the memory file system
+    named by ``$SLUIS_VAULT_MEMORY`` (an operator's own tmpfs; a path that does not exist
+    sends every private folder to the workspace's ``.vault-tmp``)."""
+    return Path(os.environ.get(MEMORY_ENV) or SHM)
+
+
+def sweep_private(work: Path) -> list[Path]:
+    """Remove the private folders of processes that no longer run (a command killed with
+    ``kill -9`` cannot remove its own), in memory and in ``work/.vault-tmp``; returns both
+    bases, memory first. Every command that writes or opens the party's data calls it
+    first, so a killed command's plaintext lives until the next command at the latest."""
+    bases = [memory_root() / f"sluis-vault-{os.getuid()}", Path(work) / WORK_TMP]
+    for base in bases:
+        sweep(base)
+    return bases
 
 
 def _room(path: Path, need: int) -> bool:
