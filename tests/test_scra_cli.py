@@ -137,3 +137,33 @@ def test_g5_scra_cli_longitudinal_risk_per_quarter(tmp_path: Path) -> None:
     assert (lr["windows"], lr["windows_at_risk"], lr["persons_at_risk"]) == (12, 4, 2)
     assert [q["quarter"] for q in lr["per_quarter"]] == ["2012Q1", "2012Q2"]
     assert "Trajectories" in (out / "scra.html").read_text()
+
+
+def test_g5_spec_run_on_a_sample_takes_the_design_weight_its_run_recorded(
+    tmp_path: Path,
+) -> None:
+    """G5: ``sluis scra --spec --staged W/<party>/staged`` measures a sample as the run did,
+    with the design weight from the run's ``run.json`` (the sampled population over the
+    persons delivered), so a 25/074 phase-1 extract is not taken for a population."""
+    from sluis.spec import load_spec
+    from test_scra_spec import stage_25_074
+
+    root = Path(__file__).resolve().parents[1]
+    spec_file = root / "specs" / "25-074.yaml"
+    work = tmp_path / "W"
+    staged = stage_25_074(load_spec(spec_file), work / "ksz" / "staged", persons=200)
+    (work / "run.json").write_text(
+        json.dumps({"populations": {"target": 40_000, "naturalised": 9_000}, "persons": 200})
+    )
+    _code, output, err = _run(
+        "--spec", str(spec_file), "--staged", str(staged), "--out", str(tmp_path / "o")
+    )
+    assert err is None or isinstance(err, SystemExit), output
+    data = json.loads((tmp_path / "o" / "scra.json").read_text())
+    assert {d["weight"] for d in data["datasets"] if d["name"] in ("person", "panel")} == {
+        "design weight 200"
+    }
+    (work / "run.json").unlink()  # without a run, the extract is taken as it is
+    _run("--spec", str(spec_file), "--staged", str(staged), "--out", str(tmp_path / "p"))
+    data = json.loads((tmp_path / "p" / "scra.json").read_text())
+    assert {d["weight"] for d in data["datasets"]} == {None}

@@ -115,17 +115,21 @@ def scra(
         if spec_file is None or staged is None:
             raise SluisError("--spec and --staged go together", rule="scra-usage")
         from sluis.flow.retain import opened_held
+        from sluis.flow.run import recorded_design_weight
         from sluis.scra.driver import run_spec_scra
         from sluis.spec import load_spec
 
-        # a delivered run's extract is sealed at rest: read it through the vault
+        spec = load_spec(spec_file)
+        # a run's extract is sealed at rest: read it through the vault; a sample is
+        # measured with the design weight its run recorded (run.json), as the run did
         with opened_held(staged) as plain:
             spec_result = run_spec_scra(
-                load_spec(spec_file),
+                spec,
                 plain,
                 out_dir,
                 treat=treat,
                 semantics=suppression,
+                design_weight=recorded_design_weight(spec, Path(staged).parent.parent),
                 shown_as=staged,
             )
         render_spec_scra(Console(), spec_result, out_dir)

@@ -318,7 +318,7 @@ def _run_locked(
                     plain / "staged",
                     plain / "scra",
                     treat=summary.phase_mode != "enclave",
-                    design_weight=_design_weight(spec, summary),
+                    design_weight=_design_weight(spec, summary.populations, summary.persons),
                     shown_as=staged,
                 )
                 summary.scra_ok = result.ok
@@ -535,14 +535,31 @@ def _row_order(columns: list[str]) -> list[str]:
     return keys or list(columns)
 
 
-def _design_weight(spec: Spec, summary: RunSummary) -> float | None:
+def _design_weight(spec: Spec, populations: dict[str, int], persons: int) -> float | None:
     """Persons of the population each delivered person stands for, when a sample is
     delivered: the sampled populations' size over the persons of the phase."""
-    if not spec.samples or not summary.persons:
+    if not spec.samples or not persons:
         return None
     top = {s.population for s in spec.samples.values()}
     top = {p for p in top if spec.populations[p].subset_of is None}
-    return sum(summary.populations[p] for p in top) / summary.persons
+    if not top <= populations.keys():
+        return None
+    return sum(populations[p] for p in top) / persons
+
+
+def recorded_design_weight(spec: Spec, work: Path) -> float | None:
+    """The design weight of the run in ``work`` as its ``run.json`` records it (None when
+    there is none, or the run is not a sample): what ``sluis scra --spec --staged`` needs to
+    measure a sample's staged extract as the run did."""
+    record = Path(work) / "run.json"
+    if not record.is_file():
+        return None
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    populations = {str(k): int(v) for k, v in (data.get("populations") or {}).items()}
+    return _design_weight(spec, populations, int(data.get("persons") or 0))
 
 
 def phase_size(spec: Spec, phase: int, populations: dict[str, int]) -> int | None:

@@ -80,7 +80,7 @@ def _share_figure(variables: Sequence[VariableLoss]) -> Figure:
 
 
 def _bars(title: str, labels: list[str], series: dict[str, list[float]], ylabel: str) -> Figure:
-    """Grouped bars, the SCRA report's style (``sluis.scra.report.bar_figure``) for a
+    """Grouped bars, the SCRA report's style (``sluis.scra.html.bar_figure``) for a
     value per label."""
     fig = Figure(figsize=(7.5, 2.8))
     ax = fig.add_subplot()
