@@ -190,7 +190,7 @@ def _dataset(plan: Plan, done: _Treated, out: Path, run: _Run) -> None:
 
 #: rounds of local suppression after the later treatments (each only adds suppressions, so
 #: the treatment ends; a threshold still failing after them fails the run)
-_ROUNDS = 3
+_ROUNDS = 10
 
 
 def _k_fails(plan: Plan, done: _Treated, out: Path) -> bool:
