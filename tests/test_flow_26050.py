@@ -709,3 +709,53 @@ def test_g4_g6_no_delivered_date_lies_outside_the_window(
         )
         assert [c for c in cells if _outside(c, end, "0000Q1", False)] == [], name
     assert checked > 0
+
+
+def test_b11_g5_trajectories_and_poverty_risk_treated_in_what_statbel_delivers(run) -> None:
+    """G5, B11 (issue 19): in Statbel's treated extract no person's 4 consecutive quarters
+    of (sep, rva_status, ocmw_support) in ksz are shared by fewer than 5 persons, and no
+    demography cell of demobel with a known poverty_risk (joined by person and year from
+    income) holds fewer than 2 distinct known values, recounted here with plain SQL; the
+    treatments changed values, and the income class that gives poverty risk back is
+    withheld with it."""
+    summary, work = run
+    assert summary.scra_ok
+    result = json.loads((work / "statbel" / "scra" / "scra.json").read_text())
+    kinds = {t["kind"]: t for t in result["further"]}
+    assert kinds["trajectories"]["values"] > 0 and kinds["trajectories"]["after"] == 0
+    withheld = kinds["l-diversity"]["per_variable"]
+    assert withheld["income.poverty_risk"] == withheld["income.equivalised_income"]
+    spec = load_spec(SPEC)
+    keys = ", ".join(f"d.{k}" for k in spec.scra.key_sets[0].keys)
+    with opened_held(work / "statbel" / "scra" / "staged") as plain:
+        con = duckdb.connect()
+        for name in ("ksz", "demobel", "income"):
+            con.execute(f"create view {name} as select * from '{plain / name}.parquet'")
+        windows = con.execute(
+            """
+            with q as (select person_seq,
+                              cast(left(quarter, 4) as int) * 4 + cast(right(quarter, 1) as int) t,
+                              concat_ws('|', coalesce(cast(sep as varchar), '~'),
+                                        coalesce(cast(rva_status as varchar), '~'),
+                                        coalesce(cast(ocmw_support as varchar), '~')) s
+                       from ksz),
+                 w as (select person_seq, t, string_agg(s, ',') over win seq,
+                              count(*) over win n, max(t) over win last
+                       from q window win as (partition by person_seq order by t
+                                             rows between current row and 3 following))
+            select count(*) from (select t, seq, count(*) share from w
+                                  where n = 4 and last = t + 3 group by t, seq)
+            where share < 5
+            """
+        ).fetchone()[0]
+        cells = con.execute(
+            f"""select count(*) from (
+                  select {keys}, d.year, count(i.poverty_risk) known,
+                         count(distinct i.poverty_risk) distinct_known
+                  from demobel d left join income i
+                    on i.person_seq = d.person_seq and i.year = d.year
+                  group by all)
+                where known > 0 and distinct_known < 2"""
+        ).fetchone()[0]
+        con.close()
+    assert windows == 0 and cells == 0
