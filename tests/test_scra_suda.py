@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 
-from sluis.scra import encode_keys, suda2
+from sluis.scra import encode_keys, frequencies, suda2
 from sluis.scra.suda import _hash_unique_buckets, _parts
 
 
@@ -104,3 +104,17 @@ def test_g5_property_dis_hash_as_sdcmicro(rows: list[list[int]]) -> None:
         buckets[h] += 1
     expected = sum(1 for count in buckets.values() if count == 1)
     assert _hash_unique_buckets(np.array(rows, dtype=np.int64)) == expected
+
+
+@settings(max_examples=20, deadline=None)
+@given(crowded_tables())
+def test_g5_property_suda2_with_the_callers_cells(table: pa.Table) -> None:
+    """G5: SUDA2 given the cells fk was counted on (ids in first-appearance order, as the
+    measure step hands them) scores exactly as when it finds the cells itself."""
+    keys = encode_keys(table, table.column_names)
+    freq = frequencies(keys)
+    given_cells = suda2(keys, cells=(freq.cell, freq.n_cells))
+    own = suda2(keys)
+    assert np.array_equal(given_cells.score, own.score)
+    assert np.array_equal(given_cells.dis_score, own.dis_score)
+    assert np.array_equal(given_cells.msu_per_size, own.msu_per_size)

@@ -224,11 +224,13 @@ def _search(codes, tag, cards, parts):
 
 
 @numba.njit(cache=True, nogil=True)
-def _msu_counts(noted_subset, noted_cand, n_cand, m):
-    """MSU counts per size (n_cand × M): a candidate's MSUs are the minimal subsets among
+def _msu_scores(noted_subset, noted_cand, n_cand, weights):
+    """Each candidate's score (sum of ``weights[size - 1]`` over its MSUs) and the number
+    of MSUs per size: a candidate's MSUs are the minimal subsets among
     those noted for it (every subset on which it is unique contains a noted one, and each
     MSU is noted, since no prefix of it isolates the candidate). Taken by size, a noted
     subset is minimal when it contains none of the minimal ones found before it."""
+    m = len(weights)
     n_noted = len(noted_cand)
     size = np.empty(n_noted, dtype=np.int8)
     per_size = np.zeros(m + 1, dtype=np.int64)
@@ -255,7 +257,8 @@ def _msu_counts(noted_subset, noted_cand, n_cand, m):
                 c = noted_cand[i]
                 by_cand[fill[c]] = noted_subset[i]
                 fill[c] += 1
-    msu = np.zeros((max(n_cand, 1), m), dtype=np.int64)
+    score = np.zeros(n_cand, dtype=np.float64)
+    per_msu_size = np.zeros(m, dtype=np.int64)
     found = np.empty(max(n_noted, 1), dtype=np.int32)
     for c in range(n_cand):
         n_found = 0
@@ -274,8 +277,9 @@ def _msu_counts(noted_subset, noted_cand, n_cand, m):
                 while x:
                     z += x & 1
                     x >>= 1
-                msu[c, z - 1] += 1
-    return msu
+                score[c] += weights[z - 1]
+                per_msu_size[z - 1] += 1
+    return score, per_msu_size
 
 
 @numba.njit(cache=True, nogil=True)
@@ -515,10 +519,16 @@ def _parts(m: int, threads: int) -> list[np.ndarray]:
 
 
 def _msu_search(
-    mat: np.ndarray, cand: np.ndarray, n_cand: int, cards: np.ndarray, _packed: bool = True
-) -> np.ndarray:
-    """MSU counts per size (n_cand × M), the search's shares on two threads (the kernels
-    release the GIL; the counts do not depend on the order of the notes)."""
+    mat: np.ndarray,
+    cand: np.ndarray,
+    n_cand: int,
+    cards: np.ndarray,
+    weights: np.ndarray,
+    _packed: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's score and the MSUs per size (see :func:`_msu_scores`), the search's
+    shares on two threads (the kernels release the GIL; the scores do not depend on the
+    order of the notes)."""
     m = mat.shape[1]
     width = np.uint8 if cards.max() <= 255 else np.uint16 if cards.max() <= 65535 else np.int32
     codes = np.ascontiguousarray(mat, dtype=width)
@@ -548,11 +558,20 @@ def _msu_search(
         with ThreadPoolExecutor(len(shares)) as pool:
             notes = list(pool.map(search, shares))
     both = np.concatenate(notes, axis=1)
-    return _msu_counts(both[0], both[1], n_cand, m)[:n_cand]
+    return _msu_scores(both[0], both[1], n_cand, weights)
 
 
-def suda2(keys: KeyCodes, dis_fraction: float = 0.01, *, _packed: bool = True) -> Suda2Result:
+def suda2(
+    keys: KeyCodes,
+    dis_fraction: float = 0.01,
+    *,
+    cells: tuple[np.ndarray, int] | None = None,
+    _packed: bool = True,
+) -> Suda2Result:
     """SUDA2 and DIS scores of every record (sdcMicro ``suda2`` defaults).
+
+    ``cells``: each record's dense key-cell id and the number of cells, when the caller
+    has them already (:func:`~sluis.scra.frequencies.frequencies`; any order of the ids).
 
     ``_packed=False`` (tests only) searches in the general layout even when a cell fits in
     one word.
@@ -563,7 +582,7 @@ def suda2(keys: KeyCodes, dis_fraction: float = 0.01, *, _packed: bool = True) -
         return Suda2Result(empty, empty.copy(), np.zeros(m, np.int64), m, dis_fraction)
     if m > MAX_KEYS:
         raise ValueError(f"SUDA2 supports at most {MAX_KEYS} key variables, got {m}")
-    cell, n_cells = cell_ids(keys.codes, keys.cardinalities, keys.n)
+    cell, n_cells = cells or cell_ids(keys.codes, keys.cardinalities, keys.n, ordered=False)
     mult = np.bincount(cell, minlength=n_cells).astype(np.int64)
     first = np.full(n_cells, -1, dtype=np.int64)
     first[cell[::-1]] = np.arange(keys.n - 1, -1, -1)
@@ -573,12 +592,11 @@ def suda2(keys: KeyCodes, dis_fraction: float = 0.01, *, _packed: bool = True) -
     n_cand = int(is_cand.sum())
     cand[is_cand] = np.arange(n_cand)
     cards = np.array([max(c, 1) for c in keys.cardinalities], dtype=np.int64)
-    msu = _msu_search(mat, cand, n_cand, cards, _packed)
 
     m_score = max(m, 3)
     weights = np.array([float(factorial(m_score - s)) for s in range(1, m + 1)])
     cell_score = np.zeros(n_cells)
-    cell_score[is_cand] = msu @ weights
+    cell_score[is_cand], msu_per_size = _msu_search(mat, cand, n_cand, cards, weights, _packed)
     score = cell_score[cell]
 
     # DIS score, in sdcMicro's precision (see module docstring)
@@ -597,4 +615,4 @@ def suda2(keys: KeyCodes, dis_fraction: float = 0.01, *, _packed: bool = True) -
         powered = np.power(score[positive], q)
         adj = float(np.sum(1.0 / powered))
         dis_score[positive] = 1.0 / (1.0 + term / (powered * adj))
-    return Suda2Result(score, dis_score, msu.sum(axis=0), m, dis_fraction)
+    return Suda2Result(score, dis_score, msu_per_size, m, dis_fraction)
