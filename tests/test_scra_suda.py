@@ -118,3 +118,22 @@ def test_g5_property_suda2_with_the_callers_cells(table: pa.Table) -> None:
     assert np.array_equal(given_cells.score, own.score)
     assert np.array_equal(given_cells.dis_score, own.dis_score)
     assert np.array_equal(given_cells.msu_per_size, own.msu_per_size)
+
+
+def test_g5_suda2_warm_loads_the_kernels_a_run_uses() -> None:
+    """G5: the warm-up a ``--suda`` run starts on a second thread loads the kernels with
+    the types the run passes (so the run does not load them again)."""
+    from sluis.scra import suda
+
+    suda.warm()
+    before = {
+        k: len(f.signatures)
+        for k, f in (("search", suda._search_packed), ("scores", suda._msu_scores))
+    }
+    table = pa.table({"a": [1, 1, 2, 2, 3], "b": [1, 2, 1, 1, 1], "c": [0, 0, 0, 1, 1]})
+    suda2(encode_keys(table, ["a", "b", "c"]))
+    after = {
+        k: len(f.signatures)
+        for k, f in (("search", suda._search_packed), ("scores", suda._msu_scores))
+    }
+    assert before == after and min(before.values()) >= 1

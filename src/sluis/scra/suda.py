@@ -477,6 +477,16 @@ def _hash_unique_buckets(values: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(h, minlength=1 << 16) == 1))
 
 
+def warm() -> None:
+    """Load the compiled kernels (numba's on-disk cache) on a tiny input, with the types a
+    run passes: a run that will score SUDA2 calls this on a thread while it reads and
+    encodes the file, so loading the kernels overlaps that work."""
+    mat = np.array([[0, 0], [0, 1], [1, 1]], dtype=np.int32)
+    cand = np.arange(3, dtype=np.int64)
+    cards = np.array([2, 2], dtype=np.int64)
+    _msu_search(mat, cand, 3, cards, np.array([2.0, 1.0]))
+
+
 def r_values(keys: KeyCodes) -> np.ndarray:
     """The key matrix as sdcMicro's R code hands it to C++ (see the module docstring)."""
     columns = []
