@@ -220,50 +220,54 @@ def _search(codes, tag, cards, parts):
             masks[d + 1] = s
             next_key[d + 1] = w + 1
             d += 1
-    return notes[:, :n_noted].copy()
+    return notes, n_noted
 
 
 @numba.njit(cache=True, nogil=True)
-def _msu_scores(noted_subset, noted_cand, n_cand, weights):
+def _msu_scores(notes_a, n_a, notes_b, n_b, n_cand, weights):
     """Each candidate's score (sum of ``weights[size - 1]`` over its MSUs) and the number
-    of MSUs per size: a candidate's MSUs are the minimal subsets among
-    those noted for it (every subset on which it is unique contains a noted one, and each
-    MSU is noted, since no prefix of it isolates the candidate). Taken by size, a noted
-    subset is minimal when it contains none of the minimal ones found before it."""
+    of MSUs per size, from the notes of the search's shares (``notes[0]``: subset,
+    ``notes[1]``: candidate; the first ``n`` columns). A candidate's MSUs are the minimal
+    subsets among those noted for it (every subset on which it is unique contains a noted
+    one, and each MSU is noted, since no prefix of it isolates the candidate). Taken by
+    size, a noted subset is minimal when it contains none of the minimal ones before it."""
     m = len(weights)
-    n_noted = len(noted_cand)
-    size = np.empty(n_noted, dtype=np.int8)
-    per_size = np.zeros(m + 1, dtype=np.int64)
-    for i in range(n_noted):
-        x = noted_subset[i]
-        z = 0
-        while x:
-            z += x & 1
-            x >>= 1
-        size[i] = z
-        per_size[z] += 1
     start = np.zeros(n_cand + 1, dtype=np.int64)
-    for i in range(n_noted):
-        start[noted_cand[i] + 1] += 1
+    for i in range(n_a):
+        start[notes_a[1, i] + 1] += 1
+    for i in range(n_b):
+        start[notes_b[1, i] + 1] += 1
     for c in range(n_cand):
         start[c + 1] += start[c]
     fill = start[:n_cand].copy()
-    by_cand = np.empty(n_noted, dtype=np.int32)
-    for z in range(1, m + 1):  # by size within each candidate
-        if per_size[z] == 0:
-            continue
-        for i in range(n_noted):
-            if size[i] == z:
-                c = noted_cand[i]
-                by_cand[fill[c]] = noted_subset[i]
-                fill[c] += 1
+    by_cand = np.empty(max(n_a + n_b, 1), dtype=np.int32)  # size << 16 | subset
+    for part in range(2):
+        notes = notes_a if part == 0 else notes_b
+        for i in range(n_a if part == 0 else n_b):
+            x = notes[0, i]
+            z = 0
+            while x:
+                z += x & 1
+                x >>= 1
+            c = notes[1, i]
+            by_cand[fill[c]] = (z << 16) | notes[0, i]
+            fill[c] += 1
     score = np.zeros(n_cand, dtype=np.float64)
     per_msu_size = np.zeros(m, dtype=np.int64)
-    found = np.empty(max(n_noted, 1), dtype=np.int32)
+    found = np.empty(max(n_a + n_b, 1), dtype=np.int32)
     for c in range(n_cand):
+        lo = start[c]
+        hi = start[c + 1]
+        for i in range(lo + 1, hi):  # a candidate's few notes, by size
+            x = by_cand[i]
+            j = i
+            while j > lo and by_cand[j - 1] > x:
+                by_cand[j] = by_cand[j - 1]
+                j -= 1
+            by_cand[j] = x
         n_found = 0
-        for i in range(start[c], start[c + 1]):
-            f = by_cand[i]
+        for i in range(lo, hi):
+            f = by_cand[i] & 0xFFFF
             minimal = True
             for j in range(n_found):
                 if (found[j] & f) == found[j]:
@@ -272,11 +276,7 @@ def _msu_scores(noted_subset, noted_cand, n_cand, weights):
             if minimal:
                 found[n_found] = f
                 n_found += 1
-                z = 0
-                x = f
-                while x:
-                    z += x & 1
-                    x >>= 1
+                z = by_cand[i] >> 16
                 score[c] += weights[z - 1]
                 per_msu_size[z - 1] += 1
     return score, per_msu_size
@@ -463,7 +463,7 @@ def _search_packed(packed, shift, width, cards, cand_shift, parts):
             masks[d + 1] = s
             next_key[d + 1] = w + 1
             d += 1
-    return notes[:, :n_noted].copy()
+    return notes, n_noted
 
 
 def _hash_unique_buckets(values: np.ndarray) -> int:
@@ -540,8 +540,6 @@ def _msu_search(
     shares on two threads (the kernels release the GIL; the scores do not depend on the
     order of the notes)."""
     m = mat.shape[1]
-    width = np.uint8 if cards.max() <= 255 else np.uint16 if cards.max() <= 65535 else np.int32
-    codes = np.ascontiguousarray(mat, dtype=width)
     tag = cand.astype(np.int32)
     shares = _parts(m, max(1, min(2, os.cpu_count() or 1)))
     bits = [max(int(c) - 1, 0).bit_length() for c in cards]
@@ -553,22 +551,24 @@ def _msu_search(
         for v in range(m):
             packed |= mat[:, v].astype(np.uint64) << np.uint64(shift[v])
 
-        def search(share: np.ndarray) -> np.ndarray:
+        def search(share: np.ndarray) -> tuple[np.ndarray, int]:
             return _search_packed(packed, shift, width, cards, cand_shift, share)
     else:
+        dtype = np.uint8 if cards.max() <= 255 else np.uint16 if cards.max() <= 65535 else np.int32
+        codes = np.ascontiguousarray(mat, dtype=dtype)
 
-        def search(share: np.ndarray) -> np.ndarray:
+        def search(share: np.ndarray) -> tuple[np.ndarray, int]:
             return _search(codes, tag, cards, share)
 
     if len(shares) == 1:
-        notes = [search(shares[0])]
+        notes = [search(shares[0]), (np.zeros((2, 1), dtype=np.int32), 0)]
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(len(shares)) as pool:
             notes = list(pool.map(search, shares))
-    both = np.concatenate(notes, axis=1)
-    return _msu_scores(both[0], both[1], n_cand, weights)
+    (notes_a, n_a), (notes_b, n_b) = notes
+    return _msu_scores(notes_a, n_a, notes_b, n_b, n_cand, weights)
 
 
 def suda2(
