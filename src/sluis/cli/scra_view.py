@@ -54,6 +54,10 @@ def run_file(
             rule="scra-usage",
             hint="sluis scra data.parquet --keys a,b,c --out DIR",
         )
+    if suda:  # numba and the SUDA2 kernels load on a second core while the file is read
+        import threading
+
+        threading.Thread(target=_warm_suda, name="sluis-suda-warm", daemon=True).start()
     from sluis.scra.driver import run_scra
 
     result = run_scra(
@@ -76,6 +80,17 @@ def run_file(
     )
     render_scra(Console(), result, out_dir)
     return result.ok
+
+
+def _warm_suda() -> None:
+    """Import :mod:`sluis.scra.suda` and load its kernels (:func:`sluis.scra.suda.warm`);
+    a failure here is left to the run, which imports the module itself and says why."""
+    try:
+        from sluis.scra.suda import warm
+
+        warm()
+    except Exception:  # the run reports it when it needs SUDA2
+        return
 
 
 def render_scra(console: Console, result: ScraResult, out_dir: Path) -> None:

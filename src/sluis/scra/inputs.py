@@ -3,6 +3,10 @@
 Both entry points read through here: a Parquet file or directory, or a CSV file, for
 ``sluis scra FILE --keys``, and one ``<dataset>.parquet`` per dataset of a staged extract.
 A missing file or column is a :class:`ScraInputError` naming the file and the column.
+
+A run that writes a treated file needs every column of the file after it measured a few:
+:func:`load_whole` is handed the columns the measures read and reads only the others, so a
+Parquet file is read once.
 """
 
 from __future__ import annotations
@@ -63,10 +67,12 @@ def _unreadable(path: Path, err: Exception) -> ScraInputError:
     )
 
 
-def load_whole(path: Path) -> pa.Table:
+def load_whole(path: Path, have: pa.Table | None = None) -> pa.Table:
     """Every column of ``path``: what the treated file is written from (the measures read
     only the columns they need). A staged dataset is read as it is; a file of the CLI
-    through :func:`load_table`, so a CSV file is read as the measures read it."""
+    through :func:`load_table`, so a CSV file is read as the measures read it. ``have``:
+    columns already read from this Parquet file (:func:`load_table`, the same file
+    unchanged since), taken as they are instead of read again."""
     path = Path(path)
     if _is_csv(path):
         import duckdb
@@ -74,7 +80,14 @@ def load_whole(path: Path) -> pa.Table:
         return load_table(path, list(duckdb.read_csv(str(path)).columns))
     if not path.is_file():
         return load_table(path, list(pq.ParquetDataset(path).schema.names))
-    return pq.ParquetFile(path).read()
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
+    if have is None or len(set(schema.names)) != len(schema.names):
+        return parquet.read()  # (duplicate column names: by position only)
+    rest = [name for name in schema.names if name not in have.column_names]
+    read = parquet.read(columns=rest) if rest else have
+    columns = [(have if name in have.column_names else read).column(name) for name in schema.names]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _require(path: Path, present: Sequence[str], wanted: Sequence[str]) -> None:

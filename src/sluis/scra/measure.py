@@ -215,7 +215,7 @@ def measure_key_sets(
             from sluis.scra.suda import suda2  # numba: compiled only when SUDA2 is asked for
 
             t0 = time.perf_counter()
-            s2 = suda2(keys)
+            s2 = suda2(keys, cells=(cells, n_cells))  # the cells counted above
             if timings is not None:
                 timings[f"suda2 {dataset.key_sets[i].name}"] = time.perf_counter() - t0
             measures.suda = SudaSummary(

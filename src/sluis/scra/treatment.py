@@ -114,10 +114,11 @@ def decide(plan: Plan, dataset: DatasetPlan, loaded: Loaded) -> Treated:
     return treated
 
 
-def treated_table(dataset: DatasetPlan, treated: Treated) -> pa.Table:
+def treated_table(dataset: DatasetPlan, treated: Treated, have: pa.Table | None = None) -> pa.Table:
     """Step 3: every row of the dataset with the kept recode steps applied and the
-    suppressed values null (``sdc_suppressed`` kept only where declared, G1)."""
-    full = load_whole(dataset.path)
+    suppressed values null (``sdc_suppressed`` kept only where declared, G1). ``have``:
+    the columns the measures read (not read again)."""
+    full = load_whole(dataset.path, have)
     if treated.applied:  # a spec's recode steps (the file run never loads the rules)
         from sluis.scra.recode import period_years, recode_column
 
@@ -139,7 +140,7 @@ def treat_dataset(plan: Plan, dataset: DatasetPlan, loaded: Loaded, out: Path) -
     if sup is None:
         return treated
     explained = explanations(treated.codes, sup)  # record = 0-based row of the input
-    table = treated_table(dataset, treated)
+    table = treated_table(dataset, treated, loaded.table)
     treated.table = table
     write_explanations(out / dataset.explanations_file, explained)
     target = out / dataset.treated_file
