@@ -280,7 +280,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--flows", nargs="+", default=list(FLOWS), choices=list(FLOWS))
     parser.add_argument("--runs", type=int, default=3, help="timed SCRA stages per flow")
-    parser.add_argument("--data", type=Path, default=Path("/work/data"), help="cache root")
+    parser.add_argument(
+        "--data", type=Path, default=Path("out/bench-scra-stage"), help="cache root (synth, runs)"
+    )
     parser.add_argument("--no-check", action="store_true", help="sluis run --no-check")
     parser.add_argument("--profile", action="store_true", help="one more run under cProfile")
     args = parser.parse_args()
