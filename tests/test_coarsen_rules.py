@@ -358,3 +358,11 @@ def test_g4_g5_property_engine_and_recode_map_agree_in_duckdb(
     mapper = current.recode_map(target, "x")
     mapped = [None if v is None else mapper(v, year) for v in fine]
     assert mapped == coarse
+
+
+def test_g4_a_country_code_outside_the_list_is_unknown(engine) -> None:
+    """G4: a country code the NIS list does not have (a typo, '12345') is the unknown code
+    999 under the country_code scheme, never delivered as it came (hypothesis found it)."""
+    rule = CountryRule(kind="country", classes="country_code")
+    raw = pa.array(["150", "12345", None, "998"])
+    assert _coarsen(engine, spec25(), rule, raw, 2010, check=True) == ["150", "999", None, "998"]

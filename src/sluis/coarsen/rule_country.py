@@ -154,8 +154,9 @@ class CountryRule(Rule):
         stateless, 999 unknown, anything else) are the unknown class '99'."""
         x = as_string(x)
         null = ibis.null("string")
-        if self.classes == "country_code":
-            return x
+        if self.classes == "country_code":  # a code outside the list is unknown (999)
+            known = ibis.literal(sorted(country_labels()))
+            return ibis.cases((x.isnull(), null), (known.contains(x), x), else_="999")
         if self.classes == "class15":
             return ibis.cases((x.isnull(), null), else_=found["class15"].fill_null(UNKNOWN))
         known = found["known"].notnull()
