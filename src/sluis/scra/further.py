@@ -74,8 +74,8 @@ def _explain(
     rows: np.ndarray, variable: str, values: pa.ChunkedArray, rule: pa.Array | str
 ) -> pa.Table:
     """Explanation rows (the shape of ``suppressions/<dataset>.parquet``) for the values
-    of ``variable`` suppressed on ``rows`` (a boolean mask)."""
-    idx = np.flatnonzero(rows)
+    of ``variable`` suppressed on ``rows`` (a boolean mask, or the row numbers)."""
+    idx = np.flatnonzero(rows) if rows.dtype == bool else rows
     n = len(idx)
     rules = pa.array([rule] * n, pa.string()) if isinstance(rule, str) else rule
     return pa.table(
@@ -254,23 +254,9 @@ def _trajectory_explanations(
         con.close()
     parts = []
     for variable in lg.states:
-        mask = pc.equal(joined.column("variable"), variable)
-        sub = joined.filter(mask)
+        sub = joined.filter(pc.equal(joined.column("variable"), variable))
         idx = sub.column("record").to_numpy()
-        values = pc.cast(before.column(variable).take(pa.array(idx)), pa.string())
-        parts.append(
-            pa.table(
-                {
-                    "record": sub.column("record"),
-                    "variable": sub.column("variable"),
-                    "value": values,
-                    "cell": pa.nulls(len(idx), pa.string()),
-                    "fk": pa.nulls(len(idx), pa.int64()),
-                    "rule": sub.column("rule"),
-                },
-                schema=EXPLANATION,
-            )
-        )
+        parts.append(_explain(idx, variable, before.column(variable), sub.column("rule")))
     return pa.concat_tables(parts)
 
 

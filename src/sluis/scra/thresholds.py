@@ -177,7 +177,8 @@ def _ldiversity_view(
             continue
         keys = [k for k in ks.keys if k != period]
         columns = [*keys, *([period] if period else [])]
-        table = pq.read_table(final(keys_plan))
+        read = [*columns, *([PERSON] if home != dataset else [s.variable])]
+        table = pq.read_table(final(keys_plan), columns=read)
         mask = None
         if final(keys_plan) != keys_plan.path:
             mask = newly_null(pq.read_table(keys_plan.path, columns=keys), table, keys)
@@ -187,7 +188,10 @@ def _ldiversity_view(
             sens_plan = next(d for d in plan.datasets if d.name == dataset)
             on = [PERSON, *([period] if period else [])]
             values = sensitive_onto(
-                table, pq.read_table(final(sens_plan)), on=on, sensitive=s.variable
+                table,
+                pq.read_table(final(sens_plan), columns=[*on, s.variable]),
+                on=on,
+                sensitive=s.variable,
             )
         view = table.select(columns).append_column(s.variable, values)
         views.append((f"{home}/{ks.name}", view, keys, period, mask))
