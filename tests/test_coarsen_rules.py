@@ -34,12 +34,14 @@ from sluis.coarsen.kinds import (
     NumericClasses,
     PlaceRule,
     Pseudonym,
+    SepRule,
     TopCode,
 )
 from sluis.coarsen.rule import Limits, RecodeError, Rule
 from sluis.coarsen.rule_date import ORDER
 from sluis.coarsen.rule_numeric import ClassedRule
 from sluis.coarsen.rule_place import LEVELS
+from sluis.coarsen.rule_sep import _tree
 from sluis.engine import connect
 from sluis.spec import load_spec
 from sluis.spec.model import Spec
@@ -88,6 +90,7 @@ RULES: st.SearchStrategy[Rule] = st.one_of(
     _amounts(),
     _increasing(st.integers(0, 120)).map(lambda b: AgeRule(kind="age", breaks=b)),
     st.integers(1, 5).map(lambda d: NaceRule(kind="nace", digits=d)),
+    st.integers(1, 3).map(lambda lv: SepRule(kind="sep", level=lv)),
     st.sampled_from(LEVELS).map(lambda lv: PlaceRule(kind="place", level=lv)),
     _increasing(st.one_of(st.integers(-50, 3000), st.floats(-50, 3000).map(lambda f: round(f, 2))))
     .filter(lambda b: len(set(map(float, b))) == len(b))
@@ -175,7 +178,9 @@ def _subset(bounds: list, min_size: int) -> st.SearchStrategy[list]:
 @st.composite
 def nested(draw: st.DrawFn) -> tuple[Rule, Rule]:
     """A rule and a coarser rule of its kind that nests it."""
-    kind = draw(st.sampled_from(["date", "amount", "age", "classes", "top", "place", "nace"]))
+    kind = draw(
+        st.sampled_from(["date", "amount", "age", "classes", "top", "place", "nace", "sep"])
+    )
     if kind == "date":
         i = draw(st.integers(0, len(ORDER) - 1))
         j = draw(st.integers(i, len(ORDER) - 1))
@@ -206,6 +211,9 @@ def nested(draw: st.DrawFn) -> tuple[Rule, Rule]:
         i = draw(st.integers(0, len(LEVELS) - 1))
         j = draw(st.integers(i, len(LEVELS) - 1))
         return PlaceRule(kind="place", level=LEVELS[i]), PlaceRule(kind="place", level=LEVELS[j])
+    if kind == "sep":
+        lv = draw(st.integers(1, 3))
+        return SepRule(kind="sep", level=lv), SepRule(kind="sep", level=draw(st.integers(1, lv)))
     d = draw(st.integers(1, 5))
     return NaceRule(kind="nace", digits=d), NaceRule(kind="nace", digits=draw(st.integers(1, d)))
 
@@ -313,6 +321,10 @@ def _raw(draw: st.DrawFn, rule: Rule) -> pa.Array:
     if isinstance(rule, PlaceRule):
         towns = sorted(place_levels()["region"])
         return pa.array(draw(st.lists(st.sampled_from(towns), min_size=1, max_size=draw(n))))
+    if isinstance(rule, SepRule):
+        return pa.array(
+            draw(st.lists(st.sampled_from(sorted(_tree())), min_size=1, max_size=draw(n)))
+        )
     if isinstance(rule, NaceRule):
         digits = st.text("0123456789", min_size=0, max_size=3)
         codes = st.builds(

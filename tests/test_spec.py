@@ -406,6 +406,20 @@ CASES = [
         "origin, to",
     ),
     ("recode-not-a-key", "26", "variable: birth_place, to:", "variable: year, to:", "year, to"),
+    (
+        "recode-not-a-state",
+        "26",
+        "recode: [{variable: sep, to:",
+        "recode: [{variable: quarter, to:",
+        "quarter",
+    ),
+    (
+        "recode-not-coarser",
+        "26",
+        "to: {kind: sep, level: 2}",
+        "to: {kind: country, classes: eu4}",
+        "{kind: country",
+    ),
     # G5: research quantities the registry has, reading variables the spec delivers
     (
         "unknown-research-quantity",

@@ -16,6 +16,7 @@ from sluis.coarsen.rule_date import DateRule
 from sluis.coarsen.rule_numeric import AgeRule, AmountRule, NumericClasses
 from sluis.coarsen.rule_place import NaceRule, PlaceRule
 from sluis.coarsen.rule_plain import Keep, Pseudonym, TopCode
+from sluis.coarsen.rule_sep import SepRule
 
 #: every kind, in the order the spec reference lists them
 KINDS = (
@@ -26,6 +27,7 @@ KINDS = (
     AmountRule,
     AgeRule,
     NaceRule,
+    SepRule,
     PlaceRule,
     NumericClasses,
     TopCode,
@@ -39,6 +41,7 @@ Coarsen = Annotated[
     | AmountRule
     | AgeRule
     | NaceRule
+    | SepRule
     | PlaceRule
     | NumericClasses
     | TopCode,
@@ -57,5 +60,6 @@ __all__ = [
     "NumericClasses",
     "PlaceRule",
     "Pseudonym",
+    "SepRule",
     "TopCode",
 ]

@@ -261,11 +261,22 @@ def effective_rules(spec: Spec, scra: Mapping[str, Any] | None) -> dict[tuple[st
     return rules
 
 
+def declared_recodes(spec: Spec) -> list[RecodeStep]:
+    """Every recode step the spec lets the SCRA take: ``scra.recode`` (keys) and each
+    trajectory check's ``recode`` (states), as steps of their dataset."""
+    states = [
+        RecodeStep(dataset=lg.dataset, variable=step.variable, to=step.to)
+        for lg in spec.scra.longitudinal
+        for step in lg.recode
+    ]
+    return [*spec.scra.recode, *states]
+
+
 def _declared_step(spec: Spec, entry: object) -> RecodeStep:
     """The spec's recode step an applied step of ``scra.json`` stands for: same dataset,
     variable and ``to`` rule (as the SCRA writes it: JSON, no empty fields)."""
     if isinstance(entry, Mapping):
-        for step in spec.scra.recode:
+        for step in declared_recodes(spec):
             if (
                 step.dataset == entry.get("dataset")
                 and step.variable == entry.get("variable")
@@ -276,7 +287,8 @@ def _declared_step(spec: Spec, entry: object) -> RecodeStep:
     else:
         what = repr(entry)
     raise SluisError(
-        f"scra.json lists a recode of {what} that the spec's scra.recode does not declare",
+        f"scra.json lists a recode of {what} that the spec's scra.recode (or a trajectory "
+        "check's recode) does not declare",
         rule="scra-recode-unknown",
         file="scra.json",
         hint="deliver the SCRA report of this spec's run (sluis scra --spec)",

@@ -94,8 +94,7 @@ def neighbour_attack(
     panel before treatment, row for row."""
     if staged.num_rows != treated.num_rows:
         raise SluisError(
-            f"the treated panel has {treated.num_rows:,} rows, the staged one "
-            f"{staged.num_rows:,}",
+            f"the treated panel has {treated.num_rows:,} rows, the staged one {staged.num_rows:,}",
             rule="scra-guess-rows",
         )
     n = treated.num_rows

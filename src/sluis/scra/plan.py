@@ -9,8 +9,9 @@ is decided here, once, so the measure, treat and threshold steps have one path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ QUARTER = "quarter"
 WEIGHT = "weight"
 
 if TYPE_CHECKING:
-    from sluis.spec.model import Spec
+    from sluis.spec.model import Longitudinal, Spec
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class TrajectoryPlan:
     enforce: bool = True
     consecutive: bool = True  # windows of m consecutive quarters, else any m quarters
     spec_k: int | None = None  # the spec's k, when ``k`` is a sample's
+    #: recodes of states along their rules' hierarchies the treatment tries, in order:
+    #: (name, variable, function of the column) (:func:`sluis.scra.trajectory.treat_trajectories`)
+    recode: tuple[tuple[str, str, Callable], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,27 @@ class Plan:
     @property
     def decision(self) -> str | None:
         return self.spec.decision.id if self.spec else None
+
+
+def _state_recodes(
+    spec: Spec, dataset: str, lg: Longitudinal
+) -> tuple[tuple[str, str, Callable], ...]:
+    """A trajectory check's recode steps as the trajectory treatment takes them: each maps a
+    state column from the variable's own rule to the step's coarser rule (a value already
+    recoded by a kept earlier step lies in the same tree and is mapped too)."""
+    from sluis.scra.recode import recode_column, rule_text
+
+    rules = {v.name: v.coarsen for v in spec.datasets[dataset].variables}
+    return tuple(
+        (
+            f"{step.variable} {rule_text(rules[step.variable])} to {rule_text(step.to)}",
+            step.variable,
+            partial(
+                recode_column, column=step.variable, current=rules[step.variable], target=step.to
+            ),
+        )
+        for step in lg.recode
+    )
 
 
 def plan_from_spec(
@@ -224,6 +249,7 @@ def plan_from_spec(
                         lg.enforce,
                         consecutive=lg.windows == "consecutive",
                         spec_k=lg.k,
+                        recode=_state_recodes(spec, name, lg),
                     )
                     for lg in sc.longitudinal
                     if lg.dataset == name

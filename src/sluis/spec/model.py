@@ -221,6 +221,15 @@ class KeySet(Strict):
     keys: list[str] = Field(min_length=1)
 
 
+class StateRecode(Strict):
+    """A state variable of a trajectory check recoded to the coarser rule ``to`` (its own
+    rule's hierarchy, ``kind: sep`` levels for the socio-economic position), tried by the
+    trajectory treatment before it suppresses states (G5)."""
+
+    variable: str
+    to: Coarsen
+
+
 class Longitudinal(Strict):
     """Trajectory risk: persons sharing the same states over ``m`` consecutive quarters."""
 
@@ -232,6 +241,9 @@ class Longitudinal(Strict):
     #: stretch of someone's history); ``any``: any m of a person's observed quarters (one who
     #: knows m moments of it), far more windows, bounded by sluis.scra.trajectory
     windows: Literal["consecutive", "any"] = "consecutive"
+    #: state variables the treatment may recode along their rule's hierarchy, in order (a
+    #: step is kept only where it changes fewer values than suppression alone would)
+    recode: list[StateRecode] = []
     #: false: measured and reported, but not a condition of the delivery (say why in note)
     enforce: bool = True
     note: str | None = None

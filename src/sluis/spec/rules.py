@@ -86,6 +86,8 @@ RULES: dict[str, str] = {
     "variable's rule",
     "recode-not-a-key": "a recode step on a variable no key set of its dataset names, or on "
     "its period",
+    "recode-not-a-state": "a trajectory check's recode step on a variable that is not one of "
+    "its states",
     "unknown-research-quantity": "a scra.research entry that names no quantity of the "
     "registry, or one that reads a variable the spec does not deliver",
 }

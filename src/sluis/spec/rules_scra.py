@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sluis.spec.checker import CEILINGS, FLOORS, Checker
 from sluis.spec.load import Path_
-from sluis.spec.model import Coarsen, Spec
+from sluis.spec.model import Coarsen, Longitudinal, Spec
 
 
 def check_scra(c: Checker, spec: Spec) -> None:
@@ -39,6 +39,7 @@ def check_scra(c: Checker, spec: Spec) -> None:
     for i, lg in enumerate(s.longitudinal):
         path = ("scra", "longitudinal", i)
         _keys_exist(c, spec, path, lg.dataset, lg.states, "states")
+        _state_recode(c, spec, path, lg)
         if lg.k < FLOORS["scra.longitudinal.k"]:
             c.add(
                 (*path, "k"),
@@ -155,6 +156,31 @@ def _recode(c: Checker, spec: Spec) -> None:
             c.add((*path, "to"), "recode-not-coarser", f"{step.variable}: {why}")
             continue
         current[(step.dataset, step.variable)] = step.to
+
+
+def _state_recode(c: Checker, spec: Spec, path: Path_, lg: Longitudinal) -> None:
+    """Each recode step of a trajectory check: one of its state variables, recoded to a rule
+    its current rule nests in (after the earlier steps on the same variable)."""
+    if lg.dataset not in spec.datasets:
+        return
+    variables = {v.name: v for v in spec.datasets[lg.dataset].variables}
+    current: dict[str, Coarsen] = {}
+    for i, step in enumerate(lg.recode):
+        where = (*path, "recode", i)
+        if step.variable not in lg.states or step.variable not in variables:
+            c.add(
+                (*where, "variable"),
+                "recode-not-a-state",
+                f"{step.variable!r} is not a state variable of this trajectory check "
+                f"({', '.join(lg.states)})",
+            )
+            continue
+        rule = current.get(step.variable, variables[step.variable].coarsen)
+        why = rule.recode_problem(step.to, None)
+        if why is not None:
+            c.add((*where, "to"), "recode-not-coarser", f"{step.variable}: {why}")
+            continue
+        current[step.variable] = step.to
 
 
 def _sensitive_key_set(c: Checker, spec: Spec, path: Path_, dataset: str, name: str) -> None:
