@@ -1,0 +1,219 @@
+"""Numba kernels of the trajectory treatment's greedy (G5, :mod:`sluis.scra.trajectory_greedy`):
+moving windows between patterns, the windows below k, the pick of each window at risk and
+the give-back test, each one pass over the windows it concerns.
+
+Why kernels: on the 26/050 panel (scale 0.1: 8.9 M windows, 111,849 at risk, 22 rounds) the
+numpy greedy looked every pattern up by a search in sorted arrays and grouped them with
+sorts, 49 s in all; here a lookup is one probe of a hash table of about 100,000 patterns.
+Window layout and keys as in :mod:`sluis.scra.window_kernels`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from sluis.scra.window_kernels import count_of, intern, key_of, row_of
+
+
+@numba.njit(cache=True, nogil=True)
+def move(windows, new_keys, wid, hkeys, hid, count, bits, n_ids, touched, log, n_log):
+    """``windows`` leave their pattern (``wid``) for ``new_keys``; the first time a window
+    moves it is marked in ``touched`` and appended to ``log``. Returns (n_ids, n_log)."""
+    for i in range(len(windows)):
+        w = windows[i]
+        count[wid[w]] -= 1
+        c, n_ids = intern(hkeys, hid, count, bits, n_ids, new_keys[i])
+        count[c] += 1
+        wid[w] = c
+        if not touched[w]:
+            touched[w] = 1
+            log[n_log] = w
+            n_log += 1
+    return n_ids, n_log
+
+
+@numba.njit(cache=True, nogil=True)
+def below(k, count, n0, off, members, touched, log, n_log, wid):
+    """Windows (ascending) whose pattern is held by 1..k-1 windows: the unmoved windows of
+    the initial patterns below k, and the moved windows now in a pattern below k."""
+    n = 0
+    for i in range(n0):
+        if 0 < count[i] < k:
+            n += off[i + 1] - off[i]
+    out = np.empty(n + n_log, dtype=np.int64)
+    n = 0
+    for i in range(n0):
+        if 0 < count[i] < k:
+            for p in range(off[i], off[i + 1]):
+                w = members[p]
+                if not touched[w]:
+                    out[n] = w
+                    n += 1
+    for t in range(n_log):
+        w = log[t]
+        if 0 < count[wid[w]] < k:
+            out[n] = w
+            n += 1
+    return np.sort(out[:n])
+
+
+@numba.njit(cache=True, nogil=True)
+def keys(windows, valid, cons, combos, wcal, s, place, spm, m):
+    """The pattern keys of ``windows``."""
+    out = np.empty(len(windows), dtype=np.int64)
+    for i in range(len(windows)):
+        out[i] = key_of(windows[i], cons, combos, wcal, s, place, spm, m)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def pick(
+    risk, valid, cons, combos, wcal, s, place, spm, m, k, hkeys, hid, count, bits, wid,
+    radix, cards, nulls, freq, freq_off, qi,
+):  # fmt: skip
+    """Per window at risk, the value to null: the one whose nulling leaves its window the
+    fewest windows short of k, then the rarest in its quarter, then the first variable, then
+    the earliest quarter. Returns its row and variable, whether the window had a value left,
+    and the window's share."""
+    n_v = len(radix)
+    big = len(s) + 1
+    none = (k + 2) * big
+    rows = np.zeros(len(risk), dtype=np.int64)
+    var = np.zeros(len(risk), dtype=np.int64)
+    ok = np.zeros(len(risk), dtype=np.bool_)
+    share = np.empty(len(risk), dtype=np.int64)
+    for i in range(len(risk)):
+        w = risk[i]
+        share[i] = count[wid[w]]
+        key = key_of(w, cons, combos, wcal, s, place, spm, m)
+        best = none
+        for v in range(n_v):
+            for j in range(m):
+                r = row_of(w, j, cons, combos)
+                code = (np.int64(s[r]) // radix[v]) % cards[v]
+                if code == nulls[v]:
+                    continue
+                rare = freq[freq_off[v] + qi[r] * cards[v] + code]
+                moved = key + (nulls[v] - code) * radix[v] * place[j]
+                gap = k - min(count_of(hkeys, hid, count, bits, moved), k)
+                score = gap * big + rare
+                if score < best:
+                    best, rows[i], var[i] = score, r, v
+        ok[i] = best < none
+    return rows, var, ok, share
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairs(r, cons, combos, valid, row_off, by_row, m):
+    """(value, window, position of the value's row in it) for every window covering each
+    row of ``r``, by value, windows ascending."""
+    n = 0
+    for i in range(len(r)):
+        n += m if cons else row_off[r[i] + 1] - row_off[r[i]]
+    ci = np.empty(n, dtype=np.int64)
+    win = np.empty(n, dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(len(r)):
+        if cons:
+            for j in range(m - 1, -1, -1):
+                w = r[i] - j
+                if 0 <= w < len(valid) and valid[w]:
+                    ci[n], win[n], pos[n] = i, w, j
+                    n += 1
+        else:
+            for p in range(row_off[r[i]], row_off[r[i] + 1]):
+                w = by_row[p]
+                for j in range(m):
+                    if combos[w, j] == r[i]:
+                        ci[n], win[n], pos[n] = i, w, j
+                n += 1
+    return ci[:n], win[:n], pos[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def give_back(
+    r, shift_v, cons, combos, valid, row_off, by_row, wcal, s, place, spm, m, k,
+    hkeys, hid, count, bits, wid,
+):  # fmt: skip
+    """Which suppressed values (rows ``r``; ``shift_v``: input code minus null code, times
+    the variable's radix) can be given back at once: every pattern their windows leave or
+    join keeps 0 or at least k windows (alone, then together: a pattern losing too many
+    keeps its first leavers), at most one value per window (the first). Returns the mask
+    and the first value that could be given back alone (-1: none)."""
+    ci, win, pos = _pairs(r, cons, combos, valid, row_off, by_row, m)
+    n = len(ci)
+    old = np.empty(n, dtype=np.int64)
+    new = np.empty(n, dtype=np.int64)
+    ok = np.ones(len(r), dtype=np.bool_)
+    for p in range(n):
+        old[p] = key_of(win[p], cons, combos, wcal, s, place, spm, m)
+        new[p] = old[p] + shift_v[ci[p]] * place[pos[p]]
+        old_n = count[wid[win[p]]] - 1
+        new_n = count_of(hkeys, hid, count, bits, new[p]) + 1
+        if not ((old_n == 0 or old_n >= k) and new_n >= k):
+            ok[ci[p]] = False
+    single = -1
+    for i in range(len(r)):
+        if ok[i]:
+            single = i
+            break
+    # one value per window: the first
+    first = np.full(len(r), True)
+    seen = np.zeros(len(valid), dtype=np.uint8)
+    for p in range(n):
+        if ok[ci[p]]:
+            if seen[win[p]]:
+                first[ci[p]] = False
+            seen[win[p]] = 1
+    for i in range(len(r)):
+        ok[i] &= first[i]
+    # local ids of the keys (old and new), with the windows holding each now
+    lbits = 4
+    while (1 << lbits) < 4 * n + 4:
+        lbits += 1
+    lkeys = np.full(1 << lbits, -1, dtype=np.int64)
+    lid = np.zeros(1 << lbits, dtype=np.int32)
+    have = np.zeros(2 * n + 1, dtype=np.int64)
+    i_old = np.empty(n, dtype=np.int64)
+    i_new = np.empty(n, dtype=np.int64)
+    n_l = 0
+    for p in range(n):
+        for side in range(2):
+            key = old[p] if side == 0 else new[p]
+            c, n_l2 = intern(lkeys, lid, have, lbits, n_l, key)
+            if n_l2 != n_l:
+                have[c] = count_of(hkeys, hid, count, bits, key)
+                n_l = n_l2
+            if side == 0:
+                i_old[p] = c
+            else:
+                i_new[p] = c
+    leave = np.zeros(n_l, dtype=np.int64)
+    join = np.zeros(n_l, dtype=np.int64)
+    rank = np.zeros(n, dtype=np.int64)
+    taken = np.zeros(n_l, dtype=np.int64)
+    while True:
+        leave[:] = 0
+        join[:] = 0
+        taken[:] = 0
+        for p in range(n):
+            if ok[ci[p]]:
+                leave[i_old[p]] += 1
+                join[i_new[p]] += 1
+                rank[p] = taken[i_old[p]]
+                taken[i_old[p]] += 1
+        bad = False
+        for p in range(n):
+            if not ok[ci[p]]:
+                continue
+            a, b = i_old[p], i_new[p]
+            fa = have[a] - leave[a] + join[a]
+            fb = have[b] - leave[b] + join[b]
+            if (0 < fa < k and rank[p] >= have[a] + join[a] - k) or 0 < fb < k:
+                ok[ci[p]] = False
+                bad = True
+        if not bad:
+            break
+    return ok, single

@@ -1,0 +1,312 @@
+"""A person-quarter panel as the trajectory measure and treatment see it (G5): rows in
+(person, quarter) order, the states of a row as one integer, the windows of m quarters and
+the number of windows per pattern.
+
+Shared by :mod:`sluis.scra.longitudinal` (the measure) and :mod:`sluis.scra.trajectory`
+(the treatment), so that both read the table the same way and neither materialises a
+window: a consecutive window is the row it starts on, its pattern key is computed from
+``s`` when needed and counted in a hash table (:mod:`sluis.scra.window_kernels`). Memory
+per window (figures in docs/scra.md): the measure keeps nothing per window; the treatment
+keeps the pattern id of each window and the windows listed by pattern (4 + 4 bytes).
+
+Codes are in order of first appearance (one hash pass per column): nothing downstream
+depends on their order, only on which values are equal; a missing value is a code of its
+own, the last (``nulls[v]``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sluis.errors import SluisError
+from sluis.scra import window_kernels as wk
+
+#: Most windows ``consecutive=False`` enumerates (sum over persons of C(quarters, m)).
+MAX_WINDOWS = 20_000_000
+
+
+def _numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column.to_numpy(zero_copy_only=False)
+
+
+def dictionary_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+    """Codes 0..L-1 of the distinct values (first appearance), a missing value coded L;
+    returns the codes (int32) and L."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    encoded = pc.dictionary_encode(column)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    n_values = len(chunks[-1].dictionary) if chunks else 0  # one dictionary, grown in order
+    indices = pa.chunked_array([c.indices for c in chunks], pa.int32())
+    if column.null_count:
+        indices = pc.fill_null(indices, n_values)
+    return _numpy(indices).astype(np.int32, copy=False), n_values
+
+
+def quarter_codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """:func:`sluis.scra.longitudinal.quarter_index` of every row: 'YYYYQn' strings parsed
+    from their bytes in one pass, other types as that function reads them."""
+    from sluis.scra.longitudinal import quarter_index
+
+    if column.null_count:
+        raise SluisError("a quarter is missing", rule="scra-quarter-missing")
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        out, pos = np.empty(len(column), dtype=np.int64), 0
+        width = np.int32 if pa.types.is_string(column.type) else np.int64
+        for chunk in chunks:
+            offsets = np.frombuffer(chunk.buffers()[1], dtype=width)
+            offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+            data = chunk.buffers()[2]
+            data = (
+                np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+            )
+            if not wk.parse_quarters(offsets, data, out[pos : pos + len(chunk)]):
+                return quarter_index(column)  # not all 'YYYYQn': its error says which rule
+            pos += len(chunk)
+        return out
+    return quarter_index(column)
+
+
+@dataclass
+class Panel:
+    """The rows of a table in (person, quarter) order (``order[i]``: the table row of row
+    ``i``; None when the table is in that order already): ``newp`` 1 on a person's first
+    row, the quarter ``q0 + qi`` and the states ``s`` = sum over variables of code *
+    ``radix[v]``."""
+
+    order: np.ndarray | None
+    newp: np.ndarray
+    q0: int
+    qi: np.ndarray
+    s: np.ndarray
+    cards: list[int]  # codes per variable, the missing one included
+    nulls: list[int]  # the code of a missing value per variable
+    radix: list[int]
+    freq: list[np.ndarray]  # rows per qi * cards[v] + code, as read
+
+    @property
+    def n(self) -> int:
+        return len(self.s)
+
+    @property
+    def space(self) -> int:
+        return math.prod(self.cards)
+
+    def code(self, v: int, rows: np.ndarray) -> np.ndarray:
+        """The current code of variable ``v`` on ``rows``."""
+        return (self.s[rows] // self.radix[v]) % self.cards[v]
+
+
+def panel(table: pa.Table, person: str, quarter: str, states: Sequence[str]) -> Panel:
+    """Read ``table``'s persons, quarters and states (see :class:`Panel`); refuses a
+    missing person or quarter and a person-quarter given twice."""
+    persons = table.column(person)
+    if persons.null_count:
+        raise SluisError("a person is missing", rule="scra-person-missing", column=person)
+    if pa.types.is_integer(persons.type):
+        pid = _numpy(persons).astype(np.int64, copy=False)
+    else:
+        pid = dictionary_codes(persons)[0].astype(np.int64)
+    q = quarter_codes(table.column(quarter))
+    order = None
+    ordered, dup = wk.in_order(pid, q)
+    if not ordered:
+        order = np.lexsort((q, pid))
+        pid, q = pid[order], q[order]
+        dup = int(np.count_nonzero((pid[1:] == pid[:-1]) & (q[1:] == q[:-1])))
+    if dup:
+        raise SluisError(
+            f"{dup:,} person-quarters appear more than once",
+            rule="scra-person-quarter-unique",
+            column=quarter,
+            hint="one row per person and quarter",
+        )
+    newp = np.empty(len(pid), dtype=np.uint8)
+    if len(pid):
+        newp[0] = 1
+        np.not_equal(pid[1:], pid[:-1], out=newp[1:].view(bool))
+    del pid
+    q0 = int(q.min()) if len(q) else 0
+    qi = (q - q0).astype(np.int32)
+    del q
+    cards = [0] * len(states)
+    codes = []
+    for v, name in enumerate(states):
+        c, n_values = dictionary_codes(table.column(name))
+        codes.append(c)
+        cards[v] = n_values + 1
+    radix = [math.prod(cards[j + 1 :]) for j in range(len(cards))]
+    s = np.zeros(len(qi), dtype=np.int32 if math.prod(cards) < 2**31 else np.int64)
+    n_q = int(qi.max()) + 1 if len(qi) else 1
+    freq = []
+    for v in range(len(states)):
+        freq.append(np.zeros(n_q * cards[v], dtype=np.int64))
+        reorder = order if order is not None else np.zeros(0, dtype=np.int64)
+        wk.add_codes(s, codes[v], reorder, radix[v], qi, cards[v], freq[v])
+        codes[v] = None
+    return Panel(order, newp, q0, qi, s, cards, [c - 1 for c in cards], radix, freq)
+
+
+class Windows:
+    """The windows of a panel: of m consecutive quarters (window = the row it starts on,
+    ``valid`` where one does) or of any m of a person's quarters (window = an index into
+    ``combos``, m rows each; refused beyond :data:`MAX_WINDOWS`). ``wcal``: the calendar of
+    each window (which quarters, a dense id); ``cal_size``: windows per calendar."""
+
+    def __init__(self, p: Panel, m: int, consecutive: bool) -> None:
+        self.m, self.cons, self.q0, self.qi = m, consecutive, p.q0, p.qi
+        if consecutive:
+            self.valid = wk.consecutive_starts(p.newp, p.qi, m)
+            self.combos = np.zeros((0, m), dtype=np.int32)
+            self.wcal = p.qi
+            self.n_cal = int(self.wcal.max()) + 1 if p.n else 0
+        else:
+            self.combos = _combinations(p.newp, m)
+            self.valid = np.ones(len(self.combos), dtype=np.uint8)
+            span = int(p.qi.max()) + 1 if p.n else 1
+            if span**m < 2**62:
+                qkey = np.zeros(len(self.combos), dtype=np.int64)
+                for j in range(m):
+                    qkey = qkey * span + p.qi[self.combos[:, j]]
+                _, cal = np.unique(qkey, return_inverse=True)
+            else:
+                _, cal = np.unique(p.qi[self.combos], axis=0, return_inverse=True)
+            self.wcal = cal.astype(np.int32).ravel()
+            self.n_cal = int(self.wcal.max()) + 1 if len(self.wcal) else 0
+            flat = self.combos.ravel()
+            at = np.argsort(flat, kind="stable")
+            self.row_off = np.searchsorted(flat[at], np.arange(p.n + 1))
+            self.by_row = (at // m).astype(np.int32)  # the windows of each row, ascending
+        live = self.valid.view(bool)
+        self.cal_size = np.bincount(self.wcal[: len(live)][live], minlength=self.n_cal)
+        self.n = int(np.count_nonzero(self.valid))
+
+    def all(self) -> np.ndarray:
+        """Every window, ascending."""
+        return np.flatnonzero(self.valid)
+
+    def cal(self, w: np.ndarray) -> np.ndarray:
+        return self.wcal[w]
+
+    def rows_of(self, w: np.ndarray) -> np.ndarray:
+        """Rows covered by windows ``w``: (len(w), m)."""
+        if self.cons:
+            return w[:, None] + np.arange(self.m, dtype=np.int64)
+        return self.combos[w].astype(np.int64)
+
+    def span(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First and last quarter of windows ``w``."""
+        rows = self.rows_of(w)
+        return self.q0 + self.qi[rows[:, 0]], self.q0 + self.qi[rows[:, -1]]
+
+    def containing(self, rows: np.ndarray) -> np.ndarray:
+        """Distinct windows (ascending) that cover any of ``rows``."""
+        if self.cons:
+            starts = (rows[:, None] - np.arange(self.m, dtype=np.int64)).ravel()
+            starts = starts[starts >= 0]
+            return np.unique(starts[self.valid[starts].view(bool)])
+        lo, hi = self.row_off[rows], self.row_off[rows + 1]
+        return np.unique(self.by_row[_expand(lo, hi)]).astype(np.int64)
+
+
+def _expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """All integers of the ranges [lo, hi), concatenated."""
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.cumsum(lengths) - lengths
+    return np.repeat(lo - first, lengths) + np.arange(total, dtype=np.int64)
+
+
+def _combinations(newp: np.ndarray, m: int) -> np.ndarray:
+    """Rows of every m-subset of each person's rows (rows sorted by person, quarter), in
+    order of the rows, refused beyond MAX_WINDOWS; the loop runs over the distinct numbers
+    of quarters."""
+    import itertools
+
+    bounds = np.r_[np.flatnonzero(newp), len(newp)]
+    first, size = bounds[:-1], np.diff(bounds)
+    sizes, n_persons = np.unique(size, return_counts=True)
+    total = sum(math.comb(int(t), m) * int(c) for t, c in zip(sizes, n_persons, strict=True))
+    if total > MAX_WINDOWS:
+        raise SluisError(
+            f"any {m} quarters give {total:,} windows, more than {MAX_WINDOWS:,}",
+            rule="scra-trajectory-too-many",
+            hint="use consecutive windows, a larger m, or fewer quarters per person",
+        )
+    parts = []
+    for t in sizes:
+        combos = np.array(list(itertools.combinations(range(int(t)), m)), dtype=np.int32)
+        if not len(combos):
+            continue
+        who = first[size == t].astype(np.int32)
+        parts.append((who[:, None, None] + combos[None, :, :]).reshape(-1, m))
+    if not parts:
+        return np.zeros((0, m), dtype=np.int32)
+    rows = np.concatenate(parts)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+class PatternCounts:
+    """Windows per pattern key (calendar and states), in a hash table that grows; with
+    ``track``, the id of each window's pattern (``wid``) and the windows of each initial
+    pattern (``off``, ``members``) for :meth:`below`."""
+
+    def __init__(self, p: Panel, win: Windows, m: int, *, track: bool) -> None:
+        self.p, self.win, self.m = p, win, m
+        space = p.space
+        if max(win.n_cal, 1) * space**m >= 2**63:
+            raise SluisError(
+                f"{space:,} combinations of the state variables over {m} quarters are "
+                "too many to count exactly",
+                rule="scra-trajectory-states",
+                hint="recode the state variables coarser or name fewer of them",
+            )
+        self.spm = np.int64(space**m)
+        self.place = np.array([space ** (m - 1 - j) for j in range(m)], dtype=np.int64)
+        self.bits = 16
+        self.hkeys = np.full(1 << self.bits, -1, dtype=np.int64)
+        self.hid = np.zeros(1 << self.bits, dtype=np.int32)
+        self.count = np.zeros(1 << (self.bits - 1), dtype=np.int32)
+        self.n_ids = 0
+        self.wid = np.zeros(len(win.valid) if track else 0, dtype=np.int32)
+        start = 0
+        while start < len(win.valid):
+            h = (*self._h(), self.n_ids, self.wid, start)
+            start, self.n_ids = wk.count_windows(*self._w(), *h)
+            if start < len(win.valid):
+                self.reserve(max(self.n_ids, 1 << 16))
+        if track:
+            self.n0 = self.n_ids
+            self.off, self.members = wk.members_by_id(win.valid, self.wid, self.n_ids)
+
+    def _w(self) -> tuple:
+        w = self.win
+        return (w.valid, w.cons, w.combos, w.wcal, self.p.s, self.place, self.spm, self.m)
+
+    def _h(self) -> tuple:
+        return (self.hkeys, self.hid, self.count, self.bits)
+
+    def reserve(self, extra: int) -> None:
+        """Room for ``extra`` more ids (the table at most half full)."""
+        need = self.n_ids + extra
+        if need > len(self.count):
+            grown = np.zeros(max(need, 2 * len(self.count)), dtype=np.int32)
+            grown[: self.n_ids] = self.count[: self.n_ids]
+            self.count = grown
+        bits = self.bits
+        while (1 << bits) < 2 * need:
+            bits += 1
+        if bits != self.bits:
+            self.bits = bits
+            self.hkeys, self.hid = wk.rehash(self.hkeys, self.hid, bits)
