@@ -83,29 +83,25 @@ class Greedy:
         the all-null pattern to k with the windows that have the fewest values left (ties:
         the first), every value of them nulled. Returns rows, variables and the donor
         window of each value and the all-null windows it completes."""
-        win = self.win
+        win, p = self.win, self.p
         cals, stuck_n = np.unique(win.wcal[stuck], return_counts=True)
         need = np.zeros(win.n_cal, dtype=np.int64)
         need[cals] = self.k - stuck_n
-        donors = win.all()
-        donors = donors[np.isin(win.wcal[donors], cals)]
-        rows = win.rows_of(donors)
-        left = np.zeros(len(donors), dtype=np.int64)
-        for v in range(self.n_v):
-            left += (self.p.code(v, rows) != self.p.nulls[v]).sum(axis=1)
-        donors, rows, left = donors[left > 0], rows[left > 0], left[left > 0]
-        cal = win.wcal[donors]
-        at = np.lexsort((donors, left, cal))
-        rank = np.arange(len(at)) - np.searchsorted(cal[at], cal[at])
-        take = at[rank < need[cal[at]]]
+        donors, left_of = tk.donors(
+            win.valid, win.cons, win.combos, win.wcal, p.s, self.m, self.radix, self.cards,
+            self.nulls, need,
+        )  # fmt: skip
+        left, cal = left_of[donors], win.wcal[donors]
+        take = donors[np.lexsort((donors, left, cal))]
+        rows = win.rows_of(take)
         have = np.zeros(win.n_cal, dtype=np.int64)
         have[cals] = stuck_n
         r_out, v_out, w_out = [], [], []
         for v in range(self.n_v):
-            live = self.p.code(v, rows[take]) != self.p.nulls[v]
-            r_out.append(rows[take][live])
+            live = p.code(v, rows) != p.nulls[v]
+            r_out.append(rows[live])
             v_out.append(np.full(int(live.sum()), v, dtype=np.int64))
-            w_out.append(np.broadcast_to(donors[take][:, None], live.shape)[live])
+            w_out.append(np.broadcast_to(take[:, None], live.shape)[live])
         w_all = np.concatenate(w_out)
         return np.concatenate(r_out), np.concatenate(v_out), w_all, have[win.wcal[w_all]]
 

@@ -105,31 +105,24 @@ def pick(
 
 
 @numba.njit(cache=True, nogil=True)
-def _pairs(r, cons, combos, valid, row_off, by_row, m):
-    """(value, window, position of the value's row in it) for every window covering each
-    row of ``r``, by value, windows ascending."""
+def _windows_of(row, cons, combos, valid, row_off, by_row, m, out_w, out_pos):
+    """The windows covering ``row`` (ascending) and the row's position in each, into
+    ``out_w`` and ``out_pos``; returns how many."""
     n = 0
-    for i in range(len(r)):
-        n += m if cons else row_off[r[i] + 1] - row_off[r[i]]
-    ci = np.empty(n, dtype=np.int64)
-    win = np.empty(n, dtype=np.int64)
-    pos = np.empty(n, dtype=np.int64)
-    n = 0
-    for i in range(len(r)):
-        if cons:
-            for j in range(m - 1, -1, -1):
-                w = r[i] - j
-                if 0 <= w < len(valid) and valid[w]:
-                    ci[n], win[n], pos[n] = i, w, j
-                    n += 1
-        else:
-            for p in range(row_off[r[i]], row_off[r[i] + 1]):
-                w = by_row[p]
-                for j in range(m):
-                    if combos[w, j] == r[i]:
-                        ci[n], win[n], pos[n] = i, w, j
+    if cons:
+        for j in range(m - 1, -1, -1):
+            w = row - j
+            if 0 <= w < len(valid) and valid[w]:
+                out_w[n], out_pos[n] = w, j
                 n += 1
-    return ci[:n], win[:n], pos[:n]
+    else:
+        for p in range(row_off[row], row_off[row + 1]):
+            w = by_row[p]
+            for j in range(m):
+                if combos[w, j] == row:
+                    out_w[n], out_pos[n] = w, j
+            n += 1
+    return n
 
 
 @numba.njit(cache=True, nogil=True)
@@ -142,18 +135,37 @@ def give_back(
     join keeps 0 or at least k windows (alone, then together: a pattern losing too many
     keeps its first leavers), at most one value per window (the first). Returns the mask
     and the first value that could be given back alone (-1: none)."""
-    ci, win, pos = _pairs(r, cons, combos, valid, row_off, by_row, m)
-    n = len(ci)
+    most = m if cons else 0
+    for i in range(len(r)):
+        most = max(most, row_off[r[i] + 1] - row_off[r[i]]) if not cons else most
+    ws = np.empty(most, dtype=np.int64)
+    ps = np.empty(most, dtype=np.int64)
+    ok = np.ones(len(r), dtype=np.bool_)
+    n = 0  # pairs (value, window) of the values that could be given back alone
+    for i in range(len(r)):
+        n_w = _windows_of(r[i], cons, combos, valid, row_off, by_row, m, ws, ps)
+        for t in range(n_w):
+            key = key_of(ws[t], cons, combos, wcal, s, place, spm, m)
+            old_n = count[wid[ws[t]]] - 1
+            new_n = count_of(hkeys, hid, count, bits, key + shift_v[i] * place[ps[t]]) + 1
+            if not ((old_n == 0 or old_n >= k) and new_n >= k):
+                ok[i] = False
+                break
+        if ok[i]:
+            n += n_w
+    ci = np.empty(n, dtype=np.int64)
+    win = np.empty(n, dtype=np.int64)
     old = np.empty(n, dtype=np.int64)
     new = np.empty(n, dtype=np.int64)
-    ok = np.ones(len(r), dtype=np.bool_)
-    for p in range(n):
-        old[p] = key_of(win[p], cons, combos, wcal, s, place, spm, m)
-        new[p] = old[p] + shift_v[ci[p]] * place[pos[p]]
-        old_n = count[wid[win[p]]] - 1
-        new_n = count_of(hkeys, hid, count, bits, new[p]) + 1
-        if not ((old_n == 0 or old_n >= k) and new_n >= k):
-            ok[ci[p]] = False
+    n = 0
+    for i in range(len(r)):
+        if ok[i]:
+            n_w = _windows_of(r[i], cons, combos, valid, row_off, by_row, m, ws, ps)
+            for t in range(n_w):
+                ci[n], win[n] = i, ws[t]
+                old[n] = key_of(ws[t], cons, combos, wcal, s, place, spm, m)
+                new[n] = old[n] + shift_v[i] * place[ps[t]]
+                n += 1
     single = -1
     for i in range(len(r)):
         if ok[i]:
@@ -169,17 +181,25 @@ def give_back(
             seen[win[p]] = 1
     for i in range(len(r)):
         ok[i] &= first[i]
-    # local ids of the keys (old and new), with the windows holding each now
+    # the pairs of the values still to give back, and local ids of their keys (old and
+    # new) with the windows holding each now
+    live = np.empty(n, dtype=np.int64)
+    n_live = 0
+    for p in range(n):
+        if ok[ci[p]]:
+            live[n_live] = p
+            n_live += 1
     lbits = 4
-    while (1 << lbits) < 4 * n + 4:
+    while (1 << lbits) < 4 * n_live + 4:
         lbits += 1
     lkeys = np.full(1 << lbits, -1, dtype=np.int64)
     lid = np.zeros(1 << lbits, dtype=np.int32)
-    have = np.zeros(2 * n + 1, dtype=np.int64)
+    have = np.zeros(2 * n_live + 1, dtype=np.int64)
     i_old = np.empty(n, dtype=np.int64)
     i_new = np.empty(n, dtype=np.int64)
     n_l = 0
-    for p in range(n):
+    for t in range(n_live):
+        p = live[t]
         for side in range(2):
             key = old[p] if side == 0 else new[p]
             c, n_l2 = intern(lkeys, lid, have, lbits, n_l, key)
@@ -194,18 +214,16 @@ def give_back(
     join = np.zeros(n_l, dtype=np.int64)
     rank = np.zeros(n, dtype=np.int64)
     taken = np.zeros(n_l, dtype=np.int64)
-    while True:
-        leave[:] = 0
-        join[:] = 0
-        taken[:] = 0
-        for p in range(n):
-            if ok[ci[p]]:
-                leave[i_old[p]] += 1
-                join[i_new[p]] += 1
-                rank[p] = taken[i_old[p]]
-                taken[i_old[p]] += 1
+    while n_live:
+        for t in range(n_live):
+            p = live[t]
+            leave[i_old[p]] += 1
+            join[i_new[p]] += 1
+            rank[p] = taken[i_old[p]]
+            taken[i_old[p]] += 1
         bad = False
-        for p in range(n):
+        for t in range(n_live):
+            p = live[t]
             if not ok[ci[p]]:
                 continue
             a, b = i_old[p], i_new[p]
@@ -214,6 +232,83 @@ def give_back(
             if (0 < fa < k and rank[p] >= have[a] + join[a] - k) or 0 < fb < k:
                 ok[ci[p]] = False
                 bad = True
+        kept = 0
+        for t in range(n_live):
+            p = live[t]
+            leave[i_old[p]] = 0
+            join[i_new[p]] = 0
+            taken[i_old[p]] = 0
+            if ok[ci[p]]:
+                live[kept] = p
+                kept += 1
+        n_live = kept
         if not bad:
             break
     return ok, single
+
+
+@numba.njit(cache=True, nogil=True)
+def donors(valid, cons, combos, wcal, s, m, radix, cards, nulls, need):
+    """For :meth:`Greedy.borrow`: the windows of the calendars with ``need[cal] > 0`` that
+    are among the first need[cal] by (values left, window) and have a value left; returns
+    them ascending with their values left."""
+    n_v = len(radix)
+    most = n_v * m
+    hist = np.zeros((len(need), most + 1), dtype=np.int64)
+    left = np.zeros(len(valid), dtype=np.int16)
+    for w in range(len(valid)):
+        if not valid[w] or need[wcal[w]] <= 0:
+            continue
+        n = 0
+        for j in range(m):
+            r = row_of(w, j, cons, combos)
+            for v in range(n_v):
+                n += (np.int64(s[r]) // radix[v]) % cards[v] != nulls[v]
+        left[w] = n
+        hist[wcal[w], n] += 1
+    cut = np.full(len(need), -1, dtype=np.int64)  # the most values left taken, per calendar
+    room = np.zeros(len(need), dtype=np.int64)  # windows taken with that many
+    for c in range(len(need)):
+        rest = need[c]
+        for n in range(1, most + 1):
+            if rest <= 0:
+                break
+            cut[c], room[c] = n, min(rest, hist[c, n])
+            rest -= hist[c, n]
+    out = np.empty(len(valid), dtype=np.int64)
+    got = 0
+    for w in range(len(valid)):
+        if not valid[w] or left[w] == 0 or need[wcal[w]] <= 0:
+            continue
+        c = wcal[w]
+        if left[w] < cut[c] or (left[w] == cut[c] and room[c] > 0):
+            if left[w] == cut[c]:
+                room[c] -= 1
+            out[got] = w
+            got += 1
+    return out[:got], left
+
+
+@numba.njit(cache=True, nogil=True)
+def containing(rows, valid, m):
+    """The consecutive windows (ascending) covering any of ``rows`` (ascending, distinct)."""
+    out = np.empty(len(rows) * m, dtype=np.int64)
+    n = 0
+    last = -1
+    for r in rows:
+        for w in range(max(r - m + 1, last + 1, 0), r + 1):
+            if w < len(valid) and valid[w]:
+                out[n] = w
+                n += 1
+        last = r
+    return out[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def cal_sizes(valid, wcal, n_cal):
+    """Windows per calendar."""
+    out = np.zeros(n_cal, dtype=np.int64)
+    for w in range(len(valid)):
+        if valid[w]:
+            out[wcal[w]] += 1
+    return out

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluis.errors import SluisError
+from sluis.scra import trajectory_kernels as tk
 from sluis.scra import window_kernels as wk
 
 #: Most windows ``consecutive=False`` enumerates (sum over persons of C(quarters, m)).
@@ -186,9 +187,8 @@ class Windows:
             at = np.argsort(flat, kind="stable")
             self.row_off = np.searchsorted(flat[at], np.arange(p.n + 1))
             self.by_row = (at // m).astype(np.int32)  # the windows of each row, ascending
-        live = self.valid.view(bool)
-        self.cal_size = np.bincount(self.wcal[: len(live)][live], minlength=self.n_cal)
-        self.n = int(np.count_nonzero(self.valid))
+        self.cal_size = tk.cal_sizes(self.valid, self.wcal, self.n_cal)
+        self.n = int(self.cal_size.sum())
 
     def all(self) -> np.ndarray:
         """Every window, ascending."""
@@ -211,9 +211,7 @@ class Windows:
     def containing(self, rows: np.ndarray) -> np.ndarray:
         """Distinct windows (ascending) that cover any of ``rows``."""
         if self.cons:
-            starts = (rows[:, None] - np.arange(self.m, dtype=np.int64)).ravel()
-            starts = starts[starts >= 0]
-            return np.unique(starts[self.valid[starts].view(bool)])
+            return tk.containing(rows, self.valid, self.m)
         lo, hi = self.row_off[rows], self.row_off[rows + 1]
         return np.unique(self.by_row[_expand(lo, hi)]).astype(np.int64)
 
