@@ -100,9 +100,9 @@ def _nulled(column: pa.ChunkedArray, rows: np.ndarray) -> pa.ChunkedArray:
             if chunk.null_count:
                 valid = np.asarray(chunk.is_valid())
             valid[rows[lo:hi] - start] = False
-            bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-            if chunk.offset:  # the bitmap starts at the chunk's first value
-                chunk = pa.concat_arrays([chunk])
+            # the bitmap counts from the buffers' first value, ``chunk.offset`` before ours
+            bits = np.r_[np.ones(chunk.offset, dtype=bool), valid]
+            bitmap = pa.py_buffer(np.packbits(bits, bitorder="little"))
             buffers = [bitmap, *chunk.buffers()[1:]]
             out.append(
                 pa.Array.from_buffers(

@@ -50,6 +50,8 @@ class Greedy:
         self.touched = np.zeros(len(self.win.valid), dtype=np.uint8)
         self.log = np.zeros(1 << 16, dtype=np.int64)
         self.n_log = 0
+        self.stamp = 0  # moves so far
+        self.fail = np.zeros((0, 3), dtype=np.int64)  # see restore
         self.radix = np.asarray(p.radix, dtype=np.int64)
         self.cards = np.asarray(p.cards, dtype=np.int64)
         self.nulls = np.asarray(p.nulls, dtype=np.int64)
@@ -122,9 +124,11 @@ class Greedy:
             grown = np.zeros(max(2 * len(self.log), self.n_log + len(changed)), np.int64)
             grown[: self.n_log] = self.log[: self.n_log]
             self.log = grown
+        self.stamp += 1
         c.n_ids, self.n_log = tk.move(
-            changed, new, c.wid, *c._h(), c.n_ids, self.touched, self.log, self.n_log
-        )
+            changed, new, c.wid, *c._h(), c.n_ids, self.touched, self.log, self.n_log,
+            c.changed_at, self.stamp,
+        )  # fmt: skip
 
     def null(self, r: np.ndarray, v_of: np.ndarray) -> None:
         """Null the values. The rarity of a value stays that of the input: updating it
@@ -132,16 +136,22 @@ class Greedy:
         against 115,996)."""
         self.set(r, v_of, self.nulls[v_of])
 
-    def restore(self, r: np.ndarray, v_of: np.ndarray, value: np.ndarray) -> np.ndarray:
+    def restore(
+        self, r: np.ndarray, v_of: np.ndarray, value: np.ndarray, idx: np.ndarray, n: int
+    ) -> np.ndarray:
         """Give back suppressed values (rows ``r``, variables ``v_of``, input codes
-        ``value``) that no window needs any more (:func:`trajectory_kernels.give_back`);
-        when none can be given back together, the first that could alone. Returns which
-        were restored."""
+        ``value``; ``idx``: their numbers among the ``n`` suppressed) that no window needs
+        any more (:func:`trajectory_kernels.give_back`); when none can be given back
+        together, the first that could alone. Returns which were restored."""
         c, w = self.c, self.win
+        if len(self.fail) != n:
+            self.fail = np.full((n, 3), -1, dtype=np.int64)
         shift = (value - self.nulls[v_of]) * self.radix[v_of]
-        ok, single = tk.give_back(
+        c.reserve(len(r))
+        ok, single, c.n_ids = tk.give_back(
             r, shift, w.cons, w.combos, w.valid, self.row_off, self.by_row, w.wcal,
-            self.p.s, c.place, c.spm, self.m, self.k, *c._h(), c.wid,
+            self.p.s, c.place, c.spm, self.m, self.k, *c._h(), c.n_ids, c.wid,
+            idx, self.fail, c.changed_at, self.stamp,
         )  # fmt: skip
         if not ok.any() and single >= 0:
             ok[single] = True
@@ -198,7 +208,7 @@ def suppress(
     held = np.ones(len(r_all), dtype=bool)
     while held.any():
         idx = np.flatnonzero(held)
-        back = g.restore(r_all[idx], v_all[idx], value[idx])
+        back = g.restore(r_all[idx], v_all[idx], value[idx], idx, len(r_all))
         if not back.any():
             break
         held[idx[back]] = False

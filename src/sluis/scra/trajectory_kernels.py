@@ -17,14 +17,20 @@ from sluis.scra.window_kernels import count_of, intern, key_of, row_of
 
 
 @numba.njit(cache=True, nogil=True)
-def move(windows, new_keys, wid, hkeys, hid, count, bits, n_ids, touched, log, n_log):
+def move(
+    windows, new_keys, wid, hkeys, hid, count, bits, n_ids, touched, log, n_log,
+    changed_at, stamp,
+):  # fmt: skip
     """``windows`` leave their pattern (``wid``) for ``new_keys``; the first time a window
-    moves it is marked in ``touched`` and appended to ``log``. Returns (n_ids, n_log)."""
+    moves it is marked in ``touched`` and appended to ``log``; every pattern whose count
+    changes gets ``changed_at = stamp``. Returns (n_ids, n_log)."""
     for i in range(len(windows)):
         w = windows[i]
         count[wid[w]] -= 1
+        changed_at[wid[w]] = stamp
         c, n_ids = intern(hkeys, hid, count, bits, n_ids, new_keys[i])
         count[c] += 1
+        changed_at[c] = stamp
         wid[w] = c
         if not touched[w]:
             touched[w] = 1
@@ -128,13 +134,18 @@ def _windows_of(row, cons, combos, valid, row_off, by_row, m, out_w, out_pos):
 @numba.njit(cache=True, nogil=True)
 def give_back(
     r, shift_v, cons, combos, valid, row_off, by_row, wcal, s, place, spm, m, k,
-    hkeys, hid, count, bits, wid,
+    hkeys, hid, count, bits, n_ids, wid, idx, fail, changed_at, stamp,
 ):  # fmt: skip
     """Which suppressed values (rows ``r``; ``shift_v``: input code minus null code, times
     the variable's radix) can be given back at once: every pattern their windows leave or
     join keeps 0 or at least k windows (alone, then together: a pattern losing too many
-    keeps its first leavers), at most one value per window (the first). Returns the mask
-    and the first value that could be given back alone (-1: none)."""
+    keeps its first leavers), at most one value per window (the first). Returns the mask,
+    the first value that could be given back alone (-1: none) and n_ids.
+
+    ``fail[idx[i]]`` remembers where value i failed alone: the patterns (ids) its window
+    left and would join, and when (``stamp``); while neither count has changed since
+    (``changed_at``), the value still fails there and is not looked at again. A pattern the
+    window would join is given an id (count 0) so that a window moving there later shows."""
     most = m if cons else 0
     for i in range(len(r)):
         most = max(most, row_off[r[i] + 1] - row_off[r[i]]) if not cons else most
@@ -143,13 +154,20 @@ def give_back(
     ok = np.ones(len(r), dtype=np.bool_)
     n = 0  # pairs (value, window) of the values that could be given back alone
     for i in range(len(r)):
+        g, since = idx[i], fail[idx[i], 2]
+        if since >= 0 and changed_at[fail[g, 0]] <= since and changed_at[fail[g, 1]] <= since:
+            ok[i] = False
+            continue
         n_w = _windows_of(r[i], cons, combos, valid, row_off, by_row, m, ws, ps)
         for t in range(n_w):
             key = key_of(ws[t], cons, combos, wcal, s, place, spm, m)
             old_n = count[wid[ws[t]]] - 1
-            new_n = count_of(hkeys, hid, count, bits, key + shift_v[i] * place[ps[t]]) + 1
+            new_key = key + shift_v[i] * place[ps[t]]
+            new_n = count_of(hkeys, hid, count, bits, new_key) + 1
             if not ((old_n == 0 or old_n >= k) and new_n >= k):
                 ok[i] = False
+                c, n_ids = intern(hkeys, hid, count, bits, n_ids, new_key)
+                fail[g, 0], fail[g, 1], fail[g, 2] = wid[ws[t]], c, stamp
                 break
         if ok[i]:
             n += n_w
@@ -244,7 +262,7 @@ def give_back(
         n_live = kept
         if not bad:
             break
-    return ok, single
+    return ok, single, n_ids
 
 
 @numba.njit(cache=True, nogil=True)
@@ -275,7 +293,12 @@ def donors(valid, cons, combos, wcal, s, m, radix, cards, nulls, need):
                 break
             cut[c], room[c] = n, min(rest, hist[c, n])
             rest -= hist[c, n]
-    out = np.empty(len(valid), dtype=np.int64)
+    total = 0
+    for c in range(len(need)):
+        for n in range(1, cut[c]):
+            total += hist[c, n]
+        total += room[c] if cut[c] > 0 else 0
+    out = np.empty(total, dtype=np.int64)
     got = 0
     for w in range(len(valid)):
         if not valid[w] or left[w] == 0 or need[wcal[w]] <= 0:
@@ -286,7 +309,7 @@ def donors(valid, cons, combos, wcal, s, m, radix, cards, nulls, need):
                 room[c] -= 1
             out[got] = w
             got += 1
-    return out[:got], left
+    return out, left
 
 
 @numba.njit(cache=True, nogil=True)

@@ -178,27 +178,41 @@ def parse_quarters(offsets, data, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def in_order(pid, q):
-    """Whether the rows are in (person, quarter) order, and how many repeat the
-    person-quarter before them."""
+def person_order(pid, q, newp, first, last_p, last_q):
+    """Whether the rows (a chunk; the one before ended with ``last_p``, ``last_q`` unless
+    ``first``) are in (person, quarter) order, marking each person's first row in
+    ``newp``; and how many repeat the person-quarter before them."""
     dup = 0
-    for i in range(1, len(pid)):
-        if pid[i] < pid[i - 1] or (pid[i] == pid[i - 1] and q[i] < q[i - 1]):
+    for i in range(len(pid)):
+        if i == 0 and first:
+            newp[i] = 1
+            continue
+        p0 = pid[i - 1] if i else last_p
+        q0 = q[i - 1] if i else last_q
+        if pid[i] < p0 or (pid[i] == p0 and q[i] < q0):
             return False, 0
-        if pid[i] == pid[i - 1] and q[i] == q[i - 1]:
-            dup += 1
+        newp[i] = pid[i] != p0
+        dup += pid[i] == p0 and q[i] == q0
     return True, dup
 
 
 @numba.njit(cache=True, nogil=True)
-def add_codes(s, codes, order, radix, qi, card, freq):
-    """``s += code * radix`` per row (rows in ``order`` when it is not empty) and the rows
-    per (quarter, code) into ``freq``."""
-    reorder = len(order) > 0
+def add_chunk(s, local, remap, radix, validity, offset):
+    """``s += remap[local] * radix``, code 0 where the validity bit (from ``offset``) is
+    clear (no bitmap: none missing)."""
+    check = len(validity) > 0
     for i in range(len(s)):
-        c = codes[order[i]] if reorder else codes[i]
-        s[i] += c * radix
-        freq[qi[i] * card + c] += 1
+        b = i + offset
+        if check and not (validity[b >> 3] >> (b & 7)) & 1:
+            continue
+        s[i] += remap[local[i]] * radix
+
+
+@numba.njit(cache=True, nogil=True)
+def count_codes(s, qi, radix, card, freq):
+    """Rows per (quarter, code) of one variable into ``freq``."""
+    for i in range(len(s)):
+        freq[qi[i] * card + (np.int64(s[i]) // radix) % card] += 1
 
 
 @numba.njit(cache=True, nogil=True)

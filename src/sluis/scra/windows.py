@@ -9,9 +9,9 @@ window: a consecutive window is the row it starts on, its pattern key is compute
 per window (figures in docs/scra.md): the measure keeps nothing per window; the treatment
 keeps the pattern id of each window and the windows listed by pattern (4 + 4 bytes).
 
-Codes are in order of first appearance (one hash pass per column): nothing downstream
-depends on their order, only on which values are equal; a missing value is a code of its
-own, the last (``nulls[v]``).
+Codes are in order of first appearance (one hash pass per column chunk): nothing
+downstream depends on their order, only on which values are equal; a missing value is a
+code of its own, 0 (``nulls[v]``).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def quarter_codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         raise SluisError("a quarter is missing", rule="scra-quarter-missing")
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        out, pos = np.empty(len(column), dtype=np.int64), 0
+        out, pos = np.empty(len(column), dtype=np.int32), 0
         width = np.int32 if pa.types.is_string(column.type) else np.int64
         for chunk in chunks:
             offsets = np.frombuffer(chunk.buffers()[1], dtype=width)
@@ -71,7 +71,8 @@ def quarter_codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
                 np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
             )
             if not wk.parse_quarters(offsets, data, out[pos : pos + len(chunk)]):
-                return quarter_index(column)  # not all 'YYYYQn': its error says which rule
+                # not all 'YYYYQn': read as that function does (its error names the rule)
+                return quarter_index(column)
             pos += len(chunk)
         return out
     return quarter_index(column)
@@ -107,23 +108,77 @@ class Panel:
         return (self.s[rows] // self.radix[v]) % self.cards[v]
 
 
+def _add_states(states: list[np.ndarray], column: pa.ChunkedArray, radix: int) -> int:
+    """``s += code * radix`` for the values of ``column`` (table order), chunk by chunk,
+    ``s = states[0]`` made int64 before a chunk could overflow its int32: a missing value
+    is code 0, the others 1.. in order of first appearance. Returns the number of codes.
+    No array of codes for the whole column is made."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    seen: dict[object, int] = {}
+    pos = 0
+    for chunk in column.chunks:
+        n = len(chunk)
+        if n == 0:
+            continue
+        encoded = pc.dictionary_encode(chunk)
+        if (
+            states[0].dtype == np.int32
+            and radix * (len(seen) + len(encoded.dictionary) + 1) >= 2**31
+        ):
+            states[0] = states[0].astype(np.int64)
+        s = states[0]
+        remap = np.array(
+            [seen.setdefault(v, len(seen) + 1) for v in encoded.dictionary.to_pylist()] + [0],
+            dtype=np.int64,
+        )
+        indices = encoded.indices
+        local = np.frombuffer(indices.buffers()[1], dtype=np.int32)[
+            indices.offset : indices.offset + n
+        ]
+        validity = indices.buffers()[0] if indices.null_count else None
+        bits = (
+            np.frombuffer(validity, dtype=np.uint8)
+            if validity is not None
+            else np.zeros(0, dtype=np.uint8)
+        )
+        wk.add_chunk(s[pos : pos + n], local, remap, radix, bits, indices.offset)
+        pos += n
+    return len(seen) + 1
+
+
 def panel(table: pa.Table, person: str, quarter: str, states: Sequence[str]) -> Panel:
     """Read ``table``'s persons, quarters and states (see :class:`Panel`); refuses a
-    missing person or quarter and a person-quarter given twice."""
+    missing person or quarter and a person-quarter given twice. Holds 9 bytes per row (the
+    states, the quarter, the first row of each person) and nothing per row while reading
+    a column but what Arrow reads it with."""
     persons = table.column(person)
     if persons.null_count:
         raise SluisError("a person is missing", rule="scra-person-missing", column=person)
-    if pa.types.is_integer(persons.type):
-        pid = _numpy(persons).astype(np.int64, copy=False)
-    else:
-        pid = dictionary_codes(persons)[0].astype(np.int64)
     q = quarter_codes(table.column(quarter))
+    if pa.types.is_integer(persons.type):
+        chunks = [c.to_numpy().astype(np.int64, copy=False) for c in persons.chunks if len(c)]
+    else:
+        chunks = [dictionary_codes(persons)[0].astype(np.int64)]
+    newp = np.empty(len(q), dtype=np.uint8)
+    ordered, dup, pos, last_p, last_q = True, 0, 0, np.int64(0), np.int64(0)
+    for c in chunks:
+        at = slice(pos, pos + len(c))
+        ordered, d = wk.person_order(c, q[at], newp[at], pos == 0, last_p, last_q)
+        if not ordered:
+            break
+        dup += d
+        pos += len(c)
+        last_p, last_q = c[-1], q[pos - 1]
     order = None
-    ordered, dup = wk.in_order(pid, q)
     if not ordered:
+        pid = np.concatenate(chunks)
         order = np.lexsort((q, pid))
         pid, q = pid[order], q[order]
+        newp = np.r_[True, pid[1:] != pid[:-1]].astype(np.uint8)
         dup = int(np.count_nonzero((pid[1:] == pid[:-1]) & (q[1:] == q[:-1])))
+        del pid
+    del chunks
     if dup:
         raise SluisError(
             f"{dup:,} person-quarters appear more than once",
@@ -131,30 +186,21 @@ def panel(table: pa.Table, person: str, quarter: str, states: Sequence[str]) -> 
             column=quarter,
             hint="one row per person and quarter",
         )
-    newp = np.empty(len(pid), dtype=np.uint8)
-    if len(pid):
-        newp[0] = 1
-        np.not_equal(pid[1:], pid[:-1], out=newp[1:].view(bool))
-    del pid
     q0 = int(q.min()) if len(q) else 0
-    qi = (q - q0).astype(np.int32)
-    del q
+    q -= q0
+    qi = q.astype(np.int32, copy=False)  # a parsed quarter is int32 already
     cards = [0] * len(states)
-    codes = []
-    for v, name in enumerate(states):
-        c, n_values = dictionary_codes(table.column(name))
-        codes.append(c)
-        cards[v] = n_values + 1
-    radix = [math.prod(cards[j + 1 :]) for j in range(len(cards))]
-    s = np.zeros(len(qi), dtype=np.int32 if math.prod(cards) < 2**31 else np.int64)
+    radix = [0] * len(states)
+    holder = [np.zeros(len(qi), dtype=np.int32)]
+    for v in range(len(states) - 1, -1, -1):  # the last variable varies fastest
+        radix[v] = math.prod(cards[v + 1 :])
+        cards[v] = _add_states(holder, table.column(states[v]), radix[v])
+    s = holder[0] if order is None else holder[0][order]
     n_q = int(qi.max()) + 1 if len(qi) else 1
-    freq = []
+    freq = [np.zeros(n_q * c, dtype=np.int64) for c in cards]
     for v in range(len(states)):
-        freq.append(np.zeros(n_q * cards[v], dtype=np.int64))
-        reorder = order if order is not None else np.zeros(0, dtype=np.int64)
-        wk.add_codes(s, codes[v], reorder, radix[v], qi, cards[v], freq[v])
-        codes[v] = None
-    return Panel(order, newp, q0, qi, s, cards, [c - 1 for c in cards], radix, freq)
+        wk.count_codes(s, qi, radix[v], cards[v], freq[v])
+    return Panel(order, newp, q0, qi, s, cards, [0] * len(cards), radix, freq)
 
 
 class Windows:
@@ -276,6 +322,8 @@ class PatternCounts:
         self.hkeys = np.full(1 << self.bits, -1, dtype=np.int64)
         self.hid = np.zeros(1 << self.bits, dtype=np.int32)
         self.count = np.zeros(1 << (self.bits - 1), dtype=np.int32)
+        #: when each pattern's count last changed (the treatment's moves; see give_back)
+        self.changed_at = np.zeros(len(self.count), dtype=np.int64)
         self.n_ids = 0
         self.wid = np.zeros(len(win.valid) if track else 0, dtype=np.int32)
         start = 0
@@ -299,9 +347,13 @@ class PatternCounts:
         """Room for ``extra`` more ids (the table at most half full)."""
         need = self.n_ids + extra
         if need > len(self.count):
-            grown = np.zeros(max(need, 2 * len(self.count)), dtype=np.int32)
+            size = max(need, 2 * len(self.count))
+            grown = np.zeros(size, dtype=np.int32)
             grown[: self.n_ids] = self.count[: self.n_ids]
             self.count = grown
+            stamps = np.zeros(size, dtype=np.int64)
+            stamps[: len(self.changed_at)] = self.changed_at
+            self.changed_at = stamps
         bits = self.bits
         while (1 << bits) < 2 * need:
             bits += 1
