@@ -106,7 +106,7 @@ def longitudinal_risk(
 
     if m < 1:
         raise SluisError(f"the window must be at least 1 quarter, got m={m}", rule="scra-m")
-    p = panel(table, person, quarter, states)
+    p = panel(table, person, quarter, states, freq=False)
     textual = pa.types.is_string(table.schema.field(quarter).type)
     if p.n == 0:
         return LongitudinalRisk(m, k, tuple(states), 0, 0, 0, 0, 0, 0, 0, (), {})

@@ -209,13 +209,6 @@ def add_chunk(s, local, remap, radix, validity, offset):
 
 
 @numba.njit(cache=True, nogil=True)
-def count_codes(s, qi, radix, card, freq):
-    """Rows per (quarter, code) of one variable into ``freq``."""
-    for i in range(len(s)):
-        freq[qi[i] * card + (np.int64(s[i]) // radix) % card] += 1
-
-
-@numba.njit(cache=True, nogil=True)
 def consecutive_starts(newp, qi, m):
     """1 where a window of m consecutive quarters of one person starts."""
     n = len(qi)
@@ -231,3 +224,40 @@ def consecutive_starts(newp, qi, m):
         if ok:
             valid[r] = 1
     return valid
+
+
+@numba.njit(cache=True, nogil=True)
+def add_short_strings(s, offsets, data, validity, offset, radix, tkeys, tcode, bits, n_codes):
+    """``s += code * radix`` for strings of at most 7 bytes (an Arrow chunk's offsets, bytes
+    and validity bitmap from ``offset``): a string packed with its length into one 64-bit
+    key is its own exact key, looked up in the table ``tkeys``/``tcode`` (codes 1.. in
+    order of first appearance, a missing value 0). Stops when the table is half full.
+    Returns (n_codes, rows done)."""
+    check = len(validity) > 0
+    for i in range(len(s)):
+        b = i + offset
+        if check and not (validity[b >> 3] >> (b & 7)) & 1:
+            continue
+        a, e = offsets[i], offsets[i + 1]
+        key = np.int64(e - a) << 56
+        for j in range(a, e):
+            key |= np.int64(data[j]) << (8 * (j - a))
+        slot = find(tkeys, key, bits)
+        if tkeys[slot] == -1:
+            if 2 * (n_codes + 1) > len(tkeys):
+                return n_codes, i
+            n_codes += 1
+            tkeys[slot] = key
+            tcode[slot] = n_codes
+        s[i] += tcode[slot] * radix
+    return n_codes, len(s)
+
+
+@numba.njit(cache=True, nogil=True)
+def count_states(s, qi, radix, cards, freq, freq_off):
+    """Rows per (quarter, code) of every variable into ``freq`` (one pass over the rows)."""
+    for i in range(len(s)):
+        x = np.int64(s[i])
+        for v in range(len(radix)):
+            c = (x // radix[v]) % cards[v]
+            freq[freq_off[v] + qi[i] * cards[v] + c] += 1

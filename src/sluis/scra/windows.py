@@ -108,13 +108,33 @@ class Panel:
         return (self.s[rows] // self.radix[v]) % self.cards[v]
 
 
+def _short_strings(column: pa.ChunkedArray) -> bool:
+    """Whether every value of ``column`` is a string of at most 7 bytes."""
+    if not pa.types.is_string(column.type):
+        return False
+    for chunk in column.chunks:
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)
+        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+        if len(chunk) and int(np.diff(offsets).max()) > 7:
+            return False
+    return True
+
+
+def _validity(array: pa.Array) -> np.ndarray:
+    bitmap = array.buffers()[0] if array.null_count else None
+    return np.frombuffer(bitmap, dtype=np.uint8) if bitmap else np.zeros(0, dtype=np.uint8)
+
+
 def _add_states(states: list[np.ndarray], column: pa.ChunkedArray, radix: int) -> int:
     """``s += code * radix`` for the values of ``column`` (table order), chunk by chunk,
     ``s = states[0]`` made int64 before a chunk could overflow its int32: a missing value
     is code 0, the others 1.. in order of first appearance. Returns the number of codes.
-    No array of codes for the whole column is made."""
+    No array of codes for the whole column is made; short strings (state codes such as
+    '111' or 'RMI-EMP') are read from their bytes, other values through Arrow's hashing."""
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
+    if _short_strings(column):
+        return _add_short_strings(states, column, radix)
     seen: dict[object, int] = {}
     pos = 0
     for chunk in column.chunks:
@@ -122,32 +142,53 @@ def _add_states(states: list[np.ndarray], column: pa.ChunkedArray, radix: int) -
         if n == 0:
             continue
         encoded = pc.dictionary_encode(chunk)
-        if (
-            states[0].dtype == np.int32
-            and radix * (len(seen) + len(encoded.dictionary) + 1) >= 2**31
-        ):
+        if states[0].dtype == np.int32 and radix * (len(seen) + n + 1) >= 2**31:
             states[0] = states[0].astype(np.int64)
-        s = states[0]
         remap = np.array(
             [seen.setdefault(v, len(seen) + 1) for v in encoded.dictionary.to_pylist()] + [0],
             dtype=np.int64,
         )
         indices = encoded.indices
-        local = np.frombuffer(indices.buffers()[1], dtype=np.int32)[
-            indices.offset : indices.offset + n
-        ]
-        validity = indices.buffers()[0] if indices.null_count else None
-        bits = (
-            np.frombuffer(validity, dtype=np.uint8)
-            if validity is not None
-            else np.zeros(0, dtype=np.uint8)
-        )
-        wk.add_chunk(s[pos : pos + n], local, remap, radix, bits, indices.offset)
+        local = np.frombuffer(indices.buffers()[1], dtype=np.int32)
+        local = local[indices.offset : indices.offset + n]
+        s = states[0][pos : pos + n]
+        wk.add_chunk(s, local, remap, radix, _validity(indices), indices.offset)
         pos += n
     return len(seen) + 1
 
 
-def panel(table: pa.Table, person: str, quarter: str, states: Sequence[str]) -> Panel:
+def _add_short_strings(states: list[np.ndarray], column: pa.ChunkedArray, radix: int) -> int:
+    """:func:`_add_states` of a column of short strings, by :func:`window_kernels.
+    add_short_strings` (its table doubled whenever it is half full)."""
+    bits = 6
+    tkeys = np.full(1 << bits, -1, dtype=np.int64)
+    tcode = np.zeros(1 << bits, dtype=np.int32)
+    n_codes, pos = 0, 0
+    for chunk in column.chunks:
+        n = len(chunk)
+        if states[0].dtype == np.int32 and radix * (n_codes + n + 1) >= 2**31:
+            states[0] = states[0].astype(np.int64)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32) if n else None
+        data = chunk.buffers()[2] if n else None
+        data = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(0, np.uint8)
+        done = 0
+        while done < n:
+            at = chunk.offset + done
+            n_codes, more = wk.add_short_strings(
+                states[0][pos + done : pos + n], offsets[at : chunk.offset + n + 1], data,
+                _validity(chunk), at, radix, tkeys, tcode, bits, n_codes,
+            )  # fmt: skip
+            done += more
+            if done < n:
+                bits += 1
+                tkeys, tcode = wk.rehash(tkeys, tcode, bits)
+        pos += n
+    return n_codes + 1
+
+
+def panel(
+    table: pa.Table, person: str, quarter: str, states: Sequence[str], *, freq: bool = True
+) -> Panel:
     """Read ``table``'s persons, quarters and states (see :class:`Panel`); refuses a
     missing person or quarter and a person-quarter given twice. Holds 9 bytes per row (the
     states, the quarter, the first row of each person) and nothing per row while reading
@@ -197,10 +238,15 @@ def panel(table: pa.Table, person: str, quarter: str, states: Sequence[str]) -> 
         cards[v] = _add_states(holder, table.column(states[v]), radix[v])
     s = holder[0] if order is None else holder[0][order]
     n_q = int(qi.max()) + 1 if len(qi) else 1
-    freq = [np.zeros(n_q * c, dtype=np.int64) for c in cards]
-    for v in range(len(states)):
-        wk.count_codes(s, qi, radix[v], cards[v], freq[v])
-    return Panel(order, newp, q0, qi, s, cards, [0] * len(cards), radix, freq)
+    sizes = [n_q * c if freq else 0 for c in cards]
+    off = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    counts = np.zeros(int(off[-1]), dtype=np.int64)
+    if freq and len(states):
+        wk.count_states(
+            s, qi, np.asarray(radix, np.int64), np.asarray(cards, np.int64), counts, off
+        )
+    per_variable = [counts[off[v] : off[v + 1]] for v in range(len(states))]
+    return Panel(order, newp, q0, qi, s, cards, [0] * len(cards), radix, per_variable)
 
 
 class Windows:
