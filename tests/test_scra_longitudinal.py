@@ -185,3 +185,37 @@ def test_g5_longitudinal_measure_follows_the_spec_windows_any(tmp_path: Path) ->
         )
     assert err.value.rule == "scra-trajectory-too-many"
     assert "windows" in err.value.message
+
+
+@pytest.mark.parametrize("kind", ["short", "long", "integer", "dictionary"])
+def test_g5_longitudinal_reads_every_kind_of_state_column(kind: str) -> None:
+    """G5: states read from their bytes (strings of up to 7 bytes, here 300 distinct codes,
+    more than the first table holds), through Arrow (longer strings, integers, dictionary
+    columns) give the figures of the plain recount, chunk boundaries included."""
+    rows = [(p, q, f"{(p * 7 + i) % 300:03d}") for p in range(120) for i, q in enumerate(QUARTERS)]
+    values = [r[2] for r in rows]
+    if kind == "long":
+        values = [f"state-code-{v}" if v != "007" else None for v in values]
+    if kind == "integer":
+        column = pa.array([int(v) for v in values], pa.int64())
+    elif kind == "dictionary":
+        column = pa.array(values, pa.string()).dictionary_encode()
+    else:
+        column = pa.array(values, pa.string())
+    table = pa.table(
+        {
+            "person_seq": pa.array([r[0] for r in rows], pa.int64()),
+            "quarter": pa.array([r[1] for r in rows], pa.string()),
+            "sep": column,
+        }
+    )
+    table = pa.concat_tables([table.slice(0, 250), table.slice(250)])  # two chunks
+    got = longitudinal_risk(table, person="person_seq", quarter="quarter", states=["sep"], m=2, k=2)
+    plain = table.set_column(2, "sep", pa.array([str(v) for v in column.to_pylist()]))
+    want = recount(plain, ["sep"], 2, 2, True)
+    assert (got.windows, got.windows_at_risk, got.persons_at_risk) == (
+        want["windows"],
+        want["windows_at_risk"],
+        want["persons_at_risk"],
+    )
+    assert got.records_at_risk == want["records_at_risk"]
