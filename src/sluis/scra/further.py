@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,7 +33,7 @@ from sluis.scra.diversity import sensitive_onto, treat_ldiversity, withheld_rows
 from sluis.scra.implied import EXPLANATION, append_explanations
 from sluis.scra.plan import PERSON, DatasetPlan, Plan, SensitivePlan
 from sluis.scra.result import FurtherTreatment
-from sluis.scra.trajectory import treat_trajectories
+from sluis.scra.trajectory import TrajectoryTreatment, treat_trajectories
 
 
 def _read(path: Path) -> pa.Table:
@@ -221,7 +220,7 @@ def _trajectories(plan: Plan, out: Path, dataset: DatasetPlan) -> list[FurtherTr
         record.after = result.unreachable
         record.rounds = result.rounds
         if result.suppressed:
-            added = _trajectory_explanations(table, result.table, result.explanations, lg)
+            added = _trajectory_explanations(table, result, lg)
             append_explanations(out / dataset.explanations_file, [added])
             record.examples = added.slice(0, 20).to_pylist()
             _write(path, result.table)
@@ -229,34 +228,16 @@ def _trajectories(plan: Plan, out: Path, dataset: DatasetPlan) -> list[FurtherTr
     return done
 
 
-def _trajectory_explanations(
-    before: pa.Table, after: pa.Table, explained: pa.Table, lg
-) -> pa.Table:
+def _trajectory_explanations(before: pa.Table, result: TrajectoryTreatment, lg) -> pa.Table:
     """The trajectory treatment's explanations (person, quarter, variable, window, rule)
-    as rows of the dataset's explanation file: the row of each person-quarter found by a
-    join on person and quarter (one row per person and quarter in a panel)."""
-    rows = pa.table(
-        {
-            "record": pa.array(np.arange(before.num_rows, dtype=np.int64)),
-            "person": before.column(lg.person),
-            "quarter": pc.cast(before.column(lg.quarter), pa.string()),
-        }
-    )
-    con = duckdb.connect()
-    try:
-        con.register("rows_", rows)
-        con.register("explained", explained)
-        joined = con.sql(
-            "select r.record, e.variable, e.rule from explained e join rows_ r "
-            "on r.person = e.person_seq and r.quarter = e.quarter order by r.record, e.variable"
-        ).to_arrow_table()
-    finally:
-        con.close()
+    as rows of the dataset's explanation file: the treatment gives the row of each
+    suppressed value (no join on person and quarter), by variable, rows ascending."""
+    rules = result.explanations.column("rule")
     parts = []
-    for variable in lg.states:
-        sub = joined.filter(pc.equal(joined.column("variable"), variable))
-        idx = sub.column("record").to_numpy()
-        parts.append(_explain(idx, variable, before.column(variable), sub.column("rule")))
+    for v, variable in enumerate(lg.states):
+        at = result.variables == v
+        rule = rules.filter(pa.array(at))
+        parts.append(_explain(result.rows[at], variable, before.column(variable), rule))
     return pa.concat_tables(parts)
 
 

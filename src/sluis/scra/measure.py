@@ -250,10 +250,17 @@ def measure_treated(
 
 
 def measure_trajectories(dataset: DatasetPlan, table: pa.Table) -> list[LongitudinalRisk]:
-    """The longitudinal risk of every trajectory check of ``dataset`` on ``table``."""
+    """The longitudinal risk of every trajectory check of ``dataset`` on ``table``, over
+    the windows the check names (consecutive quarters, or any m quarters: ``windows: any``)."""
     return [
         longitudinal_risk(
-            table, person=lg.person, quarter=lg.quarter, states=list(lg.states), m=lg.m, k=lg.k
+            table,
+            person=lg.person,
+            quarter=lg.quarter,
+            states=list(lg.states),
+            m=lg.m,
+            k=lg.k,
+            consecutive=lg.consecutive,
         )
         for lg in dataset.longitudinal
     ]

@@ -136,11 +136,15 @@ def dataset_thresholds(
             if lg.spec_k is not None and lg.spec_k != lg.k
             else ""
         )
-        windows = "" if lg.consecutive else " (any quarters)"
+        # windows: any -> the measure counted every m of a person's quarters (issue 19)
+        what = (
+            f"{lg.m}-quarter trajectory of {', '.join(lg.states)} is"
+            if lg.consecutive
+            else f"{', '.join(lg.states)} in any {lg.m} of their quarters are"
+        )
         out.append(
             Threshold(
-                f"{named}persons whose {lg.m}-quarter trajectory{windows} of "
-                f"{', '.join(lg.states)} is shared by < {lg.k} persons{sample} ({stage})",
+                f"{named}persons whose {what} shared by < {lg.k} persons{sample} ({stage})",
                 "0",
                 f"{final_lr.persons_at_risk:,}",
                 final_lr.persons_at_risk == 0,

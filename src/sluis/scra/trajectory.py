@@ -8,7 +8,8 @@ this; here the treated table has no window at risk, or says how many could not b
 **Semantics** (strict, as the rest of the SCRA): a suppressed value is written as null and a
 null is a category of its own, so a recount is a plain GROUP BY over the treated table.
 
-**Suppression** is a deterministic greedy in rounds (:func:`_suppress`), all in numpy:
+**Suppression** is a deterministic greedy in rounds
+(:func:`sluis.scra.trajectory_greedy.suppress`, numba kernels over the windows it touches):
 
 1. every window at risk picks one non-null state value of its own to null: the one whose
    nulling moves the window to the pattern that lacks the fewest windows to reach ``k``
@@ -42,27 +43,28 @@ is refused (``scra-recode-not-coarser``).
 **Any m quarters** (``consecutive=False``): a window is any ``m`` of a person's observed
 quarters, its calendar the set of those quarters. Exact, and refused
 (``scra-trajectory-too-many``) when the windows would exceed :data:`MAX_WINDOWS`.
+
+The suppressed values are written as nulls by clearing their validity bits: the columns'
+values are not copied (three string columns of the 26/050 panel are 10 M values each at
+scale 0.1).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluis.errors import SluisError
-from sluis.scra.frequencies import cell_ids, encode_column
-from sluis.scra.longitudinal import quarter_index
-
-#: Most windows ``consecutive=False`` enumerates (sum over persons of C(quarters, m)).
-MAX_WINDOWS = 20_000_000
+from sluis.scra.trajectory_greedy import Outcome, suppress
+from sluis.scra.windows import MAX_WINDOWS, Panel
 
 Recode = tuple[str, str, Callable[[pa.ChunkedArray], pa.Array]]
+
+__all__ = ["MAX_WINDOWS", "Recode", "TrajectoryTreatment", "treat_trajectories"]
 
 
 @dataclass(frozen=True)
@@ -78,448 +80,41 @@ class TrajectoryTreatment:
     windows_at_risk_after: int  # 0 unless unreachable
     unreachable: int  # windows still below k when nothing more can be suppressed
     rounds: int
+    #: the table row and the index into ``states`` of each explanation, in its order
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    variables: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """One suppression run: masks over the input's rows, explanation arrays, counts."""
-
-    masks: dict[str, np.ndarray]  # variable -> bool over rows (original order)
-    rows: np.ndarray  # explanations: original row of each suppressed value
-    variables: np.ndarray  # index into states
-    starts: np.ndarray  # window calendar (first quarter index) that picked it
-    lasts: np.ndarray  # last quarter index of that window
-    shares: np.ndarray  # the window's share when it was picked
-    borrowed: np.ndarray  # bool: nulled to complete a calendar's all-null pattern to k
-    windows_at_risk_before: int
-    unreachable: int
-    rounds: int
-
-    @property
-    def suppressed(self) -> int:
-        return len(self.rows)
-
-
-def _expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """All integers of the ranges [lo, hi), concatenated."""
-    lengths = hi - lo
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    first = np.cumsum(lengths) - lengths
-    return np.repeat(lo - first, lengths) + np.arange(total, dtype=np.int64)
-
-
-class _Windows:
-    """The windows of a person-quarter table sorted by (person, quarter): the rows each
-    covers (consecutive: from its first row; any m: a matrix, with the windows of each row)
-    and its calendar (which quarters, as a dense id)."""
-
-    def __init__(self, pid: np.ndarray, q: np.ndarray, m: int, consecutive: bool) -> None:
-        n = len(pid)
-        self.m = m
-        self.consecutive = consecutive
-        self.q = q
-        if consecutive:
-            end = np.arange(n, dtype=np.int64) + (m - 1)
-            ok = end < n
-            endc = np.minimum(end, n - 1)
-            ok &= (pid[endc] == pid) & (q[endc] == q + (m - 1))
-            self.starts = np.flatnonzero(ok).astype(np.int64)
-            self.cal = q[self.starts] - (q.min() if n else 0)
-            self._rows = None
-        else:
-            self._rows = _combinations(pid, m)
-            flat = self._rows.ravel()
-            at = np.argsort(flat, kind="stable")
-            self._row_off = np.searchsorted(flat[at], np.arange(n + 1))
-            self._by_row = at // m  # the window of each (row, window) pair, by row
-            qs = [q[self._rows[:, j]] - q.min() for j in range(m)]
-            span = int(q.max() - q.min() + 1) if n else 1
-            self.cal, _ = cell_ids(qs, [span] * m, len(self._rows))
-        self.n = len(self.cal)
-        self.cal_size = np.bincount(self.cal, minlength=int(self.cal.max()) + 1 if self.n else 0)
-
-    def span(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """First and last quarter of windows ``w``."""
-        rows = self.rows_of(w)
-        return self.q[rows[:, 0]], self.q[rows[:, -1]]
-
-    def rows_of(self, w: np.ndarray) -> np.ndarray:
-        """Rows (sorted order) covered by windows ``w``: (len(w), m)."""
-        if self._rows is None:
-            return self.starts[w][:, None] + np.arange(self.m, dtype=np.int64)
-        return self._rows[w].astype(np.int64)
-
-    def containing(self, rows: np.ndarray) -> np.ndarray:
-        """Distinct windows that cover any of ``rows``."""
-        return np.unique(self.pairs(rows)[1])
-
-    def pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(i, window) for every window covering ``rows[i]``."""
-        if self._rows is None:
-            lo = np.searchsorted(self.starts, rows - (self.m - 1))
-            hi = np.searchsorted(self.starts, rows, side="right")
-        else:
-            lo, hi = self._row_off[rows], self._row_off[rows + 1]
-        which = np.repeat(np.arange(len(rows), dtype=np.int64), hi - lo)
-        w = _expand(lo, hi)
-        return which, (w if self._rows is None else self._by_row[w])
-
-
-def _combinations(pid: np.ndarray, m: int) -> np.ndarray:
-    """Row indices of every m-subset of each person's rows (rows sorted by person, quarter),
-    refused beyond MAX_WINDOWS; the loop runs over the distinct numbers of quarters."""
-    bounds = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1], True]) if len(pid) else np.r_[0]
-    first, size = bounds[:-1], np.diff(bounds)
-    sizes, n_persons = np.unique(size, return_counts=True)
-    total = sum(math.comb(int(t), m) * int(c) for t, c in zip(sizes, n_persons, strict=True))
-    if total > MAX_WINDOWS:
-        raise SluisError(
-            f"any {m} quarters give {total:,} windows, more than {MAX_WINDOWS:,}",
-            rule="scra-trajectory-too-many",
-            hint="use consecutive windows, a larger m, or fewer quarters per person",
-        )
-    parts = []
-    for t in np.unique(size):
-        combos = np.array(list(itertools.combinations(range(int(t)), m)), dtype=np.int64)
-        if not len(combos):
-            continue
-        who = first[size == t]
-        parts.append((who[:, None, None] + combos[None, :, :]).reshape(-1, m))
-    if not parts:
-        return np.zeros((0, m), dtype=np.int64)
-    rows = np.concatenate(parts)
-    return rows[np.lexsort(rows.T[::-1])]
-
-
-class _Counts:
-    """Windows per pattern key: the initial keys sorted with their members (CSR), and the
-    keys created by suppression in a small sorted side table."""
-
-    def __init__(self, key: np.ndarray) -> None:
-        self.order = np.argsort(key, kind="stable")
-        ks = key[self.order]
-        edge = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.zeros(0, int)
-        self.keys = ks[edge]
-        self.off = np.r_[edge, len(ks)].astype(np.int64)
-        self.count = np.diff(self.off)
-        self.new_keys = np.zeros(0, dtype=np.int64)
-        self.new_count = np.zeros(0, dtype=np.int64)
-        self.touched = np.zeros(0, dtype=np.int64)  # windows whose key changed
-        self.touched_mask = np.zeros(len(key), dtype=bool)
-
-    def _find(self, table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Position of each key in the sorted ``table`` and whether it is there."""
-        i = np.minimum(np.searchsorted(table, keys), max(len(table) - 1, 0))
-        found = table[i] == keys if len(table) else np.zeros(len(keys), dtype=bool)
-        return i, found
-
-    def of(self, keys: np.ndarray) -> np.ndarray:
-        """Windows now holding each key."""
-        out = np.zeros(keys.shape, dtype=np.int64)
-        i, f = self._find(self.keys, keys)
-        out[f] = self.count[i[f]]
-        j, g = self._find(self.new_keys, keys)
-        out[g] = self.new_count[j[g]]
-        return out
-
-    def move(self, windows: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
-        """``windows`` left keys ``old`` for keys ``new``."""
-        i, f = self._find(self.keys, old)
-        np.subtract.at(self.count, i[f], 1)
-        j, g = self._find(self.new_keys, old)
-        np.subtract.at(self.new_count, j[g], 1)
-        i, f = self._find(self.keys, new)
-        np.add.at(self.count, i[f], 1)
-        fresh = np.setdiff1d(new[~f], self.new_keys)
-        if len(fresh):
-            merged = np.concatenate([self.new_keys, fresh])
-            at = np.argsort(merged, kind="stable")
-            self.new_keys = merged[at]
-            self.new_count = np.concatenate([self.new_count, np.zeros(len(fresh), np.int64)])[at]
-        j, g = self._find(self.new_keys, new[~f])
-        np.add.at(self.new_count, j, 1)
-        fresh_w = windows[~self.touched_mask[windows]]
-        self.touched_mask[fresh_w] = True
-        self.touched = np.concatenate([self.touched, fresh_w])
-
-    def below(self, k: int, key: np.ndarray) -> np.ndarray:
-        """Windows (sorted) whose key is held by fewer than ``k`` windows."""
-        risky = self.keys[(self.count > 0) & (self.count < k)]
-        pos = np.searchsorted(self.keys, risky)
-        members = self.order[_expand(self.off[pos], self.off[pos + 1])]
-        if len(self.touched):
-            members = members[~self.touched_mask[members]]
-            new_risky = self.new_keys[(self.new_count > 0) & (self.new_count < k)]
-            cur = key[self.touched]
-            moved = self.touched[np.isin(cur, np.concatenate([risky, new_risky]))]
-            members = np.concatenate([members, moved])
-        return np.sort(members)
-
-
-class _Greedy:
-    """The state of the greedy: state codes per variable (rows sorted by person and
-    quarter), windows, their pattern keys and counts, value frequencies per quarter."""
-
-    def __init__(
-        self,
-        table: pa.Table,
-        order: np.ndarray,
-        pid: np.ndarray,
-        q: np.ndarray,
-        *,
-        states: Sequence[str],
-        m: int,
-        k: int,
-        consecutive: bool,
-    ) -> None:
-        self.m, self.k, self.n_v = m, k, len(states)
-        self.codes, self.nulls = [], []
-        for name in states:
-            raw, labels = encode_column(table.column(name))
-            self.codes.append(raw[order].astype(np.int64))
-            self.nulls.append(len(labels) - (1 if labels and labels[-1] is None else 0))
-        self.cards = [c + 1 for c in self.nulls]
-        self.radix = [math.prod(self.cards[j + 1 :]) for j in range(self.n_v)]
-        self.space = math.prod(self.cards)
-        self.win = _Windows(pid, q, m, consecutive)
-        if max(len(self.win.cal_size), 1) * self.space**m >= 2**63:
-            raise SluisError(
-                f"{self.space:,} combinations of {', '.join(states)} over {m} quarters are "
-                "too many to count exactly",
-                rule="scra-trajectory-states",
-                hint="recode the state variables coarser or name fewer of them",
+def _nulled(column: pa.ChunkedArray, rows: np.ndarray) -> pa.ChunkedArray:
+    """``column`` with ``rows`` (ascending) null: only the validity bitmaps are rewritten
+    when the type allows it, the values stay where they are."""
+    fast = not (pa.types.is_nested(column.type) or pa.types.is_dictionary(column.type))
+    out, start = [], 0
+    for chunk in column.chunks:
+        end = start + len(chunk)
+        lo, hi = np.searchsorted(rows, [start, end])
+        if lo == hi:
+            out.append(chunk)
+        elif fast:
+            valid = np.ones(len(chunk), dtype=bool)
+            if chunk.null_count:
+                valid = np.asarray(chunk.is_valid())
+            valid[rows[lo:hi] - start] = False
+            # the bitmap counts from the buffers' first value, ``chunk.offset`` before ours
+            bits = np.r_[np.ones(chunk.offset, dtype=bool), valid]
+            bitmap = pa.py_buffer(np.packbits(bits, bitorder="little"))
+            buffers = [bitmap, *chunk.buffers()[1:]]
+            out.append(
+                pa.Array.from_buffers(
+                    chunk.type, len(chunk), buffers, int(len(chunk) - valid.sum()), chunk.offset
+                )
             )
-        self.s = np.zeros(len(pid), dtype=np.int64)
-        for c, r in zip(self.codes, self.radix, strict=True):
-            self.s += c * r
-        self.place = np.array([self.space ** (m - 1 - j) for j in range(m)], dtype=np.int64)
-        self.key = self.keys_of(np.arange(self.win.n))
-        self.counts = _Counts(self.key)
-        self.qi = q - (int(q.min()) if len(q) else 0)
-        n_q = int(self.qi.max()) + 1 if len(q) else 1
-        self.freq = [
-            np.bincount(self.qi * self.cards[v] + self.codes[v], minlength=n_q * self.cards[v])
-            for v in range(self.n_v)
-        ]
-        self.by_cal: np.ndarray | None = None  # windows by calendar, when borrow needs it
-
-    def keys_of(self, w: np.ndarray) -> np.ndarray:
-        """Pattern key of windows ``w``: calendar, then the state of each quarter."""
-        rows = self.win.rows_of(w)
-        return self.win.cal[w] * self.space**self.m + (self.s[rows] * self.place).sum(axis=1)
-
-    def at_risk(self) -> np.ndarray:
-        """Windows below k, sorted."""
-        return self.counts.below(self.k, self.key)
-
-    def pick(self, risk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One value per window at risk (rows, variables, and which windows could pick)."""
-        rows = self.win.rows_of(risk)
-        big = len(self.s) + 1
-        none = (self.k + 2) * big
-        score = np.empty((len(risk), self.n_v, self.m), dtype=np.int64)
-        for v in range(self.n_v):
-            code = self.codes[v][rows]
-            rare = self.freq[v][self.qi[rows] * self.cards[v] + code]
-            moved = self.key[risk][:, None] + (self.nulls[v] - code) * self.radix[v] * self.place
-            gap = self.k - np.minimum(self.counts.of(moved), self.k)  # still missing
-            score[:, v, :] = np.where(code == self.nulls[v], none, gap * big + rare)
-        flat = score.reshape(len(risk), -1)
-        best = flat.argmin(axis=1)  # ties: variable order, then the earliest quarter
-        ok = flat[np.arange(len(risk)), best] < none
-        return rows[ok, best[ok] % self.m], best[ok] // self.m, ok
-
-    def borrow(self, stuck: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Windows at risk with every value null cannot pick: in their calendar, complete
-        the all-null pattern to k with the windows that have the fewest values left (ties:
-        the first), every value of them nulled. Returns rows, variables and the donor
-        window of each value and the all-null windows it completes."""
-        cals, stuck_n = np.unique(self.win.cal[stuck], return_counts=True)
-        need = np.zeros(len(self.win.cal_size), dtype=np.int64)
-        need[cals] = self.k - stuck_n
-        if self.by_cal is None:
-            self.by_cal = np.argsort(self.win.cal, kind="stable")
-        cal_off = np.r_[0, np.cumsum(self.win.cal_size)].astype(np.int64)
-        donors = self.by_cal[_expand(cal_off[cals], cal_off[cals + 1])]
-        rows = self.win.rows_of(donors)
-        values = np.zeros(rows.shape, dtype=np.int64)
-        for v in range(self.n_v):
-            values += self.codes[v][rows] != self.nulls[v]
-        left = values.sum(axis=1)
-        donors, rows, left = donors[left > 0], rows[left > 0], left[left > 0]
-        cal = self.win.cal[donors]
-        at = np.lexsort((donors, left, cal))
-        rank = np.arange(len(at)) - np.searchsorted(cal[at], cal[at])
-        take = at[rank < need[cal[at]]]
-        have = np.zeros(len(self.win.cal_size), dtype=np.int64)
-        have[cals] = stuck_n
-        r_out, v_out, w_out = [], [], []
-        for v in range(self.n_v):
-            live = self.codes[v][rows[take]] != self.nulls[v]
-            r_out.append(rows[take][live])
-            v_out.append(np.full(int(live.sum()), v, dtype=np.int64))
-            w_out.append(np.broadcast_to(donors[take][:, None], live.shape)[live])
-        w_all = np.concatenate(w_out)
-        return np.concatenate(r_out), np.concatenate(v_out), w_all, have[self.win.cal[w_all]]
-
-    def null(self, r: np.ndarray, v_of: np.ndarray) -> None:
-        """Null the values (rows ``r``, variables ``v_of``; distinct pairs) and update the
-        keys and counts of the windows that hold them. The rarity of a value stays that of
-        the input: updating it after every round made the picks drift apart (119,135 values
-        on the 26/050 demo against 115,996)."""
-        self._set(r, v_of, np.asarray(self.nulls, dtype=np.int64)[v_of])
-
-    def _set(self, r: np.ndarray, v_of: np.ndarray, value: np.ndarray) -> None:
-        for v in range(self.n_v):
-            at = v_of == v
-            rv = r[at]
-            self.s[rv] += (value[at] - self.codes[v][rv]) * self.radix[v]
-            self.codes[v][rv] = value[at]
-        changed = self.win.containing(np.unique(r))
-        new = self.keys_of(changed)
-        self.counts.move(changed, self.key[changed], new)
-        self.key[changed] = new
-
-    def restore(self, r: np.ndarray, v_of: np.ndarray, value: np.ndarray) -> np.ndarray:
-        """Give back suppressed values (rows ``r``, variables ``v_of``, input codes
-        ``value``) that no window needs any more: a value is restored when every pattern its
-        windows leave or join still holds 0 or at least k windows afterwards, with at most
-        one value restored per window in this pass (the first alone when the others only
-        block each other, so the passes end with no value that could be given back alone).
-        Returns which were restored."""
-        ci, w = self.win.pairs(r)
-        pos = np.argmax(self.win.rows_of(w) == r[ci][:, None], axis=1)
-        nulls = np.asarray(self.nulls, dtype=np.int64)[v_of]
-        radix = np.asarray(self.radix, dtype=np.int64)[v_of]
-        shift = (value - nulls)[ci] * radix[ci] * self.place[pos]
-        old_n, new_n = self.counts.of(self.key[w]) - 1, self.counts.of(self.key[w] + shift) + 1
-        alone = ((old_n == 0) | (old_n >= self.k)) & (new_n >= self.k)
-        ok = np.ones(len(r), dtype=bool)
-        ok[ci[~alone]] = False  # not even alone
-        single = np.flatnonzero(ok)
-        cl, wl = ci[ok[ci]], w[ok[ci]]
-        at = np.lexsort((cl, wl))  # one value per window: the first
-        ok[cl[at][1:][wl[at][1:] == wl[at][:-1]]] = False
-        while ok.any():
-            live = np.flatnonzero(ok[ci])  # pairs of the values still to restore
-            old, new = self.key[w[live]], self.key[w[live]] + shift[live]
-            keys, inverse = np.unique(np.r_[old, new], return_inverse=True)
-            i_old, i_new = inverse[: len(live)], inverse[len(live) :]
-            leave = np.bincount(i_old, minlength=len(keys))
-            join = np.bincount(i_new, minlength=len(keys))
-            have = self.counts.of(keys)
-            final = have - leave + join
-            # a pattern losing too many keeps its first leavers (all may leave: 0 is safe)
-            at = np.lexsort((ci[live], i_old))
-            rank = np.empty(len(live), dtype=np.int64)
-            rank[at] = np.arange(len(live)) - np.searchsorted(i_old[at], i_old[at])
-            bad = (
-                (final[i_old] > 0)
-                & (final[i_old] < self.k)
-                & (rank >= have[i_old] + join[i_old] - self.k)
-            )
-            bad |= (final[i_new] > 0) & (final[i_new] < self.k)
-            if not bad.any():
-                break
-            ok[ci[live][bad]] = False
-        if not ok.any() and len(single):
-            ok[single[0]] = True  # values that only block each other: the first alone
-        if ok.any():
-            self._set(r[ok], v_of[ok], value[ok])
-        return ok
-
-
-def _suppress(
-    table: pa.Table,
-    pid_raw: np.ndarray,
-    q_raw: np.ndarray,
-    *,
-    states: Sequence[str],
-    m: int,
-    k: int,
-    consecutive: bool,
-) -> _Outcome:
-    """The greedy of the module docstring on the states of ``table`` as they are, persons
-    ``pid_raw`` and quarters ``q_raw`` (one per row, as integers)."""
-    order = np.lexsort((q_raw, pid_raw))
-    pid, q = pid_raw[order].astype(np.int64), q_raw[order]
-    n = len(order)
-    dup = int(np.count_nonzero((pid[1:] == pid[:-1]) & (q[1:] == q[:-1]))) if n else 0
-    if dup:
-        raise SluisError(
-            f"{dup:,} person-quarters appear more than once",
-            rule="scra-person-quarter-unique",
-            hint="one row per person and quarter",
-        )
-    g = _Greedy(table, order, pid, q, states=states, m=m, k=k, consecutive=consecutive)
-    codes_in = [c.copy() for c in g.codes]
-    risk = g.at_risk()
-    before = len(risk)
-    picked: list[tuple[np.ndarray, ...]] = []
-    rounds = 0
-    while True:
-        risk = risk[g.win.cal_size[g.win.cal[risk]] >= k]  # elsewhere nothing can help
-        if not len(risk) or not states:
-            break
-        r, v_of, ok = g.pick(risk)
-        w, kind = risk[ok], np.zeros(int(ok.sum()), dtype=np.int8)
-        share = g.counts.of(g.key[w])
-        if not ok.all():
-            rb, vb, wb, sb = g.borrow(risk[~ok])
-            r, v_of, w, share = np.r_[r, rb], np.r_[v_of, vb], np.r_[w, wb], np.r_[share, sb]
-            kind = np.r_[kind, np.ones(len(rb), dtype=np.int8)]
-        if not len(r):
-            break
-        first = np.unique(r * len(states) + v_of, return_index=True)[1]  # once per value
-        r, v_of, w, kind, share = r[first], v_of[first], w[first], kind[first], share[first]
-        picked.append((r, v_of, w, share, kind))
-        g.null(r, v_of)
-        rounds += 1
-        risk = g.at_risk()
-    if picked:
-        r_all, v_all, w_all, share_all, kind_all = (
-            np.concatenate(p) for p in zip(*picked, strict=True)
-        )
-    else:
-        r_all = v_all = w_all = share_all = np.zeros(0, dtype=np.int64)
-        kind_all = np.zeros(0, dtype=np.int8)
-    # give back what later rounds made unnecessary, until nothing more can be given back
-    value = np.zeros(len(r_all), dtype=np.int64)
-    for v in range(len(states)):
-        value[v_all == v] = codes_in[v][r_all[v_all == v]]
-    held = np.ones(len(r_all), dtype=bool)
-    while held.any():
-        idx = np.flatnonzero(held)
-        back = g.restore(r_all[idx], v_all[idx], value[idx])
-        if not back.any():
-            break
-        held[idx[back]] = False
-    r_all, v_all, w_all, share_all, kind_all = (
-        a[held] for a in (r_all, v_all, w_all, share_all, kind_all)
-    )
-    unreachable = len(g.at_risk())
-    masks = {}
-    for v, name in enumerate(states):
-        mask = np.zeros(n, dtype=bool)
-        mask[order[r_all[v_all == v]]] = True
-        masks[name] = mask
-    rows_orig = order[r_all]
-    sort = np.lexsort((v_all, rows_orig))
-    first_q, last_q = g.win.span(w_all)
-    return _Outcome(
-        masks=masks,
-        rows=rows_orig[sort],
-        variables=v_all[sort],
-        starts=first_q[sort],
-        lasts=last_q[sort],
-        shares=share_all[sort],
-        borrowed=kind_all[sort] == 1,
-        windows_at_risk_before=before,
-        unreachable=unreachable,
-        rounds=rounds,
-    )
+        else:
+            mask = np.zeros(len(chunk), dtype=bool)
+            mask[rows[lo:hi] - start] = True
+            out.append(pc.if_else(pa.array(mask), pa.scalar(None, chunk.type), chunk))
+        start = end
+    return pa.chunked_array(out, column.type)
 
 
 def _changed(before: pa.ChunkedArray, after: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -565,7 +160,7 @@ def _explanations(
     persons: pa.ChunkedArray,
     q: np.ndarray,
     textual: bool,
-    out: _Outcome,
+    out: Outcome,
     states: Sequence[str],
     m: int,
     k: int,
@@ -640,45 +235,55 @@ def treat_trajectories(
             }
         )
         return TrajectoryTreatment(table, 0, dict.fromkeys(states, 0), (), empty, 0, 0, 0, 0)
-    if persons.null_count:
-        raise SluisError("a person is missing", rule="scra-person-missing", column=person)
-    pid, _ = encode_column(persons)
-    q = quarter_index(table.column(quarter))
-    textual = not pa.types.is_integer(table.schema.field(quarter).type)
+    quarters = table.column(quarter)
+    textual = not pa.types.is_integer(quarters.type)
 
-    def run(t: pa.Table) -> _Outcome:
-        return _suppress(t, pid, q, states=states, m=m, k=k, consecutive=consecutive)
-
-    def cost(t: pa.Table, out: _Outcome) -> int:
-        return sum(
-            int(np.count_nonzero(_changed(table.column(v), t.column(v)) | out.masks[v]))
-            for v in states
+    def run(t: pa.Table) -> tuple[Outcome, Panel]:
+        return suppress(
+            t, person=person, quarter=quarter, states=states, m=m, k=k, consecutive=consecutive
         )
 
-    current, outcome = table, run(table)
-    before, best = outcome.windows_at_risk_before, cost(table, outcome)
+    def cost(t: pa.Table, out: Outcome) -> int:
+        changed = 0
+        for v, name in enumerate(states):
+            diff = _changed(table.column(name), t.column(name))
+            diff[out.rows[out.variables == v]] = True
+            changed += int(np.count_nonzero(diff))
+        return changed
+
+    current, (outcome, p) = table, run(table)
+    before = outcome.windows_at_risk_before
     kept: list[str] = []
-    for name, variable, fn in recode:
-        trial = _apply_recode(current, name, variable, fn)
-        trial_out = run(trial)
-        trial_cost = cost(trial, trial_out)
-        if trial_cost < best:
-            current, outcome, best = trial, trial_out, trial_cost
-            kept.append(name)
+    if recode:
+        best = cost(table, outcome)
+        for name, variable, fn in recode:
+            trial = _apply_recode(current, name, variable, fn)
+            trial_out, trial_p = run(trial)
+            trial_cost = cost(trial, trial_out)
+            if trial_cost < best:
+                current, outcome, p, best = trial, trial_out, trial_p, trial_cost
+                kept.append(name)
     treated = current
-    for v in states:
-        col = treated.column(v)
-        nulled = pc.if_else(pa.array(outcome.masks[v]), pa.scalar(None, col.type), col)
-        treated = treated.set_column(treated.schema.get_field_index(v), v, nulled)
-    per_variable = {v: int(outcome.masks[v].sum()) for v in states}
+    per_variable = {}
+    for v, name in enumerate(states):
+        rows = outcome.rows[outcome.variables == v]
+        per_variable[name] = len(rows)
+        if len(rows):
+            column = _nulled(treated.column(name), rows)
+            treated = treated.set_column(treated.schema.get_field_index(name), name, column)
+    q_index = p.q0 + p.qi if p.order is None else np.empty(p.n, dtype=np.int64)
+    if p.order is not None:
+        q_index[p.order] = p.q0 + p.qi
     return TrajectoryTreatment(
         table=treated,
         suppressed=outcome.suppressed,
         per_variable=per_variable,
         recoded=tuple(kept),
-        explanations=_explanations(persons, q, textual, outcome, states, m, k, consecutive),
+        explanations=_explanations(persons, q_index, textual, outcome, states, m, k, consecutive),
         windows_at_risk_before=before,
         windows_at_risk_after=outcome.unreachable,
         unreachable=outcome.unreachable,
         rounds=outcome.rounds,
+        rows=outcome.rows,
+        variables=outcome.variables,
     )
