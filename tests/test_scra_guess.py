@@ -55,11 +55,11 @@ def test_g5_a_guess_inside_the_window_never_isolates_anyone() -> None:
 
 def test_g5_a_window_null_throughout_is_split_by_guesses_from_outside() -> None:
     """Window quarters 1-2 are null for all five persons; person 0's neighbours (quarters 0
-    and 3) are both A, the others' differ: the guess isolates person 0, whose suppressed
-    values it gets right. The attack names the two values that carried the guess."""
+    and 3) are both A, the others' both B: the guess tells person 0 from the others and
+    gets their suppressed values right. The attack names the two values that carried it."""
     staged, treated = [], []
     for p in range(5):
-        edge = ("A", "A") if p == 0 else ("A", "B")
+        edge = ("A", "A") if p == 0 else ("B", "B")
         staged += [(p, 0, edge[0]), (p, 1, "A"), (p, 2, "A"), (p, 3, edge[1])]
         treated += [(p, 0, edge[0]), (p, 1, None), (p, 2, None), (p, 3, edge[1])]
     got = _attack(_panel(staged), _panel(treated), m=2, k=5)
@@ -71,13 +71,25 @@ def test_g5_a_window_null_throughout_is_split_by_guesses_from_outside() -> None:
     assert again.windows_at_risk == 0
 
 
+def test_g5_a_window_whose_fellows_have_no_guess_stays_safe() -> None:
+    """As above, but the other four persons' neighbours differ (A, B): they get no guess,
+    their nulls fit person 0's values, so person 0 is still one of five."""
+    staged, treated = [], []
+    for p in range(5):
+        edge = ("A", "A") if p == 0 else ("A", "B")
+        staged += [(p, 0, edge[0]), (p, 1, "A"), (p, 2, "A"), (p, 3, edge[1])]
+        treated += [(p, 0, edge[0]), (p, 1, None), (p, 2, None), (p, 3, edge[1])]
+    got = _attack(_panel(staged), _panel(treated), m=2, k=5)
+    assert got.right == 2 and got.windows_at_risk == 0
+
+
 def _recount(staged, treated, m, k):
     """Plain-Python recount of the attack's figures, straight from the definitions."""
     by_person: dict[int, list[tuple[int, str | None, str | None]]] = {}
     for (p, q, s), (_, _, t) in zip(staged, treated, strict=True):
         by_person.setdefault(p, []).append((q, s, t))
     suppressed = guessed = right = 0
-    windows = []  # (first quarter, pattern, rebuilt)
+    windows = []  # (first quarter, delivered pattern, guessed pattern, rebuilt)
     for rows in by_person.values():
         rows.sort()
         n = len(rows)
@@ -98,16 +110,22 @@ def _recount(staged, treated, m, k):
         for i in range(n - m + 1):
             if rows[i + m - 1][0] != rows[i][0] + m - 1:
                 continue
-            pattern, rebuilt = [], False
+            pattern, delivered, rebuilt = [], [], False
             for j in range(i, i + m):
                 g = guess.get(j)
                 split = g is not None and g[1] < i and g[2] > i + m - 1
                 pattern.append(g[0] if split else rows[j][2])
+                delivered.append(rows[j][2])
                 if split and rows[j][1] is not None and g[0] == rows[j][1]:
                     rebuilt = True
-            windows.append((rows[i][0], tuple(pattern), rebuilt))
-    share = Counter((q, pat) for q, pat, _ in windows)
-    at_risk = sum(1 for q, pat, rebuilt in windows if rebuilt and share[(q, pat)] < k)
+            windows.append((rows[i][0], tuple(delivered), tuple(pattern), rebuilt))
+    agree = Counter((q, d, pat) for q, d, pat, _ in windows)
+    unguessed = Counter((q, d) for q, d, pat, _ in windows if pat == d)
+    at_risk = sum(
+        1
+        for q, d, pat, rebuilt in windows
+        if rebuilt and agree[(q, d, pat)] + unguessed[(q, d)] < k
+    )
     return suppressed, guessed, right, at_risk
 
 

@@ -66,6 +66,7 @@ from sluis.scra.thresholds import (
     dataset_thresholds,
     extract_thresholds,
     further_thresholds,
+    guess_thresholds,
     ldiversity_thresholds,
 )
 from sluis.scra.treatment import Treated, complete_extract, treat_dataset, treat_extract
@@ -306,6 +307,9 @@ def run(plan: Plan, out: Path) -> ScraResult:
     state.thresholds += further_thresholds(
         plan, further, {d.dataset.name: d.loaded.n for d in done}
     )
+    if plan.spec is not None and plan.treat:
+        state.thresholds += guess_thresholds(plan, out, further)
+        state.recoded += [r for t in further for r in t.recoded]
     if plan.spec is not None and plan.treat:
         state.thresholds += extract_thresholds(implied, attacks)
     loss, loss_error = None, None

@@ -21,6 +21,7 @@ Only enforced checks are treated; the others are measured and reported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,10 @@ import pyarrow.parquet as pq
 
 from sluis.atomic import atomic_path
 from sluis.scra.diversity import sensitive_onto, treat_ldiversity, withheld_rows
+from sluis.scra.guess import neighbour_attack, null_support
 from sluis.scra.implied import EXPLANATION, append_explanations
-from sluis.scra.plan import PERSON, DatasetPlan, Plan, SensitivePlan
-from sluis.scra.result import FurtherTreatment
+from sluis.scra.plan import PERSON, DatasetPlan, Plan, SensitivePlan, TrajectoryPlan
+from sluis.scra.result import FurtherTreatment, Recoding
 from sluis.scra.trajectory import TrajectoryTreatment, treat_trajectories
 
 
@@ -188,8 +190,49 @@ def _ldiversity(
     return done
 
 
+#: rounds of the neighbour attack and the treatment again (each suppresses at least one
+#: more known value, so they end; on the demo the windows fall by a third or more a round)
+GUESS_ROUNDS = 12
+
+
+def _recodings(
+    dataset: str, lg: TrajectoryPlan, kept: tuple[str, ...], before: pa.Table, after: pa.Table
+) -> list[Recoding]:
+    """The kept recode steps of a trajectory check as the report and codebook list them."""
+    out = []
+    for step in lg.recode:
+        if step.name in kept:
+            out.append(
+                Recoding(
+                    dataset=dataset,
+                    variable=step.variable,
+                    from_rule=step.from_rule,
+                    to_rule=step.to_rule,
+                    to=step.to,
+                    categories_before=pc.count_distinct(before.column(step.variable)).as_py(),
+                    categories_after=pc.count_distinct(after.column(step.variable)).as_py(),
+                )
+            )
+    return out
+
+
+def recoded_staged(staged: pa.Table, lg: TrajectoryPlan, kept: Sequence[str]) -> pa.Table:
+    """The staged panel with the kept recode steps applied (what a right guess is compared
+    with once a state was recoded)."""
+    for step in lg.recode:
+        if step.name in kept:
+            col = step.fn(staged.column(step.variable))
+            staged = staged.set_column(
+                staged.schema.get_field_index(step.variable), step.variable, col
+            )
+    return staged
+
+
 def _trajectories(plan: Plan, out: Path, dataset: DatasetPlan) -> list[FurtherTreatment]:
-    """Treat every enforced trajectory check of ``dataset`` (a sample's k of 1 needs none)."""
+    """Treat every enforced trajectory check of ``dataset`` (a sample's k of 1 needs none):
+    the treatment (recodes kept where they lose less information), then the neighbour
+    attack (:mod:`sluis.scra.guess`) and, while it isolates windows again, the values that
+    carried its guesses suppressed and the treatment run again."""
     done = []
     path = out / dataset.treated_file
     for lg in dataset.longitudinal:
@@ -205,25 +248,72 @@ def _trajectories(plan: Plan, out: Path, dataset: DatasetPlan) -> list[FurtherTr
             record.per_variable = {f"{dataset.name}.{v}": 0 for v in lg.states}
             done.append(record)
             continue
-        result = treat_trajectories(
-            table,
-            person=lg.person,
-            quarter=lg.quarter,
-            states=list(lg.states),
-            m=lg.m,
-            k=lg.k,
-            consecutive=lg.consecutive,
-        )
-        record.per_variable = {f"{dataset.name}.{v}": n for v, n in result.per_variable.items()}
-        record.values = result.suppressed
-        record.before = result.windows_at_risk_before
-        record.after = result.unreachable
-        record.rounds = result.rounds
-        if result.suppressed:
-            added = _trajectory_explanations(table, result, lg)
-            append_explanations(out / dataset.explanations_file, [added])
-            record.examples = added.slice(0, 20).to_pylist()
-            _write(path, result.table)
+        staged = pq.read_table(dataset.path, columns=[lg.person, lg.quarter, *lg.states])
+        recode = tuple((r.name, r.variable, r.fn) for r in lg.recode)
+        current, parts = table, []
+        per_variable = dict.fromkeys(lg.states, 0)
+        carried = 0
+        for attempt in range(GUESS_ROUNDS + 1):
+            result = treat_trajectories(
+                current,
+                person=lg.person,
+                quarter=lg.quarter,
+                states=list(lg.states),
+                m=lg.m,
+                k=lg.k,
+                consecutive=lg.consecutive,
+                recode=recode if attempt == 0 else (),
+            )
+            if attempt == 0:
+                record.before = result.windows_at_risk_before
+                record.recoded = _recodings(dataset.name, lg, result.recoded, table, result.table)
+                staged = recoded_staged(staged, lg, result.recoded)
+            if result.suppressed:
+                parts.append(_trajectory_explanations(current, result, lg))
+            for v, n in result.per_variable.items():
+                per_variable[v] += n
+            record.rounds += result.rounds
+            record.after = result.unreachable
+            current = result.table
+            attack = neighbour_attack(
+                staged,
+                current,
+                person=lg.person,
+                quarter=lg.quarter,
+                states=lg.states,
+                m=lg.m,
+                k=lg.k,
+            )
+            support = {v: rows for v, rows in attack.support.items() if len(rows)}
+            if not lg.consecutive or not attack.windows_at_risk or not support:
+                break
+            if attempt == GUESS_ROUNDS:
+                break
+            why = (
+                f"carried a guess of a suppressed state from equal values around it that left "
+                f"a {lg.m}-quarter window shared by fewer than {lg.k} persons"
+            )
+            for v, rows in support.items():
+                parts.append(_explain(rows, v, current.column(v), why))
+                per_variable[v] += len(rows)
+                carried += len(rows)
+            current = null_support(current, support)
+        record.per_variable = {f"{dataset.name}.{v}": n for v, n in per_variable.items()}
+        record.values = sum(per_variable.values())
+        record.guess = {
+            "suppressed": attack.suppressed,
+            "guessed": attack.guessed,
+            "right": attack.right,
+            "windows_at_risk": attack.windows_at_risk,
+            "carried": carried,
+            "rounds": attempt,
+        }
+        if parts or record.recoded:
+            if parts:
+                added = pa.concat_tables(parts)
+                append_explanations(out / dataset.explanations_file, [added])
+                record.examples = added.slice(0, 20).to_pylist()
+            _write(path, current)
         done.append(record)
     return done
 

@@ -9,6 +9,12 @@ trajectory treatment: a window of ``m`` consecutive quarters whose guessed patte
 value the treatment suppressed *and guessed right*, and that fewer than ``k`` persons share
 in the guessed panel, is at risk again.
 
+**Who a rebuilt window is confused with.** A researcher who knows a person's states over
+the window's quarters cannot exclude a delivered window whose pattern is the same and whose
+guesses agree with the person's, nor one with no guess at all (its nulls fit anything); only
+one whose guesses differ. A rebuilt window is at risk when those two together are fewer
+than ``k``.
+
 **Why few windows can be.** Where a guess rests on values inside the window, it is the same
 for every person whose treated window has that pattern, so the guessed panel only merges
 treated patterns, each of them shared by at least ``k`` persons. Only a guess that rests on
@@ -130,6 +136,8 @@ def neighbour_attack(
     # per variable its m values; a value counts as guessed only where both neighbours it
     # rests on lie outside the window (see the module docstring)
     key = _splitmix(qs[idx].astype(np.uint64) * _MIX)
+    plain = key.copy()  # the pattern as delivered, without guesses
+    any_split = np.zeros(len(idx), dtype=bool)
     rebuilt = np.zeros(len(idx), dtype=bool)
     suppressed = guessed = right = 0
     outside: dict[str, list[np.ndarray]] = {}
@@ -154,6 +162,8 @@ def neighbour_attack(
             split = guess[at] & (prev[at] < lo) & (nxt[at] > hi)
             value = np.where(split, ts[prev[at]], ts[at])
             key = _splitmix((key ^ (value + 2).astype(np.uint64)) * _MIX)
+            plain = _splitmix((plain ^ (ts[at] + 2).astype(np.uint64)) * _MIX)
+            any_split |= split
             hit = split & ok[at]
             rebuilt |= hit
             per_window.append(np.where(hit, at, -1))
@@ -162,8 +172,13 @@ def neighbour_attack(
         outside[v].append(nxt)
     if not right:
         return GuessAttack(suppressed, guessed, right, 0, empty)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    risky = rebuilt & (counts[inverse] < k)
+    # who the researcher still cannot tell from a rebuilt window: the windows of its delivered
+    # pattern whose guesses agree with its own, and those with no guess at all
+    _, group = np.unique(plain, return_inverse=True)
+    unguessed = np.bincount(group, weights=~any_split)
+    pair = _splitmix((plain ^ _splitmix(key)) * _MIX)
+    _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    risky = rebuilt & (counts[inverse] + unguessed[group] < k)
 
     support: dict[str, np.ndarray] = {}
     for v in states:

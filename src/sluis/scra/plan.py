@@ -62,9 +62,22 @@ class TrajectoryPlan:
     enforce: bool = True
     consecutive: bool = True  # windows of m consecutive quarters, else any m quarters
     spec_k: int | None = None  # the spec's k, when ``k`` is a sample's
-    #: recodes of states along their rules' hierarchies the treatment tries, in order:
-    #: (name, variable, function of the column) (:func:`sluis.scra.trajectory.treat_trajectories`)
-    recode: tuple[tuple[str, str, Callable], ...] = ()
+    #: recodes of states along their rules' hierarchies the treatment tries, in order
+    recode: tuple[StateRecodePlan, ...] = ()
+
+
+@dataclass(frozen=True)
+class StateRecodePlan:
+    """One recode step of a trajectory check: ``fn`` maps a state column from its own rule
+    (``from_rule``) to the step's coarser rule (``to_rule``; ``to`` as the spec writes it,
+    for the codebook)."""
+
+    name: str
+    variable: str
+    fn: Callable
+    from_rule: str
+    to_rule: str
+    to: dict
 
 
 @dataclass(frozen=True)
@@ -143,25 +156,27 @@ class Plan:
         return self.spec.decision.id if self.spec else None
 
 
-def _state_recodes(
-    spec: Spec, dataset: str, lg: Longitudinal
-) -> tuple[tuple[str, str, Callable], ...]:
+def _state_recodes(spec: Spec, dataset: str, lg: Longitudinal) -> tuple[StateRecodePlan, ...]:
     """A trajectory check's recode steps as the trajectory treatment takes them: each maps a
     state column from the variable's own rule to the step's coarser rule (a value already
     recoded by a kept earlier step lies in the same tree and is mapped too)."""
     from sluis.scra.recode import recode_column, rule_text
 
     rules = {v.name: v.coarsen for v in spec.datasets[dataset].variables}
-    return tuple(
-        (
-            f"{step.variable} {rule_text(rules[step.variable])} to {rule_text(step.to)}",
-            step.variable,
-            partial(
-                recode_column, column=step.variable, current=rules[step.variable], target=step.to
-            ),
+    steps = []
+    for step in lg.recode:
+        rule = rules[step.variable]
+        steps.append(
+            StateRecodePlan(
+                name=f"{step.variable} {rule_text(rule)} to {rule_text(step.to)}",
+                variable=step.variable,
+                fn=partial(recode_column, column=step.variable, current=rule, target=step.to),
+                from_rule=rule_text(rule),
+                to_rule=rule_text(step.to),
+                to=step.to.model_dump(mode="json", exclude_none=True),
+            )
         )
-        for step in lg.recode
-    )
+    return tuple(steps)
 
 
 def plan_from_spec(

@@ -208,6 +208,12 @@ class FurtherTreatment:
     rounds: int = 0
     explanations_file: str = ""
     examples: list[dict[str, Any]] = field(default_factory=list)
+    #: the trajectory check's recode steps kept (the delivered column follows their rule)
+    recoded: list[Recoding] = field(default_factory=list)
+    #: the neighbour attack on the treated trajectories (:mod:`sluis.scra.guess`): state
+    #: values suppressed, guessed from equal neighbours, guessed right, and the values
+    #: suppressed because they carried a guess that isolated a window
+    guess: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

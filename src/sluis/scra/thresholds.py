@@ -313,3 +313,53 @@ def extract_thresholds(
             )
         )
     return out
+
+
+def guess_thresholds(plan: Plan, out: Path, further: Sequence[FurtherTreatment]) -> list[Threshold]:
+    """Per enforced trajectory check of consecutive windows: no window that the neighbour
+    attack (:mod:`sluis.scra.guess`) gives back right and leaves shared by fewer than k
+    persons, measured on the final treated file (a kept recode applied to the staged values
+    it is compared with)."""
+    from sluis.scra.further import recoded_staged
+    from sluis.scra.guess import neighbour_attack
+
+    found = []
+    for dataset in plan.datasets:
+        for lg in dataset.longitudinal:
+            if not lg.enforce or not lg.consecutive or lg.k <= 1:
+                continue
+            columns = [lg.person, lg.quarter, *lg.states]
+            kept = [
+                step.to_rule
+                for t in further
+                if t.kind == "trajectories" and t.dataset == dataset.name
+                for step in t.recoded
+            ]
+            staged = recoded_staged(
+                pq.read_table(dataset.path, columns=columns),
+                lg,
+                [r.name for r in lg.recode if r.to_rule in kept],
+            )
+            treated = pq.read_table(out / dataset.treated_file, columns=columns)
+            attack = neighbour_attack(
+                staged,
+                treated,
+                person=lg.person,
+                quarter=lg.quarter,
+                states=lg.states,
+                m=lg.m,
+                k=lg.k,
+            )
+            found.append(
+                Threshold(
+                    f"{dataset.name}: {lg.m}-quarter windows that guessing a suppressed state "
+                    f"from the equal values around it gives back (right) and leaves shared by "
+                    f"< {lg.k} persons; {attack.right:,} of {attack.suppressed:,} suppressed "
+                    f"states guessed right (after treatment)",
+                    "0",
+                    f"{attack.windows_at_risk:,}",
+                    attack.windows_at_risk == 0,
+                    enforced=lg.enforce,
+                )
+            )
+    return found

@@ -35,10 +35,17 @@ at least ``k`` windows without it), in passes until none can be given back alone
 result is minimal in that sense, not globally.
 
 **Recoding** (``recode``): candidates ``(name, variable, function)`` are tried alone in the
-given order, cumulatively; one is kept when the values changed with it (values it recodes,
-or that are then suppressed; a value both recoded and suppressed counts once) are fewer than
-without it. A recode must merge values (a function of the value): one that splits a value
-is refused (``scra-recode-not-coarser``).
+given order, cumulatively; one is kept when the information the treatment takes from the
+states is smaller with it than without it. That information is counted in bits per value
+(the entropy measure of information loss, as mu-ARGUS weighs recoding against
+suppression): a value ``x`` of a state tells ``-log2 p(x)`` bits, ``p`` its share of the
+known values of its variable; suppressed, it loses them all; recoded to a class ``c``, it
+keeps ``-log2 p(c)`` of them. Recoding ``111`` (one job as employee, 28% of the values) to
+``11`` (employee, 30%) costs 0.1 bit a value, suppressing it 1.8 bits; recoding a rare
+position into a large group costs nearly as much as suppressing it. Counting changed values
+instead would never keep a recode, which changes every value of a class. A recode must merge
+values (a function of the value): one that splits a value is refused
+(``scra-recode-not-coarser``).
 
 **Any m quarters** (``consecutive=False``): a window is any ``m`` of a person's observed
 quarters, its calendar the set of those quarters. Exact, and refused
@@ -59,6 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluis.errors import SluisError
+from sluis.scra.frequencies import encode_column
 from sluis.scra.trajectory_greedy import Outcome, suppress
 from sluis.scra.windows import MAX_WINDOWS, Panel
 
@@ -117,15 +125,26 @@ def _nulled(column: pa.ChunkedArray, rows: np.ndarray) -> pa.ChunkedArray:
     return pa.chunked_array(out, column.type)
 
 
-def _changed(before: pa.ChunkedArray, after: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Rows whose value differs (null-aware; values of another type compared as text)."""
-    if before.equals(after):
-        return np.zeros(len(before), dtype=bool)
-    if before.type != after.type or pa.types.is_null(before.type):
-        before, after = pc.cast(before, pa.string()), pc.cast(after, pa.string())
-    same = pc.fill_null(pc.equal(before, after), False)
-    both_null = pc.and_(pc.is_null(before), pc.is_null(after))
-    return ~np.asarray(pc.or_(same, both_null))
+def _bits(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Each row's information in bits, ``-log2`` of its value's share of the known values
+    (a null tells nothing: 0)."""
+    codes, labels = encode_column(column)
+    counts = np.bincount(codes, minlength=len(labels)).astype(np.float64)
+    known = len(codes) - (int(counts[-1]) if labels and labels[-1] is None else 0)
+    if labels and labels[-1] is None:
+        counts[-1] = known  # a null: -log2(1) = 0 bits
+    return -np.log2(counts[codes] / max(known, 1))
+
+
+def _bits_lost(
+    before: pa.ChunkedArray, after: pa.ChunkedArray | pa.Array, suppressed: np.ndarray
+) -> float:
+    """The information (bits) a state column loses from ``before`` to ``after`` with the
+    rows ``suppressed`` nulled on top (see the module docstring, "Recoding")."""
+    had = _bits(before)
+    left = _bits(after)
+    left[suppressed] = 0.0
+    return float(np.sum(had - left))
 
 
 def _apply_recode(table: pa.Table, name: str, variable: str, fn: Callable) -> pa.Table:
@@ -243,13 +262,11 @@ def treat_trajectories(
             t, person=person, quarter=quarter, states=states, m=m, k=k, consecutive=consecutive
         )
 
-    def cost(t: pa.Table, out: Outcome) -> int:
-        changed = 0
-        for v, name in enumerate(states):
-            diff = _changed(table.column(name), t.column(name))
-            diff[out.rows[out.variables == v]] = True
-            changed += int(np.count_nonzero(diff))
-        return changed
+    def cost(t: pa.Table, out: Outcome) -> float:
+        return sum(
+            _bits_lost(table.column(name), t.column(name), out.rows[out.variables == v])
+            for v, name in enumerate(states)
+        )
 
     current, (outcome, p) = table, run(table)
     before = outcome.windows_at_risk_before
