@@ -302,7 +302,8 @@ def run(plan: Plan, out: Path) -> ScraResult:
         state.timings["treated again"] = time.perf_counter() - t0
     for d in done:  # every threshold measured again on the final treated extract
         _dataset(plan, d, out, state)
-    state.thresholds += ldiversity_thresholds(plan, out)
+    if plan.sensitive:  # (a file run's --sensitive is reported, not a threshold)
+        state.thresholds += ldiversity_thresholds(plan, out)
     state.thresholds += further_thresholds(
         plan, further, {d.dataset.name: d.loaded.n for d in done}
     )
