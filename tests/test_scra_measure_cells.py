@@ -12,13 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sluis.scra.background import Pending
-from sluis.scra.frequencies import KeyCodes, frequencies
+from sluis.scra.frequencies import KeyCodes, encode_column, frequencies
 from sluis.scra.measure import _RISK_EDGES, _risk_histogram, load, risk_measures
 from sluis.scra.plan import plan_from_file
 from sluis.scra.treatment import treat_dataset
@@ -122,3 +123,23 @@ def test_g5_background_write_error_raised_by_wait() -> None:
     done: list[int] = []
     Pending(lambda: done.append(1), "test").wait()
     assert done == [1]
+
+
+@settings(deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=60),
+        st.lists(st.one_of(st.none(), st.floats(allow_nan=False), st.just(-0.0)), max_size=60),
+    )
+)
+def test_g5_property_hashed_codes_follow_the_definition(values: list[object]) -> None:
+    """G5: a column that is not small integers (text, decimals) is coded by one hash pass
+    and ranks: codes are the ranks of the sorted distinct values, missing last."""
+    column = pa.array(values)
+    codes, labels = encode_column(column)
+    distinct = pc.drop_null(pc.unique(column))
+    distinct = distinct.take(pc.sort_indices(distinct))
+    # (Arrow's equality: -0.0 and 0.0 are two values, as they were before the one pass)
+    expected = pc.fill_null(pc.index_in(column, value_set=distinct), len(distinct))
+    assert codes.dtype == np.int32 and codes.tolist() == expected.to_pylist()
+    assert list(labels) == distinct.to_pylist() + ([None] if None in values else [])

@@ -78,11 +78,17 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, tuple
         encoded = _encode_integers(column)
         if encoded is not None:
             return encoded
-    values = pc.drop_null(pc.unique(column))
-    values = values.take(pc.sort_indices(values))
-    codes = pc.index_in(column, value_set=values)
-    n_values = len(values)
-    labels: list[object] = values.to_pylist()
+    if pa.types.is_null(column.type):  # every value missing: one category, missing
+        return np.zeros(len(column), dtype=np.int32), (None,) if len(column) else ()
+    # the distinct values and each record's index among them in one hash pass
+    # (pc.unique then pc.index_in hashed every record twice), then their ranks
+    encoded = column.dictionary_encode()  # a missing value stays missing, not in the values
+    order = pc.sort_indices(encoded.dictionary)
+    n_values = len(order)
+    rank = np.empty(n_values, dtype=np.int32)
+    rank[order.to_numpy(zero_copy_only=False)] = np.arange(n_values, dtype=np.int32)
+    codes = pc.take(arrow_view(rank), encoded.indices)
+    labels: list[object] = encoded.dictionary.take(order).to_pylist()
     if column.null_count:
         codes = pc.fill_null(codes, n_values)
         labels.append(None)
