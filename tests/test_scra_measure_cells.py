@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sluis.scra import inputs
 from sluis.scra.background import Pending
 from sluis.scra.frequencies import KeyCodes, encode_column, frequencies
 from sluis.scra.measure import _RISK_EDGES, _risk_histogram, load, risk_measures
@@ -143,3 +144,40 @@ def test_g5_property_hashed_codes_follow_the_definition(values: list[object]) ->
     expected = pc.fill_null(pc.index_in(column, value_set=distinct), len(distinct))
     assert codes.dtype == np.int32 and codes.tolist() == expected.to_pylist()
     assert list(labels) == distinct.to_pylist() + ([None] if None in values else [])
+
+
+def test_g5_prefetched_read_is_the_read_and_a_changed_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """G5: columns read ahead (``sluis scra FILE`` reads while it imports) are the table a
+    read then gives, taken once; a file changed since, a column not read ahead, or a
+    column the file lacks make load_table read (and report) as always."""
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"a": [1, 2, None], "b": ["x", None, "z"], "c": [0.5, 1.0, 2.0]}), path)
+    reads: list[list[str]] = []
+    real_read = pq.ParquetFile.read
+
+    def counting_read(self: pq.ParquetFile, columns: list[str] | None = None, **kw: object):
+        reads.append(list(columns or []))
+        return real_read(self, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read", counting_read)
+    direct = inputs.load_table(path, ["c", "a"])
+    inputs.prefetch(path, ["a", "b", "c"])
+    early = inputs.load_table(path, ["c", "a"])
+    assert early.equals(direct, check_metadata=True) and early.column_names == ["c", "a"]
+    assert reads == [["c", "a"], ["a", "b", "c"]]
+    inputs.load_table(path, ["c", "a"])  # taken once: read again
+    assert reads[-1] == ["c", "a"]
+    inputs.prefetch(path, ["a"])
+    inputs.load_table(path, ["a", "b"])  # b not read ahead
+    assert reads[-1] == ["a", "b"]
+    inputs.prefetch(path, ["a", "b"])
+    pq.write_table(pa.table({"a": [7], "b": ["y"]}), path)
+    assert inputs.load_table(path, ["a"]).column("a").to_pylist() == [7]
+    inputs.prefetch(path, ["a", "nope"])
+    with pytest.raises(inputs.ScraInputError, match="nope"):
+        inputs.load_table(path, ["a", "nope"])
+    inputs.prefetch(path, ["a"])
+    inputs.forget_prefetched()  # a run that stopped before reading
+    assert inputs._EARLY == {}

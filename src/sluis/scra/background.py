@@ -1,12 +1,15 @@
-"""Writes that run on a second thread while the SCRA goes on (G5, issue 19 item 6).
+"""Reads and writes that run on a second thread while the SCRA goes on (G5, issue 19
+item 6).
 
-Writing a file is mostly work outside the interpreter: Arrow's C++ encodes and compresses a
-Parquet file, and ``fsync`` waits for the disk (every write is atomic, :mod:`sluis.atomic`),
-both without holding the GIL. A ``sluis scra FILE --suppress`` run measured the treated
-data only after its treated file of a million records was on disk (about a tenth of a
-second); started here, the file is written while the run measures the treated data and
-renders its report, and the run waits for it before it reports. The bytes written are
-the same; a failed write raises in the run, where :meth:`Pending.wait` is called.
+Reading and writing a file is mostly work outside the interpreter: Arrow's C++ decodes,
+encodes and compresses a Parquet file, and ``fsync`` waits for the disk (every write is
+atomic, :mod:`sluis.atomic`), all without holding the GIL. A ``sluis scra FILE --suppress``
+run measured the treated data only after its treated file of a million records was on
+disk (about a tenth of a second); started here, the file is written while the run measures
+the treated data and renders its report, and the run waits for it before it reports; the
+file to analyse is read while the analysis is imported (:func:`sluis.scra.inputs.prefetch`).
+The bytes are the same; a failed write raises in the run, where :meth:`Pending.wait` is
+called.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ class Pending:
     def __init__(self, write: Callable[[], object], name: str) -> None:
         self._error: BaseException | None = None
         self._write = write
-        self._thread = threading.Thread(target=self._run, name=f"sluis-write {name}")
+        self._thread = threading.Thread(target=self._run, name=f"sluis-{name}")
         self._thread.start()
 
     def _run(self) -> None:

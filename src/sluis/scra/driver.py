@@ -348,7 +348,7 @@ def run(plan: Plan, out: Path) -> ScraResult:
     )
     text = json.dumps(result.to_dict(), indent=2, default=str) + "\n"
     # the two reports at once: each write waits for the disk (fsync) most of its time
-    written = Pending(partial(write_text, out / "scra.json", text), "scra.json")
+    written = Pending(partial(write_text, out / "scra.json", text), "write scra.json")
     write_html(out / "scra.html", result)
     written.wait()
     return result

@@ -153,7 +153,7 @@ def treat_dataset(
     target = out / dataset.treated_file
     target.parent.mkdir(parents=True, exist_ok=True)
     if background:
-        treated.written = Pending(partial(_write_parquet, table, target), dataset.name)
+        treated.written = Pending(partial(_write_parquet, table, target), f"write {target.name}")
     else:
         _write_parquet(table, target)
     treated.record = Treatment(
