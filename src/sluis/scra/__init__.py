@@ -14,8 +14,11 @@ FILE --keys`` go through one driver (:mod:`sluis.scra.driver`).
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# at once, as the function ``frequencies`` must hide the module of that name (importing a
+# module of a package sets the package's attribute of its name to the module)
+from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
+
 if TYPE_CHECKING:
-    from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
     from sluis.scra.household import household_risk
     from sluis.scra.ldiversity import distinct_l_diversity
     from sluis.scra.longitudinal import longitudinal_risk
@@ -30,11 +33,9 @@ if TYPE_CHECKING:
 
 #: each name below from its module, imported on first use: importing one module of the
 #: package (``sluis scra FILE`` starts reading its file from :mod:`sluis.scra.inputs`) then
-#: loads only that module, and ``suda2`` loads numba (about 0.5 s) only when asked for
+#: loads only that module and the frequencies, and ``suda2`` loads numba (about 0.5 s) only
+#: when asked for
 _EXPORTS = {
-    "KeyCodes": "frequencies",
-    "encode_keys": "frequencies",
-    "frequencies": "frequencies",
     "household_risk": "household",
     "distinct_l_diversity": "ldiversity",
     "longitudinal_risk": "longitudinal",
