@@ -5,7 +5,15 @@ Each measurement runs the ``sluis`` console script as a user would, ``sluis scra
 ... --out DIR``, and times it from process start to exit, report written (like
 ``/usr/bin/time``): wall seconds, CPU seconds (user + system) and peak RSS of that process
 (``os.wait4``). One untimed warm-up run first fills the on-disk caches a fresh install
-fills on its first run (numba's compiled kernels, Jinja's compiled templates).
+fills on its first run (numba's compiled kernels, Jinja's compiled templates, Python's
+compiled bytecode).
+
+Bytecode: an installed sluis has its modules compiled (pip compiles them at install, or
+Python on the first run). This development environment sets ``PYTHONDONTWRITEBYTECODE``,
+under which every run compiles sluis's forty-odd modules from source again (about 0.1 s
+of CPU). The measured runs therefore keep their bytecode under ``DATA/pycache``
+(``PYTHONPYCACHEPREFIX``; the source tree is not written to), as a user's install does;
+``--compile-each-run`` measures the development environment's way instead.
 
 Data: the shared generator (../shared/reference/scra/gen_microdata.py) at 100k, 1M and 5M
 records, with a missing naturalisation_year recoded to 0 (the reference figures' definition,
@@ -19,8 +27,9 @@ class, recorded for issue 7 before 2026-11-23).
     .venv/bin/python bench/scra.py                          # everything (5M runs once)
     .venv/bin/python bench/scra.py --sizes 100000,1000000   # without 5M
 
-Prints one line per run as it goes, then a table with medians (of 3 runs; 1 run at 5M), the
-sdcMicro figure, the ratio, and issue 19's goal of 20× sdcMicro's whole process.
+Prints one line per task as it goes, then a table with medians (of 5 runs; 1 run at 5M),
+the sdcMicro figure, the ratio, issue 19's goal of 20× sdcMicro's whole process and whether
+it holds, and the load average before and after (the machine is shared: quote the load).
 """
 
 from __future__ import annotations
@@ -117,13 +126,26 @@ def command(task: str, path: Path, keyset: str, out: Path) -> list[str]:
     return [str(SLUIS), "scra", str(path), "--keys", keys, *TASK_OPTIONS[task], "--out", str(out)]
 
 
-def measure(task: str, path: Path, keyset: str) -> dict:
+def environment(data: Path, compile_each_run: bool) -> dict[str, str]:
+    """The measured process's environment: this one, with its bytecode kept under
+    ``data/pycache`` unless ``compile_each_run`` (see the module docstring)."""
+    env = dict(os.environ)
+    if not compile_each_run:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(data / "pycache")
+    return env
+
+
+def measure(task: str, path: Path, keyset: str, env: dict[str, str]) -> dict:
     """One whole process: wall and CPU seconds, peak RSS, and the figures of its report."""
     out = Path(tempfile.mkdtemp(prefix="sluis-scra-bench-"))
     try:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            command(task, path, keyset, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command(task, path, keyset, out),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -170,7 +192,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,5000000")
     parser.add_argument("--tasks", default="risk,suda2,suppress")
     parser.add_argument("--data", type=Path, default=Path("/tmp/sluis-scra-bench"))
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--compile-each-run",
+        action="store_true",
+        help="keep PYTHONDONTWRITEBYTECODE as set: every run compiles sluis from source",
+    )
     args = parser.parse_args()
     if not GENERATOR.exists():
         sys.exit(f"the shared generator is not at {GENERATOR}")
@@ -179,7 +206,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     tasks = args.tasks.split(",")
     paths = {n: generate(n, args.data) for n in sizes}
-    measure("suda2", paths[min(sizes)], "K4")  # warm-up: numba and Jinja caches
+    env = environment(args.data, args.compile_each_run)
+    measure("suda2", paths[min(sizes)], "K4", env)  # warm-up: numba, Jinja, bytecode
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
     rows = []
@@ -191,7 +219,7 @@ def main() -> None:
                 continue
             for keyset in keysets:
                 runs = 1 if n >= 5_000_000 else args.runs
-                results = [measure(task, paths[n], keyset) for _ in range(runs)]
+                results = [measure(task, paths[n], keyset, env) for _ in range(runs)]
                 row = {
                     key: statistics.median(r[key] for r in results)
                     for key in ("seconds", "cpu", "in_process")
@@ -212,6 +240,12 @@ def main() -> None:
         load_after = f.read().split()[:3]
     print()
     print(f"sdcMicro: {SDCMICRO_SOURCE}.")
+    bytecode = (
+        "compiled from source in every run (PYTHONDONTWRITEBYTECODE)"
+        if args.compile_each_run
+        else f"cached under {args.data / 'pycache'} by the warm-up run, as an install has it"
+    )
+    print(f"sluis's bytecode: {bytecode}.")
     print(
         f"Load average (1, 5, 15 min) before {', '.join(load_before)}, after "
         f"{', '.join(load_after)} on {os.cpu_count()} CPUs."

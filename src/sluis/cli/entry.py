@@ -101,23 +101,28 @@ def guarded(run: Callable[[], None]) -> None:
 
     A termination signal (SIGTERM, as a scheduler or ``kill`` sends) stops the run like an
     interrupt: every ``finally`` runs, so received source data is destroyed and temporary
-    engine files are removed; exit code 143."""
-    from rich.console import Console
-    from rich.text import Text
-
+    engine files are removed; exit code 143. Rich is imported when a line is printed (a
+    file run reads its file while Rich and the analysis load, :mod:`sluis.cli.scra_fast`)."""
     from sluis.errors import SluisError
 
     signal.signal(signal.SIGTERM, _terminate)
-    console = Console(stderr=True)
     try:
         run()
     except SluisError as err:
-        # one line, whatever the terminal width; the message is text, never Rich markup
-        console.print(Text.assemble(("error", "bold red"), f": {error_text(err)}"), soft_wrap=True)
+        _print_line("error", error_text(err))
         sys.exit(2)
     except Exception as err:  # anything else is a bug: one line, the traceback kept
-        console.print(Text.assemble(("bug", "bold red"), f": {bug_text(err)}"), soft_wrap=True)
+        _print_line("bug", bug_text(err))
         sys.exit(BUG_EXIT)
+
+
+def _print_line(label: str, text: str) -> None:
+    """``label: text`` on stderr, one line whatever the terminal width; the message is
+    text, never Rich markup."""
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(stderr=True).print(Text.assemble((label, "bold red"), f": {text}"), soft_wrap=True)
 
 
 def bug_text(err: Exception) -> str:

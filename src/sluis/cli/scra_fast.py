@@ -67,10 +67,26 @@ def parse(args: list[str]) -> dict[str, Any] | None:
 
 
 def run(kwargs: dict[str, Any]) -> None:
-    """Run the parsed command; exit 1 when a threshold does not hold (as the command)."""
-    from sluis.cli.scra_view import run_file
+    """Run the parsed command; exit 1 when a threshold does not hold (as the command).
+
+    The file's columns are read on a second core (:func:`sluis.scra.inputs.prefetch`)
+    while Rich, the analysis and the report are imported."""
+    from sluis.scra.inputs import forget_prefetched, prefetch
 
     kwargs = dict(kwargs)
     file, out_dir = kwargs.pop("file"), kwargs.pop("out_dir")
-    if not run_file(file, out_dir, **kwargs):
-        raise SystemExit(1)
+    prefetch(file, _columns(kwargs))
+    try:
+        from sluis.cli.scra_view import run_file
+
+        if not run_file(file, out_dir, **kwargs):
+            raise SystemExit(1)
+    finally:
+        forget_prefetched()
+
+
+def _columns(kwargs: dict[str, Any]) -> list[str]:
+    """The columns the options name (what the plan's measures read, in another order)."""
+    lists = [*kwargs["keys"], kwargs["sensitive"] or "", kwargs["states"] or ""]
+    named = [kwargs[name] for name in ("weight", "household", "person", "quarter")]
+    return [c.strip() for v in lists for c in v.split(",") if c.strip()] + [c for c in named if c]

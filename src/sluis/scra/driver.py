@@ -30,6 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ import pyarrow.parquet as pq
 
 from sluis.atomic import write_text
 from sluis.errors import SluisError
+from sluis.scra.background import Pending
 from sluis.scra.html import write_html
 from sluis.scra.inputs import ScraInputError, load_table
 from sluis.scra.measure import (
@@ -106,7 +108,8 @@ def _measure_and_treat(plan: Plan, dataset: DatasetPlan, out: Path, run: _Run) -
     before = measure_key_sets(dataset, loaded, loaded.encoded, suda=plan.suda, timings=run.timings)
     run.timings[f"{name}: measures"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    treated = treat_dataset(plan, dataset, loaded, out)
+    # a file run's treated file is read by nothing after it: written while the run goes on
+    treated = treat_dataset(plan, dataset, loaded, out, background=plan.spec is None)
     run.recoded += treated.recoded
     run.timings[f"{name}: treatment"] = time.perf_counter() - t0
     return _Treated(dataset, loaded, before, treated)
@@ -303,7 +306,11 @@ def run(plan: Plan, out: Path) -> ScraResult:
         state.timings["treated again"] = time.perf_counter() - t0
     for d in done:  # every threshold measured again on the final treated extract
         _dataset(plan, d, out, state)
-    state.thresholds += ldiversity_thresholds(plan, out)
+    for d in done:  # a file run's treated files, written meanwhile (treat_dataset)
+        if d.treated.written is not None:
+            d.treated.written.wait()
+    if plan.sensitive:  # (a file run's --sensitive is reported, not a threshold)
+        state.thresholds += ldiversity_thresholds(plan, out)
     state.thresholds += further_thresholds(
         plan, further, {d.dataset.name: d.loaded.n for d in done}
     )
@@ -343,8 +350,11 @@ def run(plan: Plan, out: Path) -> ScraResult:
         information_loss_error=loss_error,
         information_loss_min_units=enclave.min_frequency if enclave is not None else 10,
     )
-    write_text(out / "scra.json", json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+    text = json.dumps(result.to_dict(), indent=2, default=str) + "\n"
+    # the two reports at once: each write waits for the disk (fsync) most of its time
+    written = Pending(partial(write_text, out / "scra.json", text), "write scra.json")
     write_html(out / "scra.html", result)
+    written.wait()
     return result
 
 

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sluis.atomic import atomic_path
+from sluis.scra.background import Pending
 from sluis.scra.frequencies import KeyCodes
 from sluis.scra.inputs import load_whole
 from sluis.scra.measure import Loaded
@@ -72,6 +73,8 @@ class Treated:
     suppressed: np.ndarray | None = None
     table: pa.Table | None = None  # the whole treated dataset, as written
     record: Treatment | None = None  # the report's account of local suppression
+    #: the treated file's write when :func:`treat_dataset` left it running (``background``)
+    written: Pending | None = None
 
 
 def decide(plan: Plan, dataset: DatasetPlan, loaded: Loaded) -> Treated:
@@ -132,9 +135,13 @@ def treated_table(dataset: DatasetPlan, treated: Treated, have: pa.Table | None 
     return table
 
 
-def treat_dataset(plan: Plan, dataset: DatasetPlan, loaded: Loaded, out: Path) -> Treated:
+def treat_dataset(
+    plan: Plan, dataset: DatasetPlan, loaded: Loaded, out: Path, *, background: bool = False
+) -> Treated:
     """Treat ``dataset`` (the steps of the module docstring) and write its treated file and
-    explanations under ``out``. Nothing is written when there is nothing to treat."""
+    explanations under ``out``. Nothing is written when there is nothing to treat.
+    ``background``: the treated file is written on a second thread (``Treated.written``),
+    for a caller that waits for it before anything reads it."""
     treated = decide(plan, dataset, loaded)
     sup = treated.suppression
     if sup is None:
@@ -145,8 +152,10 @@ def treat_dataset(plan: Plan, dataset: DatasetPlan, loaded: Loaded, out: Path) -
     write_explanations(out / dataset.explanations_file, explained)
     target = out / dataset.treated_file
     target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp:
-        pq.write_table(table, tmp)
+    if background:
+        treated.written = Pending(partial(_write_parquet, table, target), f"write {target.name}")
+    else:
+        _write_parquet(table, target)
     treated.record = Treatment(
         k=sup.k,
         keys=[key for key in dataset.all_keys if key not in sup.fixed],
@@ -160,6 +169,11 @@ def treat_dataset(plan: Plan, dataset: DatasetPlan, loaded: Loaded, out: Path) -
         examples=explained.slice(0, 20).to_pylist(),
     )
     return treated
+
+
+def _write_parquet(table: pa.Table, target: Path) -> None:
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp)
 
 
 def complete_extract(plan: Plan, out: Path) -> None:
