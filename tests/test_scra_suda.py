@@ -15,7 +15,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 
 from sluis.scra import encode_keys, frequencies, suda2
-from sluis.scra.suda import _hash_unique_buckets, _parts
+from sluis.scra.suda import _hash_unique_buckets
+from sluis.scra.suda_search import parts
 
 
 def _brute_force_scores(rows: list[tuple[int, ...]], m: int) -> list[float]:
@@ -70,7 +71,7 @@ def test_g5_suda2_shares_cover_every_subset_once() -> None:
     for m in range(1, 10):
         for threads in (1, 2):
             reached: Counter[frozenset[int]] = Counter()
-            for share in _parts(m, threads):
+            for share in parts(m, threads):
                 for row in share.tolist():
                     a = row[0]
                     if row[1]:
@@ -123,17 +124,17 @@ def test_g5_property_suda2_with_the_callers_cells(table: pa.Table) -> None:
 def test_g5_suda2_warm_loads_the_kernels_a_run_uses() -> None:
     """G5: the warm-up a ``--suda`` run starts on a second thread loads the kernels with
     the types the run passes (so the run does not load them again)."""
-    from sluis.scra import suda
+    from sluis.scra import suda, suda_search
 
     suda.warm()
     before = {
         k: len(f.signatures)
-        for k, f in (("search", suda._search_packed), ("scores", suda._msu_scores))
+        for k, f in (("search", suda_search._search), ("scores", suda._msu_scores))
     }
     table = pa.table({"a": [1, 1, 2, 2, 3], "b": [1, 2, 1, 1, 1], "c": [0, 0, 0, 1, 1]})
     suda2(encode_keys(table, ["a", "b", "c"]))
     after = {
         k: len(f.signatures)
-        for k, f in (("search", suda._search_packed), ("scores", suda._msu_scores))
+        for k, f in (("search", suda_search._search), ("scores", suda._msu_scores))
     }
     assert before == after and min(before.values()) >= 1
