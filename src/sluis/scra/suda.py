@@ -29,6 +29,7 @@ than 3 keys sdcMicro pads constant dummy columns, so scores use ``M = max(M, 3)`
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from math import factorial
 
@@ -208,7 +209,7 @@ def suda2(
     mult = np.bincount(cell, minlength=n_cells).astype(np.int64)
     first = np.full(n_cells, -1, dtype=np.int64)
     first[cell[::-1]] = np.arange(keys.n - 1, -1, -1)
-    mat = keys.matrix()[first]
+    mat = np.ascontiguousarray(np.stack([c[first] for c in keys.codes], axis=1))
     is_cand = mult == 1
     cand = np.full(n_cells, -1, dtype=np.int64)
     n_cand = int(is_cand.sum())
@@ -217,12 +218,18 @@ def suda2(
 
     m_score = max(m, 3)
     weights = np.array([float(factorial(m_score - s)) for s in range(1, m + 1)])
+    # sdcMicro's count of uniques for DIS, on a thread of its own while the search runs
+    # (numpy releases the GIL; it fills the time one share of the search ends before the other)
+    hashed: list[int] = []
+    counter = threading.Thread(target=lambda: hashed.append(_hash_unique_buckets(r_values(keys))))
+    counter.start()
     cell_score = np.zeros(n_cells)
     cell_score[is_cand], msu_per_size = _msu_search(mat, cand, n_cand, cards, weights, _packed)
     score = cell_score[cell]
+    counter.join()
 
     # DIS score, in sdcMicro's precision (see module docstring)
-    n_unique = _hash_unique_buckets(r_values(keys))
+    n_unique = hashed[0]
     n_pair_records = 2 * int(np.count_nonzero(mult == 2))
     dis_score = np.zeros(keys.n)
     positive = score > 0
