@@ -75,29 +75,35 @@ class Suda2Result:
 
 
 @numba.njit(cache=True, nogil=True)
-def _msu_scores(subsets, cands, n_cand, weights):
-    """Each candidate's score (sum of ``weights[size - 1]`` over its MSUs) and the number
-    of MSUs per size, from the search's notes (``subsets[i]`` noted for ``cands[i]``). A
+def _msu_scores(subsets, cands, first, stop, weights):
+    """The score (sum of ``weights[size - 1]`` over its MSUs) of each candidate numbered
+    ``first .. stop - 1`` and their number of MSUs per size, from the search's notes
+    (``subsets[i]`` noted for ``cands[i]``; two threads take a range each). A
     candidate's MSUs are the minimal subsets among those noted for it (every subset on
     which it is unique contains a noted one, and each MSU is noted, since no prefix of it
     isolates the candidate). Taken by size, a noted subset is minimal when it contains
     none of the minimal ones before it."""
     m = len(weights)
-    n = len(subsets)
+    n_cand = stop - first
     start = np.zeros(n_cand + 1, dtype=np.int64)
-    for i in range(n):
-        start[cands[i] + 1] += 1
+    n = 0
+    for i in range(len(subsets)):
+        if first <= cands[i] < stop:
+            start[cands[i] - first + 1] += 1
+            n += 1
     for c in range(n_cand):
         start[c + 1] += start[c]
     fill = start[:n_cand].copy()
     by_cand = np.empty(max(n, 1), dtype=np.int32)  # size << 16 | subset
-    for i in range(n):
+    for i in range(len(subsets)):
+        c = cands[i] - first
+        if c < 0 or c >= n_cand:
+            continue
         x = subsets[i]
         z = 0
         while x:
             z += x & 1
             x >>= 1
-        c = cands[i]
         by_cand[fill[c]] = (z << 16) | subsets[i]
         fill[c] += 1
     score = np.zeros(n_cand, dtype=np.float64)
@@ -181,7 +187,15 @@ def _msu_search(
     shares = search(mat, cand, n_cand, cards, one_word=_packed)
     subsets = np.concatenate([sub for sub, _ in shares])
     cands = np.concatenate([c for _, c in shares])
-    return _msu_scores(subsets, cands, n_cand, weights)
+    half = n_cand // 2
+    scored: list = [None]
+    other = threading.Thread(
+        target=lambda: scored.__setitem__(0, _msu_scores(subsets, cands, half, n_cand, weights))
+    )
+    other.start()
+    score, per_size = _msu_scores(subsets, cands, 0, half, weights)
+    other.join()
+    return np.concatenate([score, scored[0][0]]), per_size + scored[0][1]
 
 
 def suda2(

@@ -388,7 +388,7 @@ def parts(m: int, threads: int, last: int | None = None) -> list[np.ndarray]:
     """The search cut into ``threads`` shares of about equal work (rows of
     :func:`_search`'s ``parts``): per key ``a`` up to ``last`` (default: every key; see
     :func:`_last_live_key`) the node ``{a}`` and its subtree, the first key's subtree
-    split in two. A child ``{a, b}`` is weighed ``3**(M-1-b)``: it has ``2**(M-1-b)``
+    split in two. A child ``{a, b}`` is weighed ``4**(M-1-b)``: it has ``2**(M-1-b)``
     subsets below it, and the earlier keys, with more values, keep more cells in play
     (measured on the reference data at K8: the subtree of ``{0, 1}`` about half of all).
     """
@@ -400,7 +400,7 @@ def parts(m: int, threads: int, last: int | None = None) -> list[np.ndarray]:
             row = np.zeros(m + 2, dtype=np.int64)
             row[0], row[1] = a, int(i == 0)
             row[[2 + b for b in group]] = 1
-            rows.append((sum(3 ** (m - 1 - b) for b in group) + 1, row))
+            rows.append((sum(4 ** (m - 1 - b) for b in group) + 1, row))
     rows.sort(key=lambda r: -r[0])
     load = [0] * threads
     shares: list[list[np.ndarray]] = [[] for _ in range(threads)]
