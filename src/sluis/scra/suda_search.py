@@ -37,6 +37,11 @@ import numba
 import numpy as np
 from numba.extending import overload
 
+# One kernel for cells of one word and of several: the kernels read and write a cell's
+# words through these three, and numba compiles the overloads below for the array's rank
+# (1-D: one word, the loops over words vanish; 2-D: several). The Python bodies say the
+# same for a call outside numba.
+
 
 def _get(cells, i, q):
     """Word ``q`` of cell ``i`` (a cell of one word: ``cells`` is 1-D)."""
