@@ -36,12 +36,7 @@ class RowBuffer:
             self.parts.setdefault(name, []).append(values)
 
     def columns(self, by: str = "person") -> dict[str, np.ndarray]:
-        """All columns, sorted by ``by``, then by the order of the parts.
-
-        The sort is a counting sort computed once into a gather order; each column is then
-        concatenated and gathered (``np.take``). Gathering reads the parts in person order
-        and writes sequentially, about a third cheaper than scattering each part into a
-        strided destination, which touched a new cache line per row and column."""
+        """All columns, sorted by ``by``, then by the order of the parts."""
         if not self.parts:
             return {}
         keys = self.parts[by]
@@ -50,20 +45,18 @@ class RowBuffer:
         for k in keys:
             counts += np.bincount(k, minlength=size)
         seen = np.cumsum(counts) - counts
-        total = int(counts.sum())
-        order = np.empty(total, dtype=np.int64)
-        start = 0
+        places = []
         for k in keys:
-            order[seen[k]] = np.arange(start, start + len(k))
+            places.append(seen[k])
             seen[k] += 1
-            start += len(k)
+        total = int(counts.sum())
         out = {}
         for name in list(self.parts):
             parts = self.parts.pop(name)
-            # the first part's dtype, as an assignment into it would cast
-            values = np.concatenate(parts, dtype=parts[0].dtype, casting="unsafe")
-            out[name] = np.take(values, order)
-            del values
+            column = np.empty(total, dtype=parts[0].dtype)
+            for values, place in zip(parts, places, strict=True):
+                column[place] = values
+            out[name] = column
         return out
 
 
