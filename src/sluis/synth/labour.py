@@ -212,14 +212,21 @@ class Labour:
         recent = p.immigrant[res] & (stay < 2)
         eta = self._employment_effects(age, sex, edu, region, year) - 1.0 * recent
         d = _logit(self.u_work[res]) - eta
-        employed = pw.copy()
-        for g in range(len(ORIGINS)):
-            grp = origin == g
-            cand = grp & active_age
-            want = T.employment[g, y] * np.count_nonzero(grp & in_20_64)
-            want -= np.count_nonzero(pw & grp & in_20_64)
-            a = kth(d[cand & in_20_64], want)
-            employed |= cand & (d < a)
+        # the groups are disjoint: count them with one bincount, find each group's threshold
+        # among its candidates (split by one stable sort), and compare every person once
+        n_groups = len(ORIGINS)
+        people = np.bincount(origin[in_20_64], minlength=n_groups).tolist()
+        working_pw = np.bincount(origin[pw & in_20_64], minlength=n_groups).tolist()
+        sel = active_age & in_20_64
+        d_sel, o_sel = d[sel], origin[sel]
+        by_group = np.argsort(o_sel, kind="stable")
+        bounds = np.searchsorted(o_sel[by_group], np.arange(n_groups + 1)).tolist()
+        d_sel = d_sel[by_group]
+        cut = np.empty(n_groups, dtype=d.dtype)
+        for g in range(n_groups):
+            want = T.employment[g, y] * people[g] - working_pw[g]
+            cut[g] = kth(d_sel[bounds[g] : bounds[g + 1]], want)
+        employed = pw | (active_age & (d < cut[origin]))
 
         # job seekers per region (ILO rate 15-64 as margin), then integration income
         not_working = active_age & ~employed & (age < 65)
@@ -231,19 +238,23 @@ class Labour:
         leefloon = np.zeros(m, dtype=bool)
         aid_only = self.non_eu_country[np.maximum(p.nat[res, q], 0)] & (stay < 5)
         w_ll = np.where(origin >= 3, 3.0, 1.0) * np.array([2.0, 1.0, 0.5])[edu]
+        v_w = v / w_seek
+        lf_all = employed & (age >= 15) & (age < 65)
         for r_ in range(3):
             in_r = region == r_
-            lf_employed = np.count_nonzero(employed & in_r & (age >= 15) & (age < 65))
+            lf_employed = np.count_nonzero(lf_all & in_r)
             u_rate = T.unemployment[r_, y]
             want = u_rate / (1 - u_rate) * lf_employed
-            cand = not_working & in_r
-            c = kth((v / w_seek)[cand], want)
-            seeker |= cand & (v / w_seek < c)
-            rest = cand & ~seeker & (age >= 18)
-            band = (v - c * w_seek) / w_ll
+            cand = np.flatnonzero(not_working & in_r)
+            c = kth(v_w[cand], want)
+            found = v_w[cand] < c
+            seeker[cand[found]] = True
+            # integration income among the rest of the candidates, computed on them only
+            rest = cand[~found & (age[cand] >= 18)]
+            band = (v[rest] - c * w_seek[rest]) / w_ll[rest]
             want_ll = T.integration_income[r_, y] * p.scale
-            ll_cut = kth(band[rest & ~aid_only], want_ll)
-            leefloon |= rest & (band < ll_cut)
+            ll_cut = kth(band[~aid_only[rest]], want_ll)
+            leefloon[rest[band < ll_cut]] = True
 
         # statutes of the employed
         self_w = np.where(sex == 1, 1.4, 0.7) * np.where(age >= 50, 1.5, 1.0)
@@ -269,11 +280,12 @@ class Labour:
         # part time: the share of all employed working less than full time, by sex, is a
         # margin; people on a partial career break count towards it
         part_time = np.zeros(m, dtype=bool)
+        pt = self.pt[res]
         for sx, share in ((1, T.part_time_men), (2, T.part_time_women)):
             cand = is_employee & (sex == sx) & ~self_main & ~career_break
             want = share * np.count_nonzero(employed & (sex == sx))
             want -= np.count_nonzero(career_break & (sex == sx))
-            part_time |= cand & (self.pt[res] < kth(self.pt[res][cand], want))
+            part_time |= cand & (pt < kth(pt[cand], want))
         pct = np.where(part_time, self.pct[res], 100).astype(np.int16)
         pct = np.where(career_break, np.where(cb_draw < cb_rate / 2, 50, 80), pct).astype(np.int16)
         part_time |= career_break

@@ -88,7 +88,7 @@ def ints(values: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
 
 def amounts(values: np.ndarray) -> pa.Array:
     """Euros as int32; empty where zero (no payment from that institution)."""
-    values = np.asarray(values).astype(np.int32)
+    values = np.asarray(values).astype(np.int32, copy=False)
     return pa.array(values, mask=values == 0)
 
 
