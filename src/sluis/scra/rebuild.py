@@ -110,6 +110,17 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
             tables[path] = pq.read_table(path)
         return tables[path]
 
+    persons_of: dict[Path, pa.Array] = {}
+
+    def person_rows(path: Path, column: str) -> pa.Table:
+        """A delivered column with the person of each row (the person column read once)."""
+        if path not in persons_of:
+            persons_of[path] = pq.read_table(path, columns=[PERSON]).column(PERSON)
+        values = read(path).column(column) if path in tables else None
+        if values is None:
+            values = pq.read_table(path, columns=[column]).column(column)
+        return pa.table({PERSON: persons_of[path], column: values})
+
     for dataset, key in keys:
         if dataset not in files or key == spec.period(dataset):
             continue
@@ -128,15 +139,17 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
         together = {
             k for ks in sc.key_sets if ks.dataset == dataset and key in ks.keys for k in ks.keys
         }
+        treated_rows = delivered.filter(mask)  # only the treated values can be given back
+        treated_values = original.filter(mask)
         for column in delivered.column_names:
             if column in together:
                 continue
             rule = rules[(dataset, column)]
             if not _comparable(column, rule, key, target):
                 continue
-            got = at_precision(delivered.column(column), rule, target)
+            got = at_precision(treated_rows.column(column), rule, target)
             if got is not None:
-                hits = pc.sum(pc.fill_null(pc.and_(mask, pc.equal(got, original)), False))
+                hits = pc.sum(pc.fill_null(pc.equal(got, treated_values), False))
                 results.append(
                     Rebuild(
                         f"{dataset}.{key}", f"{dataset}.{column}", "same row", n, hits.as_py() or 0
@@ -148,6 +161,7 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
             mask
         )
         who = spec.datasets[dataset].who
+        treated_persons = persons.column(PERSON).combine_chunks()
         for other, path in files.items():
             # another dataset describing the same persons (a partner's row is the partner's)
             if other == dataset or spec.datasets[other].who != who:
@@ -161,7 +175,16 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
                 rule = rules[(other, column)]
                 if not _comparable(column, rule, key, target):
                     continue
-                table = pq.read_table(path, columns=[PERSON, column])
+                if (
+                    at_precision(
+                        pa.array([], pq.read_schema(path).field(column).type), rule, target
+                    )
+                    is None
+                ):
+                    continue  # the rules alone say the column cannot give the key back
+                table = person_rows(path, column)
+                # the rows of the treated persons only: their earliest value is all a join keeps
+                table = table.filter(pc.is_in(table.column(PERSON), value_set=treated_persons))
                 got = at_precision(table.column(column), rule, target)
                 if got is None:
                     continue

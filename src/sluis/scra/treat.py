@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sluis.errors import SluisError
 from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
 from sluis.scra.measure import risk_measures, subset_keys
 from sluis.scra.result import RecodeKeySet, Recoding
@@ -121,8 +122,7 @@ def suppressions_on_cells(
     values (each record's suppressed keys are a prefix of the order, so its level counts
     them), in the time of the cells. What :func:`global_recoding` evaluates per candidate."""
     fixed = list(dict.fromkeys(fixed))
-    if not fixed and 0 < counts.sum() < k:
-        local_suppression(codes, k, fixed=fixed)  # raises as on the records
+    records = int(counts.sum())
     order = importance_order(codes, fixed)
     pos = [codes.names.index(name) for name in order]
     fpos = [codes.names.index(name) for name in fixed]
@@ -130,6 +130,12 @@ def suppressions_on_cells(
     used = [[codes.names.index(key) for key in keys] for keys in analysed]
 
     def attempt(k_try: int) -> tuple[int, bool]:
+        if not fixed and 0 < records < k_try:  # as local_suppression on the records
+            raise SluisError(
+                f"{records} records cannot reach k={k_try}: even suppressing every key "
+                "leaves fewer than k",
+                rule="scra-k-unreachable",
+            )
         units, cell_codes = counted_units(
             list(codes.codes), cards, counts, pos, fpos, max(k_try, 1)
         )
