@@ -19,10 +19,9 @@ from sluis.scra.diversity import (
     apply_ldiversity,
     cells_below_l,
     known_l_diversity,
-    sensitive_onto,
     treat_ldiversity,
-    withheld_rows,
 )
+from sluis.scra.diversity_join import sensitive_onto, withheld_rows
 from sluis.scra.frequencies import encode_keys, frequencies
 from sluis.scra.ldiversity import distinct_l_diversity
 

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from sluis.atomic import write_text
 from sluis.errors import SluisError
 from sluis.scra.background import Pending
+from sluis.scra.frequencies import KeyCodes
 from sluis.scra.html import write_html
 from sluis.scra.inputs import ScraInputError, load_table
 from sluis.scra.measure import (
@@ -88,6 +89,8 @@ class _Run:
     longitudinal: list[LongitudinalCheck] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
     recoded: list[Recoding] = field(default_factory=list)
+    #: per dataset, its final file's state and what was measured on it (:func:`_measured`)
+    measured: dict[str, tuple[tuple, tuple]] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,15 +140,39 @@ def _final_table(
     return table, mask
 
 
+def _measured(
+    plan: Plan, done: _Treated, out: Path, run: _Run
+) -> tuple[pa.Table | None, np.ndarray | None, KeyCodes, list[tuple[Measures, np.ndarray]] | None]:
+    """The final table, its mask, key codes and measures after treatment
+    (:func:`_final_table`, :func:`measure_treated`), measured once per state of the
+    treated file: the rounds' check and the final measures read it once when no round
+    changed it."""
+    dataset, treated = done.dataset, done.treated
+    path = out / dataset.treated_file
+    state: tuple = ()
+    if path.exists():
+        st = path.stat()
+        mask_count = None if treated.suppressed is None else int(treated.suppressed.sum())
+        state = (st.st_ino, st.st_mtime_ns, st.st_size, mask_count)
+        cached = run.measured.get(dataset.name)
+        if cached is not None and cached[0] == state:
+            return cached[1]  # type: ignore[return-value]
+    table, mask = _final_table(plan, done, out)
+    after, final = None, treated.codes
+    if table is not None and mask is not None and dataset.key_sets:
+        final, after = measure_treated(dataset, done.loaded, table, mask, plan.semantics)
+    result = (table, mask, final, after)
+    if state:
+        run.measured[dataset.name] = (state, result)
+    return result
+
+
 def _dataset(plan: Plan, done: _Treated, out: Path, run: _Run) -> None:
     """Steps 3 and 4 of one dataset: its measures on the final treated data, thresholds."""
     dataset, loaded, treated = done.dataset, done.loaded, done.treated
     name = dataset.name
     t0 = time.perf_counter()
-    table, mask = _final_table(plan, done, out)
-    after, final = None, treated.codes
-    if table is not None and mask is not None and dataset.key_sets:
-        final, after = measure_treated(dataset, loaded, table, mask, plan.semantics)
+    table, _, final, after = _measured(plan, done, out, run)
     key_sets = []
     for i, ks in enumerate(dataset.key_sets):
         (measures, fk), later = done.before[i], (after[i] if after else (None, None))
@@ -197,15 +224,14 @@ def _dataset(plan: Plan, done: _Treated, out: Path, run: _Run) -> None:
 _ROUNDS = 10
 
 
-def _k_fails(plan: Plan, done: _Treated, out: Path) -> bool:
+def _k_fails(plan: Plan, done: _Treated, out: Path, run: _Run) -> bool:
     """Whether a key set of the dataset is below its k (or above the global risk) on its
     final treated file."""
     if not done.dataset.key_sets:
         return False
-    table, mask = _final_table(plan, done, out)
-    if table is None or mask is None:
+    table, mask, _, after = _measured(plan, done, out, run)
+    if table is None or mask is None or after is None:
         return False
-    _, after = measure_treated(done.dataset, done.loaded, table, mask, plan.semantics)
     k = max(done.loaded.k, 1)
     risk = plan.max_global_risk
     return (
@@ -294,7 +320,7 @@ def run(plan: Plan, out: Path) -> ScraResult:
         # a later treatment may have undone k (a suppressed value is its own category
         # under strict semantics; as a wildcard it only widens cells): treat again
         for _ in range(_ROUNDS if plan.semantics == "strict" else 0):
-            again = [d for d in done if _k_fails(plan, d, out)]
+            again = [d for d in done if _k_fails(plan, d, out, state)]
             if not again:
                 break
             for d in again:

@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sluis.atomic import atomic_path
-from sluis.scra.diversity import sensitive_onto, treat_ldiversity, withheld_rows
+from sluis.scra.diversity import treat_ldiversity
+from sluis.scra.diversity_join import match_rows, sensitive_onto, withheld_rows
 from sluis.scra.guess import neighbour_attack, null_support
 from sluis.scra.implied import EXPLANATION, append_explanations
 from sluis.scra.plan import PERSON, DatasetPlan, Plan, SensitivePlan, TrajectoryPlan
@@ -120,10 +121,12 @@ def _ldiversity(
         sens_path = out / f"staged/{dataset}.parquet"
         sens_table = table if home == dataset else _read(sens_path)
         view = table.select([*keys, *([period] if period else [])])
+        # the key rows' rows in the sensitive dataset, once (the join columns never change)
+        matched = None if home == dataset else match_rows(table, sens_table, on)
         values = (
             table.column(s.variable)
             if home == dataset
-            else sensitive_onto(table, sens_table, on=on, sensitive=s.variable)
+            else sensitive_onto(table, sens_table, on=on, sensitive=s.variable, rows=matched)
         )
         view = view.append_column(s.variable, values)
         result = treat_ldiversity(
@@ -164,7 +167,7 @@ def _ldiversity(
         withheld = result.sensitive_suppressed
         target = table if home == dataset else sens_table
         if home != dataset:
-            withheld = withheld_rows(table, sens_table, on=on, withheld=withheld)
+            withheld = withheld_rows(table, sens_table, on=on, withheld=withheld, rows=matched)
         sens_added = []
         for column in (s.variable, *s.carried_by) if withheld.any() else ():
             why = rule + (": withheld" if column == s.variable else f": carries {s.variable}")

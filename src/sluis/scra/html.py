@@ -51,14 +51,22 @@ def bar_figure(
     return fig
 
 
-def _key_set_plots(result: ScraResult) -> dict[str, dict[str, str]]:
+def _key_set_plots(
+    result: ScraResult, drawn: dict[str, str] | None = None
+) -> dict[str, dict[str, str]]:
     """Cell sizes and individual risks of every key set, before and after treatment (a
-    file run's as plain SVG, a spec run's through matplotlib)."""
+    file run's as plain SVG, a spec run's through matplotlib). ``drawn``: the plots already
+    drawn for the same figures (the recipient's report shows the pseudonymiser's key set
+    plots; a figure drawn twice gives the same bytes, so it is drawn once)."""
+    drawn = {} if drawn is None else drawn
 
     def draw(title: str, series: dict[str, dict[str, int]], xlabel: str) -> str:
         if result.is_file_run:
             return bar_chart(title, series, xlabel)
-        return svg(bar_figure(title, series, xlabel))
+        key = json.dumps([title, series, xlabel])
+        if key not in drawn:
+            drawn[key] = svg(bar_figure(title, series, xlabel))
+        return drawn[key]
 
     plots = {}
     for res in result.key_sets:
@@ -75,13 +83,15 @@ def _key_set_plots(result: ScraResult) -> dict[str, dict[str, str]]:
     return plots
 
 
-def write_html(path: Path, result: ScraResult) -> Path:
+def write_html(path: Path, result: ScraResult, drawn: dict[str, str] | None = None) -> Path:
     """The report a data protection officer reads: thresholds first, then per key set the
     cell sizes and risks before and after treatment, trajectories, then what was treated.
 
     For a spec run's full (pseudonymiser's) report, the recipient's version is written
-    beside it, ``recipient/scra.json`` and ``recipient/scra.html`` (G5, G8)."""
-    plots = _key_set_plots(result)
+    beside it, ``recipient/scra.json`` and ``recipient/scra.html`` (G5, G8), with the key
+    set plots ``drawn`` for the full report reused."""
+    drawn = {} if drawn is None else drawn
+    plots = _key_set_plots(result, drawn)
     if result.is_file_run:
         suppression_plot = None
         if result.treatment and result.treatment.suppressed_values:
@@ -126,7 +136,7 @@ def write_html(path: Path, result: ScraResult) -> Path:
         view = for_recipient(result)
         target = path.parent / RECIPIENT_DIR
         write_text(target / "scra.json", json.dumps(view.to_dict(), indent=2, default=str) + "\n")
-        write_html(target / "scra.html", view)
+        write_html(target / "scra.html", view, drawn)
     return written
 
 

@@ -92,10 +92,15 @@ def treat_implied(
     tables: dict[str, pa.Table] = {}  # the treated files being changed, by dataset
     notes: dict[str, list[pa.Table]] = {}  # their new explanations
 
-    def treated_table(name: str) -> pa.Table:
+    def treated_table(name: str) -> pa.Table:  # read whole only to be changed
         if name not in tables:
             tables[name] = pq.read_table(treated / f"{name}.parquet")
         return tables[name]
+
+    def treated_column(name: str, column: str) -> pa.ChunkedArray:
+        if name in tables:
+            return tables[name].column(column)
+        return pq.read_table(treated / f"{name}.parquet", columns=[column]).column(column)
 
     done = []
     for entry in spec.scra.implied:
@@ -105,7 +110,7 @@ def treat_implied(
         path = staged / f"{dataset}.parquet"
         wanted_columns = [c for c in (key, PERSON) if c in pq.read_schema(path).names]
         before = pq.read_table(path, columns=wanted_columns)
-        mask = treated_mask(before.column(key), treated_table(dataset).column(key))
+        mask = treated_mask(before.column(key), treated_column(dataset, key))
         if not pc.any(mask).as_py():
             continue
         original = pc.cast(before.column(key), pa.string()).combine_chunks()
@@ -119,14 +124,15 @@ def treat_implied(
             target = treated / f"{other}.parquet"
             if not target.exists() or column not in pq.read_schema(target).names:
                 continue
-            table = treated_table(other)
-            got = at_precision(table.column(column), rules[(other, column)], rules[(dataset, key)])
+            got = at_precision(
+                treated_column(other, column), rules[(other, column)], rules[(dataset, key)]
+            )
             if got is None:
                 continue
             if other == dataset:
                 hit = pc.and_(mask, pc.equal(got, original))
-            elif per_person and PERSON in table.column_names:
-                person_other = pc.cast(table.column(PERSON), pa.string()).combine_chunks()
+            elif per_person and PERSON in pq.read_schema(target).names:
+                person_other = pc.cast(treated_column(other, PERSON), pa.string()).combine_chunks()
                 hit = pc.is_in(
                     pc.binary_join_element_wise(person_other, got, "|"), value_set=wanted
                 )
@@ -136,6 +142,7 @@ def treat_implied(
             count = pc.sum(hit).as_py() or 0
             if not count:
                 continue
+            table = treated_table(other)
             values = table.column(column).combine_chunks()
             cleared = pc.if_else(hit, pa.nulls(len(values), values.type), values)
             index = table.schema.get_field_index(column)

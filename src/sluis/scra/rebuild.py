@@ -96,50 +96,61 @@ def treated_mask(original: pa.ChunkedArray, delivered: pa.ChunkedArray) -> pa.Ar
 def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
     """Every (treated key, other delivered column) pair with at least one treated value,
     and how many of the treated values the column gives back (see the module docstring).
-    ``staged`` holds the files before treatment, ``treated`` the files delivered."""
+    ``staged`` holds the files before treatment, ``treated`` the files delivered. Only the
+    columns the rules let say something about a key are read, each once, and only the
+    treated rows (or the treated persons' rows) are compared."""
     sc = spec.scra
     rules = {(name, v.name): v.coarsen for name, ds in spec.datasets.items() for v in ds.variables}
     keys = list(dict.fromkeys((ks.dataset, key) for ks in sc.key_sets for key in ks.keys))
     files = {name: treated / f"{name}.parquet" for name in spec.datasets}
     files = {name: path for name, path in files.items() if path.exists()}
     results: list[Rebuild] = []
-    tables: dict[Path, pa.Table] = {}
+    columns: dict[tuple[Path, str], pa.ChunkedArray] = {}
+    schemas = {path: pq.read_schema(path) for path in files.values()}
 
-    def read(path: Path) -> pa.Table:  # each delivered file once, whatever its keys
-        if path not in tables:
-            tables[path] = pq.read_table(path)
-        return tables[path]
+    def column(path: Path, name: str) -> pa.ChunkedArray:  # each delivered column once
+        if (path, name) not in columns:
+            columns[(path, name)] = pq.read_table(path, columns=[name]).column(name)
+        return columns[(path, name)]
+
+    def telling(path: Path, name: str, rule: Coarsen, key: str, target: Coarsen) -> bool:
+        """Whether the rules let column ``name`` say something about the key."""
+        if not _comparable(name, rule, key, target):
+            return False
+        empty = pa.array([], schemas[path].field(name).type)
+        return at_precision(empty, rule, target) is not None
 
     for dataset, key in keys:
         if dataset not in files or key == spec.period(dataset):
             continue
         source = staged / f"{dataset}.parquet"
         own = [c for c in (key, PERSON) if c in pq.read_schema(source).names]
-        before = pq.read_table(source, columns=own)  # the staged key, not the whole file
-        delivered = read(files[dataset])
-        mask = treated_mask(before.column(key), delivered.column(key))
+        before = pa.table({c: column(source, c) for c in own})  # the staged key, its persons
+        path = files[dataset]
+        mask = treated_mask(before.column(key), column(path, key))
         n = pc.sum(mask).as_py() or 0
         if not n:
             continue
         original = pc.cast(before.column(key), pa.string()).combine_chunks()
+        treated_values = original.filter(mask)  # only the treated values can be given back
         target = rules[(dataset, key)]
         period = spec.period(dataset)
         # the other keys of its key sets were measured with it: their joint cells are the risk
         together = {
             k for ks in sc.key_sets if ks.dataset == dataset and key in ks.keys for k in ks.keys
         }
-        for column in delivered.column_names:
-            if column in together:
+        for name in schemas[path].names:
+            if name in together:
                 continue
-            rule = rules[(dataset, column)]
-            if not _comparable(column, rule, key, target):
+            rule = rules[(dataset, name)]
+            if not telling(path, name, rule, key, target):
                 continue
-            got = at_precision(delivered.column(column), rule, target)
+            got = at_precision(column(path, name).filter(mask), rule, target)
             if got is not None:
-                hits = pc.sum(pc.fill_null(pc.and_(mask, pc.equal(got, original)), False))
+                hits = pc.sum(pc.fill_null(pc.equal(got, treated_values), False))
                 results.append(
                     Rebuild(
-                        f"{dataset}.{key}", f"{dataset}.{column}", "same row", n, hits.as_py() or 0
+                        f"{dataset}.{key}", f"{dataset}.{name}", "same row", n, hits.as_py() or 0
                     )
                 )
         if period is not None or PERSON not in before.column_names:
@@ -147,26 +158,33 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
         persons = pa.table({PERSON: before.column(PERSON).combine_chunks(), "v": original}).filter(
             mask
         )
+        treated_persons = persons.column(PERSON).combine_chunks()
         who = spec.datasets[dataset].who
         for other, path in files.items():
             # another dataset describing the same persons (a partner's row is the partner's)
             if other == dataset or spec.datasets[other].who != who:
                 continue
-            names = pq.read_schema(path).names
+            names = schemas[path].names
             if PERSON not in names:
                 continue
-            for column in names:
-                if column == PERSON or (other, column) not in rules:
-                    continue
-                rule = rules[(other, column)]
-                if not _comparable(column, rule, key, target):
-                    continue
-                table = pq.read_table(path, columns=[PERSON, column])
-                got = at_precision(table.column(column), rule, target)
+            told = [
+                name
+                for name in names
+                if name != PERSON
+                and (other, name) in rules
+                and telling(path, name, rules[(other, name)], key, target)
+            ]
+            if not told:
+                continue
+            # the rows of the treated persons only: their earliest value is all a join keeps
+            rows = pc.is_in(column(path, PERSON), value_set=treated_persons)
+            who_rows = column(path, PERSON).filter(rows)
+            for name in told:
+                got = at_precision(column(path, name).filter(rows), rules[(other, name)], target)
                 if got is None:
                     continue
                 first = (
-                    pa.table({PERSON: table.column(PERSON), "c": got})
+                    pa.table({PERSON: who_rows, "c": got})
                     .group_by(PERSON)
                     .aggregate([("c", "min")])
                 )
@@ -175,7 +193,7 @@ def rebuild_attacks(spec: Spec, staged: Path, treated: Path) -> list[Rebuild]:
                 results.append(
                     Rebuild(
                         f"{dataset}.{key}",
-                        f"{other}.{column}",
+                        f"{other}.{name}",
                         "the person's earliest value",
                         n,
                         hits.as_py() or 0,

@@ -56,6 +56,7 @@ import pyarrow.parquet as pq
 from sluis.atomic import atomic_path
 from sluis.errors import SluisError
 from sluis.scra.frequencies import KeyCodes, cell_ids
+from sluis.scra.strict import strict_levels, suffix_codes
 
 SUPPRESSED_COLUMN = "sdc_suppressed"
 
@@ -217,22 +218,18 @@ def local_suppression(
         )
     pos = [keys.names.index(name) for name in order]
     fpos = [keys.names.index(name) for name in fixed]
-    # suffix cell ids: level L = the records' values on order[L:] and the fixed keys
-    suffix = []
-    for level in range(m + 1):
-        cols = pos[level:] + fpos
-        suffix.append(
-            cell_ids([keys.codes[j] for j in cols], [keys.cardinalities[j] for j in cols], n)
-        )
-    if semantics == "strict":
-        level_of, fk_when = _strict_levels(suffix, n, m, k)
+    codes, cards = list(keys.codes), list(keys.cardinalities)
+    if semantics == "strict":  # on key cells (sluis.scra.strict), the same outcome
+        level_of, fk_when, stratum, n_strata = strict_levels(codes, cards, pos, fpos, n, k)
     else:
+        suffix = suffix_codes(codes, cards, pos, fpos, n)
         level_of, fk_when = _wildcard_levels(suffix, n, m, k)
+        stratum, n_strata = suffix[m]
     suppressed = np.zeros((n, len(keys.names)), dtype=bool)
     for rank, j in enumerate(pos):
         suppressed[:, j] = level_of > rank
     per_variable = {name: int(suppressed[:, keys.names.index(name)].sum()) for name in order}
-    strata = np.bincount(suffix[m][0], minlength=suffix[m][1]) if n else np.zeros(0, np.int64)
+    strata = np.bincount(stratum, minlength=n_strata) if n else np.zeros(0, np.int64)
     unreachable = int(strata[strata < k].sum()) if n else 0
     return Suppression(
         k, order, suppressed, fk_when, level_of, per_variable, semantics, fixed, unreachable
@@ -275,104 +272,6 @@ def _wildcard_levels(
         fk_when[hit] = np.where(fk_when[hit] == 0, fk[hit], fk_when[hit])
         level_of[hit] = level + 1
     return level_of, fk_when
-
-
-def _rank_in_runs(labels: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within each run of equal consecutive ``labels``."""
-    if len(labels) == 0:
-        return np.zeros(0, dtype=np.int64)
-    start = np.ones(len(labels), dtype=bool)
-    start[1:] = labels[1:] != labels[:-1]
-    idx = np.arange(len(labels))
-    return idx - np.maximum.accumulate(np.where(start, idx, 0))
-
-
-def _strict_levels(
-    suffix: list[tuple[np.ndarray, int]], n: int, m: int, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rounds under strict semantics: records match only at the same level (the same keys
-    suppressed) with the same values on the rest (see the module docstring)."""
-    level_of = np.zeros(n, dtype=np.int64)
-    fk_when = np.zeros(n, dtype=np.int64)
-    for level in range(m):
-        rows = np.flatnonzero(level_of == level)
-        code, n_cells = suffix[level]
-        counts = np.bincount(code[rows], minlength=n_cells)
-        cnt = counts[code[rows]]
-        fail = cnt < k
-        if level > 0 and len(rows) == 0:
-            break
-        if not fail.any():
-            continue
-        moved = rows[fail]
-        fk_when[moved] = np.where(fk_when[moved] == 0, cnt[fail], fk_when[moved])
-        level_of[moved] = level + 1
-        # groups of the moved records still below k borrow the surplus of their group's cells
-        gcode, n_groups = suffix[level + 1]
-        moved_per_group = np.bincount(gcode[moved], minlength=n_groups)
-        need = np.where((moved_per_group > 0) & (moved_per_group < k), k - moved_per_group, 0)
-        donors = rows[~fail]
-        donors = donors[need[gcode[donors]] > 0]
-        if len(donors) == 0:
-            continue
-        dcell = code[donors]
-        sort = np.lexsort((donors, dcell))
-        donors, dcell = donors[sort], dcell[sort]
-        surplus = counts[dcell] - k
-        eligible = _rank_in_runs(dcell) < surplus
-        donors, dcell, surplus = donors[eligible], dcell[eligible], surplus[eligible]
-        dgroup = gcode[donors]
-        available = np.bincount(dgroup, minlength=n_groups)
-        enough = available[dgroup] >= need[dgroup]
-        donors, dcell, surplus, dgroup = (
-            donors[enough],
-            dcell[enough],
-            surplus[enough],
-            dgroup[enough],
-        )
-        sort = np.lexsort((donors, dcell, -surplus, dgroup))
-        donors, dgroup = donors[sort], dgroup[sort]
-        taken = donors[_rank_in_runs(dgroup) < need[dgroup]]
-        fk_when[taken] = counts[code[taken]]
-        level_of[taken] = level + 1
-    _fill_last_level(suffix, level_of, fk_when, m, k)
-    return level_of, fk_when
-
-
-def _fill_last_level(
-    suffix: list[tuple[np.ndarray, int]],
-    level_of: np.ndarray,
-    fk_when: np.ndarray,
-    m: int,
-    k: int,
-) -> None:
-    """Strict semantics: a stratum whose records with every key suppressed are fewer than k
-    takes whole cells of the stratum (smallest first, fewest keys left first) into that
-    group until it holds k. A loop over the few such strata, vectorised within each."""
-    stratum, n_strata = suffix[m]
-    last = level_of == m
-    per_stratum = np.bincount(stratum[last], minlength=n_strata)
-    sizes = np.bincount(stratum, minlength=n_strata)
-    short = np.flatnonzero((per_stratum > 0) & (per_stratum < k) & (sizes >= k))
-    for s in short:
-        rows = np.flatnonzero((stratum == s) & ~last)
-        # each record's strict cell: its level and its values on the keys not suppressed
-        lev = level_of[rows]
-        cell = np.zeros(len(rows), dtype=np.int64)
-        for level in np.unique(lev):
-            at = lev == level
-            cell[at] = suffix[int(level)][0][rows[at]]
-        ids, inverse, size = np.unique(
-            np.stack([lev, cell], axis=1), axis=0, return_inverse=True, return_counts=True
-        )
-        inverse = inverse.reshape(-1)
-        rank = np.lexsort((np.arange(len(ids)), -ids[:, 0], size))
-        need = k - int(per_stratum[s])
-        running = np.cumsum(size[rank])
-        chosen = rank[: int(np.searchsorted(running, need)) + 1]
-        hit = rows[np.isin(inverse, chosen)]
-        fk_when[hit] = size[inverse[np.isin(inverse, chosen)]]
-        level_of[hit] = m
 
 
 def _prefix_fk(suffix: list[tuple[np.ndarray, int]], level_of: np.ndarray, m: int) -> np.ndarray:

@@ -161,7 +161,7 @@ def _ldiversity_view(
     period and the sensitive values as delivered (after every treatment when there was one;
     joined by person and period from the sensitive variable's dataset when the key set
     lies on another), its keys and period, and the mask of key values treatment suppressed."""
-    from sluis.scra.diversity import sensitive_onto
+    from sluis.scra.diversity_join import sensitive_onto
     from sluis.scra.further import newly_null
 
     home = dataset

@@ -16,10 +16,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sluis.errors import SluisError
 from sluis.scra.frequencies import KeyCodes, encode_keys, frequencies
 from sluis.scra.measure import risk_measures, subset_keys
 from sluis.scra.result import RecodeKeySet, Recoding
-from sluis.scra.suppress import Suppression, local_suppression, treated_frequencies
+from sluis.scra.strict import counted_units, strict_global_risk
+from sluis.scra.suppress import (
+    Suppression,
+    importance_order,
+    local_suppression,
+    treated_frequencies,
+)
 
 if TYPE_CHECKING:  # a spec run's: the file run does not load the spec language (pydantic, Ibis)
     from sluis.spec.model import Coarsen, RecodeStep, Spec
@@ -94,9 +101,65 @@ def suppress_until_safe(
 
 
 def suppressions_needed(
-    safe: Callable[..., tuple[Suppression, int]], k: int, codes: KeyCodes
+    safe: Callable[..., tuple[Suppression, int]], k: int, codes: KeyCodes, counts: None = None
 ) -> int:
+    """The values :func:`suppress_until_safe` takes from the records ``codes``."""
     return safe(codes, k=k)[0].total
+
+
+def suppressions_on_cells(
+    codes: KeyCodes,
+    counts: np.ndarray,
+    k: int,
+    *,
+    analysed: Sequence[Sequence[str]],
+    max_global_risk: float | None,
+    max_k: int,
+    fixed: Sequence[str],
+) -> int:
+    """:func:`suppressions_needed` under strict semantics without weights, counted on the
+    distinct key cells ``codes`` standing for ``counts`` records each: the same k, the same
+    values (each record's suppressed keys are a prefix of the order, so its level counts
+    them), in the time of the cells. What :func:`global_recoding` evaluates per candidate."""
+    fixed = list(dict.fromkeys(fixed))
+    records = int(counts.sum())
+    order = importance_order(codes, fixed)
+    pos = [codes.names.index(name) for name in order]
+    fpos = [codes.names.index(name) for name in fixed]
+    cards = list(codes.cardinalities)
+    used = [[codes.names.index(key) for key in keys] for keys in analysed]
+
+    def attempt(k_try: int) -> tuple[int, bool]:
+        if not fixed and 0 < records < k_try:  # as local_suppression on the records
+            raise SluisError(
+                f"{records} records cannot reach k={k_try}: even suppressing every key "
+                "leaves fewer than k",
+                rule="scra-k-unreachable",
+            )
+        units, cell_codes = counted_units(
+            list(codes.codes), cards, counts, pos, fpos, max(k_try, 1)
+        )
+        total = int(np.sum(units.level * units.count))
+        if max_global_risk is None:
+            return total, True
+        worst = max(
+            (strict_global_risk(units, cell_codes, cards, pos, idx) for idx in used), default=0.0
+        )
+        return total, worst <= max_global_risk
+
+    total, ok = attempt(k)  # the bisection of suppress_until_safe
+    if ok or k >= max_k:
+        return total
+    best = attempt(max_k)[0]
+    low, high = k, max_k
+    while high - low > 1:
+        mid = (low + high) // 2
+        trial, ok = attempt(mid)
+        if ok:
+            best, high = trial, mid
+        else:
+            low = mid
+    return best
 
 
 def _recode_steps(
@@ -121,6 +184,14 @@ def _recode_steps(
     return table, applied
 
 
+def distinct_cells(table: pa.Table, columns: Sequence[str]) -> tuple[pa.Table, np.ndarray]:
+    """The distinct rows of ``table``'s ``columns`` and the records of each: what a
+    recoding and its suppressions are counted on (recoding maps values, never rows)."""
+    grouped = table.select(list(columns)).group_by(list(columns)).aggregate([([], "count_all")])
+    counts = grouped.column("count_all").to_numpy().astype(np.int64)
+    return grouped.drop_columns(["count_all"]), counts
+
+
 def global_recoding(
     spec: Spec,
     name: str,
@@ -128,10 +199,11 @@ def global_recoding(
     encoded: KeyCodes,
     analysed: Sequence[Sequence[str]],
     period: str | None,
-    cost: Callable[[KeyCodes], int],
+    cost: Callable[[KeyCodes, np.ndarray | None], int],
     *,
     weights: np.ndarray | None = None,
     k: int,
+    on_cells: bool = False,
 ) -> tuple[pa.Table, KeyCodes, list[tuple[RecodeStep, Coarsen]], list[Recoding], list[str]]:
     """Choose the spec's recode steps of dataset ``name`` that lower ``cost`` (the values
     local suppression must take to make the thresholds hold), so that recoding along the
@@ -142,9 +214,11 @@ def global_recoding(
     with a later one: birth year and registration year); the shortest prefix with the
     fewest suppressions is taken, then each of its steps is dropped again when the others
     do as well without it. Nothing is recoded when the thresholds hold without suppression
-    or no prefix lowers the suppressions. Returns the recoded table and key codes, the steps
-    kept with the rule each started from, their records and why the other steps were not
-    kept."""
+    or no prefix lowers the suppressions. ``on_cells``: each candidate is recoded and
+    costed on the distinct key cells with their record counts (``cost(codes, counts)``),
+    else on the records (``cost(codes, None)``). Returns the recoded table and key codes,
+    the steps kept with the rule each started from, their records and why the other steps
+    were not kept."""
     from sluis.scra.implied import pinned_keys
     from sluis.scra.recode import period_years, rule_text
 
@@ -152,15 +226,22 @@ def global_recoding(
     pinned = pinned_keys(spec, name)
     steps = [step for step in sc.recode if step.dataset == name and step.variable not in pinned]
     rules = {v.name: v.coarsen for v in spec.datasets[name].variables}
-    years = period_years(table.column(period)) if period else None
     names = list(encoded.names)
+    if on_cells:
+        candidates, counts = distinct_cells(
+            table, list(dict.fromkeys(names + ([period] if period else [])))
+        )
+    else:
+        candidates, counts = table, None
+    years = period_years(candidates.column(period)) if period else None
 
     costs: dict[tuple[int, ...], int] = {}
 
     def cost_of(chosen: Sequence[RecodeStep]) -> int:
         key = tuple(id(step) for step in chosen)
         if key not in costs:
-            costs[key] = cost(encode_keys(_recode_steps(table, chosen, rules, years)[0], names))
+            recoded = _recode_steps(candidates, chosen, rules, years)[0]
+            costs[key] = cost(encode_keys(recoded, names), counts)
         return costs[key]
 
     base = cost_of([])
@@ -203,9 +284,13 @@ def global_recoding(
     records: list[Recoding] = []
     key_set_names = [ks.name for ks in sc.key_sets if ks.dataset == name]
     suppressions = base
-    for i, step in enumerate(chosen):
-        before_table, _ = _recode_steps(table, chosen[:i], rules, years)
-        after_table, applied = _recode_steps(table, chosen[: i + 1], rules, years)
+    years = period_years(table.column(period)) if period and chosen else None
+    after_table, after_codes, applied = table, encoded, []
+    for i, step in enumerate(chosen):  # one step at a time on the records
+        before_table = after_table
+        after_table, done = _recode_steps(before_table, [step], rules, years)
+        rules = {**rules, step.variable: step.to}
+        applied += done
         after_codes = encode_keys(after_table, names)
         after = _key_set_figures(after_codes, analysed, weights, k)
         after_cost = cost_of(chosen[: i + 1])
@@ -227,5 +312,4 @@ def global_recoding(
             )
         )
         figures, suppressions = after, after_cost
-    recoded, applied = _recode_steps(table, chosen, rules, years)
-    return recoded, encode_keys(recoded, names), applied, records, skipped
+    return after_table, after_codes, applied, records, skipped

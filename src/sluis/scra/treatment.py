@@ -43,7 +43,12 @@ from sluis.scra.suppress import (
     explanations,
     write_explanations,
 )
-from sluis.scra.treat import global_recoding, suppress_until_safe, suppressions_needed
+from sluis.scra.treat import (
+    global_recoding,
+    suppress_until_safe,
+    suppressions_needed,
+    suppressions_on_cells,
+)
 
 SEMANTICS_TEXT = {
     "strict": "a suppressed value is a category of its own (*): a record's cell after "
@@ -98,6 +103,20 @@ def decide(plan: Plan, dataset: DatasetPlan, loaded: Loaded) -> Treated:
         treated.recode_skipped = ["not applied: no treatment asked for"]
     elif dataset.has_recode_steps:
         assert plan.spec is not None  # recode steps come from a spec
+        # strict cells without weights: each candidate costed on its distinct key cells
+        on_cells = plan.semantics == "strict" and loaded.weights is None
+        cost = (
+            partial(
+                suppressions_on_cells,
+                k=k,
+                analysed=dataset.analysed,
+                max_global_risk=safe.keywords["max_global_risk"],
+                max_k=safe.keywords["max_k"],
+                fixed=([dataset.period] if dataset.period else []) + list(dataset.pinned),
+            )
+            if on_cells
+            else partial(suppressions_needed, safe, k)
+        )
         _, treated.codes, treated.applied, treated.recoded, treated.recode_skipped = (
             global_recoding(
                 plan.spec,
@@ -106,9 +125,10 @@ def decide(plan: Plan, dataset: DatasetPlan, loaded: Loaded) -> Treated:
                 loaded.encoded,
                 dataset.analysed,
                 dataset.period,
-                partial(suppressions_needed, safe, k),
+                cost,
                 weights=loaded.weights,
                 k=k,
+                on_cells=on_cells,
             )
         )
     if act:
