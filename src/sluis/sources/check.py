@@ -253,11 +253,13 @@ def _run_row_checks(
     """One scan flags the bad rows into a temporary table; findings and quarantine come from it.
 
     The duplicated keys are counted first (:func:`duplicate_keys`, in bounded memory) and
-    joined to the scan: a small table, whatever the size of the register."""
-    flags = [f"{c.fails} AS __sluis_c{i}" for i, c in enumerate(checks)]
-    any_fail = " OR ".join(f"__sluis_c{i}" for i in range(len(checks)))
+    joined to the scan: a small table, whatever the size of the register. The scan
+    evaluates only the rules some row breaks (:func:`_broken`): the others are false on
+    every row, so the flags, findings and quarantine are the same, and a clean table needs
+    no scan of all its columns at all."""
     dup = "NULL::BIGINT"
     join = ""
+    dups = None
     if any(c.rule == "duplicate-key" for c in checks):
         keys = [ident(k) for k in table.key]
         mib, spill = memory
@@ -273,6 +275,16 @@ def _run_row_checks(
         join = f" LEFT JOIN {dups} AS d ON " + " AND ".join(f"s.{k} = d.{k}" for k in keys)
         dup = "d.__sluis_n"
     try:
+        broken = _broken(con, source, checks, dups)
+        if not broken:
+            report.rows_quarantined = 0
+            return [], 0
+        if not any(checks[i].rule == "duplicate-key" for i in broken):
+            join, dup = "", "NULL::BIGINT"
+        flags = [
+            f"{c.fails if i in broken else 'false'} AS __sluis_c{i}" for i, c in enumerate(checks)
+        ]
+        any_fail = " OR ".join(f"__sluis_c{i}" for i in broken)
         con.execute("DROP TABLE IF EXISTS bad")
         con.execute(
             f"CREATE TEMP TABLE bad AS SELECT * FROM ("
@@ -284,8 +296,7 @@ def _run_row_checks(
         con.execute("DROP TABLE IF EXISTS bad")
         raise
     finally:  # the duplicated keys are in the flags now; free their memory
-        if join:
-            con.execute(f"DROP TABLE IF EXISTS {DUPLICATES}")
+        con.execute(f"DROP TABLE IF EXISTS {DUPLICATES}")
 
     n_bad = con.execute("SELECT count(*) FROM bad").fetchone()[0]
     report.rows_quarantined = n_bad
@@ -324,6 +335,25 @@ def _run_row_checks(
     con.execute("DROP TABLE bad")  # the next table's scan gets the memory
     report.quarantine_file = qfile
     return found, n_found
+
+
+def _broken(
+    con: duckdb.DuckDBPyConnection, source: str, checks: list[Check], dups: str | None
+) -> set[int]:
+    """The indices of the checks that some row fails. Each rule is asked on its own, so
+    DuckDB reads only its columns, skips row groups by their statistics and stops at the
+    first failing row; the duplicated keys are already counted (the table ``dups``)."""
+    broken = set()
+    for i, c in enumerate(checks):
+        if c.rule == "duplicate-key":
+            (n,) = con.execute(f"SELECT count(*) FROM {dups}").fetchone()
+        else:
+            (n,) = con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {c.fails} LIMIT 1)"
+            ).fetchone()
+        if n:
+            broken.add(i)
+    return broken
 
 
 def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[Check], qfile: Path) -> None:
