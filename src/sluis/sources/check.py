@@ -284,7 +284,7 @@ def _run_row_checks(
         flags = [
             f"{c.fails if i in broken else 'false'} AS __sluis_c{i}" for i, c in enumerate(checks)
         ]
-        any_fail = " OR ".join(f"__sluis_c{i}" for i in broken)
+        any_fail = " OR ".join(f"__sluis_c{i}" for i in sorted(broken))
         con.execute("DROP TABLE IF EXISTS bad")
         con.execute(
             f"CREATE TEMP TABLE bad AS SELECT * FROM ("
