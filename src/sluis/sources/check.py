@@ -36,6 +36,7 @@ import duckdb
 from sluis.atomic import atomic_path
 from sluis.errors import UsageError
 from sluis.sources.contract import CONTRACT, DATE_MAX, DATE_MIN, Table
+from sluis.sources.duplicates import DUPLICATES, duplicate_keys, rows_per_bucket
 from sluis.sources.file_schema import (
     QUARANTINE_COLUMNS,
     check_schema,
@@ -79,9 +80,10 @@ TABLE_RULES = (
 _FILE = "__sluis_file"
 _ROW = "__sluis_row"
 
-#: DuckDB's memory budget; beyond it, it spills to a temporary directory. Measured on 20
-#: million rows that all fail: 2.2 GB resident instead of 8 GB, in about the same time.
-MEMORY_LIMIT = "2GB"
+#: DuckDB's memory budget in MiB; beyond it, it spills to the check's temporary directory.
+#: Measured on 20 million rows that all fail: 2.2 GB resident instead of 8 GB, in about the
+#: same time. The duplicate keys are counted in buckets sized to it (:mod:`.duplicates`).
+MEMORY_MIB = 1900
 
 
 def check_sources(
@@ -91,6 +93,7 @@ def check_sources(
     max_findings: int = 100,
     tables: Collection[str] | None = None,
     columns: Mapping[str, Collection[str]] | None = None,
+    memory_mib: int = MEMORY_MIB,
 ) -> CheckReport:
     """Check every contract table in ``directory`` (or only ``tables``, e.g. those a spec's
     provider holds); quarantine bad rows; report what was found.
@@ -98,6 +101,10 @@ def check_sources(
     ``columns`` cuts a table to the named contract columns: a provider's extract for a
     trusted third party holds only the columns a spec names (B1), and those are checked
     like the full table's; a column outside them is reported (``unexpected-column``).
+
+    ``memory_mib`` bounds the engine's memory whatever the size of the registers (S4): it
+    spills beyond it, and counts a large table's keys in buckets that fit it; the findings
+    and the quarantine are the same under any limit.
 
     Raises :class:`~sluis.errors.UsageError` when ``directory`` is not a directory or the
     quarantine directory would lie inside it.
@@ -131,7 +138,7 @@ def check_sources(
         con = duckdb.connect()
         try:
             con.execute(f"SET temp_directory = {lit(spill)}")
-            con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
+            con.execute(f"SET memory_limit = {lit(f'{memory_mib}MiB')}")
             # findings and quarantine are sorted explicitly; the engine need not keep order
             con.execute("SET preserve_insertion_order = false")
             for table in CONTRACT:
@@ -147,6 +154,7 @@ def check_sources(
                     qfile,
                     max_findings - len(row_findings),
                     exact=columns is not None and table.name in columns,
+                    memory=(memory_mib, Path(spill)),
                 )
                 if report.quarantine_file is None:
                     qfile.unlink(missing_ok=True)  # a quarantine of an earlier run is stale
@@ -196,9 +204,11 @@ def _check_table(
     room: int,
     *,
     exact: bool = False,
+    memory: tuple[int, Path],
 ) -> tuple[TableReport, list[Finding], int]:
     """Check one table: the schema of each file, then every row rule in the engine.
 
+    ``memory``: the engine's limit in MiB and the spill directory of the check.
     Returns the report, up to ``room`` row findings and the number of row findings.
     """
     report = TableReport(table.name)
@@ -217,7 +227,9 @@ def _check_table(
         checks = row_checks(table, usable)
         if not checks:
             return report, [], 0
-        found, n_found = _run_row_checks(con, table, source, checks, report, qfile, room)
+        found, n_found = _run_row_checks(
+            con, table, source, checks, report, qfile, room, memory=memory
+        )
     except duckdb.Error as err:
         # a file that describes well but fails when scanned (a damaged data page)
         report.errors.append(_unreadable(table, readable, err))
@@ -235,22 +247,44 @@ def _run_row_checks(
     report: TableReport,
     qfile: Path,
     room: int,
+    *,
+    memory: tuple[int, Path],
 ) -> tuple[list[Finding], int]:
-    """One scan flags the bad rows into a temporary table; findings and quarantine come from it."""
-    flags = [f"{c.fails} AS __sluis_c{i}" for i, c in enumerate(checks)]
-    any_fail = " OR ".join(f"__sluis_c{i}" for i in range(len(checks)))
+    """One scan flags the bad rows into a temporary table; findings and quarantine come from it.
+
+    The duplicated keys are counted first (:func:`duplicate_keys`, in bounded memory) and
+    joined to the scan: a small table, whatever the size of the register. The scan
+    evaluates only the rules some row breaks (:func:`_broken`): the others are false on
+    every row, so the flags, findings and quarantine are the same, and a clean table needs
+    no scan of all its columns at all."""
     dup = "NULL::BIGINT"
     join = ""
+    dups = None
     if any(c.rule == "duplicate-key" for c in checks):
         keys = [ident(k) for k in table.key]
-        not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
-        dups = (
-            f"SELECT {', '.join(keys)}, count(*) AS __sluis_n FROM {source} "
-            f"WHERE {not_null} GROUP BY ALL HAVING count(*) > 1"
+        mib, spill = memory
+        dups = duplicate_keys(
+            con,
+            source,
+            table.key,
+            report.rows_read,
+            bucket_rows=rows_per_bucket(mib),
+            spill=spill,
+            n_column="__sluis_n",
         )
-        join = f" LEFT JOIN ({dups}) AS d ON " + " AND ".join(f"s.{k} = d.{k}" for k in keys)
+        join = f" LEFT JOIN {dups} AS d ON " + " AND ".join(f"s.{k} = d.{k}" for k in keys)
         dup = "d.__sluis_n"
     try:
+        broken = _broken(con, source, checks, dups)
+        if not broken:
+            report.rows_quarantined = 0
+            return [], 0
+        if not any(checks[i].rule == "duplicate-key" for i in broken):
+            join, dup = "", "NULL::BIGINT"
+        flags = [
+            f"{c.fails if i in broken else 'false'} AS __sluis_c{i}" for i, c in enumerate(checks)
+        ]
+        any_fail = " OR ".join(f"__sluis_c{i}" for i in sorted(broken))
         con.execute("DROP TABLE IF EXISTS bad")
         con.execute(
             f"CREATE TEMP TABLE bad AS SELECT * FROM ("
@@ -261,10 +295,13 @@ def _run_row_checks(
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS bad")
         raise
+    finally:  # the duplicated keys are in the flags now; free their memory
+        con.execute(f"DROP TABLE IF EXISTS {DUPLICATES}")
 
     n_bad = con.execute("SELECT count(*) FROM bad").fetchone()[0]
     report.rows_quarantined = n_bad
     if n_bad == 0:
+        con.execute("DROP TABLE bad")
         return [], 0
 
     rules = list(dict.fromkeys(c.rule for c in checks))
@@ -295,8 +332,28 @@ def _run_row_checks(
         for file, row, rule, col, value, message in shown
     ]
     _write_quarantine(con, checks, qfile)
+    con.execute("DROP TABLE bad")  # the next table's scan gets the memory
     report.quarantine_file = qfile
     return found, n_found
+
+
+def _broken(
+    con: duckdb.DuckDBPyConnection, source: str, checks: list[Check], dups: str | None
+) -> set[int]:
+    """The indices of the checks that some row fails. Each rule is asked on its own, so
+    DuckDB reads only its columns, skips row groups by their statistics and stops at the
+    first failing row; the duplicated keys are already counted (the table ``dups``)."""
+    broken = set()
+    for i, c in enumerate(checks):
+        if c.rule == "duplicate-key":
+            (n,) = con.execute(f"SELECT count(*) FROM {dups}").fetchone()
+        else:
+            (n,) = con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {c.fails} LIMIT 1)"
+            ).fetchone()
+        if n:
+            broken.add(i)
+    return broken
 
 
 def _write_quarantine(con: duckdb.DuckDBPyConnection, checks: list[Check], qfile: Path) -> None:

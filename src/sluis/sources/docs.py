@@ -109,7 +109,9 @@ def _layout() -> list[str]:
         "`DIR.quarantine/<table>.parquet` with their file, row and rules, and counted. The "
         "quarantine file is owner-only (0600) and is the only place that holds the bad rows' "
         "values: a finding shows the row and a masked value (every letter and digit of an "
-        "INSZ or `*_id` column, and any run of nine or more digits, becomes `*`).",
+        "INSZ or `*_id` column, and any run of nine or more digits, becomes `*`). The check "
+        "runs in bounded memory whatever the size of the registers; how, and what it costs "
+        "on the whole country: [the sources check](sources-check.md).",
         "",
         _row("rule", "kind", "meaning"),
         _row("---", "---", "---"),
