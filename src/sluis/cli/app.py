@@ -205,6 +205,14 @@ def run(
         bool,
         typer.Option(help="Wait for another command holding the workspace (default: refuse)."),
     ] = False,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            help="The engine's memory limit (4GB, 3GiB, 512MB); past it the engine spills "
+            "to <work>/<party>/.engine. Default: a quarter of the machine's memory, at most "
+            "half of what is free."
+        ),
+    ] = None,
 ) -> None:
     """Run an authorisation from its spec to a risk-treated extract (G1).
 
@@ -242,6 +250,9 @@ def run(
             with synth_progress(console) as progress:
                 generate(data, scale=0.01, seed=1, force=True, progress=progress)
 
+    from sluis.engine.resources import memory_limit
+
+    memory_limit(memory)  # a bad --memory is refused before anything runs
     spec = load_spec(spec_file)
     work = work or Path("out/run") / f"{spec.slug}-phase{phase}"
     with run_progress(console) as progress:
@@ -257,6 +268,7 @@ def run(
             paranoid=paranoid,
             notify=lambda line: console.print(Text(line), soft_wrap=True),
             wait=wait,
+            memory=memory,
         )
     render_run(out, summary)
     page = write_run_report(work / "run.html", summary)
