@@ -35,9 +35,7 @@ def machine_memory() -> tuple[int, int]:
     """(total, available) bytes of the machine's memory, from ``/proc/meminfo`` (Linux);
     elsewhere the physical memory, taken as all available."""
     try:
-        info = dict(
-            line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines()
-        )
+        info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
         total = int(info["MemTotal"].split()[0]) * 1024
         available = int(info.get("MemAvailable", info["MemTotal"]).split()[0]) * 1024
         return total, available
