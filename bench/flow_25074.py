@@ -69,6 +69,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per scale below 1.0")
     parser.add_argument("--data-root", type=Path, default=Path("/work/data"))
     parser.add_argument(
+        "--work-root",
+        type=Path,
+        help="where the workspace and the floor's output go (default: --data-root)",
+    )
+    parser.add_argument(
         "--no-check",
         action="store_true",
         help="skip the sources check (it is remembered per workspace; timed separately)",
@@ -76,11 +81,12 @@ def main() -> None:
     args = parser.parse_args()
     for scale in args.scales:
         data = ensure_data(args.data_root, scale)
-        work = args.data_root / f"run-25-074-{scale}"
+        root = args.work_root or args.data_root
+        work = root / f"run-25-074-{scale}"
         count = 1 if scale >= 1.0 else args.repeat
         floors, runs = [], []
         for _ in range(count):
-            floors.append(run_floor(SPEC, data, args.data_root / f"floor-25-074-{scale}"))
+            floors.append(run_floor(SPEC, data, root / f"floor-25-074-{scale}"))
             runs.append(one_run(data, work, check=not args.no_check))
         first = runs[0]["summary"]
         timed = runs[1:] if len(runs) > 1 else runs
