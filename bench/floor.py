@@ -9,7 +9,8 @@ in an afternoon): 25/074's family members are everyone sharing a sampled person'
 within the window as partner (household relation or civil register) or child, plus the
 sampled persons' parents (the origin variables read their rows); 26/050's are everyone
 sharing a cohort person's household from the cohort date on. The columns are those the
-spec's variables and derivations name, plus each table's key and time columns.
+spec's variables and derivations name, plus each table's key and time columns; a quarterly
+table's rows are those of the window's quarters (from the earliest look-back).
 
     .venv/bin/python bench/floor.py specs/25-074.yaml /work/trajbench-data/be-0.1 OUT
 """
@@ -210,10 +211,15 @@ def run_floor(spec_path: Path, data: Path, out: Path, *, threads: int | None = N
     select = _subjects_25074 if "samples" in dir(spec) and spec.samples else _subjects_26050
     select(con, data, spec)
     selected = time.perf_counter() - start
+    first, last = _window(min(spec.window.lookback.values(), default=spec.window.start),
+                          spec.window.end)  # fmt: skip
     rows = {}
     for table, columns in needed_columns(spec).items():
         cols = ", ".join(columns)
-        where = "WHERE insz IN (SELECT insz FROM subjects)" if "insz" in columns else ""
+        cut = ["insz IN (SELECT insz FROM subjects)"] if "insz" in columns else []
+        if "quarter_end" in columns:  # the quarters of the window (and look-back) only
+            cut.append(f"quarter_end BETWEEN DATE '{first}' AND DATE '{last}'")
+        where = f"WHERE {' AND '.join(cut)}" if cut else ""
         target = out / f"{table}.parquet"
         con.execute(
             f"COPY (SELECT {cols} FROM {_src(data, table)} {where}) TO '{target}' "

@@ -126,3 +126,20 @@ def test_x3_a_killed_runs_spill_directory_is_gone_after_the_next_command(tmp_pat
     reused.mkdir(parents=True)
     with workspace_lock(work, "sluis run"):
         assert not killed.exists() and not reused.exists()
+
+
+def test_x1_sluis_run_refuses_a_bad_memory_option_before_anything_runs(tmp_path: Path) -> None:
+    """X1, X2: ``sluis run --memory lots`` is a usage error (the entry point prints it in
+    one line, exit 2) before any data is generated or read and before the workspace is
+    made."""
+    from typer.testing import CliRunner
+
+    from sluis.cli.app import app
+
+    work = tmp_path / "work"
+    result = CliRunner().invoke(
+        app, ["run", "specs/25-074.yaml", "--data", str(tmp_path), "--work", str(work),
+              "--memory", "lots"],
+    )  # fmt: skip
+    assert isinstance(result.exception, UsageError)
+    assert result.exception.rule == "bad-memory" and not work.exists()

@@ -237,9 +237,11 @@ def run(
       sluis run specs/26-050.yaml
     """
     from sluis.cli.run_view import render_run, run_progress, write_run_report
+    from sluis.engine.resources import memory_limit
     from sluis.flow import run_spec
     from sluis.spec import load_spec
 
+    memory_limit(memory)  # a bad --memory is refused before anything runs
     if data is None:
         data = DEFAULT_DEMO_DIR / "sources"
         if not (data / "_synth.json").exists():
@@ -250,9 +252,6 @@ def run(
             with synth_progress(console) as progress:
                 generate(data, scale=0.01, seed=1, force=True, progress=progress)
 
-    from sluis.engine.resources import memory_limit
-
-    memory_limit(memory)  # a bad --memory is refused before anything runs
     spec = load_spec(spec_file)
     work = work or Path("out/run") / f"{spec.slug}-phase{phase}"
     with run_progress(console) as progress:
