@@ -9,6 +9,11 @@ Each run is a fresh process (``sluis run ... --force``), timed from start to exi
 per-stage figures come from its run.json (peak RSS so far after each stage). The sources
 check is remembered per workspace, so runs after the first skip it: the first run's check
 time is printed separately. Goal at scale 1.0, phase 2: <= 3 minutes and <= 4 GiB.
+
+The floor (issue 20, ``bench/floor.py``): a hand-written single-pass DuckDB extract of the
+same subjects' source rows, run in the same session before each sluis run (interleaved, so
+both see the same load); the ratio of sluis's whole run without the SCRA (and with it) to
+the floor's median is printed. Goal: within 2x without the SCRA, 3x with it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,12 @@ import sys
 import time
 from pathlib import Path
 
+from floor import run_floor
 from registers import ROOT, SLUIS, ensure_data
+
+SPEC = ROOT / "specs" / "25-074.yaml"
+#: stages that are not part of the extract-and-stage work the floor is compared with
+NOT_FLOOR = ("check", "scra", "seal")
 
 
 def one_run(data: Path, work: Path, check: bool = True) -> dict:
@@ -32,7 +42,7 @@ def one_run(data: Path, work: Path, check: bool = True) -> dict:
         [
             str(SLUIS),
             "run",
-            str(ROOT / "specs" / "25-074.yaml"),
+            str(SPEC),
             "--data",
             str(data),
             "--phase",
@@ -59,6 +69,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per scale below 1.0")
     parser.add_argument("--data-root", type=Path, default=Path("/work/data"))
     parser.add_argument(
+        "--work-root",
+        type=Path,
+        help="where the workspace and the floor's output go (default: --data-root)",
+    )
+    parser.add_argument(
         "--no-check",
         action="store_true",
         help="skip the sources check (it is remembered per workspace; timed separately)",
@@ -66,11 +81,16 @@ def main() -> None:
     args = parser.parse_args()
     for scale in args.scales:
         data = ensure_data(args.data_root, scale)
-        work = args.data_root / f"run-25-074-{scale}"
+        root = args.work_root or args.data_root
+        work = root / f"run-25-074-{scale}"
         count = 1 if scale >= 1.0 else args.repeat
-        runs = [one_run(data, work, check=not args.no_check) for _ in range(count)]
+        floors, runs = [], []
+        for _ in range(count):
+            floors.append(run_floor(SPEC, data, root / f"floor-25-074-{scale}"))
+            runs.append(one_run(data, work, check=not args.no_check))
         first = runs[0]["summary"]
         timed = runs[1:] if len(runs) > 1 else runs
+        floors = floors[1:] if len(floors) > 1 else floors
         s = timed[-1]["summary"]
         print(f"\n## 25/074 phase 2 at scale {scale} ({len(timed)} timed run(s); median)")
         print(
@@ -91,6 +111,27 @@ def main() -> None:
         wall = statistics.median(r["wall"] for r in timed)
         peak = max(r["peak_mib"] for r in timed)
         print(f"| **whole process** | **{wall:.1f}** | **{peak:,}** |")
+        report_floor(floors, timed)
+
+
+def report_floor(floors: list[dict], timed: list[dict]) -> None:
+    """The floor's median time and sluis's ratio to it, without and with the SCRA: the
+    whole process's wall time less its sources check, SCRA and sealing stages."""
+    floor = statistics.median(f["seconds"] for f in floors)
+    secs = [r["summary"]["seconds"] for r in timed]
+    without = statistics.median(
+        r["wall"] - sum(v for k, v in s.items() if k.split(":")[-1] in NOT_FLOOR)
+        for r, s in zip(timed, secs, strict=True)
+    )
+    scra = statistics.median(s.get("scra", 0.0) for s in secs)
+    f = floors[-1]
+    print(
+        f"\nfloor (hand-written single-pass DuckDB extract): {floor:.1f} s "
+        f"({f['subjects']:,} subjects, {sum(f['rows'].values()):,} source rows)"
+    )
+    print(f"sluis without the SCRA: {without:.1f} s = {without / floor:.2f}x the floor (goal 2x)")
+    both = without + scra
+    print(f"sluis with the SCRA: {both:.1f} s = {both / floor:.2f}x the floor (goal 3x)")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,12 @@ The sources check (Statbel's own tables in stage "check", each provider's inside
 reported on its own, then --repeat timed runs reuse it. At full scale the check runs out of
 memory (known issue): run scale 1.0 with --no-check. Goal at scale 1.0: <= 5 minutes and
 <= 6 GiB.
+
+The floor (issue 20, ``bench/floor.py``): a hand-written single-pass DuckDB extract of the
+cohorts' and their household members' source rows (every party's tables), run in the same
+session before each timed run (interleaved, so both see the same load); the ratio of
+sluis's whole run without the SCRA (and with it) to the floor's median is printed. Goal:
+within 2x without the SCRA, 3x with it.
 """
 
 from __future__ import annotations
@@ -34,12 +40,15 @@ import threading
 import time
 from pathlib import Path
 
+from floor import run_floor
 from registers import ROOT, SLUIS, ensure_data
 
 SPEC = ROOT / "specs" / "26-050.yaml"
 TTP = "statbel"
 PROVIDERS = ["ksz", "vdab"]  # the order of the spec; run.json's "providers" wins when present
 GOAL_SECONDS, GOAL_MIB = 300, 6 * 1024
+#: stages that are not part of the extract-and-stage work the floor is compared with
+NOT_FLOOR = ("check", "scra", "seal")
 #: the flow's stage order (run.json sorts its keys); "<p>" is each provider in turn
 ORDER = [
     "check",
@@ -176,6 +185,26 @@ def provider_rows(work: Path, providers: list[str]) -> dict[str, dict[str, int]]
     return out
 
 
+def report_floor(floors: list[dict], timed: list[dict]) -> None:
+    """The floor's median time and sluis's ratio to it, without and with the SCRA: the
+    whole process's wall time less its sources check, SCRA and sealing stages."""
+    floor = statistics.median(f["seconds"] for f in floors)
+    secs = [r["summary"]["seconds"] for r in timed]
+    without = statistics.median(
+        r["wall"] - sum(v for k, v in s.items() if k.split(":")[-1] in NOT_FLOOR)
+        for r, s in zip(timed, secs, strict=True)
+    )
+    scra = statistics.median(s.get("scra", 0.0) for s in secs)
+    f = floors[-1]
+    print(
+        f"\nfloor (hand-written single-pass DuckDB extract): {floor:.1f} s "
+        f"({f['subjects']:,} subjects, {sum(f['rows'].values()):,} source rows)"
+    )
+    print(f"sluis without the SCRA: {without:.1f} s = {without / floor:.2f}x the floor (goal 2x)")
+    both = without + scra
+    print(f"sluis with the SCRA: {both:.1f} s = {both / floor:.2f}x the floor (goal 3x)")
+
+
 def report(scale: float, work: Path, first: dict | None, timed: list[dict], check: bool) -> None:
     s = timed[-1]["summary"]
     providers = s.get("providers") or PROVIDERS
@@ -283,8 +312,9 @@ def main() -> None:
             if first["summary"] is None:
                 failed = True
                 continue
-        runs = []
+        runs, floors = [], []
         for _ in range(count):
+            floors.append(run_floor(SPEC, data, work.parent / f"floor-26-050-{scale}"))
             runs.append(one_run(data, work, check=check))
             if runs[-1]["summary"] is None:
                 break
@@ -292,6 +322,7 @@ def main() -> None:
             failed = True
             continue
         report(scale, work, first, runs, check)
+        report_floor(floors, runs)
     sys.exit(1 if failed else 0)
 
 

@@ -308,8 +308,8 @@ def test_x3_run_killed_at_random_moments_reruns_to_the_same_bytes(
     """X3: `sluis run` killed with SIGKILL after seeded random delays (from before the
     sources check to the SCRA), rerun with ``--force`` on the same workspace (whose key
     store is kept), gives the staged extract and SCRA of an uninterrupted run byte for
-    byte; no temporary file is left, and the killed engine's spill directory is removed
-    by the next engine."""
+    byte; no temporary file is left, and the killed engine's spill directory (in the
+    workspace) is removed by the next command."""
     rng = random.Random(22)
     want = _run_output(reference)
     killed = 0
@@ -320,8 +320,10 @@ def test_x3_run_killed_at_random_moments_reruns_to_the_same_bytes(
         killed += _kill_after(proc, delay)
         assert not (work / "run.json").exists() or _run_output(work) == want
         _ok(_sluis(*_run_args(data, work), "--force"))
-        # the killed engine's spill directory went with the next run's engine
+        # the killed engine spilled inside the workspace, never in the system's temporary
+        # directory, and its spill directory went with the next command on the workspace
         assert list(Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}{proc.pid}-*")) == []
+        assert list(work.glob(f"**/{SPILL_PREFIX}{proc.pid}-*")) == []
         assert _run_output(work) == want, f"delay {delay:.2f} s"
         assert _leftovers(work) == []
     assert killed >= 2, "the delays must kill most runs before they end"

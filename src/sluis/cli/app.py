@@ -205,6 +205,14 @@ def run(
         bool,
         typer.Option(help="Wait for another command holding the workspace (default: refuse)."),
     ] = False,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            help="The engine's memory limit (4GB, 3GiB, 512MB); past it the engine spills "
+            "to <work>/<party>/.engine. Default: a quarter of the machine's memory, at most "
+            "half of what is free."
+        ),
+    ] = None,
 ) -> None:
     """Run an authorisation from its spec to a risk-treated extract (G1).
 
@@ -229,9 +237,11 @@ def run(
       sluis run specs/26-050.yaml
     """
     from sluis.cli.run_view import render_run, run_progress, write_run_report
+    from sluis.engine.resources import memory_limit
     from sluis.flow import run_spec
     from sluis.spec import load_spec
 
+    memory_limit(memory)  # a bad --memory is refused before anything runs
     if data is None:
         data = DEFAULT_DEMO_DIR / "sources"
         if not (data / "_synth.json").exists():
@@ -257,6 +267,7 @@ def run(
             paranoid=paranoid,
             notify=lambda line: console.print(Text(line), soft_wrap=True),
             wait=wait,
+            memory=memory,
         )
     render_run(out, summary)
     page = write_run_report(work / "run.html", summary)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -18,6 +17,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from sluis.atomic import atomic_path
+from sluis.engine import resources
+from sluis.engine.resources import SPILL_PREFIX, remove_stale_spills
 from sluis.errors import SourceError
 from sluis.sources.contract import CONTRACT, Table
 from sluis.sources.file_schema import column_findings, table_files
@@ -47,35 +48,6 @@ def _concat(left: dt.binary, right: dt.binary) -> dt.binary:  # type: ignore[emp
     """Bytes followed by bytes."""
 
 
-#: spill directories are named ``sluis-engine-<pid>-<random>``
-SPILL_PREFIX = "sluis-engine-"
-
-
-def remove_stale_spills(root: Path) -> list[Path]:
-    """Remove the spill directories in ``root`` of sluis processes that are gone: one
-    killed with SIGKILL (or a machine that lost power) cannot remove its own, and at full
-    scale they hold gigabytes of raw rows keyed by national number (X3). A directory whose
-    process still runs (or whose pid another process now has) is left alone."""
-    removed = []
-    for spill in root.glob(f"{SPILL_PREFIX}*-*"):
-        pid = spill.name.removeprefix(SPILL_PREFIX).split("-")[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
-            continue
-        shutil.rmtree(spill, ignore_errors=True)
-        removed.append(spill)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists (another user's)
-    return True
-
-
 class Engine:
     """One DuckDB connection with its spill directory, memory limit and temporary tables."""
 
@@ -84,16 +56,21 @@ class Engine:
     def __init__(
         self,
         *,
-        memory_limit: str = "8GB",
+        memory_limit: str | int | None = None,
         threads: int | None = None,
         temp_directory: Path | None = None,
     ) -> None:
-        remove_stale_spills(Path(temp_directory or tempfile.gettempdir()))
-        self._spill = tempfile.TemporaryDirectory(
-            prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=temp_directory
-        )
+        """``memory_limit``: bytes or a size ('4GB'); None sets it from the machine
+        (:func:`~sluis.engine.resources.memory_limit`); past it the engine spills.
+        ``temp_directory``: where it spills, the workspace's :func:`spill_root` for every
+        command (stale directories of killed runs in it are removed first); None, for
+        library use on small data only, is the system's temporary directory."""
+        root = Path(temp_directory or tempfile.gettempdir())
+        remove_stale_spills(root)
+        self._spill = tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=root)
+        self.memory_limit = resources.memory_limit(memory_limit)
         self.con = ibis.duckdb.connect(
-            memory_limit=memory_limit,
+            memory_limit=f"{self.memory_limit // 2**20}MiB",
             temp_directory=self._spill.name,
             threads=threads or os.cpu_count() or 1,
             preserve_insertion_order=False,
@@ -106,6 +83,9 @@ class Engine:
         """Release the connection and remove spilled data."""
         self.con.disconnect()
         self._spill.cleanup()
+        if Path(self._spill.name).parent.name == resources.SPILL_FOLDER:
+            with suppress(OSError):  # the workspace's folder, when no other engine uses it
+                Path(self._spill.name).parent.rmdir()
 
     def __enter__(self) -> Engine:
         return self

@@ -22,7 +22,11 @@ from sluis.extract.population import PopulationFrames
 from sluis.select.population import Sources
 from sluis.select.sample import Selection
 from sluis.sources.time import Quarterly, Yearly
-from sluis.spec.model import Dataset, Spec
+from sluis.spec.model import Dataset, Spec, Variable
+
+#: frame columns the time rules read besides the keys: the subject whose table it is, the
+#: day, a job's number (dwh_job) and the municipality (municipal_context)
+_JOIN_COLUMNS = ("subject", "qend", "job", "nis_code")
 
 
 def extract_dataset(
@@ -56,17 +60,35 @@ def extract_dataset(
         helpers = [c for c in ("reference", "household_id") if c in frame.columns]
         frame = frame.select("person", "subject", "qend", *helpers, *in_frame)
     ctx = Context(engine, sources, spec, selection, frames, frame, keys)
-    plain = by_table([v for v in ds.variables if v.derive is None])
-    if rows_of is not None and rows_of not in plain:
+    if rows_of is not None:  # the table's rows are the dataset's: the frame keeps those
         frame = having_rows(ctx, frame, rows_of)
-        rows_of = None
-    wide = engine.materialise(frame)
-    for table, variables in plain.items():
-        wide = engine.materialise(join_table(ctx, wide, table, variables, inner=table == rows_of))
-    ctx.base = wide
+    base = ctx.base = engine.materialise(frame)
+    wide = base
+    for table, variables in by_table([v for v in ds.variables if v.derive is None]).items():
+        wide = _joined(wide, narrow(ctx, base, table, variables), keys)
     for v, d in derived:
         wide = d.build(ctx, wide, v)
     return wide.select([v.name for v in ds.variables])
+
+
+def narrow(ctx: Context, base: ir.Table, table: str, variables: list[Variable]) -> ir.Table:
+    """The plain columns of one source table as a narrow table keyed like the dataset's
+    rows (its keys and the variables' columns), computed once on the distinct keys of
+    ``base``: the dataset is assembled by one join of such tables on the keys, never by
+    copying the whole wide table after each source table (at full scale 77 columns of
+    11.5 million rows per table joined)."""
+    on = [c for c in base.columns if c in {*ctx.keys, *_JOIN_COLUMNS}]
+    days = base.select(*on).distinct()
+    values = join_table(ctx, days, table, variables)
+    return ctx.engine.materialise(values.select(*ctx.keys, *[v.name for v in variables]))
+
+
+def _joined(wide: ir.Table, values: ir.Table, keys: tuple[str, ...]) -> ir.Table:
+    """``wide`` with the columns of a narrow keyed table (left join: a row without a value
+    of the day keeps an empty one)."""
+    r = values.rename({f"_on_{k}": k for k in keys})
+    j = wide.left_join(r, [wide[k] == r[f"_on_{k}"] for k in keys])
+    return j.select(*wide.columns, *[c for c in values.columns if c not in keys])
 
 
 # -- frames per unit -----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from sluis.audit import open_log
 from sluis.audit.log import AuditLog
 from sluis.deliver.local_sftp import LocalServer
 from sluis.engine import Engine, connect
+from sluis.engine.resources import spill_root
 from sluis.errors import SourceError
 from sluis.extract import extract_dataset
 from sluis.extract.population import PopulationFrames, last_day_of, population_frames
@@ -238,7 +239,8 @@ def provide(
             out = plain / f"{party}-{project}"
             out.mkdir()
             files, rows = {}, {}
-            with connect(memory_limit=PROVIDER_MEMORY) as engine:
+            spill = spill_root(ws.root)
+            with connect(memory_limit=PROVIDER_MEMORY, temp_directory=spill) as engine:
                 mine = Sources(engine, data, allowed=frozenset(tables))
                 ids = engine.read_parquet(ids_file)
                 for table in tables:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sluis.engine.resources import SPILL_FOLDER, remove_stale_spills
 from sluis.errors import UsageError
 
 #: the lock file's name in the workspace root
@@ -72,6 +73,7 @@ def workspace_lock(
             os.pwrite(fd, f"{os.getpid()} {command}\n".encode(), 0)
         except OSError:
             pass  # a full disk: the lock holds all the same, only its holder is unnamed
+        sweep_spills(work)
         try:
             yield path
         except BaseException:
@@ -80,6 +82,14 @@ def workspace_lock(
             raise
     finally:
         os.close(fd)  # releases the lock
+
+
+def sweep_spills(work: Path) -> list[Path]:
+    """Remove the engine spill directories a killed command left in the workspace (its
+    parties' ``.engine`` folders): the lock is held, so no other command uses them, and
+    they hold raw rows keyed by national number (X3)."""
+    roots = [work / SPILL_FOLDER, *work.glob(f"*/{SPILL_FOLDER}")]
+    return [gone for root in roots for gone in remove_stale_spills(root, owned=True)]
 
 
 def _remove_if_only_lock(work: Path, path: Path) -> None:

@@ -33,6 +33,7 @@ from sluis.atomic import disk_full, fsync_dir, is_disk_full, write_text
 from sluis.audit import open_log
 from sluis.coarsen import check_coarsened, coarsen_dataset
 from sluis.engine import connect
+from sluis.engine.resources import spill_root
 from sluis.errors import SluisError, UsageError
 from sluis.extract import build_frames, extract_dataset
 from sluis.flow.clock import Progress, StageClock
@@ -108,6 +109,7 @@ def run_spec(
     paranoid: bool = False,
     notify: Callable[[str], None] | None = None,
     wait: bool = False,
+    memory: str | None = None,
 ) -> RunSummary:
     """Run phase ``phase`` of the spec at ``spec_path`` on the registers in ``data``.
 
@@ -117,6 +119,8 @@ def run_spec(
     complete: the staged extract is written under a temporary name and renamed at the end.
     With ``check``, the sources check is remembered by content digests (``paranoid``: of
     every byte) and ``notify`` hears which file changed since it was last passed.
+    ``memory`` ('4GB') bounds the engine, which spills past it into the workspace; by
+    default the limit comes from the machine (:func:`sluis.engine.resources.memory_limit`).
 
     The run holds the workspace's lock (:mod:`sluis.flow.lock`): another command on
     ``work`` is refused, or with ``wait`` waited for. A full disk is a one-line
@@ -139,6 +143,7 @@ def run_spec(
                 paranoid=paranoid,
                 notify=notify,
                 replacing=replacing,
+                memory=memory,
             )
         except BaseException as err:
             # the half-written extract goes at once: it is personal data and takes space;
@@ -172,6 +177,7 @@ def _run_locked(
     paranoid: bool,
     notify: Callable[[str], None] | None,
     replacing: list[Path],
+    memory: str | None = None,
 ) -> RunSummary:
     """:func:`run_spec` once the workspace is locked; ``replacing`` hears the outputs once
     the earlier ones are removed (the caller removes them when the run fails)."""
@@ -244,7 +250,7 @@ def _run_locked(
         drop_partial(partial)  # a killed run's sealed output, and its data key
         vault.sweep_private(home)  # and its plaintext (a killed run cannot remove it)
         with ExitStack() as private:
-            with connect() as engine:
+            with connect(memory_limit=memory, temp_directory=spill_root(home)) as engine:
                 if linked:
                     joined = link(
                         engine,

@@ -85,9 +85,11 @@ def attach(
     and run as one query at the end."""
     values = ctx.engine.materialise(values.select(*on, "_v"))
     r = values.rename({f"_on_{k}": k for k in on})
-    j = w.left_join(r, [w[k] == r[f"_on_{k}"] for k in on]).select(*w.columns, "_v")
-    value = j._v if default is None else ibis.coalesce(j._v, default)
-    return j.mutate(**{name: value}).drop("_v")
+    value = r._v if default is None else ibis.coalesce(r._v, default)
+    # one select per attached column: a dataset attaches dozens, and each nested layer
+    # costs the query's compilation and planning time
+    j = w.left_join(r, [w[k] == r[f"_on_{k}"] for k in on])
+    return j.select(*[w[c] for c in w.columns if c != name], **{name: value})
 
 
 def latest(t: ir.Table, keys: tuple[str, ...], by: str) -> ir.Table:
