@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from sluis.atomic import atomic_path
 from sluis.scra.diversity import treat_ldiversity
 from sluis.scra.diversity_join import match_rows, sensitive_onto, withheld_rows
-from sluis.scra.guess import neighbour_attack, null_support
+from sluis.scra.guess import NeighbourAttack, null_support
 from sluis.scra.implied import EXPLANATION, append_explanations
 from sluis.scra.plan import PERSON, DatasetPlan, Plan, SensitivePlan, TrajectoryPlan
 from sluis.scra.result import FurtherTreatment, Recoding
@@ -270,7 +270,13 @@ def _trajectories(plan: Plan, out: Path, dataset: DatasetPlan) -> list[FurtherTr
             if attempt == 0:
                 record.before = result.windows_at_risk_before
                 record.recoded = _recodings(dataset.name, lg, result.recoded, table, result.table)
-                staged = recoded_staged(staged, lg, result.recoded)
+                attacker = NeighbourAttack(
+                    recoded_staged(staged, lg, result.recoded),
+                    person=lg.person,
+                    quarter=lg.quarter,
+                    states=lg.states,
+                    m=lg.m,
+                )
             if result.suppressed:
                 parts.append(_trajectory_explanations(current, result, lg))
             for v, n in result.per_variable.items():
@@ -278,15 +284,7 @@ def _trajectories(plan: Plan, out: Path, dataset: DatasetPlan) -> list[FurtherTr
             record.rounds += result.rounds
             record.after = result.unreachable
             current = result.table
-            attack = neighbour_attack(
-                staged,
-                current,
-                person=lg.person,
-                quarter=lg.quarter,
-                states=lg.states,
-                m=lg.m,
-                k=lg.k,
-            )
+            attack = attacker.run(current, lg.k)
             support = {v: rows for v, rows in attack.support.items() if len(rows)}
             if not lg.consecutive or not attack.windows_at_risk or not support:
                 break

@@ -47,6 +47,8 @@ from sluis.scra.frequencies import encode_column
 from sluis.scra.longitudinal import quarter_index
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+#: hash buckets that pick the windows whose shares are counted (a power of two)
+_BUCKETS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -71,18 +73,146 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _codes(staged: pa.ChunkedArray, treated: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Both columns on one code list, null as -1 (compared as text: a recode may retype)."""
-    both = pa.chunked_array(
-        [*pc.cast(staged, pa.string()).chunks, *pc.cast(treated, pa.string()).chunks],
-        pa.string(),
-    )
-    codes, labels = encode_column(both)
-    codes = codes.astype(np.int64)
-    if labels and labels[-1] is None:
-        codes[codes == len(labels) - 1] = -1
-    n = len(staged)
-    return codes[:n], codes[n:]
+def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, dict[str, int]]:
+    """Codes (int32, null -1) of one state column and its values by text."""
+    codes, labels = encode_column(column)
+    mapping = np.array([-1 if v is None else i for i, v in enumerate(labels)], dtype=np.int32)
+    return mapping[codes], {str(v): i for i, v in enumerate(labels) if v is not None}
+
+
+def _fold(key: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """One more cell folded into window hashes (wrapping 64-bit arithmetic; the finaliser
+    :func:`_splitmix` is applied once at the end)."""
+    return key * _MIX + (value.astype(np.uint64) + np.uint64(2))
+
+
+class NeighbourAttack:
+    """The attack against one staged panel, set up once (the persons' order, the windows,
+    the staged values) and run on successive treatments of it (:meth:`run`)."""
+
+    def __init__(
+        self, staged: pa.Table, *, person: str, quarter: str, states: Sequence[str], m: int
+    ) -> None:
+        self.states, self.m, self.n = list(states), m, staged.num_rows
+        n = self.n
+        pid, _ = encode_column(staged.column(person))
+        q = quarter_index(staged.column(quarter)) if n else np.zeros(0, dtype=np.int64)
+        order = None  # a staged panel comes sorted: no sort
+        if n > 1:
+            composite = pid.astype(np.int64) * (int(q.max()) - int(q.min()) + 1) + (q - q.min())
+            if not bool(np.all(composite[1:] > composite[:-1])):
+                order = np.argsort(composite, kind="stable").astype(np.int32)
+            del composite
+        self.order = order
+        ps, qs = self.sorted(pid), self.sorted(q).astype(np.int32)
+        self.pos = pos = np.arange(n, dtype=np.int32)
+        first = np.ones(n, dtype=bool)
+        first[1:] = ps[1:] != ps[:-1]
+        last = np.ones(n, dtype=bool)
+        last[:-1] = first[1:]
+        self.start = np.maximum.accumulate(np.where(first, pos, 0))
+        self.end = np.minimum.accumulate(np.where(last, pos, n - 1)[::-1])[::-1]
+        # a window starts at sorted row i when its m rows are one person's consecutive quarters
+        valid = np.zeros(n, dtype=bool)
+        if n >= m >= 1:
+            head = pos[: n - m + 1]
+            valid[head] = (self.end[head] >= head + m - 1) & (qs[head + m - 1] == qs[head] + m - 1)
+        self.idx = np.flatnonzero(valid).astype(np.int32)
+        self.first_quarter = qs[self.idx].astype(np.uint64)
+        self.staged = {}
+        for v in self.states:
+            codes, labels = _encode(staged.column(v))
+            self.staged[v] = (self.sorted(codes), labels)
+
+    def sorted(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (one value per row) in the persons' and quarters' order."""
+        return x if self.order is None else x[self.order]
+
+    def _treated_codes(self, v: str, column: pa.ChunkedArray) -> np.ndarray:
+        """The treated column on the staged column's code list (a recode may add values)."""
+        codes, labels = encode_column(column)
+        known = dict(self.staged[v][1])
+        mapped = np.empty(len(labels), dtype=np.int32)
+        for i, value in enumerate(labels):
+            mapped[i] = -1 if value is None else known.setdefault(str(value), len(known) + 1 << 20)
+        return self.sorted(mapped[codes])
+
+    def run(self, treated: pa.Table, k: int) -> GuessAttack:
+        """Guess every null state value of ``treated`` from its equal neighbours and find the
+        windows the guess gives back below ``k`` (see the module docstring)."""
+        if treated.num_rows != self.n:
+            raise SluisError(
+                f"the treated panel has {treated.num_rows:,} rows, the staged one {self.n:,}",
+                rule="scra-guess-rows",
+            )
+        n, m, idx, pos = self.n, self.m, self.idx, self.pos
+        empty = {v: np.zeros(0, dtype=np.int64) for v in self.states}
+        if n == 0 or m < 1:
+            return GuessAttack(0, 0, 0, 0, empty)
+        lo, hi = idx, idx + (m - 1)
+        # each window's pattern as the researcher sees it after guessing: its first quarter,
+        # then per variable its m values; a value counts as guessed only where both
+        # neighbours it rests on lie outside the window (see the module docstring)
+        key = self.first_quarter.copy()
+        plain = key.copy()  # the pattern as delivered, without guesses
+        any_split = np.zeros(len(idx), dtype=bool)
+        rebuilt = np.zeros(len(idx), dtype=bool)
+        suppressed = guessed = right = 0
+        kept: dict[str, tuple[np.ndarray, ...]] = {}
+        for v in self.states:
+            ss = self.staged[v][0]
+            ts = self._treated_codes(v, treated.column(v))
+            known = ts >= 0
+            prev = np.maximum.accumulate(np.where(known, pos, -1))
+            nxt = np.minimum.accumulate(np.where(known, pos, n)[::-1])[::-1]
+            guess = ~known & (prev >= self.start) & (nxt <= self.end)
+            np.clip(prev, 0, n - 1, out=prev)
+            np.clip(nxt, 0, n - 1, out=nxt)
+            guess &= ts[prev] == ts[nxt]
+            lost = ~known & (ss >= 0)
+            ok = guess & lost & (ts[prev] == ss)
+            suppressed += int(lost.sum())
+            guessed += int((guess & lost).sum())
+            right += int(ok.sum())
+            del lost, known
+            for j in range(m):
+                at = idx + j
+                split = guess[at] & (prev[at] < lo) & (nxt[at] > hi)
+                key = _fold(key, np.where(split, ts[prev[at]], ts[at]))
+                plain = _fold(plain, ts[at])
+                any_split |= split
+                rebuilt |= split & ok[at]
+            kept[v] = (guess, ok, prev, nxt)
+        if not right:
+            return GuessAttack(suppressed, guessed, right, 0, empty)
+        # who the researcher still cannot tell from a rebuilt window: the windows of its
+        # delivered pattern whose guesses agree with its own, and those with no guess at all
+        # (counted only among the windows whose delivered pattern falls in a hash bucket of a
+        # rebuilt window's: every window of such a pattern is there, and they are few)
+        plain = _splitmix(plain)
+        buckets = np.zeros(_BUCKETS, dtype=bool)
+        buckets[(plain[rebuilt] & np.uint64(_BUCKETS - 1)).astype(np.int64)] = True
+        sub = np.flatnonzero(buckets[(plain & np.uint64(_BUCKETS - 1)).astype(np.int64)])
+        plain, key = plain[sub], key[sub]
+        _, group = np.unique(plain, return_inverse=True)
+        unguessed = np.bincount(group, weights=~any_split[sub])
+        pair = _splitmix((plain ^ _splitmix(key)) * _MIX)
+        _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
+        risky_sub = rebuilt[sub] & (counts[inverse] + unguessed[group] < k)
+
+        support: dict[str, np.ndarray] = {}
+        first_of = idx[sub[risky_sub]]
+        for v in self.states:
+            guess, ok, prev, nxt = kept[v]
+            chosen = []
+            for j in range(m):
+                at = first_of + j
+                hit = guess[at] & ok[at] & (prev[at] < first_of) & (nxt[at] > first_of + (m - 1))
+                chosen += [prev[at[hit]], nxt[at[hit]]]
+            rows = np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int32)
+            rows = rows if self.order is None else self.order[rows]
+            support[v] = np.sort(rows).astype(np.int64)
+        return GuessAttack(suppressed, guessed, right, len(first_of), support)
 
 
 def neighbour_attack(
@@ -103,91 +233,8 @@ def neighbour_attack(
             f"the treated panel has {treated.num_rows:,} rows, the staged one {staged.num_rows:,}",
             rule="scra-guess-rows",
         )
-    n = treated.num_rows
-    empty = {v: np.zeros(0, dtype=np.int64) for v in states}
-    if n == 0 or m < 1:
-        return GuessAttack(0, 0, 0, 0, empty)
-    pid, _ = encode_column(treated.column(person))
-    q = quarter_index(treated.column(quarter))
-    composite = pid.astype(np.int64) * (int(q.max()) - int(q.min()) + 1) + (q - q.min())
-    if len(composite) < 2 or bool(np.all(composite[1:] > composite[:-1])):
-        order = np.arange(n, dtype=np.int64)  # a staged panel comes sorted: no sort
-    else:
-        order = np.argsort(composite, kind="stable")
-    del composite
-    ps, qs = pid[order], q[order]
-    pos = np.arange(n, dtype=np.int64)
-    first = np.ones(n, dtype=bool)
-    first[1:] = ps[1:] != ps[:-1]
-    last = np.ones(n, dtype=bool)
-    last[:-1] = first[1:]
-    start = np.maximum.accumulate(np.where(first, pos, 0))
-    end = np.minimum.accumulate(np.where(last, pos, n - 1)[::-1])[::-1]
-
-    # a window starts at sorted row i when its m rows are the same person's consecutive quarters
-    valid = np.zeros(n, dtype=bool)
-    if n >= m:
-        head = np.arange(n - m + 1)
-        valid[head] = (end[head] >= head + m - 1) & (qs[head + m - 1] == qs[head] + m - 1)
-
-    idx = np.flatnonzero(valid)
-    lo, hi = idx, idx + m - 1
-    # each window's pattern as the researcher sees it after guessing: its first quarter, then
-    # per variable its m values; a value counts as guessed only where both neighbours it
-    # rests on lie outside the window (see the module docstring)
-    key = _splitmix(qs[idx].astype(np.uint64) * _MIX)
-    plain = key.copy()  # the pattern as delivered, without guesses
-    any_split = np.zeros(len(idx), dtype=bool)
-    rebuilt = np.zeros(len(idx), dtype=bool)
-    suppressed = guessed = right = 0
-    outside: dict[str, list[np.ndarray]] = {}
-    for v in states:
-        s_codes, t_codes = _codes(staged.column(v), treated.column(v))
-        ss, ts = s_codes[order], t_codes[order]
-        del s_codes, t_codes
-        known = ts >= 0
-        prev = np.maximum.accumulate(np.where(known, pos, -1))
-        nxt = np.minimum.accumulate(np.where(known, pos, n)[::-1])[::-1]
-        guess = ~known & (prev >= start) & (nxt <= end)
-        prev, nxt = np.clip(prev, 0, n - 1), np.clip(nxt, 0, n - 1)
-        guess &= ts[prev] == ts[nxt]
-        lost = ~known & (ss >= 0)
-        ok = guess & lost & (ts[prev] == ss)
-        suppressed += int(lost.sum())
-        guessed += int((guess & lost).sum())
-        right += int(ok.sum())
-        per_window = []
-        for j in range(m):
-            at = idx + j
-            split = guess[at] & (prev[at] < lo) & (nxt[at] > hi)
-            value = np.where(split, ts[prev[at]], ts[at])
-            key = _splitmix((key ^ (value + 2).astype(np.uint64)) * _MIX)
-            plain = _splitmix((plain ^ (ts[at] + 2).astype(np.uint64)) * _MIX)
-            any_split |= split
-            hit = split & ok[at]
-            rebuilt |= hit
-            per_window.append(np.where(hit, at, -1))
-        outside[v] = per_window
-        outside[v].append(prev)
-        outside[v].append(nxt)
-    if not right:
-        return GuessAttack(suppressed, guessed, right, 0, empty)
-    # who the researcher still cannot tell from a rebuilt window: the windows of its delivered
-    # pattern whose guesses agree with its own, and those with no guess at all
-    _, group = np.unique(plain, return_inverse=True)
-    unguessed = np.bincount(group, weights=~any_split)
-    pair = _splitmix((plain ^ _splitmix(key)) * _MIX)
-    _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
-    risky = rebuilt & (counts[inverse] + unguessed[group] < k)
-
-    support: dict[str, np.ndarray] = {}
-    for v in states:
-        *per_window, prev, nxt = outside[v]
-        at = np.concatenate([w[risky] for w in per_window])
-        at = at[at >= 0]
-        chosen = np.unique(np.concatenate([prev[at], nxt[at]]))
-        support[v] = np.sort(order[chosen]).astype(np.int64)
-    return GuessAttack(suppressed, guessed, right, int(risky.sum()), support)
+    attack = NeighbourAttack(staged, person=person, quarter=quarter, states=states, m=m)
+    return attack.run(treated, k)
 
 
 def null_support(table: pa.Table, support: dict[str, np.ndarray]) -> pa.Table:
