@@ -604,6 +604,9 @@ def test_a5_cli_review_serves_the_page_on_localhost_only(enclave: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as in a terminal: a suite started as a background job (`cmd &`) hands its
+        # children SIGINT ignored, and the server would then never stop
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as proc:
         try:
             line = proc.stdout.readline() if proc.stdout else ""

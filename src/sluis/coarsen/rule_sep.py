@@ -4,8 +4,9 @@ KSZ's post-2003 tree of socio-economic positions (``domain/sep_nomenclature.csv`
 hierarchy whose codes grow one digit per level: ``1`` working, ``11`` employee, ``111`` one
 job as employee. A code's parent is the code less its last digit, so cutting a code to its
 first ``level`` digits is its class at that level (a leaf above the level, ``4`` or ``36``,
-stays as it is). ``level: 3`` keeps every code; a spec's ``scra.recode`` step to a lower
-level lets the SCRA recode trajectories along the tree instead of suppressing states
+stays as it is; a coarser code in the source stays too). ``level: 3`` keeps every code; a
+trajectory check's recode step to a lower level lets the SCRA recode trajectories along the
+tree instead of suppressing states
 (:mod:`sluis.scra.trajectory`).
 """
 
@@ -46,13 +47,9 @@ class SepRule(Rule):
         return f"socio-economic {_LEVELS[self.level]}"
 
     def labelled(self) -> Classes | None:
-        tree = _tree()
-        return [
-            (code, label)
-            for code, label in sorted(tree.items())
-            if len(code) == self.level
-            or (len(code) < self.level and not any(c.startswith(code) and c != code for c in tree))
-        ]
+        """Every position of the tree down to ``level``: a coarser code (``1`` in a source
+        that knows only the main class) is a class of its own, as the code list has it."""
+        return [(code, label) for code, label in sorted(_tree().items()) if len(code) <= self.level]
 
     def expression(
         self, x: ir.Value, found: dict[str, ir.Value], year: ir.IntegerValue | None, *, column: str
