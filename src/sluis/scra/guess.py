@@ -81,9 +81,10 @@ def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, dict[str, int]]:
 
 
 def _fold(key: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """One more cell folded into window hashes (wrapping 64-bit arithmetic; the finaliser
-    :func:`_splitmix` is applied once at the end)."""
-    return key * _MIX + (value.astype(np.uint64) + np.uint64(2))
+    """One more cell folded into window hashes: mixed at every step, so that two different
+    patterns collide only by chance (a plain polynomial hash of small codes has patterned
+    collisions, and a collision hides a window)."""
+    return _splitmix((key ^ (value.astype(np.uint64) + np.uint64(2))) * _MIX)
 
 
 class NeighbourAttack:
@@ -118,7 +119,7 @@ class NeighbourAttack:
             head = pos[: n - m + 1]
             valid[head] = (self.end[head] >= head + m - 1) & (qs[head + m - 1] == qs[head] + m - 1)
         self.idx = np.flatnonzero(valid).astype(np.int32)
-        self.first_quarter = qs[self.idx].astype(np.uint64)
+        self.first_quarter = _splitmix(qs[self.idx].astype(np.uint64) * _MIX + np.uint64(1))
         self.staged = {}
         for v in self.states:
             codes, labels = _encode(staged.column(v))
