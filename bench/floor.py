@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import statistics
 import time
 from pathlib import Path
 
@@ -247,6 +248,30 @@ def main() -> None:
           f"{result['subjects']:,} subjects, {sum(result['rows'].values()):,} rows")  # fmt: skip
     for table, n in result["rows"].items():
         print(f"  {table}: {n:,}")
+
+
+#: stages a run has that the floor does not (the ratio without the SCRA leaves them out)
+NOT_FLOOR = ("check", "scra", "seal")
+
+
+def report_floor(floors: list[dict], timed: list[dict]) -> None:
+    """The floor's median time and sluis's ratio to it, without and with the SCRA: the
+    whole process's wall time less its sources check, SCRA and sealing stages."""
+    floor = statistics.median(f["seconds"] for f in floors)
+    secs = [r["summary"]["seconds"] for r in timed]
+    without = statistics.median(
+        r["wall"] - sum(v for k, v in s.items() if k.split(":")[-1] in NOT_FLOOR)
+        for r, s in zip(timed, secs, strict=True)
+    )
+    scra = statistics.median(s.get("scra", 0.0) for s in secs)
+    f = floors[-1]
+    print(
+        f"\nfloor (hand-written single-pass DuckDB extract): {floor:.1f} s "
+        f"({f['subjects']:,} subjects, {sum(f['rows'].values()):,} source rows)"
+    )
+    print(f"sluis without the SCRA: {without:.1f} s = {without / floor:.2f}x the floor (goal 2x)")
+    both = without + scra
+    print(f"sluis with the SCRA: {both:.1f} s = {both / floor:.2f}x the floor (goal 3x)")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import threading
 import time
 from pathlib import Path
 
-from floor import run_floor
+from floor import report_floor, run_floor
 from registers import ROOT, SLUIS, ensure_data
 
 SPEC = ROOT / "specs" / "26-050.yaml"
@@ -48,7 +48,6 @@ TTP = "statbel"
 PROVIDERS = ["ksz", "vdab"]  # the order of the spec; run.json's "providers" wins when present
 GOAL_SECONDS, GOAL_MIB = 300, 6 * 1024
 #: stages that are not part of the extract-and-stage work the floor is compared with
-NOT_FLOOR = ("check", "scra", "seal")
 #: the flow's stage order (run.json sorts its keys); "<p>" is each provider in turn
 ORDER = [
     "check",
@@ -183,26 +182,6 @@ def provider_rows(work: Path, providers: list[str]) -> dict[str, dict[str, int]]
                 if event.get("event") == "extracted":
                     out[p] = event["data"]["rows"]
     return out
-
-
-def report_floor(floors: list[dict], timed: list[dict]) -> None:
-    """The floor's median time and sluis's ratio to it, without and with the SCRA: the
-    whole process's wall time less its sources check, SCRA and sealing stages."""
-    floor = statistics.median(f["seconds"] for f in floors)
-    secs = [r["summary"]["seconds"] for r in timed]
-    without = statistics.median(
-        r["wall"] - sum(v for k, v in s.items() if k.split(":")[-1] in NOT_FLOOR)
-        for r, s in zip(timed, secs, strict=True)
-    )
-    scra = statistics.median(s.get("scra", 0.0) for s in secs)
-    f = floors[-1]
-    print(
-        f"\nfloor (hand-written single-pass DuckDB extract): {floor:.1f} s "
-        f"({f['subjects']:,} subjects, {sum(f['rows'].values()):,} source rows)"
-    )
-    print(f"sluis without the SCRA: {without:.1f} s = {without / floor:.2f}x the floor (goal 2x)")
-    both = without + scra
-    print(f"sluis with the SCRA: {both:.1f} s = {both / floor:.2f}x the floor (goal 3x)")
 
 
 def report(scale: float, work: Path, first: dict | None, timed: list[dict], check: bool) -> None:
